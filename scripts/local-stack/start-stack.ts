@@ -1,0 +1,391 @@
+/**
+ * A throwaway PostgreSQL cluster with a PgBouncer in front of it, for tests, scripts and
+ * benchmarks. Everything lives in one temp dir; `stop()` kills both processes and removes it,
+ * also on Ctrl-C, on process exit and on a failed start. A system Postgres on 5432 is never
+ * touched: we pick free ports and keep our unix sockets in the temp dir.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { findBinaries } from './binaries.ts';
+import { applyMigrations } from './migrate.ts';
+
+export interface StackOptions {
+  /** Postgres `max_connections`. Defaults to 100. */
+  maxConnections?: number;
+  /** PgBouncer `default_pool_size` (server connections per user/database pair). Defaults to 20. */
+  defaultPoolSize?: number;
+  /** PgBouncer `max_client_conn`. Defaults to 5000. */
+  maxClientConn?: number;
+  /** Port PgBouncer tries first; a free port is used when it is taken. Defaults to 6543. */
+  preferredPoolerPort?: number;
+  /** Extra `[pgbouncer]` settings, e.g. `{ query_wait_timeout: 5 }`. */
+  pgbouncerSettings?: Record<string, string | number>;
+  /** Extra `postgres -c` settings. */
+  postgresSettings?: Record<string, string | number>;
+  /** Apply `prisma/migrations`. Defaults to true. */
+  migrate?: boolean;
+  /** Progress lines. Defaults to silence. */
+  log?: (line: string) => void;
+}
+
+export type ShutdownMode = 'fast' | 'immediate';
+
+export interface LocalStack {
+  /** `app` user straight to Postgres (session semantics, like port 5432). */
+  readonly directUrl: string;
+  /** `app` user through PgBouncer in transaction mode (like port 6543). */
+  readonly poolerUrl: string;
+  /** PgBouncer admin console (`SHOW POOLS`, `PAUSE`, `KILL` …). */
+  readonly adminUrl: string;
+  /** Postgres superuser, direct: for fault injection (`pg_terminate_backend`) only. */
+  readonly superuserUrl: string;
+  readonly postgresPort: number;
+  readonly poolerPort: number;
+  readonly baseDir: string;
+  /** Pids of the running processes (null while stopped), e.g. to read `/proc/<pid>/smaps_rollup`. */
+  pids(): { postgres: number | null; pgbouncer: number | null };
+  stopPostgres(mode?: ShutdownMode): Promise<void>;
+  startPostgres(): Promise<void>;
+  restartPostgres(mode?: ShutdownMode): Promise<void>;
+  stopPgbouncer(): Promise<void>;
+  startPgbouncer(): Promise<void>;
+  restartPgbouncer(): Promise<void>;
+  /** Stops both processes and removes the temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const APP_USER = 'app';
+const APP_DB = 'app';
+const ADMIN_USER = 'pgbouncer_admin';
+const READY_TIMEOUT_MS = 30_000;
+
+/** initdb, postgres and pgbouncer refuse to run as root: drop to the `postgres` user then. */
+function runAsIds(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new Error('local stack: running as root needs a `postgres` system user (it comes with the postgresql package)');
+  }
+}
+
+export async function findFreePort(preferred?: number): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(null));
+      server.listen(port, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : null));
+      });
+    });
+  if (preferred !== undefined && (await tryListen(preferred)) !== null) return preferred;
+  const port = await tryListen(0);
+  if (port === null) throw new Error('local stack: no free TCP port on 127.0.0.1');
+  return port;
+}
+
+function url(user: string, password: string, port: number, database: string): string {
+  return `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Polls until `SELECT 1` answers, the process dies, or the deadline passes. */
+async function waitUntilReady(connectionString: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`local stack: ${what} exited during start (code ${child.exitCode ?? child.signalCode}). Log:\n${tail(logFile)}`);
+    }
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (error) {
+      lastError = error;
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await sleep(100);
+  }
+  throw new Error(`local stack: ${what} not ready after ${READY_TIMEOUT_MS} ms (${(lastError as Error)?.message}). Log:\n${tail(logFile)}`);
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    timer.unref();
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+// Every live stack, so one set of process handlers can clean all of them up.
+const liveStacks = new Set<{ killNow(): void; stop(): Promise<void> }>();
+let handlersInstalled = false;
+
+function installProcessHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  // Last resort on any exit: synchronous kill and rm, since async work cannot run here.
+  process.on('exit', () => {
+    for (const stack of liveStacks) stack.killNow();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      void Promise.allSettled([...liveStacks].map((s) => s.stop())).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
+
+/** Starts Postgres + PgBouncer, applies the migrations and returns the URLs and controls. */
+export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? (() => {});
+  const bins = findBinaries(log);
+  const ids = runAsIds();
+  const spawnIds = ids ?? {};
+  const baseDir = mkdtempSync(path.join(os.tmpdir(), 'pgpool-stack-'));
+  const dataDir = path.join(baseDir, 'pgdata');
+  const pgLog = path.join(baseDir, 'postgres.log');
+  const bouncerLog = path.join(baseDir, 'pgbouncer.log');
+  const bouncerIni = path.join(baseDir, 'pgbouncer.ini');
+  const superPassword = randomBytes(12).toString('hex');
+  const appPassword = randomBytes(12).toString('hex');
+  const adminPassword = randomBytes(12).toString('hex');
+  const own = (file: string) => {
+    if (ids) chownSync(file, ids.uid, ids.gid);
+  };
+
+  let postgres: ChildProcess | null = null;
+  let pgbouncer: ChildProcess | null = null;
+  let stopped = false;
+  let postgresPort = 0;
+  let poolerPort = 0;
+
+  const killNow = () => {
+    postgres?.kill('SIGKILL');
+    pgbouncer?.kill('SIGKILL');
+    rmSync(baseDir, { recursive: true, force: true });
+  };
+
+  const spawnLogged = (cmd: string, args: string[], logFile: string) => {
+    const fd = openSync(logFile, 'a');
+    try {
+      return spawn(cmd, args, { ...spawnIds, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const superUrl = () => url('postgres', superPassword, postgresPort, APP_DB);
+
+  async function startPostgres(): Promise<void> {
+    const settings: Record<string, string | number> = {
+      max_connections: options.maxConnections ?? 100,
+      // Throwaway data: durability buys nothing here and costs a lot on a 2-core VM.
+      fsync: 'off',
+      synchronous_commit: 'off',
+      full_page_writes: 'off',
+      ...options.postgresSettings,
+    };
+    const args = [
+      '-D',
+      dataDir,
+      '-p',
+      String(postgresPort),
+      '-h',
+      '127.0.0.1',
+      '-k',
+      baseDir,
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ];
+    const child = spawnLogged(path.join(bins.pgBinDir, 'postgres'), args, pgLog);
+    postgres = child;
+    await waitUntilReady(url('postgres', superPassword, postgresPort, 'postgres'), child, 'postgres', pgLog);
+  }
+
+  async function stopPostgres(mode: ShutdownMode = 'fast'): Promise<void> {
+    const child = postgres;
+    if (!child) return;
+    // SIGINT = fast shutdown (roll back, disconnect); SIGQUIT = immediate (crash-like, recovery on start).
+    child.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+    await waitForExit(child, 15_000);
+    postgres = null;
+  }
+
+  function writeBouncerConfig(): void {
+    const settings: Record<string, string | number> = {
+      listen_addr: '127.0.0.1',
+      listen_port: poolerPort,
+      unix_socket_dir: baseDir,
+      auth_type: 'scram-sha-256',
+      auth_file: path.join(baseDir, 'userlist.txt'),
+      admin_users: ADMIN_USER,
+      stats_users: ADMIN_USER,
+      pool_mode: 'transaction',
+      default_pool_size: options.defaultPoolSize ?? 20,
+      max_client_conn: options.maxClientConn ?? 5000,
+      // node-postgres and Prisma may send these; PgBouncer 1.18 rejects unknown startup params.
+      ignore_startup_parameters: 'extra_float_digits,options',
+      // The default 15 s pause after a failed server login would stall every restart test.
+      server_login_retry: 1,
+      pidfile: path.join(baseDir, 'pgbouncer.pid'),
+      ...options.pgbouncerSettings,
+    };
+    const ini = [
+      '[databases]',
+      `${APP_DB} = host=127.0.0.1 port=${postgresPort} dbname=${APP_DB}`,
+      '',
+      '[pgbouncer]',
+      ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`),
+      '',
+    ].join('\n');
+    writeFileSync(bouncerIni, ini);
+    own(bouncerIni);
+  }
+
+  /** `canMovePort` only on the first start: after that, URLs already handed out name the port. */
+  async function startPgbouncer(canMovePort = false): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      writeBouncerConfig();
+      const child = spawnLogged(bins.pgbouncer, [bouncerIni], bouncerLog);
+      pgbouncer = child;
+      try {
+        await waitUntilReady(url(APP_USER, appPassword, poolerPort, APP_DB), child, 'pgbouncer', bouncerLog);
+        return;
+      } catch (error) {
+        // Someone took our port between the probe and the bind: take another one.
+        if (canMovePort && attempt < 3 && /Address already in use/.test(tail(bouncerLog, 5))) {
+          poolerPort = await findFreePort();
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  async function stopPgbouncer(): Promise<void> {
+    const child = pgbouncer;
+    if (!child) return;
+    child.kill('SIGTERM'); // immediate shutdown
+    await waitForExit(child, 10_000);
+    pgbouncer = null;
+  }
+
+  async function stop(): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    await stopPgbouncer().catch(() => {});
+    await stopPostgres('fast').catch(() => {});
+    rmSync(baseDir, { recursive: true, force: true });
+    liveStacks.delete(entry);
+  }
+
+  const entry = { killNow, stop };
+  liveStacks.add(entry);
+  installProcessHandlers();
+
+  try {
+    own(baseDir);
+    const pwFile = path.join(baseDir, 'pwfile');
+    writeFileSync(pwFile, `${superPassword}\n`);
+    own(pwFile);
+    log(`local stack: initdb in ${dataDir}`);
+    execFileSync(
+      path.join(bins.pgBinDir, 'initdb'),
+      [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        `--pwfile=${pwFile}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+      ],
+      { ...spawnIds, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    rmSync(pwFile);
+
+    postgresPort = await findFreePort();
+    await startPostgres();
+    log(`local stack: postgres on 127.0.0.1:${postgresPort}`);
+
+    const admin = new pg.Client({ connectionString: url('postgres', superPassword, postgresPort, 'postgres') });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${appPassword}'`);
+      await admin.query(`CREATE DATABASE ${APP_DB} OWNER ${APP_USER}`);
+    } finally {
+      await admin.end();
+    }
+    if (options.migrate ?? true) {
+      const applied = await applyMigrations(url(APP_USER, appPassword, postgresPort, APP_DB));
+      log(`local stack: applied ${applied.length} migration(s)`);
+    }
+
+    // PgBouncer accepts plain-text passwords in auth_file and still speaks SCRAM both ways.
+    const userlist = path.join(baseDir, 'userlist.txt');
+    const users = [
+      [APP_USER, appPassword],
+      [ADMIN_USER, adminPassword],
+      ['postgres', superPassword],
+    ];
+    writeFileSync(userlist, users.map(([u, p]) => `"${u}" "${p}"\n`).join(''));
+    own(userlist);
+    poolerPort = await findFreePort(options.preferredPoolerPort ?? 6543);
+    await startPgbouncer(true);
+    log(`local stack: pgbouncer (transaction mode) on 127.0.0.1:${poolerPort}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    directUrl: url(APP_USER, appPassword, postgresPort, APP_DB),
+    poolerUrl: url(APP_USER, appPassword, poolerPort, APP_DB),
+    adminUrl: url(ADMIN_USER, adminPassword, poolerPort, 'pgbouncer'),
+    superuserUrl: superUrl(),
+    postgresPort,
+    poolerPort,
+    baseDir,
+    pids: () => ({ postgres: postgres?.pid ?? null, pgbouncer: pgbouncer?.pid ?? null }),
+    stopPostgres,
+    startPostgres,
+    restartPostgres: async (mode) => {
+      await stopPostgres(mode);
+      await startPostgres();
+    },
+    stopPgbouncer,
+    startPgbouncer: () => startPgbouncer(),
+    restartPgbouncer: async () => {
+      await stopPgbouncer();
+      await startPgbouncer();
+    },
+    stop,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * `npm run stack`: starts the local Postgres + PgBouncer stack, prints its URLs and keeps it
+ * up until Ctrl-C, then removes every trace of it.
+ *   --max-connections N   Postgres max_connections (default 100)
+ *   --pool-size N         PgBouncer default_pool_size (default 20)
+ *   --max-client-conn N   PgBouncer max_client_conn (default 5000)
+ */
+import { parseArgs } from 'node:util';
+import { startStack } from './local-stack/start-stack.ts';
+
+const { values } = parseArgs({
+  options: {
+    'max-connections': { type: 'string' },
+    'pool-size': { type: 'string' },
+    'max-client-conn': { type: 'string' },
+  },
+});
+
+function intOption(name: keyof typeof values): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const stack = await startStack({
+  maxConnections: intOption('max-connections'),
+  defaultPoolSize: intOption('pool-size'),
+  maxClientConn: intOption('max-client-conn'),
+  log: (line) => console.error(line),
+});
+
+// These are throwaway credentials of a local, loopback-only stack: printing them is the point.
+console.log(`DATABASE_URL=${stack.poolerUrl}`);
+console.log(`DATABASE_URL_SESSION=${stack.directUrl}`);
+console.log(`PGBOUNCER_ADMIN_URL=${stack.adminUrl}`);
+console.error('local stack is up; Ctrl-C stops it and removes its files');
+// The stack's own SIGINT handler stops everything and exits; this keeps the loop alive meanwhile.
+setInterval(() => {}, 1 << 30);
