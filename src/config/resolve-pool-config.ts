@@ -1,0 +1,342 @@
+/**
+ * Environment → the frozen pool configuration every other layer reads. Pure: no I/O, no globals.
+ *
+ * Decision order:
+ * 1. `USE_TRANSACTION_MODE=true|false` forces the mode.
+ * 2. Otherwise a serverless runtime (see `detect-runtime.ts`) means PgBouncer transaction mode.
+ * 3. Otherwise session mode (local development, long-running containers).
+ *
+ * Passwords: the enumerable fields hold redacted URLs only. The real URLs live in non-enumerable
+ * properties (`connectionString`, `read.connectionString`, `pgbouncerAdminConnectionString`), so
+ * `JSON.stringify`, `util.inspect` and spread copies never show a password, while the pool can still connect.
+ */
+import { ConfigError } from '../errors/errors.ts';
+import { detectRuntime, type Runtime } from '../runtime/detect-runtime.ts';
+import {
+  type DatabaseUrlHost,
+  effectivePort,
+  explicitPorts,
+  getParam,
+  type ParsedDatabaseUrl,
+  parseDatabaseUrl,
+  redactDatabaseUrl,
+  rewriteDatabaseUrl,
+} from './database-url.ts';
+
+export type PoolMode = 'transaction' | 'session';
+/** Where `connectionLimit` came from: the `connectionLimit` option, the URL's `connection_limit`, or the budget rule. */
+export type ConnectionLimitSource = 'option' | 'url' | 'budget';
+
+export interface ResolveOptions {
+  /** How long a caller waits for a free pooled connection. Defaults to the URL's `pool_timeout` (seconds), else 10 000 ms. */
+  poolTimeoutMs?: number;
+  /** How long opening a connection may take. Defaults to the URL's `connect_timeout` (seconds), else 5 000 ms. */
+  connectTimeoutMs?: number;
+  /** How long an idle connection is kept. Defaults to 5 000 ms in serverless runtimes or transaction mode, else 30 000 ms. */
+  idleTimeoutMs?: number;
+  /** Connections per instance; beats the URL's `connection_limit` and the budget rule. */
+  connectionLimit?: number;
+  /** The pooler tracks prepared statements (PgBouncer ≥ 1.21 with `max_prepared_statements`). Defaults to false. */
+  poolerTracksPreparedStatements?: boolean;
+}
+
+export interface ReadReplicaConfig {
+  /** Redacted. */
+  readonly databaseUrl: string;
+  readonly port: number;
+  readonly connectionLimit: number;
+  readonly connectionLimitSource: ConnectionLimitSource;
+  /** The real URL, password included. Non-enumerable. */
+  readonly connectionString: string;
+}
+
+export interface PoolConfig {
+  readonly runtime: Runtime;
+  /** The environment variable that proved the runtime; null for `local`. */
+  readonly runtimeEvidence: string | null;
+  readonly serverless: boolean;
+  readonly mode: PoolMode;
+  /** Why this mode, in words. */
+  readonly reason: string;
+  /** The effective URL, redacted. */
+  readonly databaseUrl: string;
+  readonly port: number;
+  readonly hosts: readonly DatabaseUrlHost[];
+  readonly database: string | null;
+  readonly connectionLimit: number;
+  readonly connectionLimitSource: ConnectionLimitSource;
+  readonly poolTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** Use named (cached) prepared statements. */
+  readonly statementCache: boolean;
+  /** The URL's `schema` parameter. */
+  readonly schema: string | null;
+  readonly instanceCount: number;
+  readonly maxPoolSize: number;
+  readonly read: ReadReplicaConfig | null;
+  /** Redacted. */
+  readonly pgbouncerAdminUrl: string | null;
+  readonly warnings: readonly string[];
+  /** The real effective URL, password included. Non-enumerable. */
+  readonly connectionString: string;
+  /** The real admin console URL. Non-enumerable; null when unset. */
+  readonly pgbouncerAdminConnectionString: string | null;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const POSTGRES_PORT = 5432;
+const POOLER_PORT = 6543;
+const DEFAULT_INSTANCE_COUNT = 10;
+const DEFAULT_MAX_POOL_SIZE = 100;
+/** The seed's table: a serverless instance needs 1–3 connections; a session-mode process up to 50. */
+const LIMIT_CAP: Readonly<Record<PoolMode, number>> = { transaction: 3, session: 50 };
+const DEFAULT_POOL_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** Short in serverless: a frozen instance must not hold server connections it may never use again. */
+const SERVERLESS_IDLE_TIMEOUT_MS = 5_000;
+const SESSION_IDLE_TIMEOUT_MS = 30_000;
+
+/** Empty counts as unset, like an empty line in a `.env` file. */
+const read = (env: Env, name: string): string | undefined => {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+};
+
+/** Quote a bad value only when it cannot be a secret (short, no URL or credential punctuation). */
+const show = (value: string): string => (/^[\w .,+-]{0,32}$/.test(value) ? `got ${JSON.stringify(value)}` : 'got another value');
+
+const positiveInteger = (env: Env, name: string, fallback: number): number => {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const text = raw.trim();
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(Number.isSafeInteger(value) && value > 0)) throw new ConfigError(name, `must be a positive integer, ${show(raw)}`);
+  return value;
+};
+
+const transactionFlag = (env: Env): boolean | undefined => {
+  const raw = env.USE_TRANSACTION_MODE;
+  const text = raw?.trim().toLowerCase() ?? '';
+  if (text === '') return undefined;
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new ConfigError('USE_TRANSACTION_MODE', `must be "true" or "false", or unset for automatic detection, ${show(raw ?? '')}`);
+};
+
+const checkOptions = (options: ResolveOptions): void => {
+  for (const name of ['poolTimeoutMs', 'connectTimeoutMs', 'idleTimeoutMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+      throw new ConfigError(name, 'must be a positive number of milliseconds (node-postgres reads 0 as "no limit")');
+    }
+  }
+  const limit = options.connectionLimit;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0))
+    throw new ConfigError('connectionLimit', 'must be a positive integer');
+  const tracks = options.poolerTracksPreparedStatements;
+  if (tracks !== undefined && typeof tracks !== 'boolean') throw new ConfigError('poolerTracksPreparedStatements', 'must be a boolean');
+};
+
+/** The Prisma v6 URL parameters we still honour, validated. */
+interface UrlSettings {
+  readonly connectionLimit: number | undefined;
+  readonly poolTimeoutMs: number | undefined;
+  readonly connectTimeoutMs: number | undefined;
+  readonly statementCacheOff: boolean;
+}
+
+const urlSettings = (parsed: ParsedDatabaseUrl, variable: string): UrlSettings => {
+  const limit = getParam(parsed, 'connection_limit');
+  if (limit !== undefined && !(/^\d+$/.test(limit) && Number.isSafeInteger(Number(limit)) && Number(limit) > 0)) {
+    throw new ConfigError(`${variable} (connection_limit)`, 'must be a positive integer');
+  }
+  const seconds = (key: string): number | undefined => {
+    const value = getParam(parsed, key);
+    if (value === undefined) return undefined;
+    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+    if (!(Number.isFinite(n) && n > 0)) {
+      throw new ConfigError(
+        `${variable} (${key})`,
+        'must be a positive number of seconds; 0 is rejected because node-postgres treats 0 as "wait forever"',
+      );
+    }
+    return Math.max(1, Math.round(n * 1000));
+  };
+  const cacheSize = getParam(parsed, 'statement_cache_size');
+  if (cacheSize !== undefined && !/^\d+$/.test(cacheSize)) {
+    throw new ConfigError(`${variable} (statement_cache_size)`, 'must be a non-negative integer (0 turns named prepared statements off)');
+  }
+  return {
+    connectionLimit: limit === undefined ? undefined : Number(limit),
+    poolTimeoutMs: seconds('pool_timeout'),
+    connectTimeoutMs: seconds('connect_timeout'),
+    statementCacheOff: cacheSize !== undefined && Number(cacheSize) === 0,
+  };
+};
+
+/** A set URL variable, parsed and validated; undefined when unset. */
+const urlVariable = (env: Env, variable: string) => {
+  const url = read(env, variable);
+  if (url === undefined) return undefined;
+  const parsed = parseDatabaseUrl(url, variable);
+  return { url, variable, parsed, settings: urlSettings(parsed, variable) };
+};
+type UrlVariable = NonNullable<ReturnType<typeof urlVariable>>;
+
+interface Budget {
+  readonly mode: PoolMode;
+  readonly instanceCount: number;
+  readonly maxPoolSize: number;
+  readonly optionLimit: number | undefined;
+}
+
+interface Endpoint {
+  readonly connectionString: string;
+  readonly parsed: ParsedDatabaseUrl;
+  readonly connectionLimit: number;
+  readonly connectionLimitSource: ConnectionLimitSource;
+}
+
+/**
+ * One URL under the mode's rules. Used for the primary and, unchanged, for the read replica.
+ *
+ * Port rule in transaction mode: a URL on 5432 (or with no port, which means 5432) points at
+ * PostgreSQL itself and is moved to PgBouncer's 6543. Any other explicit port — 6432 (PgBouncer's
+ * own default), a local stack's random port — is taken to be the pooler already and kept, with a
+ * warning, because guessing wrong there would point a working app at a closed port.
+ */
+const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]): Endpoint => {
+  const { url, variable, parsed, settings } = source;
+  const { mode, instanceCount, maxPoolSize, optionLimit } = budget;
+  const fromBudget = Math.min(LIMIT_CAP[mode], Math.max(1, Math.floor(maxPoolSize / instanceCount)));
+  const [connectionLimit, connectionLimitSource]: [number, ConnectionLimitSource] =
+    optionLimit !== undefined
+      ? [optionLimit, 'option']
+      : settings.connectionLimit !== undefined
+        ? [settings.connectionLimit, 'url']
+        : [fromBudget, 'budget'];
+  if (instanceCount * connectionLimit > maxPoolSize) {
+    warnings.push(
+      `${variable}: INSTANCE_COUNT (${instanceCount}) × connection_limit (${connectionLimit}) = ${instanceCount * connectionLimit} exceeds MAX_POOL_SIZE (${maxPoolSize}); at full scale instances will queue for server connections`,
+    );
+  }
+
+  const ports = explicitPorts(parsed);
+  let connectionString: string;
+  if (mode === 'transaction') {
+    const direct = ports.every((p) => p === POSTGRES_PORT);
+    if (!direct && !ports.every((p) => p === POOLER_PORT)) {
+      warnings.push(
+        `${variable}: port ${[...new Set(ports)].join(',')} is neither ${POSTGRES_PORT} (PostgreSQL) nor ${POOLER_PORT} (PgBouncer); kept as is on the assumption that it already is the pooler`,
+      );
+    }
+    connectionString = rewriteDatabaseUrl(url, { ...(direct ? { port: POOLER_PORT } : {}), pgbouncer: true, connectionLimit }, variable);
+  } else {
+    if (ports.includes(POOLER_PORT) || getParam(parsed, 'pgbouncer')?.toLowerCase() === 'true') {
+      warnings.push(
+        `${variable}: session mode through a transaction-mode pooler (port ${POOLER_PORT} or pgbouncer=true) breaks session features (SET, advisory locks, LISTEN, named prepared statements); point it at PostgreSQL on ${POSTGRES_PORT}`,
+      );
+    }
+    connectionString = rewriteDatabaseUrl(url, { pgbouncer: false, connectionLimit }, variable);
+  }
+  return { connectionString, parsed: parseDatabaseUrl(connectionString, variable), connectionLimit, connectionLimitSource };
+};
+
+/** Adds a property that `JSON.stringify`, `util.inspect`, `Object.keys` and spreads do not see. */
+const hidden = <T extends object, K extends string, V>(target: T, key: K, value: V): T & { readonly [P in K]: V } =>
+  Object.defineProperty(target, key, { value, enumerable: false, writable: false, configurable: false }) as T & { readonly [P in K]: V };
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+};
+
+/**
+ * Resolves the pool configuration from an environment map (usually `process.env`).
+ * Throws only `ConfigError`, naming the variable or option at fault; messages never contain a password.
+ */
+export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolConfig {
+  checkOptions(options);
+  const primary = urlVariable(env, 'DATABASE_URL');
+  if (primary === undefined) throw new ConfigError('DATABASE_URL', 'is not set: expected postgres://user:password@host:5432/database');
+  const session = urlVariable(env, 'DATABASE_URL_SESSION');
+  const replica = urlVariable(env, 'DATABASE_URL_READ');
+  const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
+  const forced = transactionFlag(env);
+  const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
+  const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
+
+  const { runtime, serverless, evidence } = detectRuntime(env);
+  let mode: PoolMode;
+  let reason: string;
+  if (forced !== undefined) {
+    mode = forced ? 'transaction' : 'session';
+    reason = `forced by USE_TRANSACTION_MODE=${forced}`;
+  } else if (serverless) {
+    mode = 'transaction';
+    reason = `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`;
+  } else {
+    mode = 'session';
+    reason =
+      runtime === 'local'
+        ? 'no serverless runtime detected: local development uses session mode'
+        : `${runtime} detected from ${evidence}: long-running instances use session mode (USE_TRANSACTION_MODE=true forces transaction mode)`;
+  }
+
+  const warnings: string[] = [];
+  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit };
+  // Session mode exists for local development, where DATABASE_URL may be the pooler: prefer the direct URL.
+  const source = mode === 'session' ? (session ?? primary) : primary;
+  const main = resolveEndpoint(source, budget, warnings);
+  const readEndpoint = replica === undefined ? null : resolveEndpoint(replica, budget, warnings);
+
+  const read =
+    readEndpoint === null
+      ? null
+      : hidden(
+          {
+            databaseUrl: redactDatabaseUrl(readEndpoint.connectionString),
+            port: effectivePort(readEndpoint.parsed),
+            connectionLimit: readEndpoint.connectionLimit,
+            connectionLimitSource: readEndpoint.connectionLimitSource,
+          },
+          'connectionString',
+          readEndpoint.connectionString,
+        );
+
+  const config: Omit<PoolConfig, 'connectionString' | 'pgbouncerAdminConnectionString'> = {
+    runtime,
+    runtimeEvidence: evidence,
+    serverless,
+    mode,
+    reason,
+    databaseUrl: redactDatabaseUrl(main.connectionString),
+    port: effectivePort(main.parsed),
+    hosts: main.parsed.hosts.map((h) => ({ ...h })),
+    database: main.parsed.database,
+    connectionLimit: main.connectionLimit,
+    connectionLimitSource: main.connectionLimitSource,
+    poolTimeoutMs: options.poolTimeoutMs ?? source.settings.poolTimeoutMs ?? DEFAULT_POOL_TIMEOUT_MS,
+    connectTimeoutMs: options.connectTimeoutMs ?? source.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: options.idleTimeoutMs ?? (serverless || mode === 'transaction' ? SERVERLESS_IDLE_TIMEOUT_MS : SESSION_IDLE_TIMEOUT_MS),
+    // Named statements outlive a transaction on their server connection; a transaction-mode pooler
+    // hands that connection to someone else, so only a pooler that tracks them can allow them.
+    statementCache: !source.settings.statementCacheOff && (mode === 'session' || options.poolerTracksPreparedStatements === true),
+    schema: getParam(main.parsed, 'schema') ?? null,
+    instanceCount,
+    maxPoolSize,
+    read,
+    pgbouncerAdminUrl: admin === undefined ? null : redactDatabaseUrl(admin.url),
+    warnings,
+  };
+  const withSecrets = hidden(
+    hidden(config, 'connectionString', main.connectionString),
+    'pgbouncerAdminConnectionString',
+    admin === undefined ? null : admin.url.trim(),
+  );
+  return deepFreeze(withSecrets);
+}

@@ -1,0 +1,112 @@
+/**
+ * Environment → hosting platform. Pure: reads only the map it is given.
+ *
+ * The table is checked top to bottom and the first match wins, so a platform that runs on top of
+ * another (and therefore also sets the other's variables) must come first:
+ * - Vercel and Netlify functions run on AWS Lambda and set `AWS_LAMBDA_FUNCTION_NAME` too.
+ * - Cloud Functions (2nd gen, and 1st gen on Node ≥ 10) run on Cloud Run and set `K_SERVICE` too.
+ */
+
+export type Runtime =
+  | 'vercel'
+  | 'netlify'
+  | 'lambda'
+  | 'cloud-run'
+  | 'cloud-functions'
+  | 'azure-functions'
+  | 'railway'
+  | 'fly'
+  | 'render'
+  | 'heroku'
+  | 'local';
+
+export interface RuntimeDetection {
+  readonly runtime: Runtime;
+  /** True when instances come and go with traffic, so each must hold very few connections. */
+  readonly serverless: boolean;
+  /** The environment variable that proved the runtime; `null` for `local`. */
+  readonly evidence: string | null;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A signal returns the name of the variable that proves the platform, or null. */
+type Signal = (env: Env) => string | null;
+
+/** An empty string is treated as unset: `VERCEL=` in a `.env` file proves nothing. */
+const isSet = (env: Env, name: string): boolean => {
+  const value = env[name];
+  return value !== undefined && value !== '';
+};
+
+/** The first of `names` that is set. */
+const anyOf =
+  (...names: string[]): Signal =>
+  (env) =>
+    names.find((name) => isSet(env, name)) ?? null;
+
+/** `name` proves the platform only when every one of `alongside` is set as well. */
+const withAll =
+  (name: string, ...alongside: string[]): Signal =>
+  (env) =>
+    isSet(env, name) && alongside.every((other) => isSet(env, other)) ? name : null;
+
+const firstOf =
+  (...signals: Signal[]): Signal =>
+  (env) => {
+    for (const signal of signals) {
+      const evidence = signal(env);
+      if (evidence !== null) return evidence;
+    }
+    return null;
+  };
+
+/** `AWS_EXECUTION_ENV` is also set on ECS/Fargate (`AWS_ECS_FARGATE`): only `AWS_Lambda_*` means Lambda. */
+const lambdaExecutionEnv: Signal = (env) => (env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda_') ? 'AWS_EXECUTION_ENV' : null);
+
+interface Platform {
+  readonly runtime: Exclude<Runtime, 'local'>;
+  readonly serverless: boolean;
+  readonly test: Signal;
+}
+
+/** Adding a platform is one line. Order matters: see the file comment. */
+const PLATFORMS: readonly Platform[] = [
+  { runtime: 'vercel', serverless: true, test: anyOf('VERCEL', 'VERCEL_ENV', 'VERCEL_URL') },
+  // Netlify documents `NETLIFY=true` for builds; at function runtime only `URL`, `SITE_NAME` and
+  // `SITE_ID` are guaranteed (docs.netlify.com/build/functions/environment-variables), and those
+  // names are too generic on their own, so they count only together with a Lambda variable.
+  // `NETLIFY_DEV` (set by `netlify dev` on a laptop) is deliberately not a signal: that is local.
+  {
+    runtime: 'netlify',
+    serverless: true,
+    test: firstOf(anyOf('NETLIFY'), withAll('SITE_ID', 'SITE_NAME', 'AWS_LAMBDA_FUNCTION_NAME')),
+  },
+  { runtime: 'lambda', serverless: true, test: firstOf(anyOf('AWS_LAMBDA_FUNCTION_NAME'), lambdaExecutionEnv, anyOf('LAMBDA_TASK_ROOT')) },
+  // Before Cloud Run: Cloud Functions set K_SERVICE too. `FUNCTION_NAME` + `GCP_PROJECT` is 1st gen on old runtimes.
+  { runtime: 'cloud-functions', serverless: true, test: firstOf(anyOf('FUNCTION_TARGET'), withAll('FUNCTION_NAME', 'GCP_PROJECT')) },
+  { runtime: 'cloud-run', serverless: true, test: anyOf('K_SERVICE') },
+  // `WEBSITE_INSTANCE_ID` alone is any Azure App Service; the Functions host adds `FUNCTIONS_EXTENSION_VERSION`.
+  {
+    runtime: 'azure-functions',
+    serverless: true,
+    test: firstOf(anyOf('FUNCTIONS_WORKER_RUNTIME'), withAll('WEBSITE_INSTANCE_ID', 'FUNCTIONS_EXTENSION_VERSION')),
+  },
+  // Railway runs long-lived containers, but the product has always treated it like serverless
+  // (many replicas scaling behind one pooler), so it keeps transaction mode.
+  { runtime: 'railway', serverless: true, test: anyOf('RAILWAY_ENVIRONMENT', 'RAILWAY_PROJECT_ID', 'RAILWAY_SERVICE_ID') },
+  // Long-running containers: session mode unless USE_TRANSACTION_MODE forces otherwise.
+  { runtime: 'fly', serverless: false, test: anyOf('FLY_APP_NAME', 'FLY_MACHINE_ID') },
+  { runtime: 'render', serverless: false, test: anyOf('RENDER', 'RENDER_SERVICE_ID') },
+  { runtime: 'heroku', serverless: false, test: anyOf('DYNO') },
+];
+
+const LOCAL: RuntimeDetection = Object.freeze({ runtime: 'local', serverless: false, evidence: null });
+
+export function detectRuntime(env: Env): RuntimeDetection {
+  for (const { runtime, serverless, test } of PLATFORMS) {
+    const evidence = test(env);
+    if (evidence !== null) return Object.freeze({ runtime, serverless, evidence });
+  }
+  return LOCAL;
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { detectRuntime, type Runtime } from '../../../src/runtime/detect-runtime.ts';
+
+type Case = [name: string, env: Record<string, string>, runtime: Runtime, evidence: string | null];
+
+describe('detectRuntime: one row per signal', () => {
+  const cases: Case[] = [
+    ['VERCEL', { VERCEL: '1' }, 'vercel', 'VERCEL'],
+    ['VERCEL_ENV', { VERCEL_ENV: 'production' }, 'vercel', 'VERCEL_ENV'],
+    ['VERCEL_URL', { VERCEL_URL: 'app-abc.vercel.app' }, 'vercel', 'VERCEL_URL'],
+    ['NETLIFY', { NETLIFY: 'true' }, 'netlify', 'NETLIFY'],
+    ['Netlify function runtime', { SITE_ID: 'id', SITE_NAME: 'pets', AWS_LAMBDA_FUNCTION_NAME: 'fn' }, 'netlify', 'SITE_ID'],
+    ['AWS_LAMBDA_FUNCTION_NAME', { AWS_LAMBDA_FUNCTION_NAME: 'fn' }, 'lambda', 'AWS_LAMBDA_FUNCTION_NAME'],
+    ['AWS_EXECUTION_ENV=AWS_Lambda_*', { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x' }, 'lambda', 'AWS_EXECUTION_ENV'],
+    ['LAMBDA_TASK_ROOT', { LAMBDA_TASK_ROOT: '/var/task' }, 'lambda', 'LAMBDA_TASK_ROOT'],
+    ['FUNCTION_TARGET', { FUNCTION_TARGET: 'handler' }, 'cloud-functions', 'FUNCTION_TARGET'],
+    ['FUNCTION_NAME + GCP_PROJECT (1st gen)', { FUNCTION_NAME: 'fn', GCP_PROJECT: 'p' }, 'cloud-functions', 'FUNCTION_NAME'],
+    ['K_SERVICE', { K_SERVICE: 'api' }, 'cloud-run', 'K_SERVICE'],
+    ['FUNCTIONS_WORKER_RUNTIME', { FUNCTIONS_WORKER_RUNTIME: 'node' }, 'azure-functions', 'FUNCTIONS_WORKER_RUNTIME'],
+    [
+      'WEBSITE_INSTANCE_ID + FUNCTIONS_EXTENSION_VERSION',
+      { WEBSITE_INSTANCE_ID: 'abc', FUNCTIONS_EXTENSION_VERSION: '~4' },
+      'azure-functions',
+      'WEBSITE_INSTANCE_ID',
+    ],
+    ['RAILWAY_ENVIRONMENT', { RAILWAY_ENVIRONMENT: 'production' }, 'railway', 'RAILWAY_ENVIRONMENT'],
+    ['RAILWAY_PROJECT_ID', { RAILWAY_PROJECT_ID: 'p' }, 'railway', 'RAILWAY_PROJECT_ID'],
+    ['RAILWAY_SERVICE_ID', { RAILWAY_SERVICE_ID: 's' }, 'railway', 'RAILWAY_SERVICE_ID'],
+    ['FLY_APP_NAME', { FLY_APP_NAME: 'app' }, 'fly', 'FLY_APP_NAME'],
+    ['FLY_MACHINE_ID', { FLY_MACHINE_ID: 'm' }, 'fly', 'FLY_MACHINE_ID'],
+    ['RENDER', { RENDER: 'true' }, 'render', 'RENDER'],
+    ['RENDER_SERVICE_ID', { RENDER_SERVICE_ID: 'srv' }, 'render', 'RENDER_SERVICE_ID'],
+    ['DYNO', { DYNO: 'web.1' }, 'heroku', 'DYNO'],
+  ];
+  it.each(cases)('%s', (_name, env, runtime, evidence) => {
+    expect(detectRuntime(env)).toEqual({ runtime, evidence, serverless: expect.any(Boolean) });
+  });
+});
+
+describe('detectRuntime: precedence when one platform runs on another', () => {
+  const cases: Case[] = [
+    ['Vercel functions also set Lambda variables', { VERCEL: '1', AWS_LAMBDA_FUNCTION_NAME: 'fn' }, 'vercel', 'VERCEL'],
+    ['Netlify functions run on Lambda', { NETLIFY: 'true', AWS_LAMBDA_FUNCTION_NAME: 'fn', LAMBDA_TASK_ROOT: '/x' }, 'netlify', 'NETLIFY'],
+    ['Cloud Functions gen2 also set K_SERVICE', { K_SERVICE: 'fn', FUNCTION_TARGET: 'handler' }, 'cloud-functions', 'FUNCTION_TARGET'],
+    ['the first matching variable of a platform is the evidence', { VERCEL_URL: 'x', VERCEL_ENV: 'preview' }, 'vercel', 'VERCEL_ENV'],
+  ];
+  it.each(cases)('%s', (_name, env, runtime, evidence) => {
+    expect(detectRuntime(env)).toMatchObject({ runtime, evidence });
+  });
+});
+
+describe('detectRuntime: things that are not proof', () => {
+  const cases: [string, Record<string, string | undefined>][] = [
+    ['an empty environment', {}],
+    ['empty-string values', { VERCEL: '', K_SERVICE: '', DYNO: '', AWS_EXECUTION_ENV: '', RAILWAY_ENVIRONMENT: '' }],
+    ['undefined values', { VERCEL: undefined, FLY_APP_NAME: undefined }],
+    ['AWS_EXECUTION_ENV on ECS', { AWS_EXECUTION_ENV: 'AWS_ECS_FARGATE' }],
+    ['Azure App Service without the Functions host', { WEBSITE_INSTANCE_ID: 'abc' }],
+    ['FUNCTION_NAME alone', { FUNCTION_NAME: 'fn' }],
+    ['Netlify site variables without Lambda', { SITE_ID: 'id', SITE_NAME: 'pets' }],
+    ['netlify dev on a laptop', { NETLIFY_DEV: 'true' }],
+    ['unrelated variables', { HOME: '/root', NODE_ENV: 'production', DATABASE_URL: 'postgres://h/db' }],
+  ];
+  it.each(cases)('%s → local', (_name, env) => {
+    expect(detectRuntime(env)).toEqual({ runtime: 'local', serverless: false, evidence: null });
+  });
+});
+
+describe('detectRuntime: serverless classification', () => {
+  const cases: [Runtime, Record<string, string>, boolean][] = [
+    ['vercel', { VERCEL: '1' }, true],
+    ['netlify', { NETLIFY: 'true' }, true],
+    ['lambda', { AWS_LAMBDA_FUNCTION_NAME: 'fn' }, true],
+    ['cloud-run', { K_SERVICE: 's' }, true],
+    ['cloud-functions', { FUNCTION_TARGET: 'h' }, true],
+    ['azure-functions', { FUNCTIONS_WORKER_RUNTIME: 'node' }, true],
+    ['railway', { RAILWAY_ENVIRONMENT: 'production' }, true],
+    ['fly', { FLY_APP_NAME: 'a' }, false],
+    ['render', { RENDER: 'true' }, false],
+    ['heroku', { DYNO: 'web.1' }, false],
+    ['local', {}, false],
+  ];
+  it.each(cases)('%s → serverless %s', (runtime, env, serverless) => {
+    expect(detectRuntime(env)).toMatchObject({ runtime, serverless });
+  });
+
+  it('returns a frozen result', () => {
+    expect(Object.isFrozen(detectRuntime({ VERCEL: '1' }))).toBe(true);
+    expect(Object.isFrozen(detectRuntime({}))).toBe(true);
+  });
+});
