@@ -1,0 +1,18 @@
+/** A point-in-time view of one pg.Pool (totalCount, idleCount, waitingCount) and its configured `max`. */
+export interface PoolStats {
+  /** Connections checked out by a caller (total - idle). */
+  active: number;
+  idle: number;
+  total: number;
+  /** Callers queued for a connection. */
+  waiting: number;
+  /** The pool's `max`. */
+  limit: number;
+}
+
+/** Busy share of the pool in percent (active / limit), 0–100, rounded to 1 decimal; 0 for a pool with no limit. */
+export function utilization(stats: PoolStats): number {
+  if (!(stats.limit > 0)) return 0;
+  const percent = (stats.active / stats.limit) * 100;
+  return Math.round(Math.min(100, Math.max(0, percent)) * 10) / 10;
+}
