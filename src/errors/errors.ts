@@ -18,3 +18,63 @@ export class ConfigError extends PoolingError {
     this.variable = variable;
   }
 }
+
+/** No pool connection became free within the pool timeout (`pool_timeout`, default 10 s). */
+export class PoolTimeoutError extends PoolingError {
+  override name = 'PoolTimeoutError';
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `no database connection became free within ${timeoutMs} ms (pool exhausted: raise connection_limit / pool_timeout or lower concurrency)`,
+      options,
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Too many callers were already waiting for a connection (`maxWaitingCallers`): the call failed
+ * fast instead of joining an ever-growing queue.
+ */
+export class PoolSaturatedError extends PoolingError {
+  override name = 'PoolSaturatedError';
+  readonly waiting: number;
+  constructor(waiting: number) {
+    super(`${waiting} callers already waiting for a database connection; shedding load (maxWaitingCallers)`);
+    this.waiting = waiting;
+  }
+}
+
+/**
+ * The connection was lost after the callback returned, while COMMIT was in flight: the
+ * transaction may or may not have committed. Not retried unless the caller said `idempotent: true`.
+ */
+export class TransactionOutcomeUnknownError extends PoolingError {
+  override name = 'TransactionOutcomeUnknownError';
+  constructor(options: { cause: unknown }) {
+    super('the connection was lost during COMMIT: the transaction may or may not have been committed (check before retrying)', options);
+  }
+}
+
+/** The manager was disconnected; create a new one (or use the singleton, which re-creates itself). */
+export class ManagerClosedError extends PoolingError {
+  override name = 'ManagerClosedError';
+  constructor() {
+    super('connection pool manager was disconnected; it cannot run queries any more');
+  }
+}
+
+/** One operation's settled outcome in a parallel batch. */
+export type BatchOutcome<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown };
+
+/** A parallel batch in which at least one operation failed; `outcomes[i]` tells what happened to op i. */
+export class BatchError<T = unknown> extends PoolingError {
+  override name = 'BatchError';
+  readonly outcomes: readonly BatchOutcome<T>[];
+  constructor(outcomes: readonly BatchOutcome<T>[]) {
+    const failed = outcomes.filter((o) => o.status === 'rejected').length;
+    const first = outcomes.find((o) => o.status === 'rejected');
+    super(`${failed} of ${outcomes.length} batch operations failed; the others committed (see .outcomes)`, { cause: first?.reason });
+    this.outcomes = outcomes;
+  }
+}

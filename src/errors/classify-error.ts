@@ -1,0 +1,244 @@
+/**
+ * One pure classifier: anything thrown by a wrapper call → a closed `kind` and whether a retry
+ * is safe. Retry policy, metrics and logs read `kind`, never message text; message text is
+ * matched only here, and only where the driver gives no code (pg-pool's acquire timeout,
+ * pg's "not queryable" error, PgBouncer's own messages).
+ *
+ * Shapes come from real failing cases through Prisma 7.10 + adapter-pg + PgBouncer 1.18
+ * (see DESIGN.md and test/integration/errors/classify-real-errors.test.ts):
+ * - PrismaClientKnownRequestError P2010/P2034 with `meta.driverAdapterError.cause = { originalCode | code, kind }`
+ * - an unwrapped DriverAdapterError (`name`, `cause: { kind, code }`) during COMMIT
+ * - pg's DatabaseError (`code` = SQLSTATE), Node socket errors (`code` = ECONNRESET …)
+ * Mapping of adapter kinds follows @prisma/adapter-pg's own `convertDriverError`.
+ */
+import { ConfigError, ManagerClosedError, PoolSaturatedError, PoolTimeoutError, TransactionOutcomeUnknownError } from './errors.ts';
+
+export type ErrorKind =
+  /** 40001: safe to retry, the transaction was rolled back. */
+  | 'serialization'
+  /** 40P01: safe to retry, the transaction was rolled back. */
+  | 'deadlock'
+  /** Lost or refused connection (57P01–57P03, 08xxx, ECONNRESET, P1001, P1017 …). */
+  | 'connection'
+  /** Server or PgBouncer refused a new client (53300, P2037, "no more connections allowed"). */
+  | 'too-many-connections'
+  /** Waited in PgBouncer's queue past `query_wait_timeout`. */
+  | 'pooler-timeout'
+  /** Waited for a pool connection past the pool timeout (pg-pool, P2024, P2028 on start). */
+  | 'pool-timeout'
+  /** Refused by load shedding (`maxWaitingCallers`). */
+  | 'pool-saturated'
+  /** Named prepared statement lost or duplicated by a transaction-mode pooler (26000, 42P05). */
+  | 'prepared-statement'
+  /** The interactive transaction expired or was already closed (P2028 after start): rolled back. */
+  | 'transaction-closed'
+  /** Statement timeout / cancel (57014, P1008). */
+  | 'timeout'
+  /** Write inside a READ ONLY transaction (25006). */
+  | 'read-only'
+  /** Integrity constraint (23xxx, P2002, P2003 …). */
+  | 'constraint'
+  /** Bad data (22xxx). */
+  | 'data'
+  /** Syntax, undefined table/column, privileges (42xxx). */
+  | 'query'
+  /** Authentication or database access (28xxx, 3D000, P1000). */
+  | 'auth'
+  /** Lost connection during COMMIT: `TransactionOutcomeUnknownError`. */
+  | 'outcome-unknown'
+  /** The caller's AbortSignal fired. */
+  | 'aborted'
+  /** `ConfigError`, or use after `disconnect()`. */
+  | 'config'
+  /** Any other database error. */
+  | 'database'
+  /** Anything else: an error thrown by the caller's own code. Never retried. */
+  | 'application';
+
+export interface ErrorClassification {
+  readonly kind: ErrorKind;
+  /** True when running the whole transaction again cannot apply anything twice. */
+  readonly retryable: boolean;
+  /** The most specific code found (SQLSTATE, Prisma P-code or socket code), if any. */
+  readonly code: string | null;
+}
+
+/** Kinds that are safe to retry when the failure happened before COMMIT. */
+export const RETRYABLE_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  'serialization',
+  'deadlock',
+  'connection',
+  'too-many-connections',
+  'pooler-timeout',
+  'prepared-statement',
+]);
+
+/** Kinds that prove the transaction was rolled back even when they arrive at COMMIT. */
+export const DEFINITE_ROLLBACK_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  'serialization',
+  'deadlock',
+  'transaction-closed',
+  'read-only',
+  'constraint',
+  'data',
+  'query',
+  'auth',
+]);
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+const SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+interface Signals {
+  sqlState: string | null;
+  prismaCode: string | null;
+  socketCode: string | null;
+  adapterKind: string | null;
+  messages: string[];
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** Walks the error, its Prisma meta and its `cause` chain, keeping the first of each signal. */
+function collectSignals(error: unknown): Signals {
+  const signals: Signals = { sqlState: null, prismaCode: null, socketCode: null, adapterKind: null, messages: [] };
+  const queue: unknown[] = [error];
+  for (let depth = 0; queue.length > 0 && depth < 8; depth++) {
+    const current = asRecord(queue.shift());
+    if (!current) continue;
+    const message = str(current.message) ?? str(current.reason) ?? str(current.cause);
+    if (message) signals.messages.push(message);
+    const code = str(current.code);
+    if (code) {
+      if (/^P\d{4}$/.test(code)) signals.prismaCode ??= code;
+      else if (SOCKET_CODES.has(code)) signals.socketCode ??= code;
+      else if (SQLSTATE.test(code)) signals.sqlState ??= code;
+    }
+    const originalCode = str(current.originalCode);
+    if (originalCode && SQLSTATE.test(originalCode)) signals.sqlState ??= originalCode;
+    else if (originalCode && SOCKET_CODES.has(originalCode)) signals.socketCode ??= originalCode;
+    const kind = str(current.kind);
+    if (kind) signals.adapterKind ??= kind;
+    const meta = asRecord(current.meta);
+    if (meta) queue.push(asRecord(meta.driverAdapterError)?.cause ?? meta.driverAdapterError);
+    if (current.cause !== undefined) queue.push(current.cause);
+  }
+  return signals;
+}
+
+function fromSqlState(state: string): ErrorKind {
+  if (state === '40001') return 'serialization';
+  if (state === '40P01') return 'deadlock';
+  if (state === '53300') return 'too-many-connections';
+  if (state === '57P01' || state === '57P02' || state === '57P03' || state.startsWith('08')) return 'connection';
+  if (state === '26000' || state === '42P05') return 'prepared-statement';
+  if (state === '25006') return 'read-only';
+  if (state === '57014') return 'timeout';
+  if (state.startsWith('23')) return 'constraint';
+  if (state.startsWith('22')) return 'data';
+  if (state.startsWith('28') || state === '3D000') return 'auth';
+  if (state.startsWith('42')) return 'query';
+  return 'database';
+}
+
+/** @prisma/adapter-pg's own kinds, for errors that carry no SQLSTATE. */
+const ADAPTER_KINDS: Record<string, ErrorKind> = {
+  TransactionWriteConflict: 'serialization',
+  TooManyConnections: 'too-many-connections',
+  DatabaseNotReachable: 'connection',
+  ConnectionClosed: 'connection',
+  SocketTimeout: 'connection',
+  TransactionAlreadyClosed: 'transaction-closed',
+  AuthenticationFailed: 'auth',
+  DatabaseAccessDenied: 'auth',
+  DatabaseDoesNotExist: 'auth',
+  UniqueConstraintViolation: 'constraint',
+  NullConstraintViolation: 'constraint',
+  ForeignKeyConstraintViolation: 'constraint',
+  RestrictViolation: 'constraint',
+  LengthMismatch: 'data',
+  ValueOutOfRange: 'data',
+  InvalidInputValue: 'data',
+  TableDoesNotExist: 'query',
+  ColumnNotFound: 'query',
+};
+
+function fromPrismaCode(code: string, messages: string[]): ErrorKind | null {
+  switch (code) {
+    case 'P2034':
+      return 'serialization';
+    case 'P1001':
+    case 'P1017':
+      return 'connection';
+    case 'P1008':
+      return 'timeout';
+    case 'P2024':
+      return 'pool-timeout';
+    case 'P2037':
+      return 'too-many-connections';
+    case 'P1000':
+      return 'auth';
+    case 'P2002':
+    case 'P2003':
+    case 'P2004':
+    case 'P2011':
+    case 'P2014':
+      return 'constraint';
+    case 'P2028':
+      // Same code for "could not start in maxWait" (a pool wait) and "already closed/expired".
+      return messages.some((m) => m.includes('Unable to start a transaction in the given time')) ? 'pool-timeout' : 'transaction-closed';
+    default:
+      return null;
+  }
+}
+
+/** Driver messages with no code: the one place text is matched. */
+const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
+  [/timeout exceeded when trying to connect/i, 'pool-timeout'], // pg-pool acquire timeout
+  [/Unable to start a transaction in the given time/i, 'pool-timeout'],
+  [/no more connections allowed/i, 'too-many-connections'], // PgBouncer max_client_conn
+  [/query_wait_timeout/i, 'pooler-timeout'], // PgBouncer queue timeout
+  [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
+  [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error
+  [/Connection terminated/i, 'connection'], // pg: "Connection terminated unexpectedly" / "due to connection timeout"
+  [/Client was closed and is not queryable/i, 'connection'],
+  [/pgbouncer cannot connect to server/i, 'connection'],
+];
+
+function isAbort(error: unknown): boolean {
+  const name = asRecord(error)?.name;
+  return name === 'AbortError' || name === 'TimeoutError';
+}
+
+function result(kind: ErrorKind, code: string | null): ErrorClassification {
+  return { kind, retryable: RETRYABLE_KINDS.has(kind), code };
+}
+
+/** Classifies anything thrown by a wrapper call. Pure; never throws. */
+export function classifyError(error: unknown): ErrorClassification {
+  if (error instanceof TransactionOutcomeUnknownError) return result('outcome-unknown', null);
+  if (error instanceof PoolTimeoutError) return result('pool-timeout', null);
+  if (error instanceof PoolSaturatedError) return result('pool-saturated', null);
+  if (error instanceof ConfigError || error instanceof ManagerClosedError) return result('config', null);
+  if (isAbort(error)) return result('aborted', null);
+
+  const s = collectSignals(error);
+  // SQLSTATE first: it is the most specific (P2010 wraps every raw-query failure).
+  if (s.sqlState) return result(fromSqlState(s.sqlState), s.sqlState);
+  const byPrisma = s.prismaCode ? fromPrismaCode(s.prismaCode, s.messages) : null;
+  if (byPrisma) return result(byPrisma, s.prismaCode);
+  const byAdapter = s.adapterKind ? ADAPTER_KINDS[s.adapterKind] : undefined;
+  if (byAdapter) return result(byAdapter, s.prismaCode);
+  if (s.socketCode) return result('connection', s.socketCode);
+  for (const [pattern, kind] of MESSAGE_RULES) {
+    if (s.messages.some((m) => pattern.test(m))) return result(kind, s.prismaCode);
+  }
+  const name = str(asRecord(error)?.name) ?? '';
+  if (s.prismaCode || name.startsWith('PrismaClient') || name === 'DriverAdapterError') return result('database', s.prismaCode);
+  return result('application', null);
+}

@@ -1,0 +1,393 @@
+/**
+ * Composes config → pool → Prisma client → retry → metrics, and owns their lifecycle:
+ * lazy init-once (a failed init is retried on the next call), dispose-once.
+ *
+ * Follow one call: `writeWithPooling(fn)` → `execute()` (metrics, load shedding) → `retry()`
+ * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
+ * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
+ */
+import type { PrismaPg } from '@prisma/adapter-pg';
+import type pg from 'pg';
+import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
+import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
+import { BatchError, type BatchOutcome, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
+import { managerLog, poolingLog } from '../logging/loggers.ts';
+import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
+import type { PoolStats } from '../metrics/pool-stats.ts';
+import { createPool } from '../pool/create-pool.ts';
+import { readPoolStats } from '../pool/pool-stats.ts';
+import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
+import {
+  type AttemptContext,
+  type IsolationLevel,
+  runTransactionAttempt,
+  type TransactionCapable,
+} from '../transaction/run-transaction.ts';
+
+/** A Prisma 7 client: interactive transactions and disconnect. */
+export interface PrismaClientLike {
+  // biome-ignore lint/suspicious/noExplicitAny: Prisma's $transaction is overloaded (array and callback forms)
+  $transaction(...args: any[]): Promise<any>;
+  $disconnect(): Promise<void>;
+}
+
+/** The interactive-transaction client type of a generated PrismaClient. */
+// biome-ignore lint/suspicious/noExplicitAny: extracting the callback parameter of Prisma's overloaded $transaction
+export type TransactionClientOf<C> = C extends { $transaction(fn: (tx: infer Tx) => any, options?: any): any } ? Tx : never;
+
+export type TransactionFn<C, R> = (tx: TransactionClientOf<C>, context: AttemptContext) => PromiseLike<R>;
+
+/** Results of a batch, position by position. */
+export type BatchResults<Ops extends readonly unknown[]> = {
+  -readonly [K in keyof Ops]: Ops[K] extends (...args: never[]) => infer P ? Awaited<P> : never;
+};
+
+export interface TransactionOptions {
+  /** Defaults: the database's (ReadCommitted) for `withPooling`, ReadCommitted for reads, Serializable for writes. */
+  isolationLevel?: IsolationLevel;
+  /** Prisma's wait for a connection, ms. Defaults to the pool timeout + 1000 (so the pool's own, clearer timeout fires first). */
+  maxWait?: number;
+  /** Prisma's limit on the whole interactive transaction, ms. Defaults to 10000. */
+  timeout?: number;
+  /** Stops waits and backoff at once; a transaction already running finishes first. */
+  signal?: AbortSignal;
+  /** Also retry when COMMIT's outcome is unknown (only if running `fn` twice is harmless). Defaults to false. */
+  idempotent?: boolean;
+  /** Per-call retry overrides. */
+  retry?: RetryOptions;
+}
+
+export interface BatchOptions extends TransactionOptions {
+  /** false (default): all ops in order in ONE transaction. true: each op in its own transaction, concurrently. */
+  parallel?: boolean;
+}
+
+export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
+  /** Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`. */
+  createClient: (adapter: PrismaPg) => C;
+  /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Overrides for the pool settings derived from the environment. */
+  pool?: ResolveOptions;
+  /** Retry policy defaults for every call. */
+  retry?: RetryOptions;
+  /** Default interactive-transaction timeout, ms. Defaults to 10000. */
+  transactionTimeoutMs?: number;
+  /** Fail fast with PoolSaturatedError when this many callers already wait for a connection. Defaults to no limit. */
+  maxWaitingCallers?: number;
+  /** Shown in pg_stat_activity. Defaults to `connection-pool-manager`. */
+  applicationName?: string;
+}
+
+interface PoolHandle<C> {
+  readonly client: C;
+  readonly pool: pg.Pool;
+  readonly limit: number;
+}
+
+interface State<C> {
+  readonly config: PoolConfig;
+  readonly primary: PoolHandle<C>;
+  readonly read: PoolHandle<C> | null;
+}
+
+export interface ManagerMetrics extends MetricsSnapshot {
+  pool: PoolStats;
+  /** The read replica's pool; null without DATABASE_URL_READ. */
+  readPool: PoolStats | null;
+}
+
+const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
+
+/** Reads are idempotent: any transient error, and an unknown COMMIT outcome, may be retried. */
+const readRetryable = (c: ErrorClassification) => c.retryable || c.kind === 'outcome-unknown';
+
+export class ConnectionPoolManager<C extends PrismaClientLike> {
+  readonly #options: ConnectionPoolManagerOptions<C>;
+  readonly #retry: ResolvedRetryOptions;
+  readonly #metrics: Metrics = createMetrics();
+  #state: State<C> | null = null;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: ConnectionPoolManagerOptions<C>) {
+    if (typeof options?.createClient !== 'function')
+      throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
+    this.#options = options;
+    this.#retry = resolveRetryOptions(options.retry);
+    if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
+      throw new TypeError(
+        `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
+      );
+    }
+  }
+
+  /** The resolved (redacted, frozen) config; initializes the manager. Throws ConfigError on bad input. */
+  get config(): PoolConfig {
+    return this.#init().config;
+  }
+
+  /** The primary Prisma client, for queries outside the wrappers. */
+  get client(): C {
+    return this.#init().primary.client;
+  }
+
+  /** The primary pg.Pool (health checks, diagnostics). */
+  get pool(): pg.Pool {
+    return this.#init().primary.pool;
+  }
+
+  /** The read replica's pool, or null without DATABASE_URL_READ. */
+  get readPool(): pg.Pool | null {
+    return this.#init().read?.pool ?? null;
+  }
+
+  /** True after `disconnect()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True once the pools exist (the first call or `config` access creates them). */
+  get initialized(): boolean {
+    return this.#state !== null;
+  }
+
+  #init(): State<C> {
+    if (this.#closed) throw new ManagerClosedError();
+    if (this.#state) return this.#state;
+    // Synchronous and side-effect free until it succeeds: a failure (bad env, a client factory
+    // that throws) leaves no pool behind and the next call simply tries again.
+    const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
+    managerLog(
+      'mode %s (%s); runtime %s; url %s; connection_limit %d (%s)',
+      config.mode,
+      config.reason,
+      config.runtime,
+      config.databaseUrl,
+      config.connectionLimit,
+      config.connectionLimitSource,
+    );
+    for (const warning of config.warnings) managerLog('warning: %s', warning);
+    const primary = this.#createHandle(
+      config,
+      { connectionString: config.connectionString, connectionLimit: config.connectionLimit },
+      'primary',
+    );
+    let read: PoolHandle<C> | null = null;
+    try {
+      read = config.read ? this.#createHandle(config, config.read, 'read') : null;
+    } catch (error) {
+      void primary.pool.end();
+      throw error;
+    }
+    this.#state = { config, primary, read };
+    return this.#state;
+  }
+
+  #createHandle(
+    config: PoolConfig,
+    target: { connectionString: string; connectionLimit: number },
+    role: 'primary' | 'read',
+  ): PoolHandle<C> {
+    const { pool, adapter } = createPool(target, config, {
+      applicationName: this.#options.applicationName ?? 'connection-pool-manager',
+      onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
+    });
+    try {
+      const client = this.#options.createClient(adapter);
+      managerLog(
+        '%s pool created: max %d, pool timeout %d ms, connect timeout %d ms, idle %d ms, named statements %s',
+        role,
+        target.connectionLimit,
+        config.poolTimeoutMs,
+        config.connectTimeoutMs,
+        config.idleTimeoutMs,
+        config.statementCache ? 'on' : 'off',
+      );
+      return { client, pool, limit: target.connectionLimit };
+    } catch (error) {
+      void pool.end();
+      throw error;
+    }
+  }
+
+  /** A transaction with the retry policy; isolation is the database default unless given. */
+  withPooling<R>(fn: TransactionFn<C, R>, options: TransactionOptions = {}): Promise<R> {
+    return this.#execute('default', fn, options, { readOnly: false, useReplica: false });
+  }
+
+  /** ReadCommitted, READ ONLY, on DATABASE_URL_READ when set; retried on any transient error. */
+  readWithPooling<R>(fn: TransactionFn<C, R>, options: TransactionOptions = {}): Promise<R> {
+    return this.#execute('read', fn, { isolationLevel: 'ReadCommitted', ...options }, { readOnly: true, useReplica: true });
+  }
+
+  /** Serializable by default, always the primary; retried on conflicts and pre-COMMIT connection errors. */
+  writeWithPooling<R>(fn: TransactionFn<C, R>, options: TransactionOptions = {}): Promise<R> {
+    return this.#execute('write', fn, { isolationLevel: 'Serializable', ...options }, { readOnly: false, useReplica: false });
+  }
+
+  /**
+   * `parallel: false` (default): ops run in order inside ONE transaction — all or nothing.
+   * `parallel: true`: each op in its own transaction, at most `connection_limit` at a time,
+   * results in input order; if any fails, rejects with BatchError whose `outcomes` say which committed.
+   */
+  async batchWithPooling<const Ops extends readonly TransactionFn<C, unknown>[]>(
+    ops: Ops,
+    options: BatchOptions = {},
+  ): Promise<BatchResults<Ops>> {
+    const { parallel = false, ...txOptions } = options;
+    if (!Array.isArray(ops) || ops.some((op) => typeof op !== 'function'))
+      throw new TypeError('batchWithPooling: ops must be an array of functions');
+    if (!parallel) {
+      return this.#execute(
+        'batch',
+        async (tx, context) => {
+          const results: unknown[] = [];
+          for (const op of ops) results.push(await op(tx, context));
+          return results as BatchResults<Ops>;
+        },
+        txOptions,
+        { readOnly: false, useReplica: false },
+      );
+    }
+    const started = process.hrtime.bigint();
+    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
+      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, recordMetrics: false }),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    const errorKind = failed ? classifyError(failed.reason).kind : null;
+    this.#metrics.recordOperation('batch', process.hrtime.bigint() - started, errorKind ? { ok: false, errorKind } : { ok: true });
+    if (failed) throw new BatchError(outcomes);
+    return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
+  }
+
+  async #execute<R>(
+    kind: OperationKind,
+    fn: TransactionFn<C, R>,
+    options: TransactionOptions,
+    route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
+  ): Promise<R> {
+    const started = process.hrtime.bigint();
+    const recordMetrics = route.recordMetrics ?? true;
+    try {
+      const state = this.#init();
+      const handle = route.useReplica && state.read ? state.read : state.primary;
+      const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
+      const attemptOptions = {
+        isolationLevel: options.isolationLevel,
+        maxWait: options.maxWait ?? state.config.poolTimeoutMs + 1000,
+        timeout: options.timeout ?? this.#options.transactionTimeoutMs ?? 10_000,
+        readOnly: route.readOnly,
+        poolTimeoutMs: state.config.poolTimeoutMs,
+        signal: options.signal,
+      };
+      const idempotent = options.idempotent ?? route.readOnly;
+      const result = await retry(
+        (attempt) => {
+          this.#beforeAttempt(handle);
+          return runTransactionAttempt(handle.client as TransactionCapable<TransactionClientOf<C>>, fn, attempt, attemptOptions);
+        },
+        policy,
+        {
+          signal: options.signal,
+          isRetryable: (c) => (kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown')),
+          onRetry: ({ attempt, classification, delayMs }) => {
+            this.#metrics.recordRetry(kind, classification.kind);
+            poolingLog(
+              '%s attempt %d failed (%s%s); retrying in %d ms',
+              kind,
+              attempt,
+              classification.kind,
+              classification.code ? ` ${classification.code}` : '',
+              delayMs,
+            );
+          },
+        },
+      );
+      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: true });
+      return result;
+    } catch (error) {
+      const { kind: errorKind, code } = classifyError(error);
+      if (errorKind === 'outcome-unknown') {
+        this.#metrics.recordOutcomeUnknown();
+        poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
+      } else if (errorKind === 'pool-timeout') {
+        this.#metrics.recordPoolTimeout();
+      }
+      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: false, errorKind });
+      poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
+      throw error;
+    }
+  }
+
+  /** Load shedding and the pool-wait counter, checked before each attempt. */
+  #beforeAttempt(handle: PoolHandle<C>): void {
+    const { pool } = handle;
+    const limit = this.#options.maxWaitingCallers;
+    if (limit !== undefined && pool.waitingCount >= limit) {
+      poolingLog('shedding load: %d callers already waiting', pool.waitingCount);
+      throw new PoolSaturatedError(pool.waitingCount);
+    }
+    if (pool.idleCount === 0 && pool.totalCount >= handle.limit) this.#metrics.recordPoolWait();
+  }
+
+  /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
+  getMetrics(): ManagerMetrics {
+    const state = this.#state;
+    return {
+      ...this.#metrics.snapshot(),
+      pool: state ? readPoolStats(state.primary.pool, state.primary.limit) : { ...EMPTY_POOL },
+      readPool: state?.read ? readPoolStats(state.read.pool, state.read.limit) : null,
+    };
+  }
+
+  /** Starts a new metrics window. */
+  resetMetrics(): void {
+    this.#metrics.reset();
+  }
+
+  /** Ends the pools and the clients. Idempotent; later calls to the wrappers throw ManagerClosedError. */
+  disconnect(): Promise<void> {
+    this.#closing ??= this.#dispose();
+    return this.#closing;
+  }
+
+  async #dispose(): Promise<void> {
+    this.#closed = true;
+    const state = this.#state;
+    this.#state = null;
+    if (!state) return;
+    const handles = [state.primary, ...(state.read ? [state.read] : [])];
+    await Promise.all(
+      handles.map((h) =>
+        h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
+      ),
+    );
+    await Promise.all(handles.map((h) => h.pool.end()));
+    managerLog('disconnected');
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; outcomes in input order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<BatchOutcome<R>[]> {
+  const outcomes: BatchOutcome<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        outcomes[index] = { status: 'fulfilled', value: await fn(items[index] as T) };
+      } catch (reason) {
+        outcomes[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return outcomes;
+}
+
+export function createConnectionPoolManager<C extends PrismaClientLike>(
+  options: ConnectionPoolManagerOptions<C>,
+): ConnectionPoolManager<C> {
+  return new ConnectionPoolManager(options);
+}

@@ -1,0 +1,83 @@
+/**
+ * The Prisma 7 translation: a resolved config → the real `pg.Pool` that @prisma/adapter-pg uses.
+ *
+ * Prisma 7 ignores the v6 URL parameters (`connection_limit`, `pool_timeout`, `connect_timeout`,
+ * `pgbouncer`, `statement_cache_size`); Prisma's v7 upgrade guide maps them to node-postgres pool
+ * options, which is what this file does:
+ * - `connection_limit` → `max`
+ * - `pool_timeout`     → `connectionTimeoutMillis` on the pool (the wait for a free connection;
+ *                        pg's default 0 waits forever, we never pass 0)
+ * - `connect_timeout`  → `connectionTimeoutMillis` on each new pg.Client (TCP + auth)
+ * - idle timeout       → `idleTimeoutMillis` (short in serverless runtimes)
+ * - `schema`           → adapter-pg's `schema` option (a startup `options=-c search_path` would be
+ *                        dropped by PgBouncer's ignore_startup_parameters)
+ * - `pgbouncer=true` / `statement_cache_size=0` → no `statementNameGenerator`: adapter-pg then sends
+ *   unnamed statements, which PgBouncer < 1.21 in transaction mode needs (named ones fail with
+ *   42P05 / 26000 once transactions move between server connections).
+ * Prisma-only parameters are stripped from the URL before pg sees it.
+ */
+import { createHash } from 'node:crypto';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { stripParams } from '../config/database-url.ts';
+import type { PoolConfig } from '../config/resolve-pool-config.ts';
+
+/** One pool's target: the primary or the read replica. */
+export interface PoolTarget {
+  /** Real URL, password included. */
+  readonly connectionString: string;
+  readonly connectionLimit: number;
+}
+
+export interface CreatedPool {
+  readonly pool: pg.Pool;
+  readonly adapter: PrismaPg;
+}
+
+export interface CreatePoolHooks {
+  /** Errors of idle clients (server restart, PgBouncer KILL …). Without a listener pg would crash the process. */
+  onIdleError?: (error: Error) => void;
+  /** Application name shown in pg_stat_activity / SHOW CLIENTS. */
+  applicationName?: string;
+}
+
+/** Same SQL text → same name, so pg's per-connection statement cache can reuse it. */
+export function statementName(sql: string): string {
+  return `s_${createHash('sha1').update(sql).digest('base64url')}`;
+}
+
+export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
+  const connectTimeoutMs = config.connectTimeoutMs;
+  // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
+  // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait.
+  class TimedClient extends pg.Client {
+    constructor(options: pg.ClientConfig) {
+      super({ ...options, connectionTimeoutMillis: connectTimeoutMs });
+    }
+  }
+  return {
+    connectionString: stripParams(target.connectionString),
+    max: target.connectionLimit,
+    connectionTimeoutMillis: config.poolTimeoutMs,
+    idleTimeoutMillis: config.idleTimeoutMs,
+    // An idle pool never keeps a serverless handler (or a script) alive.
+    allowExitOnIdle: true,
+    // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets.
+    keepAlive: true,
+    application_name: hooks.applicationName,
+    // @types/pg declares `Client` as a zero-argument constructor; pg really passes the options.
+    Client: TimedClient as unknown as new () => pg.ClientBase,
+  };
+}
+
+export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
+  const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
+  pool.on('error', (error) => hooks.onIdleError?.(error));
+  const adapter = new PrismaPg(pool, {
+    schema: config.schema ?? undefined,
+    statementNameGenerator: config.statementCache ? (query) => statementName(query.sql) : undefined,
+    // We own the pool's lifecycle (manager.disconnect ends it once).
+    disposeExternalPool: false,
+  });
+  return { pool, adapter };
+}
