@@ -1,0 +1,233 @@
+/**
+ * A TCP proxy between a client and an upstream (the pooler, or Postgres) that injects network
+ * faults without root or a firewall, after node-postgres pg-pool's tests (a server that accepts
+ * and never answers).
+ *
+ * Modes, switchable at any time; a switch applies to live connections too:
+ * - `'pass'`: bytes flow both ways.
+ * - `'blackhole'`: a frozen peer. Connections are accepted but nothing is forwarded either way:
+ *   sockets stop being read, so TCP backpressure builds as with a stopped host. A connection
+ *   accepted in this mode does not even reach the upstream yet. Switching back to `'pass'`
+ *   thaws: held bytes are delivered in order and pending connections go upstream.
+ * - `'reset'`: every live connection is closed with RST (client sees `ECONNRESET`), and so is
+ *   every new one.
+ * - `{ delayMs }`: each chunk is forwarded `delayMs` after it arrived, in order, both ways, so a
+ *   query round trip takes at least twice `delayMs`.
+ *
+ * Listens on 127.0.0.1 only. Every timer is unref'd; `close()` destroys everything.
+ */
+import net from 'node:net';
+
+export type ProxyMode = 'pass' | 'blackhole' | 'reset' | { delayMs: number };
+
+export interface ProxyOptions {
+  upstreamHost: string;
+  upstreamPort: number;
+  /** Mode at start. Defaults to `'pass'`. */
+  mode?: ProxyMode;
+}
+
+export interface TcpProxy {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** The same connection string with host and port pointing at the proxy. */
+  url(connectionString: string): string;
+  mode(): ProxyMode;
+  setMode(mode: ProxyMode): void;
+  /** Closes every live connection with RST (mode unchanged). Resolves with how many. */
+  resetAll(): number;
+  /** Live client connections. */
+  connections(): number;
+  /** Connections accepted since start. */
+  accepted(): number;
+  /** Destroys every socket and the server; resolves once the server is closed. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+function validateMode(mode: ProxyMode): ProxyMode {
+  if (mode === 'pass' || mode === 'blackhole' || mode === 'reset') return mode;
+  if (typeof mode === 'object' && mode !== null && Number.isFinite(mode.delayMs) && mode.delayMs >= 0) return { delayMs: mode.delayMs };
+  throw new TypeError(`tcp-proxy: mode must be 'pass', 'blackhole', 'reset' or { delayMs >= 0 }, got ${JSON.stringify(mode)}`);
+}
+
+/** One direction of one connection: chunks queue here until the mode lets them through. */
+class Pipe {
+  private readonly queue: { chunk: Buffer; at: number }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private waitingForDrain = false;
+
+  constructor(
+    private readonly source: net.Socket,
+    private readonly getTarget: () => net.Socket | null,
+    private readonly getMode: () => ProxyMode,
+  ) {
+    source.on('data', (chunk: Buffer) => {
+      this.queue.push({ chunk, at: Date.now() });
+      this.pump();
+    });
+  }
+
+  /** Forwards what the mode allows; call again whenever the mode or the target changes. */
+  pump(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const mode = this.getMode();
+    const target = this.getTarget();
+    if (mode === 'blackhole' || mode === 'reset' || !target || target.destroyed) {
+      this.source.pause();
+      return;
+    }
+    const delayMs = typeof mode === 'object' ? mode.delayMs : 0;
+    while (this.queue.length > 0 && !this.waitingForDrain) {
+      const head = this.queue[0] as { chunk: Buffer; at: number };
+      const wait = head.at + delayMs - Date.now();
+      if (wait > 0) {
+        this.timer = setTimeout(() => this.pump(), wait);
+        this.timer.unref();
+        break;
+      }
+      this.queue.shift();
+      if (!target.write(head.chunk)) {
+        this.waitingForDrain = true;
+        target.once('drain', () => {
+          this.waitingForDrain = false;
+          this.pump();
+        });
+      }
+    }
+    // Read more only while the queue is short, so a delayed or blocked target backs up TCP.
+    if (this.waitingForDrain || this.queue.length > 64) this.source.pause();
+    else this.source.resume();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+  }
+}
+
+class ProxiedConnection {
+  upstream: net.Socket | null = null;
+  private readonly toUpstream: Pipe;
+  private toClient: Pipe | null = null;
+  private closed = false;
+
+  constructor(
+    readonly client: net.Socket,
+    private readonly options: ProxyOptions,
+    private readonly getMode: () => ProxyMode,
+    private readonly onClosed: (connection: ProxiedConnection) => void,
+  ) {
+    client.setNoDelay(true);
+    client.on('error', () => this.destroy('reset'));
+    client.on('close', () => this.destroy('plain'));
+    client.on('end', () => this.upstream?.end());
+    this.toUpstream = new Pipe(client, () => this.upstream, getMode);
+    this.toUpstream.pump();
+  }
+
+  /** Connects upstream unless already done; called when the mode lets traffic through. */
+  refresh(): void {
+    if (this.closed) return;
+    const mode = this.getMode();
+    if (mode === 'reset') {
+      this.destroy('reset');
+      return;
+    }
+    if (mode !== 'blackhole' && !this.upstream) {
+      const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort });
+      this.upstream = upstream;
+      upstream.setNoDelay(true);
+      upstream.on('connect', () => this.toUpstream.pump());
+      // An upstream RST (or refusal) becomes an RST to the client; a clean close stays clean.
+      upstream.on('error', () => this.destroy('reset'));
+      upstream.on('close', () => this.destroy('plain'));
+      upstream.on('end', () => this.client.end());
+      this.toClient = new Pipe(upstream, () => this.client, this.getMode);
+    }
+    if (this.upstream?.connecting) return;
+    this.toUpstream.pump();
+    this.toClient?.pump();
+  }
+
+  destroy(how: 'reset' | 'plain'): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.toUpstream.dispose();
+    this.toClient?.dispose();
+    for (const socket of [this.client, this.upstream]) {
+      if (!socket || socket.destroyed) continue;
+      if (how === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+    }
+    this.onClosed(this);
+  }
+}
+
+/** Starts a proxy on 127.0.0.1 (a free port) in front of `upstreamHost:upstreamPort`. */
+export async function startProxy(options: ProxyOptions): Promise<TcpProxy> {
+  if (!options.upstreamHost) throw new TypeError('tcp-proxy: upstreamHost is required');
+  if (!Number.isInteger(options.upstreamPort) || options.upstreamPort < 1 || options.upstreamPort > 65_535) {
+    throw new TypeError(`tcp-proxy: upstreamPort must be a TCP port, got ${options.upstreamPort}`);
+  }
+  let mode = validateMode(options.mode ?? 'pass');
+  const live = new Set<ProxiedConnection>();
+  let accepted = 0;
+  let closing: Promise<void> | null = null;
+  const getMode = () => mode;
+
+  const server = net.createServer((socket) => {
+    accepted++;
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const connection = new ProxiedConnection(socket, options, getMode, (c) => live.delete(c));
+    live.add(connection);
+    connection.refresh();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('tcp-proxy: no listening address');
+  const port = address.port;
+
+  return {
+    host: '127.0.0.1',
+    port,
+    url(connectionString: string): string {
+      const url = new URL(connectionString);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
+    mode: () => mode,
+    setMode(next: ProxyMode): void {
+      mode = validateMode(next);
+      for (const connection of [...live]) connection.refresh();
+    },
+    resetAll(): number {
+      const all = [...live];
+      for (const connection of all) connection.destroy('reset');
+      return all.length;
+    },
+    connections: () => live.size,
+    accepted: () => accepted,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const connection of [...live]) connection.destroy('plain');
+      });
+      return closing;
+    },
+  };
+}
