@@ -197,12 +197,20 @@ function fromPrismaCode(code: string, messages: string[]): ErrorKind | null {
   }
 }
 
+/**
+ * PgBouncer reports its own refusals as a generic 08P01 (protocol violation); only the text tells
+ * a full pooler or a queue timeout apart from a dropped connection.
+ */
+const PGBOUNCER_RULES: readonly [RegExp, ErrorKind][] = [
+  [/no more connections allowed/i, 'too-many-connections'], // max_client_conn
+  [/query_wait_timeout/i, 'pooler-timeout'], // waited in PgBouncer's queue too long
+];
+
 /** Driver messages with no code: the one place text is matched. */
 const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
+  ...PGBOUNCER_RULES,
   [/timeout exceeded when trying to connect/i, 'pool-timeout'], // pg-pool acquire timeout
   [/Unable to start a transaction in the given time/i, 'pool-timeout'],
-  [/no more connections allowed/i, 'too-many-connections'], // PgBouncer max_client_conn
-  [/query_wait_timeout/i, 'pooler-timeout'], // PgBouncer queue timeout
   [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
   [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error
   [/Connection terminated/i, 'connection'], // pg: "Connection terminated unexpectedly" / "due to connection timeout"
@@ -221,6 +229,15 @@ function result(kind: ErrorKind, code: string | null): ErrorClassification {
 
 /** Classifies anything thrown by a wrapper call. Pure; never throws. */
 export function classifyError(error: unknown): ErrorClassification {
+  try {
+    return classify(error);
+  } catch {
+    // A hostile object (a throwing getter, a revoked proxy) is not a database error.
+    return result('application', null);
+  }
+}
+
+function classify(error: unknown): ErrorClassification {
   if (error instanceof TransactionOutcomeUnknownError) return result('outcome-unknown', null);
   if (error instanceof PoolTimeoutError) return result('pool-timeout', null);
   if (error instanceof PoolSaturatedError) return result('pool-saturated', null);
@@ -228,6 +245,9 @@ export function classifyError(error: unknown): ErrorClassification {
   if (isAbort(error)) return result('aborted', null);
 
   const s = collectSignals(error);
+  if (s.sqlState === null || s.sqlState === '08P01') {
+    for (const [pattern, kind] of PGBOUNCER_RULES) if (s.messages.some((m) => pattern.test(m))) return result(kind, s.sqlState);
+  }
   // SQLSTATE first: it is the most specific (P2010 wraps every raw-query failure).
   if (s.sqlState) return result(fromSqlState(s.sqlState), s.sqlState);
   const byPrisma = s.prismaCode ? fromPrismaCode(s.prismaCode, s.messages) : null;

@@ -1,0 +1,127 @@
+/**
+ * The classifier's table on the shapes recorded from real failures (see
+ * test/integration/errors/classify-real-errors.test.ts, which produces each one for real).
+ */
+import { describe, expect, it } from 'vitest';
+import { classifyError, DEFINITE_ROLLBACK_KINDS, RETRYABLE_KINDS } from '~/errors/classify-error.ts';
+import { ConfigError, ManagerClosedError, PoolSaturatedError, PoolTimeoutError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
+
+/** A PrismaClientKnownRequestError as Prisma 7.10 + adapter-pg throws it. */
+function prismaError(code: string, cause: Record<string, unknown> | undefined, message = 'Invalid invocation'): Error {
+  return Object.assign(new Error(message), {
+    name: 'PrismaClientKnownRequestError',
+    code,
+    clientVersion: '7.10.1',
+    meta: cause ? { driverAdapterError: Object.assign(new Error(String(cause.kind)), { name: 'DriverAdapterError', cause }) } : {},
+  });
+}
+const adapterError = (cause: Record<string, unknown>) =>
+  Object.assign(new Error(String(cause.kind)), { name: 'DriverAdapterError', cause });
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'ERROR' });
+const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -111, syscall: 'connect' });
+const plain = (message: string) => Object.assign(new Error(message), { clientVersion: '7.10.1' });
+
+describe('classifyError', () => {
+  it.each([
+    ['P2010 raw 40001', 'serialization', true, '40001', prismaError('P2010', { originalCode: '40001', kind: 'TransactionWriteConflict' })],
+    [
+      'P2034 model 40001',
+      'serialization',
+      true,
+      '40001',
+      prismaError('P2034', { originalCode: '40001', kind: 'TransactionWriteConflict' }),
+    ],
+    ['P2034 without meta', 'serialization', true, 'P2034', prismaError('P2034', undefined)],
+    ['P2010 40P01', 'deadlock', true, '40P01', prismaError('P2010', { originalCode: '40P01', kind: 'TransactionWriteConflict' })],
+    ['P2010 57P01 terminate', 'connection', true, '57P01', prismaError('P2010', { kind: 'postgres', code: '57P01' })],
+    ['P2010 57P02 crash shutdown', 'connection', true, '57P02', prismaError('P2010', { kind: 'postgres', code: '57P02' })],
+    ['P2010 57P03 cannot connect now', 'connection', true, '57P03', prismaError('P2010', { kind: 'postgres', code: '57P03' })],
+    [
+      'P2010 08P01 PgBouncer KILL',
+      'connection',
+      true,
+      '08P01',
+      prismaError('P2010', { kind: 'postgres', code: '08P01', message: 'database removed' }),
+    ],
+    ['DriverAdapterError at COMMIT', 'connection', true, '57P01', adapterError({ kind: 'postgres', code: '57P01' })],
+    ['not queryable', 'connection', true, null, plain('Client has encountered a connection error and is not queryable')],
+    ['Connection terminated', 'connection', true, null, plain('Connection terminated unexpectedly')],
+    ['pg 53300', 'too-many-connections', true, '53300', pgError('53300', 'sorry, too many clients already')],
+    [
+      'adapter TooManyConnections',
+      'too-many-connections',
+      true,
+      '53300',
+      prismaError('P2010', { originalCode: '53300', kind: 'TooManyConnections' }),
+    ],
+    ['P2037', 'too-many-connections', true, 'P2037', prismaError('P2037', undefined)],
+    ['PgBouncer max_client_conn', 'too-many-connections', true, '08P01', pgError('08P01', 'no more connections allowed (max_client_conn)')],
+    ['PgBouncer query_wait_timeout', 'pooler-timeout', true, '08P01', pgError('08P01', 'query_wait_timeout')],
+    ['PgBouncer server conn crashed', 'connection', true, '08P01', pgError('08P01', 'server conn crashed?')],
+    ['pg-pool acquire timeout', 'pool-timeout', false, null, plain('timeout exceeded when trying to connect')],
+    ['P2024', 'pool-timeout', false, 'P2024', prismaError('P2024', undefined)],
+    ['P2028 maxWait', 'pool-timeout', false, 'P2028', prismaError('P2028', undefined, 'Unable to start a transaction in the given time.')],
+    [
+      'P2028 expired',
+      'transaction-closed',
+      false,
+      'P2028',
+      prismaError('P2028', undefined, 'Transaction already closed: A commit cannot be executed on an expired transaction.'),
+    ],
+    ['P1001', 'connection', true, 'P1001', prismaError('P1001', undefined)],
+    ['P1017', 'connection', true, 'P1017', prismaError('P1017', undefined)],
+    ['P1008', 'timeout', false, 'P1008', prismaError('P1008', undefined)],
+    ['ECONNRESET', 'connection', true, 'ECONNRESET', socketError('ECONNRESET')],
+    ['ECONNREFUSED', 'connection', true, 'ECONNREFUSED', socketError('ECONNREFUSED')],
+    ['ETIMEDOUT', 'connection', true, 'ETIMEDOUT', socketError('ETIMEDOUT')],
+    ['EPIPE', 'connection', true, 'EPIPE', socketError('EPIPE')],
+    ['26000', 'prepared-statement', true, '26000', pgError('26000', 'prepared statement "s0" does not exist')],
+    ['42P05', 'prepared-statement', true, '42P05', pgError('42P05', 'prepared statement "s0" already exists')],
+    ['25006', 'read-only', false, '25006', prismaError('P2010', { kind: 'postgres', code: '25006' })],
+    ['57014', 'timeout', false, '57014', prismaError('P2010', { kind: 'postgres', code: '57014' })],
+    ['P2002 unique', 'constraint', false, '23505', prismaError('P2002', { originalCode: '23505', kind: 'UniqueConstraintViolation' })],
+    ['22P02', 'data', false, '22P02', pgError('22P02', 'invalid input syntax')],
+    ['42601 syntax', 'query', false, '42601', pgError('42601', 'syntax error')],
+    ['28P01', 'auth', false, '28P01', prismaError('P2010', { originalCode: '28P01', kind: 'AuthenticationFailed' })],
+    ['3D000', 'auth', false, '3D000', pgError('3D000', 'database "x" does not exist')],
+    ['unknown SQLSTATE', 'database', false, 'XX000', pgError('XX000', 'internal error')],
+    ['unknown Prisma error', 'database', false, 'P2025', prismaError('P2025', undefined)],
+    ['application error', 'application', false, null, new Error('out of stock')],
+    ['thrown string', 'application', false, null, 'boom'],
+    ['null', 'application', false, null, null],
+  ])('%s → %s', (_, kind, retryable, code, error) => {
+    expect(classifyError(error)).toEqual({ kind, retryable, code });
+  });
+
+  it.each([
+    [new TransactionOutcomeUnknownError({ cause: new Error('x') }), 'outcome-unknown'],
+    [new PoolTimeoutError(10), 'pool-timeout'],
+    [new PoolSaturatedError(5), 'pool-saturated'],
+    [new ConfigError('DATABASE_URL', 'missing'), 'config'],
+    [new ManagerClosedError(), 'config'],
+    [Object.assign(new Error('aborted'), { name: 'AbortError' }), 'aborted'],
+  ])('our own error → %s, never retried', (error, kind) => {
+    expect(classifyError(error)).toMatchObject({ kind, retryable: false });
+  });
+
+  it('retryable and definite-rollback sets agree on conflicts and never include application errors', () => {
+    for (const kind of ['serialization', 'deadlock'] as const) {
+      expect(RETRYABLE_KINDS.has(kind)).toBe(true);
+      expect(DEFINITE_ROLLBACK_KINDS.has(kind)).toBe(true);
+    }
+    expect(RETRYABLE_KINDS.has('application')).toBe(false);
+    expect(DEFINITE_ROLLBACK_KINDS.has('connection')).toBe(false);
+  });
+
+  it('survives cyclic causes and hostile objects without throwing', () => {
+    const a: Record<string, unknown> = { message: 'a' };
+    a.cause = a;
+    expect(classifyError(a).kind).toBe('application');
+    const getterBomb = Object.defineProperty({}, 'code', {
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(() => classifyError(getterBomb)).not.toThrow();
+  });
+});
