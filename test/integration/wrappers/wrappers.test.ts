@@ -195,6 +195,7 @@ describe('connection loss', () => {
 describe('pool exhaustion', () => {
   it('a caller that cannot get a connection within pool_timeout gets PoolTimeoutError', async () => {
     const manager = track(testManager(stack, { DATABASE_URL: `${stack.poolerUrl}?connection_limit=1&pool_timeout=0.3` }));
+    await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`); // warm: the connection exists before anyone waits
     let release: () => void = () => {};
     const holding = manager.withPooling(() => new Promise<void>((resolve) => (release = resolve)), { timeout: 30_000 });
     await vi.waitUntil(() => manager.getMetrics().pool.active === 1);

@@ -1,0 +1,47 @@
+/** The Prisma 7 translation, as data: config → pg.Pool options (no connection is opened). */
+import { describe, expect, it } from 'vitest';
+import { resolvePoolConfig } from '~/config/resolve-pool-config.ts';
+import { buildPgPoolConfig, statementName } from '~/pool/create-pool.ts';
+
+const url = 'postgresql://app:s3cr%40t@db.example.com:5432/app?sslmode=require&schema=tenant&application_name=web';
+
+function build(env: Record<string, string>) {
+  const config = resolvePoolConfig(env);
+  return { config, pg: buildPgPoolConfig({ connectionString: config.connectionString, connectionLimit: config.connectionLimit }, config) };
+}
+
+describe('buildPgPoolConfig', () => {
+  it('maps connection_limit, pool_timeout, connect_timeout and the idle timeout to pg options', () => {
+    const { pg } = build({ DATABASE_URL: `${url}&connection_limit=2&pool_timeout=3&connect_timeout=4`, VERCEL: '1' });
+    expect(pg.max).toBe(2);
+    expect(pg.connectionTimeoutMillis).toBe(3000);
+    expect(pg.idleTimeoutMillis).toBe(5000);
+    expect(pg.allowExitOnIdle).toBe(true);
+    // pg.Pool hands each new Client the pool's options; our Client class replaces the timeout.
+    const PoolClient = pg.Client as unknown as new (options: object) => { _connectionTimeoutMillis: number };
+    expect(new PoolClient({ connectionTimeoutMillis: 3000 })._connectionTimeoutMillis).toBe(4000);
+  });
+
+  it('never passes 0 (= wait forever) as the acquire timeout: defaults to 10 s', () => {
+    expect(build({ DATABASE_URL: url, VERCEL: '1' }).pg.connectionTimeoutMillis).toBe(10_000);
+  });
+
+  it('strips Prisma-only parameters and keeps the rest for pg', () => {
+    const { pg } = build({ DATABASE_URL: `${url}&connection_limit=2&pool_timeout=3&statement_cache_size=0`, VERCEL: '1' });
+    const cs = new URL(String(pg.connectionString));
+    for (const key of ['connection_limit', 'pool_timeout', 'pgbouncer', 'statement_cache_size', 'schema'])
+      expect(cs.searchParams.has(key)).toBe(false);
+    expect(cs.searchParams.get('sslmode')).toBe('require');
+    expect(cs.searchParams.get('application_name')).toBe('web');
+    expect(cs.password).toBe('s3cr%40t');
+    expect(cs.port).toBe('6543');
+  });
+});
+
+describe('statementName', () => {
+  it('is stable per SQL text and distinct across texts', () => {
+    expect(statementName('SELECT 1')).toBe(statementName('SELECT 1'));
+    expect(statementName('SELECT 1')).not.toBe(statementName('SELECT 2'));
+    expect(statementName('SELECT 1')).toMatch(/^s_[\w-]+$/);
+  });
+});

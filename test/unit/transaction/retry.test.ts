@@ -1,0 +1,112 @@
+/** The retry loop with attempt functions that throw real-shaped errors: pure, no database. */
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '~/errors/errors.ts';
+import { backoffDelay, DEFAULT_RETRY_OPTIONS, resolveRetryOptions, retry } from '~/transaction/retry.ts';
+
+const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
+const lost = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+const fast = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0 });
+
+function failing(errors: (() => unknown)[], value = 'ok') {
+  let calls = 0;
+  const fn = vi.fn(async () => {
+    const make = errors[calls++];
+    if (make) throw make();
+    return value;
+  });
+  return fn;
+}
+
+describe('resolveRetryOptions', () => {
+  it('fills defaults with ?? (a 0 stays 0)', () => {
+    expect(resolveRetryOptions({})).toEqual(DEFAULT_RETRY_OPTIONS);
+    expect(resolveRetryOptions({ baseDelayMs: 0 }).baseDelayMs).toBe(0);
+  });
+  it.each([
+    ['maxAttempts', 0],
+    ['maxAttempts', 1.5],
+    ['maxConflictAttempts', -1],
+    ['factor', 0.5],
+    ['baseDelayMs', Number.NaN],
+    ['deadlineMs', -1],
+  ] as const)('rejects %s = %s with a ConfigError naming it', (name, value) => {
+    expect(() => resolveRetryOptions({ [name]: value })).toThrow(ConfigError);
+    expect(() => resolveRetryOptions({ [name]: value })).toThrow(`retry.${name}`);
+  });
+});
+
+describe('backoffDelay (full jitter)', () => {
+  it('is uniform in [0, min(max, base·factor^(n-1))]', () => {
+    const options = resolveRetryOptions({ baseDelayMs: 10, factor: 2, maxDelayMs: 100 });
+    expect(backoffDelay(1, options, () => 0.999)).toBe(9);
+    expect(backoffDelay(3, options, () => 0.999)).toBe(39);
+    expect(backoffDelay(10, options, () => 0.999)).toBe(99);
+    expect(backoffDelay(10, options, () => 0)).toBe(0);
+  });
+});
+
+describe('retry', () => {
+  it('retries a serialization failure up to maxConflictAttempts', async () => {
+    const fn = failing(Array.from({ length: 9 }, () => conflict));
+    await expect(retry(fn, fast)).resolves.toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(10);
+    const tooMany = failing(Array.from({ length: 10 }, () => conflict));
+    await expect(retry(tooMany, fast)).rejects.toMatchObject({ code: '40001' });
+    expect(tooMany).toHaveBeenCalledTimes(10);
+  });
+
+  it('keeps a separate, smaller budget for connection errors', async () => {
+    const fn = failing([lost, lost, lost]);
+    await expect(retry(fn, fast)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(fn).toHaveBeenCalledTimes(3);
+    const mixed = failing([lost, conflict, conflict, lost]);
+    await expect(retry(mixed, fast)).resolves.toBe('ok');
+  });
+
+  it('never retries an application error', async () => {
+    const fn = failing([() => new Error('out of stock')]);
+    await expect(retry(fn, fast)).rejects.toThrow('out of stock');
+    expect(fn).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports each retry with its kind and delay', async () => {
+    const events: string[] = [];
+    await retry(failing([conflict, lost]), fast, { onRetry: (e) => events.push(`${e.attempt}:${e.classification.kind}:${e.delayMs}`) });
+    expect(events).toEqual(['1:serialization:0', '2:connection:0']);
+  });
+
+  it('stops at the deadline instead of starting a wait that would pass it', async () => {
+    const options = resolveRetryOptions({ baseDelayMs: 10_000, maxDelayMs: 10_000, deadlineMs: 100 });
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const fn = failing([conflict]);
+    await expect(retry(fn, options)).rejects.toMatchObject({ code: '40001' });
+    expect(fn).toHaveBeenCalledTimes(1);
+    vi.restoreAllMocks();
+  });
+
+  it('an already-aborted signal stops before the first attempt', async () => {
+    const fn = failing([]);
+    const reason = new Error('gone');
+    await expect(retry(fn, fast, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('an abort during backoff rejects with the reason and makes no further attempt', async () => {
+    const options = resolveRetryOptions({ baseDelayMs: 60_000, maxDelayMs: 60_000, deadlineMs: 120_000 });
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const controller = new AbortController();
+    const fn = failing([conflict]);
+    const pending = retry(fn, options, {
+      signal: controller.signal,
+      onRetry: () => queueMicrotask(() => controller.abort(new Error('stop'))),
+    });
+    await expect(pending).rejects.toThrow('stop');
+    expect(fn).toHaveBeenCalledTimes(1);
+    vi.restoreAllMocks();
+  });
+
+  it('isRetryable overrides the classifier (reads retry more)', async () => {
+    const fn = failing([() => new Error('custom transient')]);
+    await expect(retry(fn, fast, { isRetryable: () => true })).resolves.toBe('ok');
+  });
+});
