@@ -70,10 +70,12 @@ export async function runTransactionAttempt<Tx, R>(
   try {
     return await abortableUntilStarted(transaction, signal, () => started);
   } catch (error) {
-    const { kind } = classifyError(error);
+    const { kind, code } = classifyError(error);
     if (callbackReturned && !DEFINITE_ROLLBACK_KINDS.has(kind)) throw new TransactionOutcomeUnknownError({ cause: error });
-    if (kind === 'pool-timeout' && !(error instanceof PoolTimeoutError))
-      throw new PoolTimeoutError(options.poolTimeoutMs, { cause: error });
+    if (kind === 'pool-timeout' && !(error instanceof PoolTimeoutError)) {
+      // P2028 here is Prisma's own maxWait firing first; otherwise it is pg-pool's acquire timeout.
+      throw new PoolTimeoutError(code === 'P2028' ? options.maxWait : options.poolTimeoutMs, { cause: error });
+    }
     throw error;
   }
 }
