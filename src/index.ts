@@ -17,6 +17,28 @@ export {
   TransactionOutcomeUnknownError,
 } from './errors/errors.ts';
 export type {
+  ConnectionPoolCheck,
+  DatabaseCheck,
+  HealthDeps,
+  HealthInput,
+  HealthOptions,
+  HealthReport,
+  HealthStatus,
+  HealthThresholds,
+  HealthVerdict,
+  PgbouncerCheck,
+  PgbouncerFigures,
+  PgbouncerStatsFigures,
+} from './health/health-check.ts';
+export {
+  checkHealth,
+  DEFAULT_HEALTH_THRESHOLDS,
+  DEFAULT_HEALTH_TIMEOUT_MS,
+  deriveHealthStatus,
+} from './health/health-check.ts';
+export type { FetchHandler, HealthSource, MetricsSource } from './health/http.ts';
+export { createHealthHandler, createMetricsHandler, toNodeListener } from './health/http.ts';
+export type {
   BatchOptions,
   BatchResults,
   ConnectionPoolManagerOptions,
@@ -29,6 +51,7 @@ export type {
 export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
 export type { MetricsSnapshot, OperationKind } from './metrics/metrics.ts';
 export type { PoolStats } from './metrics/pool-stats.ts';
+export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';
 export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
 export type { RetryOptions } from './transaction/retry.ts';

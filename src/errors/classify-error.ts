@@ -216,6 +216,7 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/Connection terminated/i, 'connection'], // pg: "Connection terminated unexpectedly" / "due to connection timeout"
   [/Client was closed and is not queryable/i, 'connection'],
   [/pgbouncer cannot connect to server/i, 'connection'],
+  [/Cannot use a pool after calling end on the pool/i, 'config'], // pg-pool after disconnect()/shutdown()
 ];
 
 function isAbort(error: unknown): boolean {

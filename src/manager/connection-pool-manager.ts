@@ -8,13 +8,16 @@
  */
 import type { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
+import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { BatchError, type BatchOutcome, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
+import { BatchError, type BatchOutcome, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
 import { createPool } from '../pool/create-pool.ts';
+import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -77,12 +80,21 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
   maxWaitingCallers?: number;
   /** Shown in pg_stat_activity. Defaults to `connection-pool-manager`. */
   applicationName?: string;
+  /** Deadline of each health probe (`SELECT 1`, the PgBouncer console), ms. Defaults to 2000. */
+  healthTimeoutMs?: number;
+  /** Overrides for the `degraded` thresholds of `getHealth()` (see src/health/health-check.ts). */
+  healthThresholds?: Partial<HealthThresholds>;
 }
 
 interface PoolHandle<C> {
   readonly client: C;
   readonly pool: pg.Pool;
   readonly limit: number;
+  /**
+   * Wrapper attempts on this pool: `starting` = admitted, transaction not started yet (waiting
+   * for a connection or for BEGIN); `running` = inside the transaction (fn or COMMIT).
+   */
+  readonly load: { starting: number; running: number };
 }
 
 interface State<C> {
@@ -109,6 +121,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #state: State<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** Wrapper calls that have not settled yet, and who waits for that number to reach 0. */
+  #inFlight = 0;
+  readonly #onDrained: (() => void)[] = [];
+  /** The last reported health status, to log changes only. */
+  #lastHealth: HealthStatus | null = null;
+  #healthInFlight: Promise<HealthReport> | null = null;
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
     if (typeof options?.createClient !== 'function')
@@ -118,6 +136,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
         `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
+      );
+    }
+    if (options.healthTimeoutMs !== undefined && !(Number.isFinite(options.healthTimeoutMs) && options.healthTimeoutMs > 0)) {
+      throw new TypeError(
+        `createConnectionPoolManager: healthTimeoutMs must be a positive number of ms, got ${String(options.healthTimeoutMs)}`,
       );
     }
   }
@@ -204,7 +227,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.idleTimeoutMs,
         config.statementCache ? 'on' : 'off',
       );
-      return { client, pool, limit: target.connectionLimit };
+      return { client, pool, limit: target.connectionLimit, load: { starting: 0, running: 0 } };
     } catch (error) {
       void pool.end();
       throw error;
@@ -269,6 +292,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   ): Promise<R> {
     const started = process.hrtime.bigint();
     const recordMetrics = route.recordMetrics ?? true;
+    this.#inFlight++;
+    // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
+    let ambiguous = false;
     try {
       const state = this.#init();
       const handle = route.useReplica && state.read ? state.read : state.primary;
@@ -285,13 +311,32 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const result = await retry(
         (attempt) => {
           this.#beforeAttempt(handle);
-          return runTransactionAttempt(handle.client as TransactionCapable<TransactionClientOf<C>>, fn, attempt, attemptOptions);
+          const { load } = handle;
+          let phase: 'starting' | 'running' | 'done' = 'starting';
+          const tracked: TransactionFn<C, R> = (tx, context) => {
+            if (phase === 'starting') {
+              load.starting--;
+              load.running++;
+              phase = 'running';
+            }
+            return fn(tx, context);
+          };
+          return runTransactionAttempt(
+            handle.client as TransactionCapable<TransactionClientOf<C>>,
+            tracked,
+            attempt,
+            attemptOptions,
+          ).finally(() => {
+            if (phase !== 'done') load[phase]--;
+            phase = 'done';
+          });
         },
         policy,
         {
           signal: options.signal,
           isRetryable: (c) => (kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown')),
           onRetry: ({ attempt, classification, delayMs }) => {
+            if (classification.kind === 'outcome-unknown') ambiguous = true;
             this.#metrics.recordRetry(kind, classification.kind);
             poolingLog(
               '%s attempt %d failed (%s%s); retrying in %d ms',
@@ -306,7 +351,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       );
       if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: true });
       return result;
-    } catch (error) {
+    } catch (caught) {
+      // An earlier attempt may have committed: a later attempt's failure cannot make that known.
+      const error =
+        ambiguous && !(caught instanceof TransactionOutcomeUnknownError) ? new TransactionOutcomeUnknownError({ cause: caught }) : caught;
       const { kind: errorKind, code } = classifyError(error);
       if (errorKind === 'outcome-unknown') {
         this.#metrics.recordOutcomeUnknown();
@@ -317,18 +365,27 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: false, errorKind });
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
+    } finally {
+      if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
 
   /** Load shedding and the pool-wait counter, checked before each attempt. */
   #beforeAttempt(handle: PoolHandle<C>): void {
-    const { pool } = handle;
+    const { pool, load } = handle;
     const limit = this.#options.maxWaitingCallers;
-    if (limit !== undefined && pool.waitingCount >= limit) {
-      poolingLog('shedding load: %d callers already waiting', pool.waitingCount);
-      throw new PoolSaturatedError(pool.waitingCount);
+    if (limit !== undefined) {
+      // pool.waitingCount alone lags: callers admitted in the same tick have not reached pg.Pool's
+      // queue yet. Our own count of admitted attempts does not lag; the larger of the two wins.
+      const waiting = Math.max(pool.waitingCount, load.starting + load.running - handle.limit);
+      const wouldWait = pool.waitingCount > 0 || load.starting + load.running >= handle.limit;
+      if (wouldWait && waiting >= limit) {
+        poolingLog('shedding load: %d callers already waiting', waiting);
+        throw new PoolSaturatedError(waiting);
+      }
     }
     if (pool.idleCount === 0 && pool.totalCount >= handle.limit) this.#metrics.recordPoolWait();
+    load.starting++;
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
@@ -344,6 +401,77 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Starts a new metrics window. */
   resetMetrics(): void {
     this.#metrics.reset();
+  }
+
+  /**
+   * The seed's health report: `SELECT 1` on a fresh connection (never queued behind the app's
+   * transactions; see src/pool/health-probes.ts), the primary pool's figures, and PgBouncer's
+   * when `PGBOUNCER_ADMIN_URL` is set. Answers within about `healthTimeoutMs`, whatever the database does.
+   */
+  getHealth(): Promise<HealthReport> {
+    // Single flight: callers that arrive while a probe runs share its answer, so a burst of
+    // health requests (a load balancer, `autocannon -c 100`) costs one probe, not a hundred connects.
+    this.#healthInFlight ??= this.#probeHealth().finally(() => {
+      this.#healthInFlight = null;
+    });
+    return this.#healthInFlight;
+  }
+
+  async #probeHealth(): Promise<HealthReport> {
+    const { config, primary } = this.#init();
+    const timeoutMs = this.#options.healthTimeoutMs ?? 2000;
+    const applicationName = `${this.#options.applicationName ?? 'connection-pool-manager'}:health`;
+    // pg's own timeouts are a backstop only: the deadline in checkHealth decides (and aborts the probe).
+    const probe = { timeoutMs: timeoutMs + 1000, applicationName };
+    const databaseUrl = stripParams(config.connectionString);
+    const adminUrl = config.pgbouncerAdminConnectionString;
+    const { report, verdict } = await checkHealthDetailed(
+      {
+        mode: config.mode,
+        port: config.port,
+        poolStats: () => readPoolStats(primary.pool, primary.limit),
+        pingDatabase: (signal) => pingDatabase(databaseUrl, { ...probe, signal }),
+        readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
+      },
+      { timeoutMs, thresholds: this.#options.healthThresholds },
+    );
+    if (report.status !== this.#lastHealth) {
+      managerLog(
+        'health %s -> %s%s',
+        this.#lastHealth ?? 'unknown',
+        report.status,
+        verdict.reasons.length > 0 ? ` (${verdict.reasons.join('; ')})` : '',
+      );
+      this.#lastHealth = report.status;
+    }
+    return report;
+  }
+
+  /**
+   * Graceful shutdown (SIGTERM): new calls fail at once with ManagerClosedError, calls already
+   * running finish (commit or fail as they would), then the pools close. Waits at most
+   * `timeoutMs` (default 10000) for running calls before closing anyway. Resolves with
+   * `drained: false` when it had to stop waiting. Idempotent with `disconnect()`.
+   */
+  async shutdown(options: { timeoutMs?: number } = {}): Promise<{ drained: boolean }> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0))
+      throw new TypeError(`shutdown: timeoutMs must be a number ≥ 0, got ${String(options.timeoutMs)}`);
+    this.#closed = true; // new calls are refused; running ones keep their pool handle
+    let drained = this.#inFlight === 0;
+    if (!drained) {
+      let timer: NodeJS.Timeout | undefined;
+      drained = await Promise.race([
+        new Promise<boolean>((resolve) => this.#onDrained.push(() => resolve(true))),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    managerLog('shutdown: %s', drained ? 'every running call settled' : `stopped waiting after ${timeoutMs} ms`);
+    await this.disconnect();
+    return { drained };
   }
 
   /** Ends the pools and the clients. Idempotent; later calls to the wrappers throw ManagerClosedError. */

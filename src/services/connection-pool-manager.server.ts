@@ -8,6 +8,7 @@
  * lookup creates a fresh manager.
  */
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { createHealthHandler, createMetricsHandler } from '../health/http.ts';
 import { type ConnectionPoolManager, createConnectionPoolManager } from '../manager/connection-pool-manager.ts';
 
 type AppPrismaClient = InstanceType<typeof PrismaClient>;
@@ -28,3 +29,11 @@ export const withPooling: AppManager['withPooling'] = (fn, options) => connectio
 export const readWithPooling: AppManager['readWithPooling'] = (fn, options) => connectionPoolManager.readWithPooling(fn, options);
 export const writeWithPooling: AppManager['writeWithPooling'] = (fn, options) => connectionPoolManager.writeWithPooling(fn, options);
 export const batchWithPooling: AppManager['batchWithPooling'] = (ops, options) => connectionPoolManager.batchWithPooling(ops, options);
+
+/**
+ * Remix / React Router resource-route loaders, verbatim:
+ * `export const loader = ({ request }: LoaderFunctionArgs) => healthLoader(request);` in `app/routes/api.health.ts`
+ * (200 healthy/degraded, 503 unhealthy), and `metricsLoader` for Prometheus text in `app/routes/api.metrics.ts`.
+ */
+export const healthLoader: (request: Request) => Promise<Response> = createHealthHandler(connectionPoolManager);
+export const metricsLoader: (request: Request) => Promise<Response> = createMetricsHandler(connectionPoolManager);

@@ -111,6 +111,10 @@ export async function retry<T>(
       // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
       // maxDelayMs and the deadline, and the signal clears it at once.
       if (delayMs > 0) await sleep(delayMs, undefined, { signal }).catch(() => signal?.throwIfAborted());
+      // Even with no delay, let the event loop poll once: connections that died together (a
+      // thawed instance, a pooler restart) are then noticed and dropped by the pool, instead of
+      // being handed to the next attempts one by one until the budget is gone.
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 }

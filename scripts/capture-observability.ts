@@ -1,0 +1,99 @@
+/**
+ * `npm run docs:observability`: starts the local stack, runs real wrapper operations through the
+ * app singleton (reads, Serializable writes with one real serialization conflict, batches, one
+ * unique-constraint failure), then writes a real `getHealth()` response and a real `getMetrics()`
+ * object into README.md between the `health` and `metrics` markers. Nothing here is typed by hand.
+ *   --check   exit 1 instead of writing when the README lacks the markers
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startStack } from './local-stack/start-stack.ts';
+
+const README = fileURLToPath(new URL('../README.md', import.meta.url));
+
+/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->`. */
+export function replaceBetweenMarkers(text: string, name: string, content: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to === -1 || to < from) throw new Error(`README.md: markers ${start} … ${end} not found`);
+  return `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`;
+}
+
+const stack = await startStack({ log: (line) => console.error(line) });
+try {
+  process.env.DATABASE_URL = stack.poolerUrl;
+  process.env.DATABASE_URL_SESSION = stack.directUrl;
+  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
+  process.env.USE_TRANSACTION_MODE = 'true';
+  // Imported only now: the singleton reads process.env at first use.
+  const app = await import('../src/services/connection-pool-manager.server.ts');
+  const { connectionPoolManager, withPooling, readWithPooling, writeWithPooling, batchWithPooling } = app;
+  try {
+    const tag = randomUUID().slice(0, 8);
+    const users = await batchWithPooling(
+      Array.from({ length: 6 }, (_, i) => (tx) => tx.user.create({ data: { email: `user${i}-${tag}@example.com`, name: `User ${i}` } })),
+      { parallel: true },
+    );
+    const owner = users[0];
+    if (!owner) throw new Error('no user created');
+    const { workspace } = await writeWithPooling(async (tx) => {
+      const workspace = await tx.workspace.create({ data: { name: `Workspace ${tag}`, ownerId: owner.id } });
+      for (let p = 0; p < 3; p++) {
+        await tx.page.create({
+          data: { workspaceId: workspace.id, title: `Page ${p}`, blocks: { create: [{ position: 0, content: 'hello' }] } },
+        });
+      }
+      return { workspace };
+    });
+    await batchWithPooling([
+      (tx) => tx.activityLog.create({ data: { userId: owner.id, action: 'login' } }),
+      (tx) => tx.post.create({ data: { userId: owner.id, title: 'First post' } }),
+    ]);
+    // Concurrent reads and lookups, as a page load would do.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0
+          ? readWithPooling((tx) => tx.page.findMany({ where: { workspaceId: workspace.id }, include: { blocks: true } }))
+          : withPooling((tx) => tx.user.findUnique({ where: { id: users[i % users.length]?.id ?? owner.id } })),
+      ),
+    );
+    // One real serialization conflict: both transactions read the row before either writes.
+    let arrived = 0;
+    let release: () => void = () => {};
+    const barrier = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await Promise.all(
+      [0, 1].map(() =>
+        writeWithPooling(async (tx, { attempt }) => {
+          const user = await tx.user.findUniqueOrThrow({ where: { id: owner.id } });
+          if (attempt === 1) {
+            arrived += 1;
+            if (arrived === 2) release();
+            await barrier;
+          }
+          return tx.user.update({ where: { id: user.id }, data: { lastActive: new Date(), name: `${user.name ?? ''}!` } });
+        }),
+      ),
+    );
+    // One failure the app would see: a duplicate email (a constraint error, never retried).
+    await writeWithPooling((tx) => tx.user.create({ data: { email: owner.email } })).catch(() => {});
+
+    const health = await connectionPoolManager.getHealth();
+    const metrics = connectionPoolManager.getMetrics();
+    const text = readFileSync(README, 'utf8');
+    const block = (value: unknown) => `\`\`\`json\n${JSON.stringify(value, null, 2)}\n\`\`\``;
+    let updated = replaceBetweenMarkers(text, 'health', block(health));
+    updated = replaceBetweenMarkers(updated, 'metrics', block(metrics));
+    if (updated.includes(new URL(stack.poolerUrl).password)) throw new Error('refusing to write: the output contains the password');
+    writeFileSync(README, updated);
+    console.error(`README.md updated: health ${health.status}, ${metrics.totalQueries} operations, ${metrics.retries} retries`);
+  } finally {
+    await connectionPoolManager.disconnect();
+  }
+} finally {
+  await stack.stop();
+}

@@ -1,0 +1,46 @@
+/**
+ * `npm run health-server`: serves `/api/health` and `/api/metrics` on `PORT` (default 3001) with the
+ * app singleton, so `curl http://localhost:3001/api/health` works.
+ *
+ * With DATABASE_URL unset it starts the local stack first and points the singleton at it
+ * (transaction mode through PgBouncer, plus the admin console for the `pgbouncer` check).
+ * Ctrl-C / SIGTERM: closes the server, disconnects the manager, stops the stack.
+ */
+
+import { startHealthServer } from './health-server-lib.ts';
+import type { LocalStack } from './local-stack/start-stack.ts';
+
+const rawPort = process.env.PORT ?? '3001';
+const port = Number(rawPort);
+if (!(/^\d+$/.test(rawPort) && port <= 65535)) {
+  console.error(`PORT must be an integer 0–65535, got "${rawPort}"`);
+  process.exit(2);
+}
+
+let stack: LocalStack | null = null;
+if (!process.env.DATABASE_URL) {
+  const { startStack } = await import('./local-stack/start-stack.ts');
+  stack = await startStack({ log: (line) => console.error(line) });
+  process.env.DATABASE_URL = stack.poolerUrl;
+  process.env.DATABASE_URL_SESSION = stack.directUrl;
+  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
+  process.env.USE_TRANSACTION_MODE = 'true';
+}
+
+// Imported only now: the singleton reads process.env at first use, which must see the stack's URLs.
+const { connectionPoolManager } = await import('../src/services/connection-pool-manager.server.ts');
+const server = await startHealthServer({ port, host: process.env.HOST, manager: connectionPoolManager });
+console.log(`health server on ${server.url}/api/health and ${server.url}/api/metrics`);
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.error(`${signal}: stopping`);
+  await server.close().catch(() => {});
+  await connectionPoolManager.disconnect().catch(() => {});
+  await stack?.stop();
+  process.exit(0);
+}
+process.on('SIGINT', (signal) => void shutdown(signal));
+process.on('SIGTERM', (signal) => void shutdown(signal));

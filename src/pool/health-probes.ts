@@ -1,0 +1,113 @@
+/**
+ * The two probes behind the health check, each on its own short-lived `pg.Client`:
+ * - `pingDatabase`: `SELECT 1` over the app's own URL (through PgBouncer in transaction mode).
+ * - `readPgbouncerPools`: `SHOW POOLS` + `SHOW STATS` on the PgBouncer admin console.
+ *
+ * Why a dedicated client rather than `manager.pool.query('SELECT 1')`:
+ * - "Is the database answering?" and "is our pool busy?" are separate questions. On a saturated
+ *   pool, `pool.query` queues behind the app's own transactions (up to the pool timeout, 10 s by
+ *   default): the check would time out and report a healthy database as `unhealthy`, while the
+ *   pool check already reports the saturation as `degraded`.
+ * - A serverless pool has 1–3 connections: a health probe must not take one away from requests,
+ *   nor add itself to `waitingCount` (which the pool check reads).
+ * - A queued `pool.query` cannot be withdrawn: after our timeout it would stay in pg-pool's queue
+ *   and run later. A client we own can be destroyed on abort, so nothing outlives the check.
+ * The cost is one connect (TCP + auth to PgBouncer, a few ms) per check, which is counted in the
+ * reported latency: it is what a fresh caller would see.
+ *
+ * Both honour an AbortSignal by destroying the socket (no graceful Terminate: a hung peer would
+ * never acknowledge it), and carry pg's own connect/query timeouts as a backstop.
+ */
+import pg from 'pg';
+import type { PgbouncerFigures } from '../health/health-check.ts';
+
+export interface ProbeOptions {
+  /** Aborting destroys the connection at once; the probe then rejects. */
+  signal?: AbortSignal;
+  /** Backstop for pg's `connectionTimeoutMillis` and `query_timeout`, ms. Defaults to 5000. */
+  timeoutMs?: number;
+  /** Shown in pg_stat_activity / SHOW CLIENTS. */
+  applicationName?: string;
+}
+
+const toNumber = (value: unknown): number => {
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) ? n : 0;
+};
+
+/** Runs `work` on a new client; aborting (or finishing) always releases the socket. */
+async function withClient<T>(connectionString: string, options: ProbeOptions, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const timeout = options.timeoutMs ?? 5000;
+  const client = new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: timeout,
+    query_timeout: timeout,
+    application_name: options.applicationName,
+  });
+  // A late socket error (after abort, or a FATAL after a failed query) must not crash the process.
+  client.on('error', () => {});
+  const destroy = () => client.connection.stream.destroy();
+  signal?.addEventListener('abort', destroy, { once: true });
+  let ok = false;
+  try {
+    await client.connect();
+    const result = await work(client);
+    ok = true;
+    return result;
+  } finally {
+    signal?.removeEventListener('abort', destroy);
+    if (ok) {
+      // Graceful Terminate; should the peer not acknowledge it, the socket still goes.
+      const timer = setTimeout(destroy, timeout);
+      timer.unref();
+      client.end().then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    } else {
+      destroy();
+    }
+  }
+}
+
+/** `SELECT 1` on a fresh connection. Resolves once the database answered; rejects with the driver's error. */
+export async function pingDatabase(connectionString: string, options: ProbeOptions = {}): Promise<void> {
+  await withClient(connectionString, options, (client) => client.query('SELECT 1'));
+}
+
+/**
+ * `SHOW POOLS` and `SHOW STATS` (simple query protocol: the console rejects parameters) filtered to
+ * `database`. A database PgBouncer has no pool for yet reads as zeros.
+ */
+export async function readPgbouncerPools(
+  adminConnectionString: string,
+  database: string,
+  options: ProbeOptions = {},
+): Promise<PgbouncerFigures> {
+  return withClient(adminConnectionString, options, async (client) => {
+    const pools = (await client.query('SHOW POOLS')).rows as Record<string, unknown>[];
+    const stats = (await client.query('SHOW STATS')).rows as Record<string, unknown>[];
+    const ours = pools.filter((row) => row.database === database);
+    const stat = stats.find((row) => row.database === database) ?? {};
+    const sum = (column: string) => ours.reduce((total, row) => total + toNumber(row[column]), 0);
+    const maxwait = ours.reduce((max, row) => Math.max(max, toNumber(row.maxwait) + toNumber(row.maxwait_us) / 1e6), 0);
+    return {
+      database,
+      cl_active: sum('cl_active'),
+      cl_waiting: sum('cl_waiting'),
+      sv_active: sum('sv_active'),
+      sv_idle: sum('sv_idle'),
+      maxwait: Math.round(maxwait * 1e6) / 1e6,
+      pool_mode: typeof ours[0]?.pool_mode === 'string' ? ours[0].pool_mode : null,
+      stats: {
+        total_xact_count: toNumber(stat.total_xact_count),
+        total_query_count: toNumber(stat.total_query_count),
+        avg_xact_time: toNumber(stat.avg_xact_time),
+        avg_query_time: toNumber(stat.avg_query_time),
+        avg_wait_time: toNumber(stat.avg_wait_time),
+      },
+    };
+  });
+}
