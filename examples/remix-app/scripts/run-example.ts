@@ -1,0 +1,55 @@
+/**
+ * `npm run example`: serves the example app on PORT (default 3001).
+ *
+ * - DATABASE_URL unset: starts the local Postgres + PgBouncer stack and points the app at its
+ *   PgBouncer in transaction mode (DATABASE_URL = pooler, USE_TRANSACTION_MODE=true,
+ *   PGBOUNCER_ADMIN_URL = its admin console). Ctrl-C stops the server, then the stack.
+ * - DATABASE_URL set: serves against it as configured.
+ *
+ * Builds the app first when build/ is missing or stale. The environment is complete before the
+ * server build (and with it the library's singleton) is imported.
+ */
+import { startStack } from '../../../scripts/local-stack/start-stack.ts';
+import { ensureBuild } from './build.ts';
+
+const log = (line: string) => console.error(`[example] ${line}`);
+const port = Number(process.env.PORT ?? 3001);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  log(`PORT must be a port number, got "${process.env.PORT}"`);
+  process.exit(2);
+}
+
+await ensureBuild({ log });
+
+let stack: Awaited<ReturnType<typeof startStack>> | null = null;
+if (!process.env.DATABASE_URL) {
+  log('DATABASE_URL is unset: starting the local Postgres + PgBouncer stack');
+  stack = await startStack({ log });
+  process.env.DATABASE_URL = stack.poolerUrl;
+  process.env.USE_TRANSACTION_MODE = 'true';
+  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
+}
+
+// Imported only now: React and the app's copy of the library read the environment at import time.
+const { startServer } = await import('../server.mjs');
+const app = await startServer({ port, host: process.env.HOST });
+log(`listening on http://localhost:${app.port}  (health: /api/health, metrics: /api/metrics)`);
+console.log(`READY http://localhost:${app.port}`);
+
+// Ctrl-C: close the HTTP server and the pool. With a local stack, its own signal handler (installed
+// by startStack) stops Postgres and PgBouncer, removes its files and exits; without one, exit here.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.prependListener(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    void app.close().then(
+      () => stack === null && process.exit(0),
+      (error: unknown) => {
+        log(`server close failed: ${String(error)}`);
+        if (stack === null) process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,28 @@
+// `npm test` on a fresh clone must work after `npm install` alone: this `pretest` step installs
+// what the test suite needs beyond the root's node_modules — the Remix example's own packages
+// (it has its own lock file) and, as root on Debian/Ubuntu, Debian's chromium for the browser
+// test. PostgreSQL and PgBouncer are installed by the local stack itself when missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+function run(cmd, args, env = process.env) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', env });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+if (!existsSync('examples/remix-app/node_modules')) {
+  console.error('pretest: installing the Remix example dependencies (npm ci --prefix examples/remix-app)');
+  run('npm', ['ci', '--prefix', 'examples/remix-app', '--no-audit', '--no-fund']);
+}
+
+if (!existsSync('/usr/bin/chromium')) {
+  const root = process.getuid?.() === 0;
+  if (root && existsSync('/etc/debian_version')) {
+    console.error("pretest: installing Debian's chromium for the browser test (apt-get install chromium)");
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['update', '-qq'], env);
+    run('apt-get', ['install', '-y', '-qq', 'chromium'], env);
+  } else {
+    console.error('pretest: /usr/bin/chromium is missing; the browser test will fail. Install it with: sudo apt-get install chromium');
+  }
+}

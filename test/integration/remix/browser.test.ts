@@ -1,0 +1,206 @@
+/**
+ * The example React Router 7 app (examples/remix-app) end to end: built, served by the same entry
+ * as `npm run example` against the shared stack's PgBouncer in transaction mode, and driven by
+ * Debian's Chromium through playwright-core. Never skipped: a missing browser or missing example
+ * dependencies fail the run with the command that fixes it.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { assertDependencies, ensureBuild } from '../../../examples/remix-app/scripts/build.ts';
+import { findFreePort } from '../../../scripts/local-stack/start-stack.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = path.join(repoRoot, 'artifacts/remix-e2e.png');
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+interface RunningApp {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+}
+
+/** Starts examples/remix-app/scripts/run-example.ts (what `npm run example` runs) and waits for READY. */
+async function startApp(env: Record<string, string>): Promise<RunningApp> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/remix-app/scripts/run-example.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: string[] = [];
+  const output = () => chunks.join('');
+  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`example app not ready after 30 s:\n${output()}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      chunks.push(chunk.toString());
+      const ready = /READY (http:\/\/\S+)/.exec(output());
+      if (ready?.[1]) {
+        clearTimeout(timer);
+        resolve(ready[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`example app exited with ${code} before it was ready:\n${output()}`));
+    });
+  });
+  return { child, baseUrl, output };
+}
+
+async function stopApp(app: RunningApp): Promise<number | null> {
+  const { child } = app;
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+async function metric(page: Page, name: string): Promise<number> {
+  return Number(await page.getByTestId(`metric-${name}`).textContent());
+}
+
+it('the example typechecks against the library (tsc -p examples/remix-app, the root TypeScript)', async () => {
+  assertDependencies();
+  const tsc = path.join(repoRoot, 'node_modules/typescript/bin/tsc');
+  const result = await promisify(execFile)(process.execPath, [tsc, '-p', 'examples/remix-app'], { cwd: repoRoot }).catch(
+    (error: { stdout?: string; stderr?: string }) => ({ stdout: `${error.stdout ?? ''}${error.stderr ?? ''}`, failed: true }),
+  );
+  expect(result.stdout).toBe('');
+  expect('failed' in result).toBe(false);
+});
+
+describe('examples/remix-app in headless Chromium', () => {
+  const stack = inject('stack');
+  let app: RunningApp | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let db: pg.Client;
+  const browserErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install chromium\` (.ci/run does this)`);
+    }
+    const started = Date.now();
+    const built = await ensureBuild();
+    console.error(`[remix e2e] ${built ? 'built' : 'reused the build'} in ${Date.now() - started} ms`);
+    app = await startApp({ DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true', PGBOUNCER_ADMIN_URL: stack.adminUrl });
+    db = new pg.Client({ connectionString: stack.directUrl });
+    await db.connect();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    page = await context.newPage();
+    page.on('pageerror', (error) => browserErrors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await db?.end();
+    if (app) {
+      const code = await stopApp(app);
+      expect(code, `example app did not shut down cleanly:\n${app.output()}`).toBe(0);
+    }
+  });
+
+  it('serves /api/health and /api/metrics from the library handlers, in transaction mode through PgBouncer', async () => {
+    const health = await fetch(`${app?.baseUrl}/api/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as {
+      status: string;
+      checks: { connectionPool: { mode: string; port: number }; pgbouncer?: { status: string } };
+    };
+    expect(body.status).toBe('healthy');
+    expect(body.checks.connectionPool).toMatchObject({ mode: 'transaction', port: stack.poolerPort });
+    expect(body.checks.pgbouncer?.status).toBe('healthy');
+
+    const metrics = await fetch(`${app?.baseUrl}/api/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('pgpool_operations_total{kind="write"}');
+  });
+
+  it('lists the pages, creates one with blocks through the form, and the panel counts the operations', async () => {
+    await page.goto(`${app?.baseUrl}/`);
+    expect(await page.locator('h1').textContent()).toBe('Demo workspace');
+    await page.locator('[data-testid="status-panel"][data-hydrated="true"]').waitFor();
+    expect(await page.getByTestId('metric-mode').textContent()).toBe(`transaction (:${stack.poolerPort})`);
+    const readsBefore = await metric(page, 'reads');
+    const writesBefore = await metric(page, 'writes');
+    expect(readsBefore).toBeGreaterThanOrEqual(1); // this page's own loader
+
+    const title = `E2E page ${Date.now()}`;
+    await page.getByLabel('Title').fill(title);
+    await page.getByLabel('Blocks').fill('Alpha block\nBeta block');
+    await page.getByRole('button', { name: 'Create page' }).click();
+
+    const listed = page.getByTestId('page').filter({ hasText: title });
+    await listed.waitFor();
+    await expect(listed.getByTestId('block').allTextContents()).resolves.toEqual(['Alpha block', 'Beta block']);
+    await expect.poll(() => page.getByLabel('Title').inputValue()).toBe(''); // the form resets after success
+
+    // The row, straight from Postgres (not through the app or PgBouncer).
+    const { rows } = await db.query<{ id: string; workspace: string; blocks: string[] }>(
+      `SELECT p.id, w.name AS workspace, array_agg(b.content ORDER BY b.position) AS blocks
+         FROM "Page" p JOIN "Workspace" w ON w.id = p."workspaceId" JOIN "Block" b ON b."pageId" = p.id
+        WHERE p.title = $1 GROUP BY p.id, w.name`,
+      [title],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ workspace: 'Demo workspace', blocks: ['Alpha block', 'Beta block'] });
+    expect(await listed.getAttribute('data-page-id')).toBe(rows[0]?.id);
+
+    // The action's write and the revalidating loader's read show up in the live panel.
+    await expect.poll(() => metric(page, 'writes')).toBeGreaterThanOrEqual(writesBefore + 1);
+    await expect.poll(() => metric(page, 'reads')).toBeGreaterThanOrEqual(readsBefore + 1);
+    expect(await metric(page, 'failed')).toBe(0);
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(1000);
+  });
+
+  it('the login action stamps lastActive and writes an ActivityLog row in one write', async () => {
+    const countLogins = async () => {
+      const { rows } = await db.query<{ n: number; last_active: Date | null }>(
+        `SELECT count(a.id)::int AS n, u."lastActive" AS last_active
+           FROM "User" u LEFT JOIN "ActivityLog" a ON a."userId" = u.id AND a.action = 'login'
+          WHERE u.email = 'demo@example.com' GROUP BY u.id`,
+      );
+      return rows[0] ?? { n: 0, last_active: null };
+    };
+    const before = await countLogins();
+    const writesBefore = await metric(page, 'writes');
+    const clickedAt = Date.now();
+
+    await page.getByRole('button', { name: 'Log in as demo@example.com' }).click();
+    await expect.poll(async () => Number(await page.getByTestId('activity-count').textContent())).toBeGreaterThanOrEqual(before.n + 1);
+
+    const after = await countLogins();
+    expect(after.n).toBe(before.n + 1);
+    expect(after.last_active?.getTime()).toBeGreaterThanOrEqual(clickedAt - 5_000);
+    expect(await page.getByTestId('last-active').textContent()).toBe(after.last_active?.toISOString());
+    await expect.poll(() => metric(page, 'writes')).toBeGreaterThanOrEqual(writesBefore + 1);
+    expect(browserErrors).toEqual([]);
+  });
+});
