@@ -1,0 +1,319 @@
+/** Tables and commentary from the bench results: stdout, README (between the markers) and JSON. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { MetricsCost, PgbenchResult, StatementModes, WrapperOverhead } from './overheads.ts';
+import type { LoginCost } from './pgbouncer-auth.ts';
+import type { ScaleResult } from './scale.ts';
+
+export interface BenchEnvironment {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  openFilesLimit: number | null;
+  /** 1-minute load average at the start and at the end (other processes share this machine). */
+  loadAverage: { start: number; end: number | null; maxSeen: number };
+  versions: Record<string, string>;
+}
+
+export interface BenchSettings {
+  maxConnections: number;
+  superuserReserved: number;
+  pgbouncerPoolSize: number;
+  pgbouncerMaxClientConn: number;
+  thinkMs: number;
+  windowMs: number;
+  users: number;
+}
+
+export interface Ratio {
+  instances: number;
+  directServed: number;
+  pooledServed: number;
+  directRefused: number;
+  pooledRefused: number;
+  /** pooled ÷ direct. */
+  servedRatio: number | null;
+  opsOkRatio: number | null;
+  throughputRatio: number | null;
+  p95Ratio: number | null;
+  memoryPerServedRatio: number | null;
+  /** Including PgBouncer's own memory on the pooled side. */
+  serverMemoryPerServedRatio: number | null;
+}
+
+export interface BenchResults {
+  generatedAt: string;
+  quick: boolean;
+  durationS: number;
+  environment: BenchEnvironment;
+  settings: BenchSettings;
+  scale: ScaleResult[];
+  ratios: Ratio[];
+  loginCost: LoginCost | null;
+  wrapperOverhead: WrapperOverhead | null;
+  metricsCost: MetricsCost | null;
+  pgbench: PgbenchResult | null;
+  statements: StatementModes | null;
+  /** Runs not made, and why (machine limits). */
+  skipped: string[];
+}
+
+const div = (a: number | null | undefined, b: number | null | undefined, digits = 3): number | null =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : Math.round((a / b) * 10 ** digits) / 10 ** digits;
+
+export function computeRatios(scale: ScaleResult[]): Ratio[] {
+  const ratios: Ratio[] = [];
+  for (const direct of scale.filter((s) => s.mode === 'session')) {
+    const pooled = scale.find((s) => s.mode === 'transaction' && s.instances === direct.instances);
+    if (!pooled) continue;
+    ratios.push({
+      instances: direct.instances,
+      directServed: direct.instancesServed,
+      pooledServed: pooled.instancesServed,
+      directRefused: direct.refused,
+      pooledRefused: pooled.refused,
+      servedRatio: div(pooled.instancesServed, direct.instancesServed),
+      opsOkRatio: div(pooled.opsOk, direct.opsOk),
+      throughputRatio: div(pooled.throughputOkPerS, direct.throughputOkPerS),
+      p95Ratio: div(pooled.latencyOk.p95Ms, direct.latencyOk.p95Ms),
+      memoryPerServedRatio: div(pooled.memory.backendsPssPerServedMb, direct.memory.backendsPssPerServedMb),
+      serverMemoryPerServedRatio: div(pooled.memory.serverPssPerServedMb, direct.memory.backendsPssPerServedMb),
+    });
+  }
+  return ratios;
+}
+
+const fmt = (value: number | null | undefined, digits = 1): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits });
+const pct = (ratio: number | null): string => (ratio === null ? '–' : `${fmt((1 - ratio) * 100, 0)}%`);
+const x = (ratio: number | null, digits = 2): string => (ratio === null ? '–' : `${fmt(ratio, digits)}×`);
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function scaleTable(results: BenchResults): string {
+  return table(
+    [
+      'N instances',
+      'mode',
+      'conn / instance',
+      'refused: 53300 / other',
+      'served',
+      'ops ok',
+      'ops failed',
+      'ops/s',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'PG backends (peak)',
+      'backends PSS MB',
+      'MB / client served',
+      'client loop delay p99 ms',
+    ],
+    results.scale.map((s) => [
+      fmt(s.instances, 0),
+      s.mode === 'session' ? 'session (direct)' : 'transaction (PgBouncer)',
+      String(s.connectionLimit),
+      `${fmt(s.refusedByServer, 0)} / ${fmt(s.refused - s.refusedByServer, 0)}`,
+      fmt(s.instancesServed, 0),
+      fmt(s.opsOk, 0),
+      fmt(s.opsFailed + s.opsUnfinished, 0),
+      fmt(s.throughputOkPerS, 0),
+      fmt(s.latencyOk.p50Ms),
+      fmt(s.latencyOk.p95Ms),
+      fmt(s.latencyOk.p99Ms),
+      fmt(s.memory.backendsAtPeak, 0),
+      fmt(s.memory.backendsPssMb),
+      s.memory.pgbouncerPssMb === null
+        ? fmt(s.memory.backendsPssPerServedMb, 3)
+        : `${fmt(s.memory.backendsPssPerServedMb, 3)} (+PgBouncer: ${fmt(s.memory.serverPssPerServedMb, 3)})`,
+      fmt(s.eventLoopDelayP99Ms, 0),
+    ]),
+  );
+}
+
+function ratioTable(results: BenchResults): string {
+  return table(
+    ['N', 'refused direct → pooled', 'served (pooled ÷ direct)', 'ops ok', 'ops/s', 'p95', 'memory / client served'],
+    results.ratios.map((r) => [
+      fmt(r.instances, 0),
+      `${fmt(r.directRefused, 0)} → ${fmt(r.pooledRefused, 0)}`,
+      x(r.servedRatio),
+      x(r.opsOkRatio),
+      x(r.throughputRatio),
+      x(r.p95Ratio),
+      `${x(r.memoryPerServedRatio, 3)} (with PgBouncer ${x(r.serverMemoryPerServedRatio, 3)})`,
+    ]),
+  );
+}
+
+function overheadTable(results: BenchResults): string {
+  const rows: string[][] = [];
+  const w = results.wrapperOverhead;
+  if (w) {
+    rows.push([
+      `BEGIN; point select; COMMIT through PgBouncer, ${w.concurrency} concurrent: raw pg / raw \`prisma.$transaction\` / \`withPooling\``,
+      `${fmt(w.opsPerS.rawPg, 0)} / ${fmt(w.opsPerS.rawPrisma, 0)} / ${fmt(w.opsPerS.withPooling, 0)} tx/s`,
+    ]);
+    rows.push([
+      'throughput ratio: `withPooling` ÷ raw `$transaction`; raw `$transaction` ÷ raw pg',
+      `${x(w.ratios.withPoolingVsRawPrisma, 3)}; ${x(w.ratios.rawPrismaVsRawPg, 3)}`,
+    ]);
+    rows.push([
+      'mean per call, one at a time: raw pg / raw `$transaction` / `withPooling`',
+      `${fmt(w.meanUsAtC1.rawPg, 0)} / ${fmt(w.meanUsAtC1.rawPrisma, 0)} / ${fmt(w.meanUsAtC1.withPooling, 0)} µs`,
+    ]);
+    rows.push([
+      'added per call: `withPooling` over raw `$transaction`; Prisma over raw pg',
+      `${fmt(w.addedUs.withPoolingOverRawPrisma, 0)} µs; ${fmt(w.addedUs.rawPrismaOverRawPg, 0)} µs`,
+    ]);
+  }
+  const l = results.loginCost;
+  if (l) {
+    rows.push([
+      'PgBouncer CPU per client login (SCRAM): plain-text password in auth_file vs the SCRAM verifier (used for the runs above)',
+      `${fmt(l.plainTextCpuMsPerLogin, 2)} vs ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms`,
+    ]);
+  }
+  const m = results.metricsCost;
+  if (m)
+    rows.push([
+      'one `metrics.recordOperation` (a bare histogram record, for scale)',
+      `${fmt(m.nsPerRecordOperation)} ns (${fmt(m.nsPerHistogramRecord)} ns)`,
+    ]);
+  const p = results.pgbench;
+  if (p) {
+    rows.push([
+      `pgbench (C client), same SQL, same PgBouncer: \`${p.command}\``,
+      p.tps === null ? `skipped: ${p.note}` : `${fmt(p.tps, 0)} tx/s (latency avg ${fmt(p.latencyAvgMs, 2)} ms)`,
+    ]);
+    if (p.ratio !== null) rows.push(['`withPooling` ÷ pgbench', x(p.ratio, 3)]);
+  }
+  const s = results.statements;
+  if (s) {
+    rows.push([
+      `session mode, direct, ${s.concurrency} concurrent reads: named (cached) vs unnamed statements`,
+      `${fmt(s.named.opsPerS, 0)} vs ${fmt(s.unnamed.opsPerS, 0)} ops/s (${x(s.namedVsUnnamed, 3)}); p95 ${fmt(s.named.p95Ms, 2)} vs ${fmt(s.unnamed.p95Ms, 2)} ms`,
+    ]);
+    const t = s.throughPgbouncer;
+    rows.push([
+      'through PgBouncer 1.18 (transaction mode), no retries: prepared-statement errors with named vs unnamed (our default)',
+      `${fmt(t.named.preparedStatementErrors, 0)} of ${fmt(t.named.ok + t.named.failed, 0)} vs ${fmt(t.unnamed.preparedStatementErrors, 0)} of ${fmt(t.unnamed.ok + t.unnamed.failed, 0)}`,
+    ]);
+  }
+  return table(['overhead', 'measured'], rows);
+}
+
+/** Claim-by-claim commentary; every number in it comes from `results`. */
+export function commentary(results: BenchResults): string[] {
+  const lines: string[] = [];
+  const { ratios, scale } = results;
+  const pooled = scale.filter((s) => s.mode === 'transaction');
+  const direct = scale.filter((s) => s.mode === 'session');
+  const slots = results.settings.maxConnections - results.settings.superuserReserved;
+
+  const biggest = ratios.at(-1);
+  if (biggest) {
+    const agrees = biggest.pooledServed >= 1000 && (biggest.servedRatio ?? 0) >= 10;
+    lines.push(
+      `**10× more concurrent connections (100 → 1000+)** — ${agrees ? 'agrees' : 'does not hold here'}: with max_connections = ${results.settings.maxConnections} (${slots} for the app), direct connections served at most ${fmt(Math.max(...direct.map((d) => d.instancesServed)), 0)} instances and refused ${fmt(biggest.directRefused, 0)} of ${fmt(biggest.instances, 0)}; through PgBouncer ${fmt(biggest.pooledServed, 0)} of ${fmt(biggest.instances, 0)} were served (${x(biggest.servedRatio, 1)}) on ${fmt(results.settings.pgbouncerPoolSize, 0)} server connections.`,
+    );
+  }
+  const first = ratios[0];
+  if (first) {
+    const d = direct.find((s) => s.instances === first.instances);
+    const p = pooled.find((s) => s.instances === first.instances);
+    const perBackend = (s: ScaleResult | undefined) =>
+      s && s.memory.backendsAtPeak > 0 ? s.memory.backendsPssMb / s.memory.backendsAtPeak : null;
+    const last = ratios.at(-1) ?? first;
+    lines.push(
+      `**90% less memory (~10 MB → ~1 MB per connection)** — per client served, yes: ${fmt(d?.memory.backendsPssPerServedMb, 2)} MB direct vs ${fmt(p?.memory.backendsPssPerServedMb, 2)} MB pooled at N = ${fmt(first.instances, 0)} (${pct(first.memoryPerServedRatio)} less), ${pct(last.memoryPerServedRatio)} less at N = ${fmt(last.instances, 0)} (${pct(last.serverMemoryPerServedRatio)} counting PgBouncer's own memory). Per server connection, no: a backend costs the same either way (${fmt(perBackend(d), 2)} vs ${fmt(perBackend(p), 2)} MB PSS); the saving is fewer backends per client, and our backends are lighter than the seed's ~10 MB because this workload touches few tables.`,
+    );
+  }
+  const pLines = ratios.map((r) => {
+    const d = direct.find((s) => s.instances === r.instances);
+    const p = pooled.find((s) => s.instances === r.instances);
+    return `N = ${fmt(r.instances, 0)}: ${fmt(d?.latencyOk.p95Ms)} ms direct (${fmt(d?.opsOk, 0)} ops ok) vs ${fmt(p?.latencyOk.p95Ms)} ms pooled (${fmt(p?.opsOk, 0)} ops ok)`;
+  });
+  const lower = ratios.filter((r) => r.p95Ratio !== null && r.p95Ratio <= 0.25).length;
+  const d0 = direct[0];
+  const p0 = pooled[0];
+  const hopSentence =
+    d0 && p0 && d0.latencyOk.p50Ms <= p0.latencyOk.p50Ms
+      ? `At N = ${fmt(d0.instances, 0)} an admitted direct connection is not slower per operation (p50 ${fmt(d0.latencyOk.p50Ms)} vs ${fmt(p0.latencyOk.p50Ms)} ms: one hop fewer). `
+      : d0 && p0
+        ? `At N = ${fmt(d0.instances, 0)} direct was slower even at p50 (${fmt(d0.latencyOk.p50Ms)} vs ${fmt(p0.latencyOk.p50Ms)} ms) despite one hop fewer: ${fmt(d0.memory.backendsAtPeak, 0)} backends instead of ${fmt(p0.memory.backendsAtPeak, 0)} share the same cores, and the ${fmt(d0.refused, 0)} refused instances keep forking backends that are then turned away. `
+        : '';
+  const worstPooled = pooled.at(-1);
+  const clientBound =
+    worstPooled && worstPooled.eventLoopDelayP99Ms > worstPooled.latencyOk.p95Ms / 4
+      ? ` At N = ${fmt(worstPooled.instances, 0)} much of that is the simulation itself: the simulated instances' Node processes had an event-loop delay p99 of ${fmt(worstPooled.eventLoopDelayP99Ms, 0)} ms, i.e. ${fmt(worstPooled.instances, 0)} Prisma clients on 2 shared cores are CPU-bound before Postgres is.`
+      : '';
+  lines.push(
+    `**75% lower p95 (200 → 50 ms)** — ${lower === ratios.length && ratios.length > 0 ? 'agrees' : lower > 0 ? 'only partly' : 'not reproduced'}: ${pLines.join('; ')}. ${hopSentence}Direct mode's main cost shows up as refused instances and failed operations (refused instances keep retrying, and each attempt costs Postgres a backend fork), not in the p95 of the operations that did run. Pooled p95 rises with N because every instance is admitted and the work queues for ${fmt(results.settings.pgbouncerPoolSize, 0)} server connections, where direct mode refuses it.${clientBound}`,
+  );
+  const psErrors = pooled.reduce((t, s) => t + s.preparedStatementErrors, 0);
+  const opsPooled = pooled.reduce((t, s) => t + s.opsOk + s.opsFailed, 0);
+  const named = results.statements?.throughPgbouncer.named;
+  lines.push(
+    `**Zero prepared-statement errors** — ${psErrors === 0 ? 'agrees' : 'does not hold'}: ${fmt(psErrors, 0)} in ${fmt(opsPooled, 0)} pooled operations (unnamed statements)${named ? `, against ${fmt(named.preparedStatementErrors, 0)} in ${fmt(named.ok + named.failed, 0)} when named statements are forced through PgBouncer 1.18` : ''}.`,
+  );
+  const w = results.wrapperOverhead;
+  if (w && results.pgbench) {
+    lines.push(
+      `**Overhead** — \`withPooling\` adds ${fmt(w.addedUs.withPoolingOverRawPrisma, 0)} µs per call over a raw \`$transaction\` (throughput ${x(w.ratios.withPoolingVsRawPrisma, 3)}); Prisma itself costs ${fmt(w.addedUs.rawPrismaOverRawPg, 0)} µs over raw pg${results.pgbench.ratio !== null ? `, and our stack reaches ${x(results.pgbench.ratio, 2)} of pgbench's throughput on the same SQL` : ''}.`,
+    );
+  }
+  const l = results.loginCost;
+  if (l && l.scramVerifierCpuMsPerLogin > 0) {
+    lines.push(
+      `**Cold starts (not a seed claim)** — PgBouncer 1.18 runs on one thread. With plain-text passwords in its auth_file each SCRAM client login costs it ${fmt(l.plainTextCpuMsPerLogin, 2)} ms of CPU (at most ~${fmt(1000 / l.plainTextCpuMsPerLogin, 0)} logins/s, during which no query moves); with the SCRAM verifier Postgres stores (what \`auth_query\` returns) it costs ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms. A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.`,
+    );
+  } else if (l) {
+    lines.push(
+      `**Cold starts (not a seed claim)** — PgBouncer CPU per SCRAM client login: ${fmt(l.plainTextCpuMsPerLogin, 2)} ms with a plain-text auth_file, ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms with SCRAM verifiers.`,
+    );
+  }
+  const load = results.environment.loadAverage;
+  lines.push(
+    `**Caveat** — client and server share ${results.environment.cores} cores here (the simulated instances' Node processes, PgBouncer and Postgres); the 1-minute load average went up to ${fmt(load.maxSeen)} during the run. Absolute throughput and latency are this box's, not a production database's; the ratios are the point.`,
+  );
+  return lines;
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const e = results.environment;
+  const v = e.versions;
+  const s = results.settings;
+  const header = [
+    `Generated by \`npm run bench -- ${results.quick ? '--quick ' : ''}--update-readme\` on ${results.generatedAt.slice(0, 10)} (${fmt(results.durationS, 0)} s): ${e.cores} cores (${e.cpuModel}), ${fmt(e.memoryGiB)} GiB, open files limit ${e.openFilesLimit ?? '?'}; Node ${v.node}, PostgreSQL ${v.postgres}, PgBouncer ${v.pgbouncer}, Prisma ${v.prisma}, pg ${v.pg}.`,
+    '',
+    `Setup: Postgres \`max_connections = ${s.maxConnections}\` (${s.superuserReserved} reserved for superusers); PgBouncer \`pool_mode = transaction\`, \`default_pool_size = ${s.pgbouncerPoolSize}\`, \`max_client_conn = ${s.pgbouncerMaxClientConn}\`. Each simulated instance is its own manager (own Prisma client and pg pool, \`connection_limit\` from the budget rule) and makes one request, then pauses ${fmt(s.thinkMs / 2, 0)}–${fmt((s.thinkMs * 3) / 2, 0)} ms, for ${fmt(s.windowMs / 1000, 0)} s after its cold start; the mix is 6 reads, 3 Serializable writes and 1 batch in 10. Refused = the instance's first request failed: with 53300 (too many connections), or otherwise (connect or pool timeouts while this box is saturated). Memory = summed PSS of the Postgres client backends at the peak sample.`,
+  ];
+  const skipped = results.skipped.length > 0 ? ['', ...results.skipped.map((line) => `- Not run: ${line}`)] : [];
+  return [
+    ...header,
+    '',
+    scaleTable(results),
+    '',
+    'Pooled ÷ direct:',
+    '',
+    ratioTable(results),
+    ...skipped,
+    '',
+    overheadTable(results),
+    '',
+    ...commentary(results).map((line) => `- ${line}`),
+  ].join('\n');
+}
+
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+export function updateReadme(readmePath: string, markdown: string): void {
+  const text = readFileSync(readmePath, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`bench: ${readmePath} has no ${START} … ${END} section`);
+  writeFileSync(readmePath, `${text.slice(0, start + START.length)}\n${markdown}\n${text.slice(end)}`);
+}
