@@ -1,7 +1,8 @@
 /**
  * PgBouncer's cost per client login, and the switch to SCRAM verifiers in its auth_file.
  *
- * The local stack writes plain-text passwords into PgBouncer's auth_file. PgBouncer then derives
+ * The bench's pooled stack starts with plain-text passwords in PgBouncer's auth_file
+ * (`plainTextAuthFile`; the stack's default is the verifiers). PgBouncer then derives
  * the SCRAM keys (PBKDF2, 4096 rounds) on every client login, on its single thread, stalling all
  * other traffic meanwhile; with the SCRAM verifier Postgres itself stores (what `auth_query` would
  * return in production), a login costs PgBouncer almost nothing and server logins use SCRAM

@@ -143,6 +143,8 @@ async function main(): Promise<void> {
     maxClientConn,
     // Room for a cold-start wave of connections (Linux caps it at net.core.somaxconn).
     pgbouncerSettings: { listen_backlog: 4096 },
+    // Start with plain-text passwords so the login-cost row can compare them with SCRAM verifiers.
+    plainTextAuthFile: true,
     log,
   });
   stacks.push(pooledStack);

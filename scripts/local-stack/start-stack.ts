@@ -28,6 +28,12 @@ export interface StackOptions {
   pgbouncerSettings?: Record<string, string | number>;
   /** Extra `postgres -c` settings. */
   postgresSettings?: Record<string, string | number>;
+  /**
+   * Write plain-text passwords into PgBouncer's auth_file instead of Postgres' SCRAM verifiers.
+   * Plain text makes PgBouncer derive SCRAM keys (PBKDF2, 4096 rounds) on its single thread at
+   * every client login (measured by the bench: ~3.6 ms vs ~0.1 ms). Defaults to false.
+   */
+  plainTextAuthFile?: boolean;
   /** Apply `prisma/migrations`. Defaults to true. */
   migrate?: boolean;
   /** Progress lines. Defaults to silence. */
@@ -337,9 +343,16 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
 
     const admin = new pg.Client({ connectionString: url('postgres', superPassword, postgresPort, 'postgres') });
     await admin.connect();
+    const verifiers = new Map<string, string>();
     try {
       await admin.query(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${appPassword}'`);
       await admin.query(`CREATE DATABASE ${APP_DB} OWNER ${APP_USER}`);
+      // The SCRAM verifiers Postgres stores (what PgBouncer's auth_query would return in production):
+      // with them PgBouncer checks a login cheaply and logs in to the server by SCRAM pass-through.
+      const { rows } = await admin.query<{ rolname: string; rolpassword: string }>(
+        "SELECT rolname, rolpassword FROM pg_authid WHERE rolpassword LIKE 'SCRAM-SHA-256$%'",
+      );
+      for (const row of rows) verifiers.set(row.rolname, row.rolpassword);
     } finally {
       await admin.end();
     }
@@ -348,12 +361,13 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       log(`local stack: applied ${applied.length} migration(s)`);
     }
 
-    // PgBouncer accepts plain-text passwords in auth_file and still speaks SCRAM both ways.
+    // The admin user exists only in PgBouncer, so it keeps a plain-text password (few logins).
+    const secret = (user: string, password: string) => (options.plainTextAuthFile ? password : (verifiers.get(user) ?? password));
     const userlist = path.join(baseDir, 'userlist.txt');
     const users = [
-      [APP_USER, appPassword],
+      [APP_USER, secret(APP_USER, appPassword)],
       [ADMIN_USER, adminPassword],
-      ['postgres', superPassword],
+      ['postgres', secret('postgres', superPassword)],
     ];
     writeFileSync(userlist, users.map(([u, p]) => `"${u}" "${p}"\n`).join(''));
     own(userlist);

@@ -214,9 +214,11 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
   [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error
   [/Connection terminated/i, 'connection'], // pg: "Connection terminated unexpectedly" / "due to connection timeout"
+  [/^timeout expired$/, 'connection'], // pg.Client's own connect timeout (connect_timeout): nothing was sent yet
   [/Client was closed and is not queryable/i, 'connection'],
   [/pgbouncer cannot connect to server/i, 'connection'],
   [/Cannot use a pool after calling end on the pool/i, 'config'], // pg-pool after disconnect()/shutdown()
+  [/^timeout expired$/i, 'connection'], // pg: connect_timeout passed while connecting (no code)
 ];
 
 function isAbort(error: unknown): boolean {

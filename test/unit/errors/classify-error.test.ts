@@ -46,6 +46,7 @@ describe('classifyError', () => {
     ['DriverAdapterError at COMMIT', 'connection', true, '57P01', adapterError({ kind: 'postgres', code: '57P01' })],
     ['not queryable', 'connection', true, null, plain('Client has encountered a connection error and is not queryable')],
     ['Connection terminated', 'connection', true, null, plain('Connection terminated unexpectedly')],
+    ['pg connect timeout', 'connection', true, null, plain('timeout expired')],
     ['pg 53300', 'too-many-connections', true, '53300', pgError('53300', 'sorry, too many clients already')],
     [
       'adapter TooManyConnections',
