@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startStack } from './local-stack/start-stack.ts';
+import { exportStackEnv } from './local-stack/use-local-stack.ts';
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 
@@ -24,10 +25,7 @@ export function replaceBetweenMarkers(text: string, name: string, content: strin
 
 const stack = await startStack({ log: (line) => console.error(line) });
 try {
-  process.env.DATABASE_URL = stack.poolerUrl;
-  process.env.DATABASE_URL_SESSION = stack.directUrl;
-  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
-  process.env.USE_TRANSACTION_MODE = 'true';
+  exportStackEnv(stack);
   // Imported only now: the singleton reads process.env at first use.
   const app = await import('../src/services/connection-pool-manager.server.ts');
   const { connectionPoolManager, withPooling, readWithPooling, writeWithPooling, batchWithPooling } = app;

@@ -8,7 +8,7 @@
  */
 
 import { startHealthServer } from './health-server-lib.ts';
-import type { LocalStack } from './local-stack/start-stack.ts';
+import { startStackUnlessConfigured } from './local-stack/use-local-stack.ts';
 
 const rawPort = process.env.PORT ?? '3001';
 const port = Number(rawPort);
@@ -17,15 +17,7 @@ if (!(/^\d+$/.test(rawPort) && port <= 65535)) {
   process.exit(2);
 }
 
-let stack: LocalStack | null = null;
-if (!process.env.DATABASE_URL) {
-  const { startStack } = await import('./local-stack/start-stack.ts');
-  stack = await startStack({ log: (line) => console.error(line) });
-  process.env.DATABASE_URL = stack.poolerUrl;
-  process.env.DATABASE_URL_SESSION = stack.directUrl;
-  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
-  process.env.USE_TRANSACTION_MODE = 'true';
-}
+const stack = await startStackUnlessConfigured({ log: (line) => console.error(line) });
 
 // Imported only now: the singleton reads process.env at first use, which must see the stack's URLs.
 const { connectionPoolManager } = await import('../src/services/connection-pool-manager.server.ts');

@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startHealthServer } from './health-server-lib.ts';
-import { startStack } from './local-stack/start-stack.ts';
+import { startStackUnlessConfigured } from './local-stack/use-local-stack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,13 +31,7 @@ function positive(name: 'duration' | 'connections'): number {
 const duration = positive('duration');
 const connections = positive('connections');
 
-const stack = process.env.DATABASE_URL ? null : await startStack({ log: (line) => console.error(line) });
-if (stack) {
-  process.env.DATABASE_URL = stack.poolerUrl;
-  process.env.DATABASE_URL_SESSION = stack.directUrl;
-  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
-  process.env.USE_TRANSACTION_MODE = 'true';
-}
+const stack = await startStackUnlessConfigured({ log: (line) => console.error(line) });
 const { connectionPoolManager } = await import('~/services/connection-pool-manager.server');
 const server = await startHealthServer({ port: 0, host: '127.0.0.1', manager: connectionPoolManager });
 const url = `${server.url}${values.path}`;

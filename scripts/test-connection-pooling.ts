@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startStack } from './local-stack/start-stack.ts';
+import { startStackUnlessConfigured } from './local-stack/use-local-stack.ts';
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
 const json = args.json ?? false;
@@ -67,13 +67,7 @@ async function roundTrip(connectionString: string, n = 20): Promise<number> {
 }
 
 // Stack progress goes to stderr in both modes: stdout stays one JSON object with --json.
-const stack = process.env.DATABASE_URL ? null : await startStack({ log: (line) => console.error(line) });
-if (stack) {
-  process.env.DATABASE_URL = stack.poolerUrl;
-  process.env.DATABASE_URL_SESSION = stack.directUrl;
-  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
-  process.env.USE_TRANSACTION_MODE = 'true';
-}
+const stack = await startStackUnlessConfigured({ log: (line) => console.error(line) });
 // Imported only now: the singleton reads process.env at first use.
 const { connectionPoolManager, withPooling, batchWithPooling, readWithPooling, writeWithPooling } = await import(
   '~/services/connection-pool-manager.server'

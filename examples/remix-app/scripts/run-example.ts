@@ -10,6 +10,7 @@
  * server build (and with it the library's singleton) is imported.
  */
 import { startStack } from '../../../scripts/local-stack/start-stack.ts';
+import { exportStackEnv } from '../../../scripts/local-stack/use-local-stack.ts';
 import { ensureBuild } from './build.ts';
 
 const log = (line: string) => console.error(`[example] ${line}`);
@@ -25,9 +26,7 @@ let stack: Awaited<ReturnType<typeof startStack>> | null = null;
 if (!process.env.DATABASE_URL) {
   log('DATABASE_URL is unset: starting the local Postgres + PgBouncer stack');
   stack = await startStack({ log });
-  process.env.DATABASE_URL = stack.poolerUrl;
-  process.env.USE_TRANSACTION_MODE = 'true';
-  process.env.PGBOUNCER_ADMIN_URL = stack.adminUrl;
+  exportStackEnv(stack);
 }
 
 // Imported only now: React and the app's copy of the library read the environment at import time.

@@ -44,6 +44,26 @@ function expectKind(error: unknown, expected: Partial<ErrorClassification>): voi
   expect(classifyError(error), String((error as Error)?.message).slice(0, 300)).toMatchObject(expected);
 }
 
+/** Takes the only connection of a max-1 pool inside an open transaction; the returned function ends it. */
+async function holdOnlyConnection(client: Client): Promise<() => Promise<void>> {
+  await client.$queryRaw`SELECT 1`; // warm: the one connection exists before anyone waits for it
+  let release: () => void = () => {};
+  let held = false;
+  const holding = client.$transaction(
+    () =>
+      new Promise<void>((resolve) => {
+        held = true;
+        release = resolve;
+      }),
+    { timeout: 10_000 },
+  );
+  await vi.waitUntil(() => held);
+  return async () => {
+    release();
+    await holding;
+  };
+}
+
 async function pidOf(tx: { $queryRaw: (q: TemplateStringsArray) => Promise<unknown> }): Promise<number> {
   return ((await tx.$queryRaw`SELECT pg_backend_pid() AS pid`) as [{ pid: number }])[0].pid;
 }
@@ -171,41 +191,17 @@ describe('classifyError on real failures through the shared stack (PgBouncer, tr
 
   it('pg-pool acquire timeout ("timeout exceeded when trying to connect") → pool-timeout', async () => {
     const small = prismaOn(stack.poolerUrl, { max: 1, connectionTimeoutMillis: 200 });
-    await small.$queryRaw`SELECT 1`; // warm: the one connection exists before anyone waits for it
-    let release: () => void = () => {};
-    let held = false;
-    const holding = small.$transaction(
-      () =>
-        new Promise<void>((r) => {
-          held = true;
-          release = r;
-        }),
-      { timeout: 10_000 },
-    );
-    await vi.waitUntil(() => held);
+    const release = await holdOnlyConnection(small);
     const error = await failure(() => small.$transaction(async (tx) => tx.$queryRaw`SELECT 1`, { maxWait: 5000 }));
-    release();
-    await holding;
+    await release();
     expectKind(error, { kind: 'pool-timeout', retryable: false });
   });
 
   it('P2028 "Unable to start a transaction in the given time" (Prisma maxWait) → pool-timeout', async () => {
     const small = prismaOn(stack.poolerUrl, { max: 1, connectionTimeoutMillis: 10_000 });
-    await small.$queryRaw`SELECT 1`; // warm: the one connection exists before anyone waits for it
-    let release: () => void = () => {};
-    let held = false;
-    const holding = small.$transaction(
-      () =>
-        new Promise<void>((r) => {
-          held = true;
-          release = r;
-        }),
-      { timeout: 10_000 },
-    );
-    await vi.waitUntil(() => held);
+    const release = await holdOnlyConnection(small);
     const error = await failure(() => small.$transaction(async (tx) => tx.$queryRaw`SELECT 1`, { maxWait: 100 }));
-    release();
-    await holding;
+    await release();
     expectKind(error, { kind: 'pool-timeout', retryable: false, code: 'P2028' });
   });
 
