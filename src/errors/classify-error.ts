@@ -218,7 +218,6 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/Client was closed and is not queryable/i, 'connection'],
   [/pgbouncer cannot connect to server/i, 'connection'],
   [/Cannot use a pool after calling end on the pool/i, 'config'], // pg-pool after disconnect()/shutdown()
-  [/^timeout expired$/i, 'connection'], // pg: connect_timeout passed while connecting (no code)
 ];
 
 function isAbort(error: unknown): boolean {

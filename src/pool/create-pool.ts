@@ -46,6 +46,8 @@ export function statementName(sql: string): string {
   return `s_${createHash('sha1').update(sql).digest('base64url')}`;
 }
 
+function ignoreClientError(): void {}
+
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
   const connectTimeoutMs = config.connectTimeoutMs;
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
@@ -53,6 +55,12 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   class TimedClient extends pg.Client {
     constructor(options: pg.ClientConfig) {
       super({ ...options, connectionTimeoutMillis: connectTimeoutMs });
+      // Every client always has an 'error' listener. pg-pool removes its idle listener when it
+      // hands a client out and adapter-pg adds its own a microtask later; a FATAL that arrives in
+      // the same read as the login's ReadyForQuery (PgBouncer KILL or restart during connect)
+      // falls in between and, unheard, would crash the process. The error still reaches the
+      // client's next query and the pool drops the client, so nothing is lost by ignoring it here.
+      this.on('error', ignoreClientError);
     }
   }
   return {
