@@ -11,14 +11,16 @@ import type pg from 'pg';
 import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { BatchError, type BatchOutcome, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { BatchError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
+import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
+import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
   type AttemptContext,
@@ -90,11 +92,7 @@ interface PoolHandle<C> {
   readonly client: C;
   readonly pool: pg.Pool;
   readonly limit: number;
-  /**
-   * Wrapper attempts on this pool: `starting` = admitted, transaction not started yet (waiting
-   * for a connection or for BEGIN); `running` = inside the transaction (fn or COMMIT).
-   */
-  readonly load: { starting: number; running: number };
+  readonly admission: PoolAdmission;
 }
 
 interface State<C> {
@@ -227,7 +225,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.idleTimeoutMs,
         config.statementCache ? 'on' : 'off',
       );
-      return { client, pool, limit: target.connectionLimit, load: { starting: 0, running: 0 } };
+      const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
+      return { client, pool, limit: target.connectionLimit, admission };
     } catch (error) {
       void pool.end();
       throw error;
@@ -310,26 +309,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const idempotent = options.idempotent ?? route.readOnly;
       const result = await retry(
         (attempt) => {
-          this.#beforeAttempt(handle);
-          const { load } = handle;
-          let phase: 'starting' | 'running' | 'done' = 'starting';
-          const tracked: TransactionFn<C, R> = (tx, context) => {
-            if (phase === 'starting') {
-              load.starting--;
-              load.running++;
-              phase = 'running';
-            }
+          const ticket = this.#admit(handle);
+          const started: TransactionFn<C, R> = (tx, context) => {
+            ticket.started();
             return fn(tx, context);
           };
-          return runTransactionAttempt(
-            handle.client as TransactionCapable<TransactionClientOf<C>>,
-            tracked,
-            attempt,
-            attemptOptions,
-          ).finally(() => {
-            if (phase !== 'done') load[phase]--;
-            phase = 'done';
-          });
+          const client = handle.client as TransactionCapable<TransactionClientOf<C>>;
+          return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
         },
         policy,
         {
@@ -370,22 +356,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     }
   }
 
-  /** Load shedding and the pool-wait counter, checked before each attempt. */
-  #beforeAttempt(handle: PoolHandle<C>): void {
-    const { pool, load } = handle;
-    const limit = this.#options.maxWaitingCallers;
-    if (limit !== undefined) {
-      // pool.waitingCount alone lags: callers admitted in the same tick have not reached pg.Pool's
-      // queue yet. Our own count of admitted attempts does not lag; the larger of the two wins.
-      const waiting = Math.max(pool.waitingCount, load.starting + load.running - handle.limit);
-      const wouldWait = pool.waitingCount > 0 || load.starting + load.running >= handle.limit;
-      if (wouldWait && waiting >= limit) {
-        poolingLog('shedding load: %d callers already waiting', waiting);
-        throw new PoolSaturatedError(waiting);
-      }
+  /** Load shedding and the pool-wait counter, before each attempt. */
+  #admit(handle: PoolHandle<C>): AdmissionTicket {
+    try {
+      const ticket = handle.admission.admit();
+      if (ticket.waits) this.#metrics.recordPoolWait();
+      return ticket;
+    } catch (error) {
+      if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
+      throw error;
     }
-    if (pool.idleCount === 0 && pool.totalCount >= handle.limit) this.#metrics.recordPoolWait();
-    load.starting++;
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
@@ -465,6 +445,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         new Promise<boolean>((resolve) => this.#onDrained.push(() => resolve(true))),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
+          timer.unref(); // running calls keep the process alive on their own; this timer must not
         }),
       ]);
       clearTimeout(timer);
@@ -494,24 +475,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     await Promise.all(handles.map((h) => h.pool.end()));
     managerLog('disconnected');
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; outcomes in input order. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<BatchOutcome<R>[]> {
-  const outcomes: BatchOutcome<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        outcomes[index] = { status: 'fulfilled', value: await fn(items[index] as T) };
-      } catch (reason) {
-        outcomes[index] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return outcomes;
 }
 
 export function createConnectionPoolManager<C extends PrismaClientLike>(
