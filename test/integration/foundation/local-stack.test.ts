@@ -2,25 +2,15 @@
  * The local stack's own lifecycle: it moves off a taken pooler port, stop() leaves no process or
  * temp dir (and is idempotent), and a failed start cleans up after itself.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { startStack } from '../../../scripts/local-stack/start-stack.ts';
+import { processesMentioning } from '../../support/processes.ts';
 
 const shared = inject('stack');
-
-function processesMentioning(dir: string): number {
-  return readdirSync('/proc').filter((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {
   const server = net.createServer();
@@ -45,14 +35,14 @@ describe('local stack', () => {
       const wrong = new URL(stack.poolerUrl);
       wrong.password = 'not-the-password';
       await expect(new pg.Client({ connectionString: wrong.toString() }).connect()).rejects.toThrow();
-      expect(processesMentioning(stack.baseDir)).toBeGreaterThanOrEqual(2);
+      expect(processesMentioning(stack.baseDir).length).toBeGreaterThanOrEqual(2);
     } finally {
       await stack.stop();
       await stack.stop();
       await taken.close();
     }
     expect(existsSync(stack.baseDir)).toBe(false);
-    expect(processesMentioning(stack.baseDir)).toBe(0);
+    expect(processesMentioning(stack.baseDir)).toEqual([]);
   });
 
   it('a failed start (Postgres refuses a setting) throws with the log and removes its temp dir', async () => {

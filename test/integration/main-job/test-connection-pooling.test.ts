@@ -4,9 +4,10 @@
  * nothing behind), and once against a dead URL (it must fail and say what to do).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
+import { processesMentioning } from '../../support/processes.ts';
 
 const stack = inject('stack');
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -35,20 +36,6 @@ function run(env: Record<string, string | undefined>, args: string[] = ['--json'
       },
     );
   });
-}
-
-/** Live processes whose command line names `dir` (postgres -D <dir>/pgdata, pgbouncer <dir>/pgbouncer.ini). */
-function processesMentioning(dir: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        return cmd.includes(dir) ? [cmd] : [];
-      } catch {
-        return [];
-      }
-    });
 }
 
 describe('scripts/test-connection-pooling.ts', () => {
