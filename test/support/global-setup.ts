@@ -4,7 +4,7 @@
  * are never skipped.
  */
 import type { TestProject } from 'vitest/node';
-import { startStack } from '../../scripts/local-stack/start-stack.ts';
+import { startStack } from '../../tools/stack/start-stack.ts';
 
 export interface StackInfo {
   directUrl: string;

@@ -9,8 +9,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { classifyError, type ErrorClassification } from '~/errors/classify-error.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
-import { type LocalStack, startStack } from '../../../scripts/local-stack/start-stack.ts';
-import { adminCommand } from '../../support/faults/pgbouncer-admin.ts';
+import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { sql, terminateBackend } from '../../support/managers.ts';
 
 const stack = inject('stack');

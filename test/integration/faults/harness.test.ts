@@ -10,7 +10,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type LocalStack, startStack } from '../../../scripts/local-stack/start-stack.ts';
 import {
   adminCommand,
   countServerConnections,
@@ -28,7 +27,8 @@ import {
   type TcpProxy,
   terminateBackends,
   waitForBackends,
-} from '../../support/faults/index.ts';
+} from '../../../tools/stack/faults/index.ts';
+import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { bareClient } from '../../support/prisma.ts';
 
 const stack = inject('stack');

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
-import { startStack } from '../../../scripts/local-stack/start-stack.ts';
+import { startStack } from '../../../tools/stack/start-stack.ts';
 import { processesMentioning } from '../../support/processes.ts';
 
 const shared = inject('stack');

@@ -97,7 +97,7 @@ describe('npm run load', () => {
       const env = { ...base, DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true', PGBOUNCER_ADMIN_URL: stack.adminUrl };
       execFile(
         tsx,
-        ['scripts/load-test.ts', '--duration', '3', '--connections', '50', '--json'],
+        ['tools/load/run.ts', '--duration', '3', '--connections', '50', '--json'],
         { cwd: root, env, timeout: 60_000 },
         (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '~/health/health-check.ts';
 import { createHealthHandler } from '~/health/http.ts';
-import { type LocalStack, startStack } from '../../../scripts/local-stack/start-stack.ts';
+import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
 
 let stack: LocalStack;

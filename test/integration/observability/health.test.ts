@@ -10,8 +10,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '~/health/health-check.ts';
 import { createHealthHandler } from '~/health/http.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '~/metrics/prometheus.ts';
-import { startHealthServer } from '../../../scripts/health-server-lib.ts';
-import { showPools, startProxy, type TcpProxy } from '../../support/faults/index.ts';
+import { startHealthServer } from '../../../tools/health-server/health-server.ts';
+import { showPools, startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -206,7 +206,7 @@ describe('the standalone server', () => {
   });
 
   it('`npm run health-server` (the CLI) serves the seed curl and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/health-server.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/health-server/run.ts'], {
       cwd: new URL('../../../', import.meta.url),
       env: {
         ...process.env,

@@ -5,8 +5,8 @@
  * Postgres and PgBouncer.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type LocalStack, startStack } from '../../../scripts/local-stack/start-stack.ts';
-import { FAULT_KINDS, formatReport, runLedgerSoak, type SoakReport } from '../../../scripts/soak/ledger-soak.ts';
+import { FAULT_KINDS, formatReport, runLedgerSoak, type SoakReport } from '../../../tools/soak/ledger-soak.ts';
+import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 
 let own: LocalStack;
 beforeAll(async () => {

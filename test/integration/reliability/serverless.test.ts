@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { ManagerClosedError } from '~/errors/errors.ts';
-import { type LocalStack, startStack } from '../../../scripts/local-stack/start-stack.ts';
-import { resume, startProxy, type TcpProxy } from '../../support/faults/index.ts';
+import { resume, startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
+import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const shared = inject('stack');

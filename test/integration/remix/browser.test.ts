@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { assertDependencies, ensureBuild } from '../../../examples/remix-app/scripts/build.ts';
-import { findFreePort } from '../../../scripts/local-stack/start-stack.ts';
+import { assertDependencies, ensureBuild } from '../../../tools/example/build.ts';
+import { findFreePort } from '../../../tools/stack/start-stack.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -34,10 +34,10 @@ interface RunningApp {
   output: () => string;
 }
 
-/** Starts examples/remix-app/scripts/run-example.ts (what `npm run example` runs) and waits for READY. */
+/** Starts tools/example/run-example.ts (what `npm run example` runs) and waits for READY. */
 async function startApp(env: Record<string, string>): Promise<RunningApp> {
   const port = await findFreePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/remix-app/scripts/run-example.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/example/run-example.ts'], {
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,8 +7,8 @@
  * Ctrl-C / SIGTERM: closes the server, disconnects the manager, stops the stack.
  */
 
-import { startHealthServer } from './health-server-lib.ts';
-import { startStackUnlessConfigured } from './local-stack/use-local-stack.ts';
+import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
+import { startHealthServer } from './health-server.ts';
 
 const rawPort = process.env.PORT ?? '3001';
 const port = Number(rawPort);
@@ -20,7 +20,7 @@ if (!(/^\d+$/.test(rawPort) && port <= 65535)) {
 const stack = await startStackUnlessConfigured({ log: (line) => console.error(line) });
 
 // Imported only now: the singleton reads process.env at first use, which must see the stack's URLs.
-const { connectionPoolManager } = await import('../src/services/connection-pool-manager.server.ts');
+const { connectionPoolManager } = await import('../../src/services/connection-pool-manager.server.ts');
 const server = await startHealthServer({ port, host: process.env.HOST, manager: connectionPoolManager });
 console.log(`health server on ${server.url}/api/health and ${server.url}/api/metrics`);
 

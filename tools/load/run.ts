@@ -8,8 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startHealthServer } from './health-server-lib.ts';
-import { startStackUnlessConfigured } from './local-stack/use-local-stack.ts';
+import { startHealthServer } from '../health-server/health-server.ts';
+import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
 
 const { values } = parseArgs({
   options: {

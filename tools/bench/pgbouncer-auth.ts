@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import type { LocalStack } from '../local-stack/start-stack.ts';
+import type { LocalStack } from '../stack/start-stack.ts';
 
 export interface LoginCost {
   logins: number;

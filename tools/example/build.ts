@@ -7,8 +7,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(appRoot, '../..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const appRoot = path.join(repoRoot, 'examples/remix-app');
 const serverEntry = path.join(appRoot, 'build/server/index.js');
 
 function newestMtime(entry: string): number {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvePoolConfig } from '../../src/config/resolve-pool-config.ts';
-import type { LocalStack } from '../local-stack/start-stack.ts';
+import type { LocalStack } from '../stack/start-stack.ts';
 import { type LatencySummary, summarize } from './latency.ts';
 import { startPeakSampler } from './proc-memory.ts';
 import type { BenchMode, CoordinatorMessage, WarmupReport, WindowReport, WorkerMessage } from './protocol.ts';

@@ -12,7 +12,7 @@ import {
   type HealthSource,
   type MetricsSource,
   toNodeListener,
-} from '../src/health/http.ts';
+} from '../../src/health/http.ts';
 
 export interface HealthServerOptions {
   /** 0 picks a free port. Defaults to 3001. */

@@ -7,8 +7,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { startStack } from './local-stack/start-stack.ts';
-import { formatReport, runLedgerSoak, violationCount } from './soak/ledger-soak.ts';
+import { startStack } from '../stack/start-stack.ts';
+import { formatReport, runLedgerSoak, violationCount } from './ledger-soak.ts';
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startStack } from './local-stack/start-stack.ts';
-import { exportStackEnv } from './local-stack/use-local-stack.ts';
+import { startStack } from '../stack/start-stack.ts';
+import { exportStackEnv } from '../stack/use-local-stack.ts';
 
-const README = fileURLToPath(new URL('../README.md', import.meta.url));
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 
 /** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function replaceBetweenMarkers(text: string, name: string, content: string): string {
@@ -27,7 +27,7 @@ const stack = await startStack({ log: (line) => console.error(line) });
 try {
   exportStackEnv(stack);
   // Imported only now: the singleton reads process.env at first use.
-  const app = await import('../src/services/connection-pool-manager.server.ts');
+  const app = await import('../../src/services/connection-pool-manager.server.ts');
   const { connectionPoolManager, withPooling, readWithPooling, writeWithPooling, batchWithPooling } = app;
   try {
     const tag = randomUUID().slice(0, 8);

@@ -4,7 +4,7 @@
  * idempotency key in the same transaction, while a scheduler injects every fault kind at random
  * moments. At the end the database is compared with what each caller was told.
  *
- * Used by test/integration/reliability/ledger-soak.test.ts (short form) and scripts/soak.ts
+ * Used by test/integration/reliability/ledger-soak.test.ts (short form) and tools/soak/run.ts
  * (`npm run soak -- --minutes N`). The stack must be one the caller owns: Postgres and PgBouncer
  * get restarted. Start it with `synchronous_commit: 'on'`: with `off`, an immediate (crash-like)
  * Postgres shutdown loses commits that were already acknowledged, which is Postgres' documented
@@ -19,8 +19,8 @@ import { classifyError, type ErrorKind } from '../../src/errors/classify-error.t
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { type ConnectionPoolManager, createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
 import type { RetryOptions } from '../../src/transaction/retry.ts';
-import { kill, pause, reconnect, reload, resume, startProxy, type TcpProxy, terminateBackends } from '../../test/support/faults/index.ts';
-import type { LocalStack } from '../local-stack/start-stack.ts';
+import { kill, pause, reconnect, reload, resume, startProxy, type TcpProxy, terminateBackends } from '../stack/faults/index.ts';
+import type { LocalStack } from '../stack/start-stack.ts';
 
 export const FAULT_KINDS = [
   'pgbouncer-pause',

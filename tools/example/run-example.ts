@@ -9,8 +9,8 @@
  * Builds the app first when build/ is missing or stale. The environment is complete before the
  * server build (and with it the library's singleton) is imported.
  */
-import { startStack } from '../../../scripts/local-stack/start-stack.ts';
-import { exportStackEnv } from '../../../scripts/local-stack/use-local-stack.ts';
+import { startStack } from '../stack/start-stack.ts';
+import { exportStackEnv } from '../stack/use-local-stack.ts';
 import { ensureBuild } from './build.ts';
 
 const log = (line: string) => console.error(`[example] ${line}`);
@@ -30,7 +30,7 @@ if (!process.env.DATABASE_URL) {
 }
 
 // Imported only now: React and the app's copy of the library read the environment at import time.
-const { startServer } = await import('../server.mjs');
+const { startServer } = await import('../../examples/remix-app/server.mjs');
 const app = await startServer({ port, host: process.env.HOST });
 log(`listening on http://localhost:${app.port}  (health: /api/health, metrics: /api/metrics)`);
 console.log(`READY http://localhost:${app.port}`);

@@ -6,7 +6,7 @@
  *   --max-client-conn N   PgBouncer max_client_conn (default 5000)
  */
 import { parseArgs } from 'node:util';
-import { startStack } from './local-stack/start-stack.ts';
+import { startStack } from './start-stack.ts';
 
 const { values } = parseArgs({
   options: {
