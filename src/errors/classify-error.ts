@@ -204,6 +204,8 @@ function fromPrismaCode(code: string, messages: string[]): ErrorKind | null {
 const PGBOUNCER_RULES: readonly [RegExp, ErrorKind][] = [
   [/no more connections allowed/i, 'too-many-connections'], // max_client_conn
   [/query_wait_timeout/i, 'pooler-timeout'], // waited in PgBouncer's queue too long
+  // A wrong password: PgBouncer answers its own login failures as 08P01 (src/client.c), not 28P01.
+  [/(SASL|password) authentication failed/i, 'auth'],
 ];
 
 /** Driver messages with no code: the one place text is matched. */
