@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { BatchError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
@@ -86,6 +86,13 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
   healthTimeoutMs?: number;
   /** Overrides for the `degraded` thresholds of `getHealth()` (see src/health/health-check.ts). */
   healthThresholds?: Partial<HealthThresholds>;
+  /**
+   * Reuse the live manager kept on `globalThis` under this key, so a dev server that re-evaluates
+   * the service file on hot reload keeps one pool instead of opening another per reload (the
+   * pattern Prisma documents for PrismaClient). `null` always makes a new manager. Defaults to
+   * `'default'` when `env` is not given and `NODE_ENV` is not `production`, otherwise `null`.
+   */
+  globalKey?: string | null;
 }
 
 interface PoolHandle<C> {
@@ -130,6 +137,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (typeof options?.createClient !== 'function')
       throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
     this.#options = options;
+    // Bound, so an app can export them destructured: `export const { withPooling } = manager`.
+    this.withPooling = this.withPooling.bind(this);
+    this.readWithPooling = this.readWithPooling.bind(this);
+    this.writeWithPooling = this.writeWithPooling.bind(this);
+    this.batchWithPooling = this.batchWithPooling.bind(this);
+    this.getMetrics = this.getMetrics.bind(this);
+    this.getHealth = this.getHealth.bind(this);
     this.#retry = resolveRetryOptions(options.retry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
@@ -477,8 +491,27 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 }
 
+/**
+ * An app's manager, usually created once in its service file. With a `globalKey` (the default in
+ * development, see the option) a live manager created earlier under the same key is returned
+ * instead of a new one.
+ */
 export function createConnectionPoolManager<C extends PrismaClientLike>(
   options: ConnectionPoolManagerOptions<C>,
 ): ConnectionPoolManager<C> {
-  return new ConnectionPoolManager(options);
+  const key = options?.globalKey === undefined ? defaultGlobalKey(options) : options.globalKey;
+  if (key === null) return new ConnectionPoolManager(options);
+  if (typeof key !== 'string' || key === '') throw new ConfigError('globalKey', `must be a non-empty string or null, got ${String(key)}`);
+  const slot = Symbol.for(`prisma-pgbouncer-pooling.manager:${key}`);
+  const store = globalThis as unknown as Record<symbol, ConnectionPoolManager<C> | undefined>;
+  const existing = store[slot];
+  // Duck-typed: after a reload the class object may be a different copy of the same code.
+  if (existing && typeof existing === 'object' && existing.closed === false) return existing;
+  const manager = new ConnectionPoolManager(options);
+  store[slot] = manager;
+  return manager;
+}
+
+function defaultGlobalKey(options: ConnectionPoolManagerOptions<PrismaClientLike> | undefined): string | null {
+  return options?.env === undefined && process.env.NODE_ENV !== 'production' ? 'default' : null;
 }
