@@ -63,7 +63,7 @@ try {
     );
     console.log(`non-2xx: ${summary.non2xx}, errors: ${summary.errors}, timeouts: ${summary.timeouts}`);
     console.log(`pool after the run: ${JSON.stringify(summary.pool)}; health ${summary.health}`);
-    console.log(exitCode === 0 ? 'PASS: zero non-2xx' : 'FAIL: some requests were not 2xx (see README "Troubleshooting")');
+    console.log(exitCode === 0 ? 'PASS: zero non-2xx' : 'FAIL: some requests were not 2xx (see docs/troubleshooting.md)');
   }
 } finally {
   await server.close();

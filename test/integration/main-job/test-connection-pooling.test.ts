@@ -83,7 +83,7 @@ describe('scripts/test-connection-pooling.ts', () => {
     const out = await run({ DATABASE_URL: url.toString(), USE_TRANSACTION_MODE: 'true' }, []);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/FAIL/);
-    expect(out.stdout).toMatch(/→ .*README/);
+    expect(out.stdout).toMatch(/→ .*docs\/[a-z-]+\.md/);
     expect(out.stdout + out.stderr).not.toContain(url.password);
   });
 });
