@@ -15,8 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { updateGeneratedBlocks } from '../lib/markers.ts';
+import { queryOnce } from '../lib/pg.ts';
 import { findBinaries } from '../stack/binaries.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
@@ -89,14 +89,8 @@ function versions(directUrlVersion: string): Record<string, string> {
 }
 
 async function queryOne(url: string, sql: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<Record<string, string>>(sql);
-    return Object.values(rows[0] ?? {})[0] ?? '';
-  } finally {
-    await client.end();
-  }
+  const rows = await queryOnce<Record<string, string>>(url, sql);
+  return Object.values(rows[0] ?? {})[0] ?? '';
 }
 
 /** Waits (bounded) until the previous run's backends are gone, so runs do not overlap. */

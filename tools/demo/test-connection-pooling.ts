@@ -10,8 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { type CheckOutcome, CheckRunner } from '~/cli/check-runner.ts';
+import { withClient } from '../lib/pg.ts';
 import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
@@ -31,16 +31,16 @@ const check = (name: string, fix: string, run: () => Promise<CheckOutcome>) => r
 
 /** Mean SELECT 1 round trip over `n` queries on one connection, in ms. */
 async function roundTrip(connectionString: string, n = 20): Promise<number> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query('SELECT 1');
-    const started = performance.now();
-    for (let i = 0; i < n; i++) await client.query('SELECT 1');
-    return (performance.now() - started) / n;
-  } finally {
-    await client.end();
-  }
+  return withClient(
+    connectionString,
+    async (client) => {
+      await client.query('SELECT 1');
+      const started = performance.now();
+      for (let i = 0; i < n; i++) await client.query('SELECT 1');
+      return (performance.now() - started) / n;
+    },
+    { connectTimeoutMs: 5000 },
+  );
 }
 
 // Stack progress goes to stderr in both modes: stdout stays one JSON object with --json.
