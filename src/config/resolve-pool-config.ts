@@ -54,6 +54,7 @@ export interface PoolConfig {
   readonly runtime: Runtime;
   /** The environment variable that proved the runtime; null for `local`. */
   readonly runtimeEvidence: string | null;
+  /** Instances come and go with traffic (see `detectRuntime`). */
   readonly serverless: boolean;
   readonly mode: PoolMode;
   /** Why this mode, in words. */
@@ -270,15 +271,17 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
 
-  const { runtime, serverless, evidence } = detectRuntime(env);
+  const { runtime, serverless, transactionModeByDefault, evidence } = detectRuntime(env);
   let mode: PoolMode;
   let reason: string;
   if (forced !== undefined) {
     mode = forced ? 'transaction' : 'session';
     reason = `forced by USE_TRANSACTION_MODE=${forced}`;
-  } else if (serverless) {
+  } else if (transactionModeByDefault) {
     mode = 'transaction';
-    reason = `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`;
+    reason = serverless
+      ? `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`
+      : `${runtime} detected from ${evidence}: replicas scale out behind one pooler, so PgBouncer transaction mode`;
   } else {
     mode = 'session';
     reason =

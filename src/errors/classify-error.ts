@@ -5,7 +5,7 @@
  * pg's "not queryable" error, PgBouncer's own messages).
  *
  * Shapes come from real failing cases through Prisma 7.10 + adapter-pg + PgBouncer 1.18
- * (see DESIGN.md and test/integration/errors/classify-real-errors.test.ts):
+ * (each proven by a real failure in test/integration/errors/classify-real-errors.test.ts):
  * - PrismaClientKnownRequestError P2010/P2034 with `meta.driverAdapterError.cause = { originalCode | code, kind }`
  * - an unwrapped DriverAdapterError (`name`, `cause: { kind, code }`) during COMMIT
  * - pg's DatabaseError (`code` = SQLSTATE), Node socket errors (`code` = ECONNRESET …)

@@ -19,7 +19,7 @@ import type { PoolStats } from '../metrics/pool-stats.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
-import { readPoolStats } from '../pool/pool-stats.ts';
+import { readPoolStats } from '../pool/read-pool-stats.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {

@@ -95,7 +95,7 @@ try {
   );
 
   await check(
-    'wrappers on the real schema (DESIGN.md usage)',
+    'wrappers on the real schema (documented usage)',
     `Apply the migrations in prisma/migrations (docs/migrating-from-prisma-6.md).`,
     async () => {
       const seed = await connectionPoolManager.client.user.create({ data: { email: `demo-${tag}@example.test`, name: 'Demo' } });

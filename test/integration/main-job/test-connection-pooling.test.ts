@@ -53,7 +53,7 @@ describe('scripts/test-connection-pooling.ts', () => {
       'configuration',
       'effective URL and budget',
       'connectivity: direct vs pooler',
-      'wrappers on the real schema (DESIGN.md usage)',
+      'wrappers on the real schema (documented usage)',
       'concurrency burst (50 × connection_limit)',
       'prepared statements in transaction mode',
       'Serializable conflict is retried',
