@@ -68,6 +68,8 @@ export interface PoolConfig {
   readonly connectionLimitSource: ConnectionLimitSource;
   readonly poolTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Client-side limit on one query (Prisma 6's `socket_timeout`, seconds in the URL); null = none. */
+  readonly socketTimeoutMs: number | null;
   readonly idleTimeoutMs: number;
   /** Use named (cached) prepared statements. */
   readonly statementCache: boolean;
@@ -144,6 +146,7 @@ interface UrlSettings {
   readonly connectionLimit: number | undefined;
   readonly poolTimeoutMs: number | undefined;
   readonly connectTimeoutMs: number | undefined;
+  readonly socketTimeoutMs: number | undefined;
   readonly statementCacheOff: boolean;
 }
 
@@ -172,6 +175,7 @@ const urlSettings = (parsed: ParsedDatabaseUrl, variable: string): UrlSettings =
     connectionLimit: limit === undefined ? undefined : Number(limit),
     poolTimeoutMs: seconds('pool_timeout'),
     connectTimeoutMs: seconds('connect_timeout'),
+    socketTimeoutMs: seconds('socket_timeout'),
     statementCacheOff: cacheSize !== undefined && Number(cacheSize) === 0,
   };
 };
@@ -325,6 +329,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     connectionLimitSource: main.connectionLimitSource,
     poolTimeoutMs: options.poolTimeoutMs ?? source.settings.poolTimeoutMs ?? DEFAULT_POOL_TIMEOUT_MS,
     connectTimeoutMs: options.connectTimeoutMs ?? source.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    socketTimeoutMs: source.settings.socketTimeoutMs ?? null,
     idleTimeoutMs: options.idleTimeoutMs ?? (serverless || mode === 'transaction' ? SERVERLESS_IDLE_TIMEOUT_MS : SESSION_IDLE_TIMEOUT_MS),
     // Named statements outlive a transaction on their server connection; a transaction-mode pooler
     // hands that connection to someone else, so only a pooler that tracks them can allow them.

@@ -212,6 +212,7 @@ const PGBOUNCER_RULES: readonly [RegExp, ErrorKind][] = [
 const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   ...PGBOUNCER_RULES,
   [/timeout exceeded when trying to connect/i, 'pool-timeout'], // pg-pool acquire timeout
+  [/Query read timeout/i, 'timeout'], // pg's query_timeout (socket_timeout in the URL)
   [/Unable to start a transaction in the given time/i, 'pool-timeout'],
   [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
   [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error
