@@ -17,7 +17,7 @@ export interface HealthSource {
 }
 
 export interface MetricsSource {
-  getMetrics(): MetricsSnapshot & { pool: PoolStats; readPool?: PoolStats | null };
+  getMetrics(): MetricsSnapshot & { pool: PoolStats; readPool?: PoolStats | null; readsByTarget?: Readonly<Record<string, number>> };
 }
 
 const NO_STORE = 'no-store';

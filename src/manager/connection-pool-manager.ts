@@ -20,6 +20,18 @@ import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
+import { fetchCommitPosition } from '../routing/commit-position.ts';
+import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
+import { formatLsn } from '../routing/lsn.ts';
+import {
+  createReadRouter,
+  type ReadDecision,
+  type ReadRouter,
+  type ReadsByTarget,
+  type ReplicaRoutingOptions,
+  type ResolvedReplicaRoutingOptions,
+  resolveReplicaRoutingOptions,
+} from '../routing/read-router.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -62,12 +74,21 @@ export interface TransactionOptions {
   retry?: RetryOptions;
 }
 
+export interface ReadOptions extends TransactionOptions {
+  /**
+   * A token from `consistencyToken()` (any instance): the read then sees every write committed
+   * before that token was made (a replica that has not replayed them yet is skipped). Unset,
+   * null or '' means no requirement. Anything else is a ConfigError naming `after`.
+   */
+  after?: string | null;
+}
+
 export interface BatchOptions extends TransactionOptions {
   /** false (default): all ops in order in ONE transaction. true: each op in its own transaction, concurrently. */
   parallel?: boolean;
 }
 
-export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
+export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
   /** Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`. */
   createClient: (adapter: PrismaPg) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
@@ -98,13 +119,21 @@ interface PoolHandle<C> {
 interface State<C> {
   readonly config: PoolConfig;
   readonly primary: PoolHandle<C>;
+  /** One per DATABASE_URL_READ entry; `read` is the first. */
+  readonly replicas: readonly PoolHandle<C>[];
   readonly read: PoolHandle<C> | null;
+  /** Picks primary or replica for each read attempt (src/routing); null without replicas. */
+  readonly router: ReadRouter<PoolHandle<C>> | null;
 }
 
 export interface ManagerMetrics extends MetricsSnapshot {
   pool: PoolStats;
-  /** The read replica's pool; null without DATABASE_URL_READ. */
+  /** The read replicas' pools, summed; null without DATABASE_URL_READ. */
   readPool: PoolStats | null;
+  /** Read attempts by where they went (all zero without replicas): see docs/read-replicas.md. */
+  readsByTarget: ReadsByTarget;
+  /** Each replica as last observed (no I/O): state, lag (ms), replay position. */
+  replicas: Array<{ url: string; state: string; lagMs: number | null; replayLsn: string | null }>;
 }
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
@@ -115,6 +144,7 @@ const readRetryable = (c: ErrorClassification) => c.retryable || c.kind === 'out
 export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #options: ConnectionPoolManagerOptions<C>;
   readonly #retry: ResolvedRetryOptions;
+  readonly #routing: ResolvedReplicaRoutingOptions;
   readonly #metrics: Metrics = createMetrics();
   #state: State<C> | null = null;
   #closed = false;
@@ -131,6 +161,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
     this.#options = options;
     this.#retry = resolveRetryOptions(options.retry);
+    this.#routing = resolveReplicaRoutingOptions(options);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
         `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
@@ -194,14 +225,28 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       { connectionString: config.connectionString, connectionLimit: config.connectionLimit },
       'primary',
     );
-    let read: PoolHandle<C> | null = null;
+    const replicas: PoolHandle<C>[] = [];
     try {
-      read = config.read ? this.#createHandle(config, config.read, 'read') : null;
+      for (const target of config.readReplicas) replicas.push(this.#createHandle(config, target, 'read'));
     } catch (error) {
-      void primary.pool.end();
+      for (const handle of [primary, ...replicas]) void handle.pool.end();
       throw error;
     }
-    this.#state = { config, primary, read };
+    const router =
+      replicas.length === 0
+        ? null
+        : createReadRouter({
+            replicas: replicas.map((handle, index) => ({
+              handle,
+              target: config.readReplicas[index] as (typeof config.readReplicas)[number],
+            })),
+            config,
+            options: this.#routing,
+            primaryPool: primary.pool,
+            applicationName: this.#options.applicationName ?? 'connection-pool-manager',
+            log: managerLog,
+          });
+    this.#state = { config, primary, replicas, read: replicas[0] ?? null, router };
     return this.#state;
   }
 
@@ -238,8 +283,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#execute('default', fn, options, { readOnly: false, useReplica: false });
   }
 
-  /** ReadCommitted, READ ONLY, on DATABASE_URL_READ when set; retried on any transient error. */
-  readWithPooling<R>(fn: TransactionFn<C, R>, options: TransactionOptions = {}): Promise<R> {
+  /**
+   * ReadCommitted, READ ONLY; retried on any transient error. With DATABASE_URL_READ it runs on a
+   * replica that has replayed this instance's writes (and `options.after`), else on the primary.
+   */
+  readWithPooling<R>(fn: TransactionFn<C, R>, options: ReadOptions = {}): Promise<R> {
     return this.#execute('read', fn, { isolationLevel: 'ReadCommitted', ...options }, { readOnly: true, useReplica: true });
   }
 
@@ -283,10 +331,21 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
   }
 
+  /**
+   * A token that makes `readWithPooling(fn, { after: token })` on any instance see every write
+   * this instance committed before the call. Opaque and short (`v1.0.3001250`): carry it in a
+   * cookie or a header. One query on the primary unless the position is already known.
+   */
+  async consistencyToken(): Promise<string> {
+    const state = this.#init();
+    if (state.router) return state.router.consistencyToken();
+    return encodeConsistencyToken(await fetchCommitPosition(state.primary.pool));
+  }
+
   async #execute<R>(
     kind: OperationKind,
     fn: TransactionFn<C, R>,
-    options: TransactionOptions,
+    options: ReadOptions,
     route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
   ): Promise<R> {
     const started = process.hrtime.bigint();
@@ -296,7 +355,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     let ambiguous = false;
     try {
       const state = this.#init();
-      const handle = route.useReplica && state.read ? state.read : state.primary;
+      const after = route.useReplica ? parseConsistencyToken(options.after, 'after') : null;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
       const attemptOptions = {
         isolationLevel: options.isolationLevel,
@@ -309,13 +368,21 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const idempotent = options.idempotent ?? route.readOnly;
       const result = await retry(
         (attempt) => {
+          // Each attempt is routed afresh: a replica that failed to connect is skipped by the next one.
+          const decision: ReadDecision<PoolHandle<C>> | null = route.useReplica && state.router ? state.router.route(after) : null;
+          const handle = decision?.handle ?? state.primary;
           const ticket = this.#admit(handle);
           const started: TransactionFn<C, R> = (tx, context) => {
             ticket.started();
             return fn(tx, context);
           };
           const client = handle.client as TransactionCapable<TransactionClientOf<C>>;
-          return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
+          const running = runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
+          if (!decision?.handle) return running;
+          return running.catch((error: unknown) => {
+            state.router?.replicaFailed(decision, classifyError(error));
+            throw error;
+          });
         },
         policy,
         {
@@ -352,6 +419,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
+      // Whatever the outcome, a primary transaction may have committed a write: reads catch up with it.
+      if (!route.readOnly) this.#state?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -371,16 +440,34 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
   getMetrics(): ManagerMetrics {
     const state = this.#state;
+    const replicaPools = state?.replicas.map((h) => readPoolStats(h.pool, h.limit)) ?? [];
     return {
       ...this.#metrics.snapshot(),
       pool: state ? readPoolStats(state.primary.pool, state.primary.limit) : { ...EMPTY_POOL },
-      readPool: state?.read ? readPoolStats(state.read.pool, state.read.limit) : null,
+      readPool:
+        replicaPools.length === 0
+          ? null
+          : replicaPools.reduce((sum, p) => ({
+              active: sum.active + p.active,
+              idle: sum.idle + p.idle,
+              total: sum.total + p.total,
+              waiting: sum.waiting + p.waiting,
+              limit: sum.limit + p.limit,
+            })),
+      readsByTarget: state?.router?.readsByTarget() ?? { replica: 0, 'primary-fallback': 0, 'primary-consistency': 0 },
+      replicas: (state?.router?.statuses() ?? []).map((r) => ({
+        url: r.name,
+        state: r.state,
+        lagMs: r.lagMs,
+        replayLsn: r.replayLsn === null ? null : formatLsn(r.replayLsn),
+      })),
     };
   }
 
   /** Starts a new metrics window. */
   resetMetrics(): void {
     this.#metrics.reset();
+    this.#state?.router?.resetCounts();
   }
 
   /**
@@ -398,7 +485,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   async #probeHealth(): Promise<HealthReport> {
-    const { config, primary } = this.#init();
+    const { config, primary, router } = this.#init();
     const timeoutMs = this.#options.healthTimeoutMs ?? 2000;
     const applicationName = `${this.#options.applicationName ?? 'connection-pool-manager'}:health`;
     // pg's own timeouts are a backstop only: the deadline in checkHealth decides (and aborts the probe).
@@ -412,6 +499,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         poolStats: () => readPoolStats(primary.pool, primary.limit),
         pingDatabase: (signal) => pingDatabase(databaseUrl, { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
+        readReplicas: router
+          ? async (signal) =>
+              (await router.health(signal)).map((r) => ({
+                url: r.name,
+                state: r.state,
+                lagMs: r.lagMs,
+                replayLsn: r.replayLsn === null ? null : formatLsn(r.replayLsn),
+                ...(r.error && r.state === 'down' ? { error: r.error } : {}),
+              }))
+          : null,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
     );
@@ -466,7 +563,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const state = this.#state;
     this.#state = null;
     if (!state) return;
-    const handles = [state.primary, ...(state.read ? [state.read] : [])];
+    await state.router?.close();
+    const handles = [state.primary, ...state.replicas];
     await Promise.all(
       handles.map((h) =>
         h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

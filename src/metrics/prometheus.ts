@@ -50,7 +50,10 @@ const msToSeconds = (ms: number): number => Math.round(ms * 1000) / 1e6;
  * official Go client does), because a 0 would read as "instant" on a dashboard.
  */
 export function renderPrometheus(
-  snapshot: MetricsSnapshot,
+  snapshot: MetricsSnapshot & {
+    /** Read attempts by target (`replica`, `primary-fallback`, `primary-consistency`), from `getMetrics()`; absent → no family. */
+    readsByTarget?: Readonly<Record<string, number>>;
+  },
   pools: { primary: PoolStats; read?: PoolStats | null },
   prefix = 'pgpool_',
 ): string {
@@ -116,6 +119,19 @@ export function renderPrometheus(
       [{}, snapshot.outcomeUnknown],
     ]),
   ];
+  const reads = snapshot.readsByTarget;
+  if (reads) {
+    families.push(
+      family(
+        n('reads_total'),
+        'counter',
+        'Read attempts by target: replica, primary-fallback (no replica usable), primary-consistency (no replica had replayed the writes the read must see).',
+        Object.keys(reads)
+          .sort()
+          .map((target): Sample => [{ target }, reads[target] ?? 0]),
+      ),
+    );
+  }
   // The format requires every line, the last included, to end with a line feed.
   return `${families.join('\n')}\n`;
 }

@@ -1,0 +1,252 @@
+/**
+ * Read-your-writes on replicas: the one object the manager asks "where does this read go?".
+ *
+ * Consistency model (docs/read-replicas.md):
+ * - A read goes to a replica only if that replica has replayed every write this instance
+ *   committed before the read started, and the position in the read's `after` token.
+ * - After a write on the primary ends, the instance's reads go to the primary until the WAL
+ *   position covering that write is known (`fetchCommitPosition`, fetched in the background, one
+ *   in flight at a time) and a replica has been seen past it.
+ * - The decision reads the monitor's last observations: no round trip on the read's path.
+ *   Observations only ever lag reality, so a replica is never credited with WAL it has not replayed.
+ */
+import pg from 'pg';
+import type { PoolConfig, ReadReplicaConfig } from '../config/resolve-pool-config.ts';
+import type { ErrorClassification } from '../errors/classify-error.ts';
+import { ConfigError } from '../errors/errors.ts';
+import { buildPgPoolConfig } from '../pool/create-pool.ts';
+import { fetchCommitPosition, type Queryable } from './commit-position.ts';
+import { encodeConsistencyToken } from './consistency-token.ts';
+import { type Lsn, maxLsn } from './lsn.ts';
+import { type MonitoredReplica, ReplicaMonitor, type ReplicaStatus } from './replica-monitor.ts';
+import { READ_TARGETS, type ReadTarget, type ReplicaState, selectReadRoute } from './replica-selection.ts';
+
+export interface ReplicaRoutingOptions {
+  /** A replica behind the primary by more than this is skipped (its reads go to the primary), ms. Defaults to 10000. */
+  maxReplicaLagMs?: number;
+  /** How often each replica's replay position is polled in the background, ms. Defaults to 1000. */
+  replicaPollIntervalMs?: number;
+}
+
+export type ResolvedReplicaRoutingOptions = Readonly<Required<ReplicaRoutingOptions>>;
+
+export const DEFAULT_REPLICA_ROUTING: ResolvedReplicaRoutingOptions = Object.freeze({
+  maxReplicaLagMs: 10_000,
+  replicaPollIntervalMs: 1000,
+});
+
+/** Validates at the boundary; throws ConfigError naming the option. */
+export function resolveReplicaRoutingOptions(options: ReplicaRoutingOptions = {}): ResolvedReplicaRoutingOptions {
+  for (const name of ['maxReplicaLagMs', 'replicaPollIntervalMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+      throw new ConfigError(name, `must be a positive number of milliseconds, got ${String(value)}`);
+    }
+  }
+  return Object.freeze({
+    maxReplicaLagMs: options.maxReplicaLagMs ?? DEFAULT_REPLICA_ROUTING.maxReplicaLagMs,
+    replicaPollIntervalMs: options.replicaPollIntervalMs ?? DEFAULT_REPLICA_ROUTING.replicaPollIntervalMs,
+  });
+}
+
+export interface RouterReplica<H> extends MonitoredReplica {
+  /** What the manager runs the read on (its pool and client for this replica). */
+  readonly handle: H;
+}
+
+export interface ReadDecision<H> {
+  readonly target: ReadTarget;
+  /** The replica's handle; null means the primary. */
+  readonly handle: H | null;
+  readonly replicaIndex: number | null;
+}
+
+export interface ReadRouterDeps {
+  /** One query on the primary after a write: see commit-position.ts. */
+  readonly fetchCommitPosition: () => Promise<Lsn>;
+  /** Deadline of one replica poll, ms. */
+  readonly pollTimeoutMs: number;
+  readonly log?: (format: string, ...args: unknown[]) => void;
+}
+
+/** Errors that say "this replica is not reachable" rather than "this query failed". */
+const REPLICA_DOWN_KINDS = new Set(['connection', 'too-many-connections', 'pooler-timeout']);
+/** After a failed position fetch, reads stay on the primary and the fetch is retried at most this often, ms. */
+const FETCH_RETRY_MS = 1000;
+
+export type ReadsByTarget = Record<ReadTarget, number>;
+
+const zeroCounts = (): ReadsByTarget => Object.fromEntries(READ_TARGETS.map((t) => [t, 0])) as ReadsByTarget;
+
+export class ReadRouter<H> {
+  readonly #replicas: readonly RouterReplica<H>[];
+  readonly #monitor: ReplicaMonitor;
+  readonly #deps: ReadRouterDeps;
+  #turn = 0;
+  #counts = zeroCounts();
+  /** Writes that ended on the primary, and how many of them `#ownLsn` is known to cover. */
+  #writes = 0;
+  #covered = 0;
+  /** A WAL position at or after every covered write; null before the first. */
+  #ownLsn: Lsn | null = null;
+  #fetching: Promise<void> | null = null;
+  #lastFetchFailedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(replicas: readonly RouterReplica<H>[], options: ResolvedReplicaRoutingOptions, deps: ReadRouterDeps) {
+    this.#replicas = replicas;
+    this.#deps = deps;
+    const log = deps.log;
+    this.#monitor = new ReplicaMonitor(replicas, {
+      intervalMs: options.replicaPollIntervalMs,
+      maxLagMs: options.maxReplicaLagMs,
+      timeoutMs: deps.pollTimeoutMs,
+      onStateChange: log
+        ? (name: string, from: ReplicaState, to: ReplicaState, error: string | null) =>
+            log('replica %s: %s -> %s%s', name, from, to, error ? ` (${error})` : '')
+        : undefined,
+    });
+    this.#monitor.start();
+  }
+
+  /** Where the next attempt of a read goes; `after` is a parsed consistency token (or null). Counts the decision. */
+  route(after: Lsn | null): ReadDecision<H> {
+    const pending = this.#writes > this.#covered;
+    if (pending) this.#resolveSoon();
+    const statuses = this.#monitor.statuses();
+    // A write whose position is not known yet: the primary is the only server sure to show it.
+    const route = pending
+      ? ({ target: 'primary-consistency' } as const)
+      : selectReadRoute(statuses, maxLsn(this.#ownLsn, after), this.#turn++);
+    if (route.target !== 'replica') this.#monitor.refreshSoon(); // the next read may find a replica caught up
+    this.#counts[route.target] += 1;
+    if (route.target === 'replica') {
+      const replica = this.#replicas[route.index] as RouterReplica<H>;
+      return { target: 'replica', handle: replica.handle, replicaIndex: route.index };
+    }
+    return { target: route.target, handle: null, replicaIndex: null };
+  }
+
+  /** A read attempt on a replica failed: a connection-class error takes that replica out until a poll finds it back. */
+  replicaFailed(decision: ReadDecision<H>, classification: ErrorClassification): void {
+    if (decision.replicaIndex === null || !REPLICA_DOWN_KINDS.has(classification.kind)) return;
+    this.#monitor.markDown(decision.replicaIndex, classification.kind);
+  }
+
+  /**
+   * A transaction that may have written ended on the primary (committed, or outcome unknown).
+   * Reads go to the primary until its position is known; the fetch starts now, off the caller's path.
+   */
+  noteWrite(): void {
+    this.#writes += 1;
+    this.#resolveSoon();
+  }
+
+  /** A position known to cover every write so far (e.g. fetched with the COMMIT by a pipelining driver). */
+  recordCommitPosition(lsn: Lsn, coversWrites = this.#writes): void {
+    this.#ownLsn = maxLsn(this.#ownLsn, lsn);
+    this.#covered = Math.max(this.#covered, coversWrites);
+    this.#monitor.notePrimaryPosition(lsn);
+  }
+
+  #resolveSoon(): void {
+    if (this.#fetching || performance.now() - this.#lastFetchFailedAt < FETCH_RETRY_MS) return;
+    void this.#resolve().catch(() => {});
+  }
+
+  /** Fetches positions until every write so far is covered; one fetch in flight at a time. */
+  #resolve(): Promise<void> {
+    this.#fetching ??= (async () => {
+      try {
+        while (this.#covered < this.#writes || this.#ownLsn === null) {
+          const writes = this.#writes; // writes that ended before the fetch starts are covered by its answer
+          this.recordCommitPosition(await this.#deps.fetchCommitPosition(), writes);
+        }
+      } catch (error) {
+        this.#lastFetchFailedAt = performance.now();
+        throw error;
+      } finally {
+        this.#fetching = null;
+      }
+    })();
+    return this.#fetching;
+  }
+
+  /**
+   * A token for `readWithPooling(fn, { after })` on any instance: such reads see every write this
+   * instance committed before this call. Costs one query on the primary only when a write's
+   * position is not known yet (or nothing was written: then it is the primary's position now).
+   */
+  async consistencyToken(): Promise<string> {
+    if (this.#covered < this.#writes || this.#ownLsn === null) await this.#resolve();
+    return encodeConsistencyToken(this.#ownLsn as Lsn);
+  }
+
+  /** Reads routed to each target (each attempt counts) since creation or `resetCounts()`. */
+  readsByTarget(): ReadsByTarget {
+    return { ...this.#counts };
+  }
+
+  resetCounts(): void {
+    this.#counts = zeroCounts();
+  }
+
+  /** Polls the replicas now (bounded by `signal`) and reports each one. */
+  async health(signal?: AbortSignal): Promise<ReplicaStatus[]> {
+    const refreshed = this.#monitor.refresh();
+    if (signal) {
+      await Promise.race([
+        refreshed,
+        new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
+      ]);
+    } else {
+      await refreshed;
+    }
+    return this.#monitor.statuses();
+  }
+
+  /** Last observations, no I/O. */
+  statuses(): ReplicaStatus[] {
+    return this.#monitor.statuses();
+  }
+
+  /** Stops polling and ends the monitor pools (the replicas' app pools belong to the caller). */
+  close(): Promise<void> {
+    return this.#monitor.close();
+  }
+}
+
+export interface ReadRouterSetup<H> {
+  /** One entry per DATABASE_URL_READ URL, in order: the manager's handle and the replica's config. */
+  readonly replicas: readonly { readonly handle: H; readonly target: ReadReplicaConfig }[];
+  readonly config: PoolConfig;
+  readonly options: ResolvedReplicaRoutingOptions;
+  /** The primary's pool: `fetchCommitPosition` runs there. */
+  readonly primaryPool: Queryable;
+  readonly applicationName: string;
+  readonly log?: (format: string, ...args: unknown[]) => void;
+}
+
+/** Wires a router for the manager: one monitor pool per replica, built like the app's pools but one connection wide. */
+export function createReadRouter<H>(setup: ReadRouterSetup<H>): ReadRouter<H> {
+  const { config } = setup;
+  const replicas = setup.replicas.map(({ handle, target }) => ({
+    handle,
+    name: target.databaseUrl,
+    pool: new pg.Pool({
+      ...buildPgPoolConfig({ connectionString: target.connectionString, connectionLimit: 1 }, config, {
+        applicationName: `${setup.applicationName}:replica-monitor`,
+      }),
+      // A poll waits for its one connection no longer than it waits for the answer.
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      query_timeout: config.connectTimeoutMs,
+    }),
+  }));
+  return new ReadRouter(replicas, setup.options, {
+    fetchCommitPosition: () => fetchCommitPosition(setup.primaryPool),
+    pollTimeoutMs: config.connectTimeoutMs,
+    log: setup.log,
+  });
+}
