@@ -30,6 +30,7 @@ import {
   type ReadsByTarget,
   type ReplicaRoutingOptions,
   type ResolvedReplicaRoutingOptions,
+  replicaStartTimeoutMs,
   resolveReplicaRoutingOptions,
 } from '../routing/read-router.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
@@ -353,6 +354,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#inFlight++;
     // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
     let ambiguous = false;
+    // Set when a replica could not serve the last attempt: the next one goes elsewhere.
+    let replicaUnavailable = false;
     try {
       const state = this.#init();
       const after = route.useReplica ? parseConsistencyToken(options.after, 'after') : null;
@@ -377,17 +380,26 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
             return fn(tx, context);
           };
           const client = handle.client as TransactionCapable<TransactionClientOf<C>>;
-          const running = runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
-          if (!decision?.handle) return running;
-          return running.catch((error: unknown) => {
-            state.router?.replicaFailed(decision, classifyError(error));
-            throw error;
-          });
+          if (!decision?.handle) return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
+          // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.
+          const maxWait = Math.min(attemptOptions.maxWait, replicaStartTimeoutMs(state.config));
+          return runTransactionAttempt(client, started, attempt, { ...attemptOptions, maxWait })
+            .finally(ticket.settled)
+            .catch((error: unknown) => {
+              replicaUnavailable = state.router?.replicaFailed(decision, classifyError(error)) ?? false;
+              throw error;
+            });
         },
         policy,
         {
           signal: options.signal,
-          isRetryable: (c) => (kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown')),
+          isRetryable: (c) => {
+            if (replicaUnavailable) {
+              replicaUnavailable = false;
+              return true;
+            }
+            return kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown');
+          },
           onRetry: ({ attempt, classification, delayMs }) => {
             if (classification.kind === 'outcome-unknown') ambiguous = true;
             this.#metrics.recordRetry(kind, classification.kind);

@@ -69,8 +69,27 @@ export interface ReadRouterDeps {
   readonly log?: (format: string, ...args: unknown[]) => void;
 }
 
-/** Errors that say "this replica is not reachable" rather than "this query failed". */
-const REPLICA_DOWN_KINDS = new Set(['connection', 'too-many-connections', 'pooler-timeout']);
+/**
+ * Errors that say "this replica cannot serve now" rather than "this query failed". `pool-timeout`
+ * is in: behind PgBouncer a replica that went down leaves the pooler's connected clients waiting
+ * for a server (until `query_wait_timeout`, 120 s by default), so the attempt's start deadline
+ * (`replicaStartTimeoutMs`) is what notices it.
+ */
+const REPLICA_DOWN_KINDS = new Set(['connection', 'too-many-connections', 'pooler-timeout', 'pool-timeout']);
+
+/**
+ * How long a read attempt on a replica may wait to start its transaction (Prisma's `maxWait`)
+ * before it is given up and retried on the primary: half the pool timeout, at most the connect
+ * timeout, so the fallback still fits within the pool timeout.
+ */
+export function replicaStartTimeoutMs(config: Pick<PoolConfig, 'poolTimeoutMs' | 'connectTimeoutMs'>): number {
+  return Math.max(1, Math.min(config.connectTimeoutMs, Math.floor(config.poolTimeoutMs / 2)));
+}
+
+/** Deadline of one background poll: the connect timeout, at most 2 s (the health check's default deadline). */
+export function replicaPollTimeoutMs(config: Pick<PoolConfig, 'connectTimeoutMs'>): number {
+  return Math.min(config.connectTimeoutMs, 2000);
+}
 /** After a failed position fetch, reads stay on the primary and the fetch is retried at most this often, ms. */
 const FETCH_RETRY_MS = 1000;
 
@@ -126,10 +145,14 @@ export class ReadRouter<H> {
     return { target: route.target, handle: null, replicaIndex: null };
   }
 
-  /** A read attempt on a replica failed: a connection-class error takes that replica out until a poll finds it back. */
-  replicaFailed(decision: ReadDecision<H>, classification: ErrorClassification): void {
-    if (decision.replicaIndex === null || !REPLICA_DOWN_KINDS.has(classification.kind)) return;
+  /**
+   * A read attempt on a replica failed. A connection-class error (or a start that timed out) takes
+   * that replica out until a poll finds it answering; returns true then: retry the read elsewhere.
+   */
+  replicaFailed(decision: ReadDecision<H>, classification: ErrorClassification): boolean {
+    if (decision.replicaIndex === null || !REPLICA_DOWN_KINDS.has(classification.kind)) return false;
     this.#monitor.markDown(decision.replicaIndex, classification.kind);
+    return true;
   }
 
   /**
@@ -240,13 +263,12 @@ export function createReadRouter<H>(setup: ReadRouterSetup<H>): ReadRouter<H> {
         applicationName: `${setup.applicationName}:replica-monitor`,
       }),
       // A poll waits for its one connection no longer than it waits for the answer.
-      connectionTimeoutMillis: config.connectTimeoutMs,
-      query_timeout: config.connectTimeoutMs,
+      connectionTimeoutMillis: replicaPollTimeoutMs(config),
     }),
   }));
   return new ReadRouter(replicas, setup.options, {
     fetchCommitPosition: () => fetchCommitPosition(setup.primaryPool),
-    pollTimeoutMs: config.connectTimeoutMs,
+    pollTimeoutMs: replicaPollTimeoutMs(config),
     log: setup.log,
   });
 }

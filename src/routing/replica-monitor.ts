@@ -117,17 +117,28 @@ export class ReplicaMonitor {
 
   async #poll(entry: Entry): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    let client: pg.PoolClient | undefined;
+    let failed = true;
     try {
-      const query = entry.replica.pool.query<{ replay_lsn: string | null; receive_lsn: string | null }>(POLL_SQL);
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(Object.assign(new Error('replica poll timed out'), { code: 'ETIMEDOUT' })),
-          this.#options.timeoutMs,
-        );
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(Object.assign(new Error('replica poll timed out'), { code: 'ETIMEDOUT' }));
+        }, this.#options.timeoutMs);
         timer.unref();
       });
-      query.catch(() => {}); // it may settle after the deadline
+      const connecting = entry.replica.pool.connect();
+      // A connection that arrives after the deadline is closed; a late error is dropped.
+      connecting.then(
+        (late) => timedOut && late.release(true),
+        () => {},
+      );
+      client = await Promise.race([connecting, deadline]);
+      const query = client.query<{ replay_lsn: string | null; receive_lsn: string | null }>(POLL_SQL);
+      query.catch(() => {});
       const { rows } = await Promise.race([query, deadline]);
+      failed = false;
       const replay = parseLsn(rows[0]?.replay_lsn);
       const receive = parseLsn(rows[0]?.receive_lsn);
       const at = this.#now();
@@ -144,6 +155,10 @@ export class ReplicaMonitor {
       entry.error = classifyError(error).kind;
     } finally {
       clearTimeout(timer);
+      // After a failure the connection is not reused: PgBouncer keeps a connected client waiting
+      // for a server that is gone (up to query_wait_timeout), while it refuses a NEW client at
+      // once as long as its last server login failed ("pgbouncer cannot connect to server").
+      client?.release(failed ? true : undefined);
     }
   }
 
