@@ -12,7 +12,13 @@ import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
-import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
+import {
+  checkHealthDetailed,
+  type HealthReport,
+  type HealthStatus,
+  type HealthThresholds,
+  type ReplicaFigures,
+} from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
@@ -134,7 +140,7 @@ export interface ManagerMetrics extends MetricsSnapshot {
   /** Read attempts by where they went (all zero without replicas): see docs/read-replicas.md. */
   readsByTarget: ReadsByTarget;
   /** Each replica as last observed (no I/O): state, lag (ms), replay position. */
-  replicas: Array<{ url: string; state: string; lagMs: number | null; replayLsn: string | null }>;
+  replicas: Array<Omit<ReplicaFigures, 'error'>>;
 }
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });

@@ -136,7 +136,9 @@ export class ReadRouter<H> {
     const route = pending
       ? ({ target: 'primary-consistency' } as const)
       : selectReadRoute(statuses, maxLsn(this.#ownLsn, after), this.#turn++);
-    if (route.target !== 'replica') this.#monitor.refreshSoon(); // the next read may find a replica caught up
+    // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
+    if (route.target !== 'replica') this.#monitor.refreshSoon();
+    else this.#monitor.refreshIfStale();
     this.#counts[route.target] += 1;
     if (route.target === 'replica') {
       const replica = this.#replicas[route.index] as RouterReplica<H>;

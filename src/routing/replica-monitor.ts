@@ -105,6 +105,14 @@ export class ReplicaMonitor {
     void this.refresh();
   }
 
+  /**
+   * Refreshes in the background when the last poll is older than two periods: a serverless
+   * instance frozen between requests runs no timers, so the first read after a thaw asks.
+   */
+  refreshIfStale(): void {
+    if (this.#now() - this.#lastPollStarted > 2 * this.#options.intervalMs) this.refreshSoon();
+  }
+
   async #pollAll(): Promise<void> {
     this.#lastPollStarted = this.#now();
     await Promise.all(this.#entries.map((entry) => this.#poll(entry)));

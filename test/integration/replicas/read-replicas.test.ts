@@ -4,12 +4,14 @@
  * This file starts its own primary + standby stack; the shared stack is not used.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '~/errors/errors.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { createConnectionPoolManager } from '~/manager/connection-pool-manager.ts';
 import { findFreePort, type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { sql, type TestManager } from '../../support/managers.ts';
+import { processesMentioning } from '../../support/processes.ts';
 
 const APPLY_DELAY_MS = 1500;
 const POOL_TIMEOUT_MS = 5000;
@@ -81,6 +83,28 @@ describe('the standby stack', () => {
         (await sql<{ n: number }>(standby.directUrl, 'SELECT count(*)::int AS n FROM replica_probe WHERE id = $1', [id]))[0]?.n === 1,
       10_000,
     );
+  });
+});
+
+describe('the commit position (src/routing/commit-position.ts)', () => {
+  it('pg_current_wal_lsn() can be behind a commit that already returned (synchronous_commit off); the insert position is not', async () => {
+    // Why the router asks for pg_current_wal_insert_lsn(): right after COMMIT returned, the write
+    // position has not reached the commit record when COMMIT did not wait for the WAL write.
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: stack.directUrl });
+    await client.connect();
+    let behind = 0;
+    try {
+      await client.query('SET synchronous_commit = off');
+      for (let i = 0; i < 5; i++) {
+        await client.query('INSERT INTO replica_probe (id, instance) VALUES ($1, $2)', [randomUUID(), 'wal']);
+        const { rows } = await client.query<{ behind: boolean }>('SELECT pg_current_wal_lsn() < pg_current_wal_insert_lsn() AS behind');
+        if (rows[0]?.behind) behind++;
+      }
+    } finally {
+      await client.end();
+    }
+    expect(behind).toBeGreaterThan(0);
   });
 });
 
@@ -232,5 +256,17 @@ describe('metrics', () => {
     expect(text).toContain('pgpool_reads_total{target="replica"} 1');
     expect(text).toContain('pgpool_reads_total{target="primary-consistency"} 1');
     expect(text).toContain('pgpool_reads_total{target="primary-fallback"} 0');
+  });
+});
+
+describe('the standby stack stops cleanly', () => {
+  it('no postgres (primary or standby) nor pgbouncer process is left, and the temp dir is gone', async () => {
+    expect(processesMentioning(stack.baseDir).length).toBeGreaterThanOrEqual(3);
+    expect(standby.pid()).not.toBeNull();
+    await Promise.all(managers.splice(0).map((m) => m.disconnect()));
+    await stack.stop();
+    expect(processesMentioning(stack.baseDir)).toEqual([]);
+    expect(existsSync(stack.baseDir)).toBe(false);
+    expect(standby.pid()).toBeNull();
   });
 });

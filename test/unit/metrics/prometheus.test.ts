@@ -150,6 +150,20 @@ describe('renderPrometheus', () => {
     }
   });
 
+  it('adds reads by target only when given (a manager with replicas always gives all three)', () => {
+    const without = parse(renderPrometheus(sampleSnapshot(), { primary: PRIMARY }));
+    expect(without.some((f) => f.name === 'pgpool_reads_total')).toBe(false);
+    const readsByTarget = { replica: 7, 'primary-fallback': 2, 'primary-consistency': 3 };
+    const families = parse(renderPrometheus({ ...sampleSnapshot(), readsByTarget }, { primary: PRIMARY }));
+    const family = familyOf(families, 'pgpool_reads_total');
+    expect(family.type).toBe('COUNTER');
+    expect(valuesOf(family)).toEqual({
+      [key({ target: 'primary-consistency' })]: 3,
+      [key({ target: 'primary-fallback' })]: 2,
+      [key({ target: 'replica' })]: 7,
+    });
+  });
+
   it('escapes backslash, double quote and line feed in label values so they survive a parse', () => {
     const nasty = 'C:\\dir "quoted"\nsecond line';
     const metrics = createMetrics();
