@@ -55,9 +55,10 @@ export { ConnectionPoolManager, createConnectionPoolManager } from './manager/co
 export type { MetricsSnapshot, OperationKind } from './metrics/metrics.ts';
 export type { PoolStats } from './metrics/pool-stats.ts';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';
-export type { ReadsByTarget, ReplicaRoutingOptions } from './routing/read-router.ts';
-export { DEFAULT_REPLICA_ROUTING } from './routing/read-router.ts';
+export type { ReadsByTarget } from './routing/read-router.ts';
 export type { ReadTarget } from './routing/replica-selection.ts';
+export type { ReplicaRoutingOptions } from './routing/routing-options.ts';
+export { DEFAULT_REPLICA_ROUTING } from './routing/routing-options.ts';
 export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
 export type { RetryOptions } from './transaction/retry.ts';

@@ -29,16 +29,13 @@ import { readPoolStats } from '../pool/pool-stats.ts';
 import { fetchCommitPosition } from '../routing/commit-position.ts';
 import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
 import { formatLsn } from '../routing/lsn.ts';
+import { createReadRouter, type ReadDecision, type ReadRouter, type ReadsByTarget } from '../routing/read-router.ts';
 import {
-  createReadRouter,
-  type ReadDecision,
-  type ReadRouter,
-  type ReadsByTarget,
   type ReplicaRoutingOptions,
   type ResolvedReplicaRoutingOptions,
   replicaStartTimeoutMs,
   resolveReplicaRoutingOptions,
-} from '../routing/read-router.ts';
+} from '../routing/routing-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {

@@ -53,6 +53,8 @@ export function renderPrometheus(
   snapshot: MetricsSnapshot & {
     /** Read attempts by target (`replica`, `primary-fallback`, `primary-consistency`), from `getMetrics()`; absent → no family. */
     readsByTarget?: Readonly<Record<string, number>>;
+    /** Each read replica as last observed, from `getMetrics()`; absent or empty → no families. */
+    replicas?: ReadonlyArray<{ url: string; state: string; lagMs: number | null }>;
   },
   pools: { primary: PoolStats; read?: PoolStats | null },
   prefix = 'pgpool_',
@@ -129,6 +131,23 @@ export function renderPrometheus(
         Object.keys(reads)
           .sort()
           .map((target): Sample => [{ target }, reads[target] ?? 0]),
+      ),
+    );
+  }
+  const replicas = snapshot.replicas ?? [];
+  if (replicas.length > 0) {
+    families.push(
+      family(
+        n('replica_up'),
+        'gauge',
+        'Whether reads may use the replica (1: state up; 0: down, lagging or not polled yet). Label: the redacted URL.',
+        replicas.map((r): Sample => [{ replica: r.url }, r.state === 'up' ? 1 : 0]),
+      ),
+      family(
+        n('replica_lag_seconds'),
+        'gauge',
+        'How far the replica is behind the primary (sampled from WAL positions); NaN when unknown.',
+        replicas.map((r): Sample => [{ replica: r.url }, r.lagMs === null ? Number.NaN : r.lagMs / 1000]),
       ),
     );
   }

@@ -164,6 +164,24 @@ describe('renderPrometheus', () => {
     });
   });
 
+  it('adds replica up and lag gauges per replica, NaN lag when unknown', () => {
+    const replicas = [
+      { url: 'postgres://ro:***@r1:6543/app', state: 'up', lagMs: 1500 },
+      { url: 'postgres://ro:***@r2:6543/app', state: 'down', lagMs: null },
+    ];
+    const families = parse(renderPrometheus({ ...sampleSnapshot(), replicas }, { primary: PRIMARY }));
+    expect(valuesOf(familyOf(families, 'pgpool_replica_up'))).toEqual({
+      [key({ replica: 'postgres://ro:***@r1:6543/app' })]: 1,
+      [key({ replica: 'postgres://ro:***@r2:6543/app' })]: 0,
+    });
+    const lag = valuesOf(familyOf(families, 'pgpool_replica_lag_seconds'));
+    expect(lag[key({ replica: 'postgres://ro:***@r1:6543/app' })]).toBe(1.5);
+    expect(lag[key({ replica: 'postgres://ro:***@r2:6543/app' })]).toBeNaN();
+    expect(
+      parse(renderPrometheus({ ...sampleSnapshot(), replicas: [] }, { primary: PRIMARY })).some((f) => f.name === 'pgpool_replica_up'),
+    ).toBe(false);
+  });
+
   it('escapes backslash, double quote and line feed in label values so they survive a parse', () => {
     const nasty = 'C:\\dir "quoted"\nsecond line';
     const metrics = createMetrics();
