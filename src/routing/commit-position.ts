@@ -15,6 +15,13 @@
  * ended at 0/3001250 (`pg_current_wal_insert_lsn()`), and the standby had replayed 0/3000000
  * without the row.
  *
+ * One known overshoot: when the insert position sits exactly on a WAL page boundary,
+ * `pg_current_wal_insert_lsn()` points past the next page's header (24 bytes), which no replica
+ * reaches until another record is written (pgsql-hackers, "Expose the WAL insertion end position
+ * to SQL", 2026-09, proposes `pg_current_wal_insert_end_lsn()` for this). Reads then stay on the
+ * primary a little longer (the next record: any write, or the standby snapshot the primary logs
+ * within 15 s of activity); never stale.
+ *
  * Kept to this one function so that a driver which pipelines statements can send the query
  * together with the COMMIT itself and hand the result to `ReadRouter.recordCommitPosition()`.
  */
