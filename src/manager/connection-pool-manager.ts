@@ -28,7 +28,6 @@ import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
 import { fetchCommitPosition } from '../routing/commit-position.ts';
 import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
-import { formatLsn } from '../routing/lsn.ts';
 import { createReadRouter, type ReadDecision, type ReadRouter, type ReadsByTarget } from '../routing/read-router.ts';
 import {
   type ReplicaRoutingOptions,
@@ -137,10 +136,18 @@ export interface ManagerMetrics extends MetricsSnapshot {
   /** Read attempts by where they went (all zero without replicas): see docs/read-replicas.md. */
   readsByTarget: ReadsByTarget;
   /** Each replica as last observed (no I/O): state, lag (ms), replay position. */
-  replicas: Array<Omit<ReplicaFigures, 'error'>>;
+  replicas: ReplicaFigures[];
 }
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
+
+const addPoolStats = (a: PoolStats, b: PoolStats): PoolStats => ({
+  active: a.active + b.active,
+  idle: a.idle + b.idle,
+  total: a.total + b.total,
+  waiting: a.waiting + b.waiting,
+  limit: a.limit + b.limit,
+});
 
 /** Reads are idempotent: any transient error, and an unknown COMMIT outcome, may be retried. */
 const readRetryable = (c: ErrorClassification) => c.retryable || c.kind === 'outcome-unknown';
@@ -240,10 +247,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       replicas.length === 0
         ? null
         : createReadRouter({
-            replicas: replicas.map((handle, index) => ({
-              handle,
-              target: config.readReplicas[index] as (typeof config.readReplicas)[number],
-            })),
+            handles: replicas,
             config,
             options: this.#routing,
             primaryPool: primary.pool,
@@ -459,23 +463,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return {
       ...this.#metrics.snapshot(),
       pool: state ? readPoolStats(state.primary.pool, state.primary.limit) : { ...EMPTY_POOL },
-      readPool:
-        replicaPools.length === 0
-          ? null
-          : replicaPools.reduce((sum, p) => ({
-              active: sum.active + p.active,
-              idle: sum.idle + p.idle,
-              total: sum.total + p.total,
-              waiting: sum.waiting + p.waiting,
-              limit: sum.limit + p.limit,
-            })),
+      readPool: replicaPools.length === 0 ? null : replicaPools.reduce(addPoolStats),
       readsByTarget: state?.router?.readsByTarget() ?? { replica: 0, 'primary-fallback': 0, 'primary-consistency': 0 },
-      replicas: (state?.router?.statuses() ?? []).map((r) => ({
-        url: r.name,
-        state: r.state,
-        lagMs: r.lagMs,
-        replayLsn: r.replayLsn === null ? null : formatLsn(r.replayLsn),
-      })),
+      replicas: state?.router?.figures() ?? [],
     };
   }
 
@@ -514,16 +504,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         poolStats: () => readPoolStats(primary.pool, primary.limit),
         pingDatabase: (signal) => pingDatabase(databaseUrl, { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
-        readReplicas: router
-          ? async (signal) =>
-              (await router.health(signal)).map((r) => ({
-                url: r.name,
-                state: r.state,
-                lagMs: r.lagMs,
-                replayLsn: r.replayLsn === null ? null : formatLsn(r.replayLsn),
-                ...(r.error && r.state === 'down' ? { error: r.error } : {}),
-              }))
-          : null,
+        readReplicas: router ? (signal) => router.health(signal) : null,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
     );

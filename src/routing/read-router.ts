@@ -11,12 +11,13 @@
  *   Observations only ever lag reality, so a replica is never credited with WAL it has not replayed.
  */
 import pg from 'pg';
-import type { PoolConfig, ReadReplicaConfig } from '../config/resolve-pool-config.ts';
+import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { ErrorClassification } from '../errors/classify-error.ts';
+import type { ReplicaFigures } from '../health/health-check.ts';
 import { buildPgPoolConfig } from '../pool/create-pool.ts';
 import { fetchCommitPosition, type Queryable } from './commit-position.ts';
 import { encodeConsistencyToken } from './consistency-token.ts';
-import { type Lsn, maxLsn } from './lsn.ts';
+import { formatLsn, type Lsn, maxLsn } from './lsn.ts';
 import { type MonitoredReplica, ReplicaMonitor, type ReplicaStatus } from './replica-monitor.ts';
 import { READ_TARGETS, type ReadTarget, type ReplicaState, selectReadRoute } from './replica-selection.ts';
 import { type ResolvedReplicaRoutingOptions, replicaPollTimeoutMs } from './routing-options.ts';
@@ -48,6 +49,14 @@ export interface ReadRouterDeps {
  * (`replicaStartTimeoutMs`) is what notices it.
  */
 const REPLICA_DOWN_KINDS = new Set(['connection', 'too-many-connections', 'pooler-timeout', 'pool-timeout']);
+
+const toFigures = (r: ReplicaStatus): ReplicaFigures => ({
+  url: r.name,
+  state: r.state,
+  lagMs: r.lagMs,
+  replayLsn: r.replayLsn === null ? null : formatLsn(r.replayLsn),
+  ...(r.error && r.state === 'down' ? { error: r.error } : {}),
+});
 
 /** After a failed position fetch, reads stay on the primary and the fetch is retried at most this often, ms. */
 const FETCH_RETRY_MS = 1000;
@@ -174,8 +183,8 @@ export class ReadRouter<H> {
     this.#counts = zeroCounts();
   }
 
-  /** Polls the replicas now (bounded by `signal`) and reports each one. */
-  async health(signal?: AbortSignal): Promise<ReplicaStatus[]> {
+  /** Polls the replicas now (bounded by `signal`) and reports each one, as the health check shows it. */
+  async health(signal?: AbortSignal): Promise<ReplicaFigures[]> {
     const refreshed = this.#monitor.refresh();
     if (signal) {
       await Promise.race([
@@ -188,12 +197,12 @@ export class ReadRouter<H> {
     } else {
       await refreshed;
     }
-    return this.#monitor.statuses();
+    return this.figures();
   }
 
-  /** Last observations, no I/O. */
-  statuses(): ReplicaStatus[] {
-    return this.#monitor.statuses();
+  /** Last observations, no I/O: redacted URL, state, lag, replay position as Postgres prints it (JSON-safe). */
+  figures(): ReplicaFigures[] {
+    return this.#monitor.statuses().map(toFigures);
   }
 
   /** Stops polling and ends the monitor pools (the replicas' app pools belong to the caller). */
@@ -203,8 +212,8 @@ export class ReadRouter<H> {
 }
 
 export interface ReadRouterSetup<H> {
-  /** One entry per DATABASE_URL_READ URL, in order: the manager's handle and the replica's config. */
-  readonly replicas: readonly { readonly handle: H; readonly target: ReadReplicaConfig }[];
+  /** The manager's handle for each of `config.readReplicas`, in the same order. */
+  readonly handles: readonly H[];
   readonly config: PoolConfig;
   readonly options: ResolvedReplicaRoutingOptions;
   /** The primary's pool: `fetchCommitPosition` runs there. */
@@ -216,8 +225,9 @@ export interface ReadRouterSetup<H> {
 /** Wires a router for the manager: one monitor pool per replica, built like the app's pools but one connection wide. */
 export function createReadRouter<H>(setup: ReadRouterSetup<H>): ReadRouter<H> {
   const { config } = setup;
-  const replicas = setup.replicas.map(({ handle, target }) => ({
-    handle,
+  if (setup.handles.length !== config.readReplicas.length) throw new TypeError('createReadRouter: one handle per read replica');
+  const replicas = config.readReplicas.map((target, index) => ({
+    handle: setup.handles[index] as H,
     name: target.databaseUrl,
     pool: new pg.Pool({
       ...buildPgPoolConfig({ connectionString: target.connectionString, connectionLimit: 1 }, config, {
