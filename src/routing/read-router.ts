@@ -18,6 +18,7 @@ import { buildPgPoolConfig } from '../pool/create-pool.ts';
 import { fetchCommitPosition, type Queryable } from './commit-position.ts';
 import { encodeConsistencyToken } from './consistency-token.ts';
 import { formatLsn, type Lsn, maxLsn } from './lsn.ts';
+import { OwnWrites } from './own-writes.ts';
 import { type MonitoredReplica, ReplicaMonitor, type ReplicaStatus } from './replica-monitor.ts';
 import { READ_TARGETS, type ReadTarget, type ReplicaState, selectReadRoute } from './replica-selection.ts';
 import { type ResolvedReplicaRoutingOptions, replicaPollTimeoutMs } from './routing-options.ts';
@@ -58,9 +59,6 @@ const toFigures = (r: ReplicaStatus): ReplicaFigures => ({
   ...(r.error && r.state === 'down' ? { error: r.error } : {}),
 });
 
-/** After a failed position fetch, reads stay on the primary and the fetch is retried at most this often, ms. */
-const FETCH_RETRY_MS = 1000;
-
 export type ReadsByTarget = Record<ReadTarget, number>;
 
 const zeroCounts = (): ReadsByTarget => Object.fromEntries(READ_TARGETS.map((t) => [t, 0])) as ReadsByTarget;
@@ -68,20 +66,12 @@ const zeroCounts = (): ReadsByTarget => Object.fromEntries(READ_TARGETS.map((t) 
 export class ReadRouter<H> {
   readonly #replicas: readonly RouterReplica<H>[];
   readonly #monitor: ReplicaMonitor;
-  readonly #deps: ReadRouterDeps;
   #turn = 0;
   #counts = zeroCounts();
-  /** Writes that ended on the primary, and how many of them `#ownLsn` is known to cover. */
-  #writes = 0;
-  #covered = 0;
-  /** A WAL position at or after every covered write; null before the first. */
-  #ownLsn: Lsn | null = null;
-  #fetching: Promise<void> | null = null;
-  #lastFetchFailedAt = Number.NEGATIVE_INFINITY;
+  readonly #ownWrites: OwnWrites;
 
   constructor(replicas: readonly RouterReplica<H>[], options: ResolvedReplicaRoutingOptions, deps: ReadRouterDeps) {
     this.#replicas = replicas;
-    this.#deps = deps;
     const log = deps.log;
     this.#monitor = new ReplicaMonitor(replicas, {
       intervalMs: options.replicaPollIntervalMs,
@@ -93,17 +83,18 @@ export class ReadRouter<H> {
         : undefined,
     });
     this.#monitor.start();
+    this.#ownWrites = new OwnWrites(deps.fetchCommitPosition, (lsn) => this.#monitor.notePrimaryPosition(lsn));
   }
 
   /** Where the next attempt of a read goes; `after` is a parsed consistency token (or null). Counts the decision. */
   route(after: Lsn | null): ReadDecision<H> {
-    const pending = this.#writes > this.#covered;
-    if (pending) this.#resolveSoon();
+    const pending = this.#ownWrites.pending;
+    if (pending) this.#ownWrites.resolveSoon();
     const statuses = this.#monitor.statuses();
     // A write whose position is not known yet: the primary is the only server sure to show it.
     const route = pending
       ? ({ target: 'primary-consistency' } as const)
-      : selectReadRoute(statuses, maxLsn(this.#ownLsn, after), this.#turn++);
+      : selectReadRoute(statuses, maxLsn(this.#ownWrites.position, after), this.#turn++);
     // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
     if (route.target !== 'replica') this.#monitor.refreshSoon();
     else this.#monitor.refreshIfStale();
@@ -130,38 +121,12 @@ export class ReadRouter<H> {
    * Reads go to the primary until its position is known; the fetch starts now, off the caller's path.
    */
   noteWrite(): void {
-    this.#writes += 1;
-    this.#resolveSoon();
+    this.#ownWrites.noteWrite();
   }
 
-  /** A position known to cover every write so far (e.g. fetched with the COMMIT by a pipelining driver). */
-  recordCommitPosition(lsn: Lsn, coversWrites = this.#writes): void {
-    this.#ownLsn = maxLsn(this.#ownLsn, lsn);
-    this.#covered = Math.max(this.#covered, coversWrites);
-    this.#monitor.notePrimaryPosition(lsn);
-  }
-
-  #resolveSoon(): void {
-    if (this.#fetching || performance.now() - this.#lastFetchFailedAt < FETCH_RETRY_MS) return;
-    void this.#resolve().catch(() => {});
-  }
-
-  /** Fetches positions until every write so far is covered; one fetch in flight at a time. */
-  #resolve(): Promise<void> {
-    this.#fetching ??= (async () => {
-      try {
-        while (this.#covered < this.#writes || this.#ownLsn === null) {
-          const writes = this.#writes; // writes that ended before the fetch starts are covered by its answer
-          this.recordCommitPosition(await this.#deps.fetchCommitPosition(), writes);
-        }
-      } catch (error) {
-        this.#lastFetchFailedAt = performance.now();
-        throw error;
-      } finally {
-        this.#fetching = null;
-      }
-    })();
-    return this.#fetching;
+  /** A position known to cover every write so far (e.g. fetched together with the COMMIT by a pipelining driver). */
+  recordCommitPosition(lsn: Lsn): void {
+    this.#ownWrites.record(lsn);
   }
 
   /**
@@ -170,8 +135,8 @@ export class ReadRouter<H> {
    * position is not known yet (or nothing was written: then it is the primary's position now).
    */
   async consistencyToken(): Promise<string> {
-    if (this.#covered < this.#writes || this.#ownLsn === null) await this.#resolve();
-    return encodeConsistencyToken(this.#ownLsn as Lsn);
+    if (this.#ownWrites.pending || this.#ownWrites.position === null) await this.#ownWrites.resolve();
+    return encodeConsistencyToken(this.#ownWrites.position as Lsn);
   }
 
   /** Reads routed to each target (each attempt counts) since creation or `resetCounts()`. */
