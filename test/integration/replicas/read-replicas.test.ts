@@ -195,6 +195,30 @@ describe('routing', () => {
   });
 });
 
+describe('lag bound', () => {
+  it('a replica lagging past maxReplicaLagMs is skipped (primary-fallback) and used again once it caught up', async () => {
+    const writer = manager();
+    // Another instance with a tight bound: it learns of the new WAL from the standby's receive position.
+    const reader = manager(standby.poolerUrl, { maxReplicaLagMs: 300 });
+    expect((await reader.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby).toBe(true);
+    await insert(writer, 'lag');
+    // Within the 1.5 s apply delay the reader sees the standby fall more than 300 ms behind.
+    let lagMs: number | null | undefined = null;
+    await waitFor(() => {
+      const replica = reader.getMetrics().replicas[0];
+      lagMs = replica?.lagMs;
+      return replica?.state === 'lagging';
+    }, 1400);
+    expect(lagMs).toBeGreaterThan(300);
+    const during = await reader.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'));
+    expect(during.onStandby).toBe(false);
+    expect(reader.getMetrics().readsByTarget['primary-fallback']).toBeGreaterThanOrEqual(1);
+    // Replayed: back to the standby by itself.
+    await waitFor(async () => (await reader.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby, 10_000);
+    expect(reader.getMetrics().replicas[0]?.state).toBe('up');
+  });
+});
+
 describe('several replicas, health and failure', () => {
   it('skips a replica that is down, uses the other one, and health shows both', async () => {
     const closedPort = await findFreePort();

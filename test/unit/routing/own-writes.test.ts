@@ -92,7 +92,11 @@ describe('OwnWrites', () => {
   it('after a failed fetch the write stays pending (reads stay on the primary); background retries wait FETCH_RETRY_MS', async () => {
     const f = controlledFetch();
     let now = 0;
-    const own = new OwnWrites(f.fetch, () => {}, () => now);
+    const own = new OwnWrites(
+      f.fetch,
+      () => {},
+      () => now,
+    );
     own.noteWrite();
     await f.fail();
     expect(own.pending).toBe(true);
