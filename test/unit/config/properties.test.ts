@@ -234,7 +234,8 @@ describe('resolvePoolConfig properties', () => {
   });
 
   it('always resolves valid env maps', () => {
-    const VALIDATED = new Set(['connection_limit', 'pool_timeout', 'connect_timeout', 'statement_cache_size']);
+    // TLS parameters are validated too (sslmode must be a mode name, sslrootcert a non-empty file name).
+    const VALIDATED = new Set(['connection_limit', 'pool_timeout', 'connect_timeout', 'statement_cache_size', 'sslmode', 'sslrootcert']);
     const validUrl = parsedArb.map((p) => formatDatabaseUrl({ ...p, params: p.params.filter(([k]) => !VALIDATED.has(k)) }));
     const validCount = fc.integer({ min: 1, max: 10_000 }).map(String);
     const validEnv = fc.record(
