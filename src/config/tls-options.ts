@@ -13,7 +13,8 @@
  * |---------------------------------------------------|-----------------------------------------------------------|
  * | no TLS parameter                                  | node-postgres' default: plain TCP (or `PGSSLMODE`)        |
  * | `sslmode=disable` (`allow`)                       | plain TCP                                                 |
- * | `sslmode=prefer` / `require`                      | encrypted, certificate not verified (Prisma 6, libpq)     |
+ * | `sslmode=prefer`                                  | encrypted, not verified; plain TCP if the server has no TLS (libpq) |
+ * | `sslmode=require`                                 | encrypted, certificate not verified (Prisma 6, libpq)     |
  * | `… &sslaccept=strict`                             | verified: chain + host name, system CAs or the given CA   |
  * | `sslaccept=accept_invalid_certs`                  | Prisma 6's default, said out loud: not verified           |
  * | `sslcert=<file>` without `sslkey` (Prisma 6)      | the server's CA file                                      |
@@ -30,8 +31,9 @@
  * libpq: https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-SSLMODE
  * Prisma 6: https://www.prisma.io/docs/orm/overview/databases/postgresql#configuring-an-ssl-connection
  *
- * `prefer` does not fall back to plain TCP when the server offers no TLS (node-postgres cannot
- * retry a connection without TLS); against such a server it fails as a `tls` error that says so.
+ * `prefer`'s fallback to plain TCP is done by the pool's client (src/pool/client-settings.ts), which
+ * asks the server whether it offers TLS before connecting, since node-postgres cannot retry a
+ * connection without TLS.
  */
 import { ConfigError, type TlsProblem } from '../errors/errors.ts';
 import { getParam, type ParsedDatabaseUrl } from './database-url.ts';
@@ -234,7 +236,8 @@ export function parseTlsOptions(parsed: ParsedDatabaseUrl, variable = 'DATABASE_
       : sslcert !== null && !prismaCa
         ? '; client certificate from sslcert/sslkey'
         : '';
-  const summary = `sslmode=${mode}${sslaccept === undefined ? '' : `&sslaccept=${sslaccept}`}: encrypted, ${what}${identity}`;
+  const encrypted = mode === 'prefer' ? 'encrypted when the server offers TLS (plain TCP otherwise)' : 'encrypted';
+  const summary = `sslmode=${mode}${sslaccept === undefined ? '' : `&sslaccept=${sslaccept}`}: ${encrypted}, ${what}${identity}`;
   const verifyHint =
     verify === 'none'
       ? `${variable}: sslmode=${mode} encrypts but does not verify the server certificate (Prisma 6 / libpq meaning); to verify it, add sslaccept=strict (system CAs) and, for a private CA, sslrootcert=<CA file>, or use sslmode=verify-full`

@@ -16,6 +16,7 @@
  *   is a `ConfigError` naming the URL parameter, at pool creation rather than at the first query.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import tls from 'node:tls';
 import type pg from 'pg';
 import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/database-url.ts';
@@ -122,14 +123,74 @@ export function toTlsError(error: unknown, settings: PgClientSettings): unknown 
 
 type ClientConstructor = new (config: pg.ClientConfig) => pg.Client;
 
+/** What each server answered to an SSLRequest ('S' TLS, 'N' none), by `host:port`, for `sslmode=prefer`. */
+const tlsAnswers = new Map<string, 'S' | 'N'>();
+
+/**
+ * libpq's `prefer`: TLS when the server offers it, plain TCP when it answers 'N'. node-postgres
+ * cannot retry a connection without TLS, so the question is asked first, once per server and
+ * process, on a throwaway socket: the 8-byte SSLRequest (protocol code 80877103), one byte back.
+ * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
+ * Any other outcome (refused, timeout, another byte) is left to the real connection to report.
+ */
+function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' | 'N' | null> {
+  const key = `${host}:${port}`;
+  const known = tlsAnswers.get(key);
+  if (known) return Promise.resolve(known);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (answer: 'S' | 'N' | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (answer) tlsAnswers.set(key, answer);
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs > 0 ? timeoutMs : 5000);
+    timer.unref();
+    socket.once('connect', () => {
+      const request = Buffer.alloc(8);
+      request.writeInt32BE(8, 0);
+      request.writeInt32BE(80_877_103, 4);
+      socket.write(request);
+    });
+    socket.once('data', (chunk: Buffer) => {
+      const byte = chunk.toString('latin1', 0, 1);
+      done(byte === 'S' || byte === 'N' ? byte : null);
+    });
+    socket.once('error', () => done(null));
+    socket.once('close', () => done(null));
+  });
+}
+
 /**
  * A `pg.Client` subclass whose `connect()` rejects with a `TlsError` on TLS failures. pg-pool
  * creates its clients from the pool's `Client` option and connects them with a callback.
  */
 export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstructor): ClientConstructor {
+  const prefer = settings.tls.mode === 'prefer' && settings.tls.negotiation === 'postgres';
   return class extends Base {
     // biome-ignore lint/suspicious/noExplicitAny: pg's connect() is overloaded (callback or promise)
     override connect(callback?: (...args: any[]) => void): any {
+      if (prefer && !this.host.startsWith('/')) {
+        // pg reads `ssl` from the client and its connection at connect time.
+        const timeoutMs = (this as unknown as { _connectionTimeoutMillis?: number })._connectionTimeoutMillis ?? 0;
+        const ready = askForTls(this.host, this.port, timeoutMs).then((answer) => {
+          if (answer === 'N') {
+            (this as unknown as { ssl: unknown }).ssl = false;
+            (this.connection as unknown as { ssl: unknown }).ssl = false;
+          }
+        });
+        if (callback) {
+          void ready.then(() => this.#connect(callback));
+          return undefined;
+        }
+        return ready.then(() => this.#connect());
+      }
+      return this.#connect(callback);
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: see connect()
+    #connect(callback?: (...args: any[]) => void): any {
       if (callback) {
         // biome-ignore lint/suspicious/noExplicitAny: pg's callback overload
         return (super.connect as any)((error: Error | null | undefined, ...rest: unknown[]) =>

@@ -20,7 +20,7 @@
  */
 import pg from 'pg';
 import type { PgbouncerFigures } from '../health/health-check.ts';
-import { buildClientSettings, type PgClientSettings, pgClientConfig, toTlsError } from './client-settings.ts';
+import { buildClientSettings, type PgClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 
 export interface ProbeOptions {
   /** Aborting destroys the connection at once; the probe then rejects. */
@@ -51,7 +51,9 @@ async function withClient<T>(
   const timeout = options.timeoutMs ?? 5000;
   // The same builder as the pool's (src/pool/client-settings.ts): the probe connects as the app does.
   const settings = typeof target === 'string' ? buildClientSettings(target, { variable }) : target;
-  const client = new pg.Client({
+  // A TLS failure at connect becomes a TlsError; sslmode=prefer falls back to plain TCP like the pool.
+  const Client = tlsAwareClient(settings, pg.Client);
+  const client = new Client({
     ...pgClientConfig(settings),
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
@@ -63,9 +65,7 @@ async function withClient<T>(
   signal?.addEventListener('abort', destroy, { once: true });
   let ok = false;
   try {
-    await client.connect().catch((error: unknown) => {
-      throw toTlsError(error, settings);
-    });
+    await client.connect();
     const result = await work(client);
     ok = true;
     return result;
