@@ -191,14 +191,20 @@ export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstruct
 
     // biome-ignore lint/suspicious/noExplicitAny: see connect()
     #connect(callback?: (...args: any[]) => void): any {
+      const wrap = (error: unknown) => {
+        const wrapped = toTlsError(error, settings);
+        // The server changed its mind about TLS (restarted with another setting): ask again next time.
+        if (wrapped instanceof TlsError) tlsAnswers.delete(`${this.host}:${this.port}`);
+        return wrapped;
+      };
       if (callback) {
         // biome-ignore lint/suspicious/noExplicitAny: pg's callback overload
         return (super.connect as any)((error: Error | null | undefined, ...rest: unknown[]) =>
-          callback(error ? toTlsError(error, settings) : error, ...rest),
+          callback(error ? wrap(error) : error, ...rest),
         );
       }
       return super.connect().catch((error: unknown) => {
-        throw toTlsError(error, settings);
+        throw wrap(error);
       });
     }
   };
