@@ -77,8 +77,7 @@ export function neonPoolerHost(host: string): string {
   return endpoint.toLowerCase().endsWith(NEON_POOLER_SUFFIX) ? host : `${endpoint}${NEON_POOLER_SUFFIX}${host.slice(dot)}`;
 }
 
-const isNeonPooler = (parsed: ParsedDatabaseUrl) =>
-  parsed.hosts.some((h) => h.host.toLowerCase().split('.')[0]?.endsWith(NEON_POOLER_SUFFIX) ?? false);
+const isNeonPoolerHost = (host: string) => host.toLowerCase().split('.')[0]?.endsWith(NEON_POOLER_SUFFIX) ?? false;
 
 /** The seed's port rule (self-hosted PgBouncer, Supabase): 5432 → 6543; any other port is taken to be the pooler. */
 function poolerPortPlan(parsed: ParsedDatabaseUrl, variable: string, provider: ProviderProfile): EndpointPlan {
@@ -109,8 +108,8 @@ export function planEndpoint(parsed: ParsedDatabaseUrl, mode: Mode, variable: st
   const provider = detectProvider(parsed);
   switch (provider.id) {
     case 'neon': {
-      const pooled = isNeonPooler(parsed);
       if (mode === 'session') {
+        const pooled = parsed.hosts.some((h) => isNeonPoolerHost(h.host));
         const warnings = pooled
           ? [
               `${variable}: session mode through Neon's pooled endpoint (the -pooler host, PgBouncer in transaction mode) breaks session features (SET, advisory locks, LISTEN, named prepared statements); use the host without -pooler`,
@@ -118,6 +117,7 @@ export function planEndpoint(parsed: ParsedDatabaseUrl, mode: Mode, variable: st
           : [];
         return { provider, rewrite: {}, decision: `Neon: ${pooled ? 'pooled' : 'direct'} endpoint used as given`, warnings };
       }
+      const pooled = parsed.hosts.every((h) => isNeonPoolerHost(h.host));
       return {
         provider,
         rewrite: pooled ? {} : { mapHost: neonPoolerHost },

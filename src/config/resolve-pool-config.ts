@@ -288,6 +288,8 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const session = urlVariable(env, 'DATABASE_URL_SESSION');
   const replica = urlVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
+  // Its TLS parameters are checked here, at the boundary, not at the first health check.
+  if (admin) parseTlsOptions(admin.parsed, admin.variable);
   const forced = transactionFlag(env);
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);

@@ -152,3 +152,20 @@ describe('describeTlsFailure', () => {
     }
   });
 });
+
+describe("resolvePoolConfig validates every URL's TLS parameters at the boundary", () => {
+  it.each([
+    ['DATABASE_URL', { DATABASE_URL: `${BASE}?sslmode=bogus` }],
+    ['DATABASE_URL_READ', { DATABASE_URL: BASE, DATABASE_URL_READ: `${BASE}?sslmode=bogus` }],
+    ['PGBOUNCER_ADMIN_URL', { DATABASE_URL: BASE, PGBOUNCER_ADMIN_URL: `${BASE}?sslmode=bogus` }],
+  ])('%s', (variable, env) => {
+    let error: unknown;
+    try {
+      resolvePoolConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(`${variable} (sslmode)`);
+  });
+});
