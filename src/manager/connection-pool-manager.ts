@@ -407,8 +407,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const applicationName = `${this.#options.applicationName ?? 'connection-pool-manager'}:health`;
     // pg's own timeouts are a backstop only: the deadline in checkHealth decides (and aborts the probe).
     const probe = { timeoutMs: timeoutMs + 1000, applicationName };
-    // The pool's own settings builder: the probe connects (TLS included) exactly as the pool does.
-    const database = buildClientSettings(config.connectionString, { tls: config.tls });
     const adminUrl = config.pgbouncerAdminConnectionString;
     const { report, verdict } = await checkHealthDetailed(
       {
@@ -416,7 +414,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         port: config.port,
         provider: config.provider,
         poolStats: () => readPoolStats(primary.pool, primary.limit),
-        pingDatabase: (signal) => pingDatabase(database, { ...probe, signal }),
+        // The pool's own settings builder (inside the probe: an unreadable CA file is a failed check, not a throw).
+        pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
