@@ -4,6 +4,7 @@
  * `sslcert` + `sslkey` connect; without one the call fails classified `tls`, not retried, naming
  * `sslidentity`; a wrong `sslpassword` is a ConfigError at pool creation that never shows it.
  */
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rewriteDatabaseUrl } from '~/config/database-url.ts';
 import { classifyError } from '~/errors/classify-error.ts';
@@ -51,6 +52,8 @@ describe('client certificates on a PgBouncer that requires one', () => {
     expect(await m.withPooling((tx) => tx.$queryRaw`SELECT 1 AS ok`)).toEqual([{ ok: 1 }]);
     expect((await m.getHealth()).checks.database.error).toBeUndefined();
     expect(JSON.stringify(m.config)).not.toContain(tls.clientIdentityPassword);
+    // The password lives inside the TLS context only: not in the pool's or a client's options.
+    expect(inspect(m.pool, { depth: 6 })).not.toContain(tls.clientIdentityPassword);
     expect(m.config.tls).toMatchObject({ identityFile: tls.clientIdentityFile, hasPassword: true, verify: 'full' });
   });
 
