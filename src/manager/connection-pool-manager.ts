@@ -8,7 +8,6 @@
  */
 import type { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
-import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
@@ -22,6 +21,7 @@ import {
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
+import { buildClientSettings } from '../pool/client-settings.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
@@ -245,9 +245,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       config.connectionLimitSource,
     );
     for (const warning of config.warnings) managerLog('warning: %s', warning);
+    // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
+    for (const hint of [config.tls.verifyHint, config.read?.tls.verifyHint]) if (hint) managerLog('tls: %s', hint);
     const primary = this.#createHandle(
       config,
-      { connectionString: config.connectionString, connectionLimit: config.connectionLimit },
+      { connectionString: config.connectionString, connectionLimit: config.connectionLimit, tls: config.tls },
       'primary',
     );
     const replicas: PoolHandle<C>[] = [];
@@ -274,10 +276,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   #createHandle(
     config: PoolConfig,
-    target: { connectionString: string; connectionLimit: number },
+    target: { connectionString: string; connectionLimit: number; tls: PoolConfig['tls'] },
     role: 'primary' | 'read',
   ): PoolHandle<C> {
-    const { pool, adapter } = createPool(target, config, {
+    const { connectionString, connectionLimit, tls } = target;
+    const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
+    const { pool, adapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
       applicationName: this.#options.applicationName ?? 'connection-pool-manager',
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
     });
@@ -509,14 +513,15 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const applicationName = `${this.#options.applicationName ?? 'connection-pool-manager'}:health`;
     // pg's own timeouts are a backstop only: the deadline in checkHealth decides (and aborts the probe).
     const probe = { timeoutMs: timeoutMs + 1000, applicationName };
-    const databaseUrl = stripParams(config.connectionString);
     const adminUrl = config.pgbouncerAdminConnectionString;
     const { report, verdict } = await checkHealthDetailed(
       {
         mode: config.mode,
         port: config.port,
+        provider: config.provider,
         poolStats: () => readPoolStats(primary.pool, primary.limit),
-        pingDatabase: (signal) => pingDatabase(databaseUrl, { ...probe, signal }),
+        // The pool's own settings builder (inside the probe: an unreadable CA file is a failed check, not a throw).
+        pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
         readReplicas: router ? (signal) => router.health(signal) : null,
       },
