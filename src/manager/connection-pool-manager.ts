@@ -14,12 +14,14 @@ import { classifyError, type ErrorClassification } from '../errors/classify-erro
 import { BatchError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
-import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
+import { createMetrics, createMetricsSink, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
+import { fanOutSinks, type OperationScope, type OperationSink, type PoolRole } from '../metrics/sink.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
+import { createTelemetry, resolveTelemetryOptions, type Telemetry, type TelemetryOptions } from '../telemetry/telemetry.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -86,13 +88,22 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
   healthTimeoutMs?: number;
   /** Overrides for the `degraded` thresholds of `getHealth()` (see src/health/health-check.ts). */
   healthThresholds?: Partial<HealthThresholds>;
+  /**
+   * OpenTelemetry metrics and spans through the app's globally registered providers, when
+   * `@opentelemetry/api` is installed (see docs/opentelemetry.md). Defaults to true: on if the app
+   * registered a MeterProvider or TracerProvider before the first call, free otherwise.
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 interface PoolHandle<C> {
+  readonly role: PoolRole;
   readonly client: C;
   readonly pool: pg.Pool;
   readonly limit: number;
   readonly admission: PoolAdmission;
+  /** Stops this pool's telemetry; null without telemetry. */
+  readonly stopTelemetry: (() => void) | null;
 }
 
 interface State<C> {
@@ -107,6 +118,14 @@ export interface ManagerMetrics extends MetricsSnapshot {
   readPool: PoolStats | null;
 }
 
+/** Where a call runs; `scope` tells the sinks what a finished record stands for (see OperationScope). */
+interface Route {
+  readOnly: boolean;
+  useReplica: boolean;
+  /** Defaults to `call`. */
+  scope?: OperationScope;
+}
+
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
 
 /** Reads are idempotent: any transient error, and an unknown COMMIT outcome, may be retried. */
@@ -116,6 +135,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #options: ConnectionPoolManagerOptions<C>;
   readonly #retry: ResolvedRetryOptions;
   readonly #metrics: Metrics = createMetrics();
+  /** Every per-operation record goes here: the built-in metrics, plus telemetry once resolved. */
+  #sink: OperationSink = createMetricsSink(this.#metrics);
+  readonly #telemetryOptions: Readonly<TelemetryOptions>;
+  /** undefined until the first call decides; null when off. */
+  #telemetry: Telemetry | null | undefined;
   #state: State<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -131,6 +155,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
     this.#options = options;
     this.#retry = resolveRetryOptions(options.retry);
+    this.#telemetryOptions = resolveTelemetryOptions(options.telemetry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
         `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
@@ -173,9 +198,19 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#state !== null;
   }
 
+  /** Decided once, at the first call: see src/telemetry/telemetry.ts. */
+  #resolveTelemetry(): Telemetry | null {
+    if (this.#telemetry !== undefined) return this.#telemetry;
+    this.#telemetry = createTelemetry(this.#telemetryOptions);
+    if (this.#telemetry) this.#sink = fanOutSinks([this.#sink, this.#telemetry.sink]);
+    managerLog('OpenTelemetry %s', this.#telemetry ? `on (tracing ${this.#telemetry.trace ? 'on' : 'off'})` : 'off');
+    return this.#telemetry;
+  }
+
   #init(): State<C> {
     if (this.#closed) throw new ManagerClosedError();
     if (this.#state) return this.#state;
+    this.#resolveTelemetry();
     // Synchronous and side-effect free until it succeeds: a failure (bad env, a client factory
     // that throws) leaves no pool behind and the next call simply tries again.
     const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
@@ -198,6 +233,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     try {
       read = config.read ? this.#createHandle(config, config.read, 'read') : null;
     } catch (error) {
+      primary.stopTelemetry?.();
       void primary.pool.end();
       throw error;
     }
@@ -226,7 +262,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.statementCache ? 'on' : 'off',
       );
       const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
-      return { client, pool, limit: target.connectionLimit, admission };
+      const stopTelemetry =
+        this.#telemetry?.observePool(role, pool, target.connectionLimit, target.connectionString, config.schema) ?? null;
+      return { role, client, pool, limit: target.connectionLimit, admission, stopTelemetry };
     } catch (error) {
       void pool.end();
       throw error;
@@ -272,31 +310,45 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         { readOnly: false, useReplica: false },
       );
     }
-    const started = process.hrtime.bigint();
-    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
-      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, recordMetrics: false }),
-    );
-    const failed = outcomes.find((o) => o.status === 'rejected');
-    const errorKind = failed ? classifyError(failed.reason).kind : null;
-    this.#metrics.recordOperation('batch', process.hrtime.bigint() - started, errorKind ? { ok: false, errorKind } : { ok: true });
-    if (failed) throw new BatchError(outcomes);
-    return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
+    const trace = this.#resolveTelemetry()?.trace;
+    const run = () => this.#parallelBatch(ops, txOptions) as Promise<BatchResults<Ops>>;
+    return trace ? trace('batch', run) : run();
   }
 
-  async #execute<R>(
-    kind: OperationKind,
-    fn: TransactionFn<C, R>,
-    options: TransactionOptions,
-    route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
-  ): Promise<R> {
+  async #parallelBatch(ops: readonly TransactionFn<C, unknown>[], txOptions: TransactionOptions): Promise<unknown[]> {
     const started = process.hrtime.bigint();
-    const recordMetrics = route.recordMetrics ?? true;
+    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
+      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, scope: 'parallel-batch-item' }),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    this.#sink.operationFinished({
+      kind: 'batch',
+      scope: 'parallel-batch',
+      durationNs: process.hrtime.bigint() - started,
+      error: failed ? classifyError(failed.reason) : null,
+      pool: 'primary',
+    });
+    if (failed) throw new BatchError(outcomes);
+    return outcomes.map((o) => (o as { value: unknown }).value);
+  }
+
+  /** One wrapper call (or one transaction of a parallel batch), inside its span when tracing. */
+  #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+    const trace = this.#resolveTelemetry()?.trace;
+    return trace ? trace(kind, () => this.#run(kind, fn, options, route)) : this.#run(kind, fn, options, route);
+  }
+
+  async #run<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+    const started = process.hrtime.bigint();
+    const scope = route.scope ?? 'call';
+    let pool: PoolRole | null = null;
     this.#inFlight++;
     // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
     let ambiguous = false;
     try {
       const state = this.#init();
       const handle = route.useReplica && state.read ? state.read : state.primary;
+      pool = handle.role;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
       const attemptOptions = {
         isolationLevel: options.isolationLevel,
@@ -309,7 +361,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const idempotent = options.idempotent ?? route.readOnly;
       const result = await retry(
         (attempt) => {
-          const ticket = this.#admit(handle);
+          const ticket = this.#admit(handle, kind);
           const started: TransactionFn<C, R> = (tx, context) => {
             ticket.started();
             return fn(tx, context);
@@ -323,7 +375,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           isRetryable: (c) => (kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown')),
           onRetry: ({ attempt, classification, delayMs }) => {
             if (classification.kind === 'outcome-unknown') ambiguous = true;
-            this.#metrics.recordRetry(kind, classification.kind);
+            this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs });
             poolingLog(
               '%s attempt %d failed (%s%s); retrying in %d ms',
               kind,
@@ -335,20 +387,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           },
         },
       );
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: true });
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: null, pool });
       return result;
     } catch (caught) {
       // An earlier attempt may have committed: a later attempt's failure cannot make that known.
       const error =
         ambiguous && !(caught instanceof TransactionOutcomeUnknownError) ? new TransactionOutcomeUnknownError({ cause: caught }) : caught;
-      const { kind: errorKind, code } = classifyError(error);
-      if (errorKind === 'outcome-unknown') {
-        this.#metrics.recordOutcomeUnknown();
-        poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
-      } else if (errorKind === 'pool-timeout') {
-        this.#metrics.recordPoolTimeout();
-      }
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: false, errorKind });
+      const classification = classifyError(error);
+      const { kind: errorKind, code } = classification;
+      if (errorKind === 'outcome-unknown') poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: classification, pool });
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
@@ -357,10 +405,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   /** Load shedding and the pool-wait counter, before each attempt. */
-  #admit(handle: PoolHandle<C>): AdmissionTicket {
+  #admit(handle: PoolHandle<C>, kind: OperationKind): AdmissionTicket {
     try {
       const ticket = handle.admission.admit();
-      if (ticket.waits) this.#metrics.recordPoolWait();
+      if (ticket.waits) this.#sink.poolWaited(kind);
       return ticket;
     } catch (error) {
       if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
@@ -467,6 +515,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#state = null;
     if (!state) return;
     const handles = [state.primary, ...(state.read ? [state.read] : [])];
+    for (const h of handles) h.stopTelemetry?.();
+    this.#telemetry?.dispose();
     await Promise.all(
       handles.map((h) =>
         h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

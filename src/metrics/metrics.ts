@@ -1,4 +1,5 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { OperationSink } from './sink.ts';
 
 /** Which wrapper ran the operation (`withPooling` is `default`). */
 export type OperationKind = 'default' | 'read' | 'write' | 'batch';
@@ -194,6 +195,31 @@ export function createMetrics(): Metrics {
       poolTimeouts = 0;
       outcomeUnknown = 0;
       windowStartedAt = new Date();
+    },
+  };
+}
+
+const SUCCEEDED = Object.freeze({ ok: true } as const);
+
+/**
+ * The built-in metrics as an operation sink. Latency is recorded once per wrapper call; pool
+ * timeouts and unknown outcomes once per transaction (see `OperationScope`).
+ */
+export function createMetricsSink(metrics: Metrics): OperationSink {
+  return {
+    operationFinished({ kind, scope, durationNs, error }) {
+      if (scope !== 'parallel-batch') {
+        if (error?.kind === 'outcome-unknown') metrics.recordOutcomeUnknown();
+        else if (error?.kind === 'pool-timeout') metrics.recordPoolTimeout();
+      }
+      if (scope !== 'parallel-batch-item')
+        metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED);
+    },
+    attemptRetried({ kind, error }) {
+      metrics.recordRetry(kind, error.kind);
+    },
+    poolWaited() {
+      metrics.recordPoolWait();
     },
   };
 }

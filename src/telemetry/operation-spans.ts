@@ -1,0 +1,114 @@
+/**
+ * One CLIENT span per wrapper call, covering all its attempts and backoff (database-spans.md:
+ * "the span should cover the duration of the logical operation with all retries"), made the
+ * active span while the call runs, so that what runs inside it — Prisma's own spans from
+ * `@prisma/instrumentation`, the app's spans in `fn` — nests under it.
+ *
+ * Each retried attempt is an event on the span (`pgpool.retry`: the attempt, its `error.type`,
+ * SQLSTATE and the backoff before the next one); an attempt that had to queue for a connection
+ * adds `pgpool.pool_wait`. A failure sets status ERROR and `error.type`; an unknown COMMIT
+ * outcome also sets `pgpool.outcome_unknown` and says so in the status description. No error
+ * message goes into the span: messages can quote parameter values (22P02 quotes the bad input).
+ */
+import type { Context, ContextAPI, Span, Tracer } from '@opentelemetry/api';
+import type { OperationKind } from '../metrics/metrics.ts';
+import type { OperationSink, PoolRole } from '../metrics/sink.ts';
+import type { OpenTelemetryApi } from './load-api.ts';
+import { operationAttributes } from './operation-metrics.ts';
+import type { PoolTarget } from './pool-target.ts';
+import {
+  ATTR_ATTEMPT,
+  ATTR_BACKOFF_MS,
+  ATTR_DB_RESPONSE_STATUS_CODE,
+  ATTR_ERROR_TYPE,
+  ATTR_OUTCOME_UNKNOWN,
+  ATTR_POOL_ROLE,
+  EVENT_POOL_WAIT,
+  EVENT_RETRY,
+  OPERATION_NAMES,
+  sqlStateOf,
+} from './semantic-conventions.ts';
+
+export interface OperationSpans {
+  /** Runs one wrapper call inside its span. */
+  trace<R>(kind: OperationKind, run: () => Promise<R>): Promise<R>;
+  /** Fills the active operation's span from the manager's per-operation events. */
+  readonly sink: OperationSink;
+}
+
+/** `{db.operation.name} {target}`, the target being `db.namespace` (database-spans.md, "Name"). */
+const spanName = (kind: OperationKind, target: PoolTarget | null): string =>
+  target?.namespace ? `${OPERATION_NAMES[kind]} ${target.namespace}` : OPERATION_NAMES[kind];
+
+export function createOperationSpans(
+  api: OpenTelemetryApi,
+  tracer: Tracer,
+  targetOf: (role: PoolRole | null) => PoolTarget | null,
+): OperationSpans {
+  const { context, trace, SpanKind, SpanStatusCode } = api;
+  // Our own key, so that only a span this file started is ever ended or annotated by it.
+  const OPERATION_SPAN = api.createContextKey('prisma-pgbouncer-pooling operation span');
+  const current = (ctx: ContextAPI): Span | undefined => ctx.active().getValue(OPERATION_SPAN) as Span | undefined;
+
+  return {
+    trace(kind, run) {
+      const parent: Context = context.active();
+      // Attributes at creation, so samplers see them; the pool's come from the primary until the call says which pool served it.
+      const primary = targetOf('primary');
+      const span = tracer.startSpan(
+        spanName(kind, primary),
+        { kind: SpanKind.CLIENT, attributes: operationAttributes(kind, primary) },
+        parent,
+      );
+      const active = trace.setSpan(parent, span).setValue(OPERATION_SPAN, span);
+      const end = () => span.end();
+      try {
+        return context.with(active, run).finally(end);
+      } catch (error) {
+        end();
+        throw error;
+      }
+    },
+    sink: {
+      operationFinished({ kind, error, pool }) {
+        const span = current(context);
+        if (!span) return;
+        // The pool that really served the call (the replica for reads when configured; on the
+        // first call the primary was not known yet when the span started).
+        const target = targetOf(pool);
+        if (target) {
+          span.setAttributes(operationAttributes(kind, target));
+          span.updateName(spanName(kind, target));
+          span.setAttribute(ATTR_POOL_ROLE, target.role);
+        }
+        if (!error) return;
+        span.setAttribute(ATTR_ERROR_TYPE, error.kind);
+        const sqlState = sqlStateOf(error.code);
+        if (sqlState !== null) span.setAttribute(ATTR_DB_RESPONSE_STATUS_CODE, sqlState);
+        if (error.kind === 'outcome-unknown') {
+          span.setAttribute(ATTR_OUTCOME_UNKNOWN, true);
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: 'connection lost during COMMIT: the transaction may or may not have committed',
+          });
+        } else {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+      },
+      attemptRetried({ attempt, error, delayMs }) {
+        const span = current(context);
+        if (!span) return;
+        const sqlState = sqlStateOf(error.code);
+        span.addEvent(EVENT_RETRY, {
+          [ATTR_ATTEMPT]: attempt,
+          [ATTR_ERROR_TYPE]: error.kind,
+          ...(sqlState === null ? {} : { [ATTR_DB_RESPONSE_STATUS_CODE]: sqlState }),
+          [ATTR_BACKOFF_MS]: delayMs,
+        });
+      },
+      poolWaited() {
+        current(context)?.addEvent(EVENT_POOL_WAIT);
+      },
+    },
+  };
+}
