@@ -21,7 +21,8 @@ import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
-import { createTelemetry, resolveTelemetryOptions, type Telemetry, type TelemetryOptions } from '../telemetry/telemetry.ts';
+import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {

@@ -9,7 +9,6 @@
  * every OpenTelemetry instrumentation.
  */
 import type pg from 'pg';
-import { ConfigError } from '../errors/errors.ts';
 import type { OperationKind } from '../metrics/metrics.ts';
 import { fanOutSinks, type OperationSink, type PoolRole } from '../metrics/sink.ts';
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './load-api.ts';
@@ -17,32 +16,10 @@ import { createOperationDurationSink } from './operation-metrics.ts';
 import { createOperationSpans } from './operation-spans.ts';
 import { createPoolMetrics, type PoolMetrics } from './pool-metrics.ts';
 import { describePoolTarget, type PoolTarget } from './pool-target.ts';
+import type { TelemetryOptions } from './telemetry-options.ts';
 
 /** The instrumentation scope name of our meter and tracer. */
 export const INSTRUMENTATION_SCOPE = 'prisma-pgbouncer-pooling';
-
-export interface TelemetryOptions {
-  /** `false` keeps OpenTelemetry off even when the app registered providers. Defaults to true. */
-  enabled?: boolean;
-  /**
-   * `db.client.connection.pool.name` of the primary pool; the replica's gets `:read` appended.
-   * Defaults to the spec's `server.address:server.port/db.namespace`.
-   */
-  poolName?: string;
-}
-
-/** Validates the manager's `telemetry` option (`true`/`false` or an object). */
-export function resolveTelemetryOptions(value: boolean | TelemetryOptions | undefined): Readonly<TelemetryOptions> {
-  if (value === undefined || value === true) return Object.freeze({});
-  if (value === false) return Object.freeze({ enabled: false });
-  if (typeof value !== 'object' || value === null)
-    throw new ConfigError('telemetry', `must be a boolean or an object, got ${typeof value}`);
-  if (value.enabled !== undefined && typeof value.enabled !== 'boolean')
-    throw new ConfigError('telemetry.enabled', `must be a boolean, got ${typeof value.enabled}`);
-  if (value.poolName !== undefined && !(typeof value.poolName === 'string' && value.poolName.trim() !== ''))
-    throw new ConfigError('telemetry.poolName', 'must be a non-empty string');
-  return Object.freeze({ enabled: value.enabled, poolName: value.poolName });
-}
 
 export interface Telemetry {
   /** Receives the manager's per-operation events. */
