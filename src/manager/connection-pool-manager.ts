@@ -21,6 +21,7 @@ import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
+import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
@@ -99,6 +100,8 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
 
 interface PoolHandle<C> {
   readonly role: PoolRole;
+  /** Host, port, namespace and `db.client.connection.pool.name` (telemetry and the Prometheus text). */
+  readonly target: PoolTarget;
   readonly client: C;
   readonly pool: pg.Pool;
   readonly limit: number;
@@ -117,6 +120,8 @@ export interface ManagerMetrics extends MetricsSnapshot {
   pool: PoolStats;
   /** The read replica's pool; null without DATABASE_URL_READ. */
   readPool: PoolStats | null;
+  /** `db.client.connection.pool.name` of each pool (see docs/opentelemetry.md); null before the first call. */
+  poolNames: { primary: string; read: string | null } | null;
 }
 
 /** Where a call runs; `scope` tells the sinks what a finished record stands for (see OperationScope). */
@@ -225,14 +230,22 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       config.connectionLimitSource,
     );
     for (const warning of config.warnings) managerLog('warning: %s', warning);
+    const poolName = this.#telemetryOptions.poolName;
+    const primaryTarget = describePoolTarget('primary', config.connectionString, config.schema, { poolName });
     const primary = this.#createHandle(
       config,
       { connectionString: config.connectionString, connectionLimit: config.connectionLimit },
-      'primary',
+      primaryTarget,
     );
     let read: PoolHandle<C> | null = null;
     try {
-      read = config.read ? this.#createHandle(config, config.read, 'read') : null;
+      read = config.read
+        ? this.#createHandle(
+            config,
+            config.read,
+            describePoolTarget('read', config.read.connectionString, config.schema, { poolName, primaryPoolName: primaryTarget.poolName }),
+          )
+        : null;
     } catch (error) {
       primary.stopTelemetry?.();
       void primary.pool.end();
@@ -242,11 +255,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#state;
   }
 
-  #createHandle(
-    config: PoolConfig,
-    target: { connectionString: string; connectionLimit: number },
-    role: 'primary' | 'read',
-  ): PoolHandle<C> {
+  #createHandle(config: PoolConfig, target: { connectionString: string; connectionLimit: number }, poolTarget: PoolTarget): PoolHandle<C> {
+    const role = poolTarget.role;
     const { pool, adapter } = createPool(target, config, {
       applicationName: this.#options.applicationName ?? 'connection-pool-manager',
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
@@ -263,9 +273,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.statementCache ? 'on' : 'off',
       );
       const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
-      const stopTelemetry =
-        this.#telemetry?.observePool(role, pool, target.connectionLimit, target.connectionString, config.schema) ?? null;
-      return { role, client, pool, limit: target.connectionLimit, admission, stopTelemetry };
+      const stopTelemetry = this.#telemetry?.observePool(pool, target.connectionLimit, poolTarget) ?? null;
+      return { role, target: poolTarget, client, pool, limit: target.connectionLimit, admission, stopTelemetry };
     } catch (error) {
       void pool.end();
       throw error;
@@ -424,6 +433,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       ...this.#metrics.snapshot(),
       pool: state ? readPoolStats(state.primary.pool, state.primary.limit) : { ...EMPTY_POOL },
       readPool: state?.read ? readPoolStats(state.read.pool, state.read.limit) : null,
+      poolNames: state ? { primary: state.primary.target.poolName, read: state.read?.target.poolName ?? null } : null,
     };
   }
 

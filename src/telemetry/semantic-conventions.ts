@@ -3,6 +3,9 @@
  * (open-telemetry/semantic-conventions docs/db/database-metrics.md, database-spans.md,
  * postgresql.md). Kept as our own constants: `@opentelemetry/semantic-conventions` is not a dependency.
  */
+import { OPERATION_DURATION_BUCKETS } from '../metrics/duration-buckets.ts';
+import { WRAPPER_NAMES } from '../metrics/metrics.ts';
+
 export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_DB_NAMESPACE = 'db.namespace';
 export const ATTR_DB_OPERATION_NAME = 'db.operation.name';
@@ -26,7 +29,7 @@ export const METRIC_CONNECTION_WAIT_TIME = 'db.client.connection.wait_time';
 export const METRIC_CONNECTION_USE_TIME = 'db.client.connection.use_time';
 
 /** `db.client.operation.duration` SHOULD be given these as `ExplicitBucketBoundaries` advice (seconds). */
-export const OPERATION_DURATION_BUCKETS: readonly number[] = Object.freeze([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]);
+export { OPERATION_DURATION_BUCKETS };
 
 /**
  * The spec gives no advice for the pool timings; connection waits and creates are mostly sub-10 ms
@@ -43,12 +46,7 @@ export const ATTR_OUTCOME_UNKNOWN = 'pgpool.outcome_unknown';
 export const ATTR_POOL_ROLE = 'pgpool.pool';
 
 /** `db.operation.name` of each wrapper: the function the app called. */
-export const OPERATION_NAMES = Object.freeze({
-  default: 'withPooling',
-  read: 'readWithPooling',
-  write: 'writeWithPooling',
-  batch: 'batchWithPooling',
-} as const);
+export const OPERATION_NAMES = WRAPPER_NAMES;
 
 /**
  * A PostgreSQL SQLSTATE (`db.response.status_code`), or null for the other codes our classifier

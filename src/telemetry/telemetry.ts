@@ -15,7 +15,7 @@ import { loadOpenTelemetryApi, type OpenTelemetryApi } from './load-api.ts';
 import { createOperationDurationSink } from './operation-metrics.ts';
 import { createOperationSpans } from './operation-spans.ts';
 import { createPoolMetrics, type PoolMetrics } from './pool-metrics.ts';
-import { describePoolTarget, type PoolTarget } from './pool-target.ts';
+import type { PoolTarget } from './pool-target.ts';
 import type { TelemetryOptions } from './telemetry-options.ts';
 
 /** The instrumentation scope name of our meter and tracer. */
@@ -27,7 +27,7 @@ export interface Telemetry {
   /** Runs one wrapper call inside its span; null when no TracerProvider is registered. */
   readonly trace: (<R>(kind: OperationKind, run: () => Promise<R>) => Promise<R>) | null;
   /** Starts pool metrics for one of the manager's pools; returns what stops them. */
-  observePool(role: PoolRole, pool: pg.Pool, limit: number, connectionString: string, schema: string | null): () => void;
+  observePool(pool: pg.Pool, limit: number, target: PoolTarget): () => void;
   /** Stops every pool observation. */
   dispose(): void;
 }
@@ -58,12 +58,8 @@ export function createTelemetry(
   return {
     sink: fanOutSinks(sinks),
     trace: spans ? (kind, run) => spans.trace(kind, run) : null,
-    observePool(role, pool, limit, connectionString, schema) {
-      const target = describePoolTarget(role, connectionString, schema, {
-        poolName: options.poolName,
-        primaryPoolName: targets.get('primary')?.poolName,
-      });
-      targets.set(role, target);
+    observePool(pool, limit, target) {
+      targets.set(target.role, target);
       const stopPool = poolMetrics?.observe(pool, limit, target);
       const stop = () => {
         stops.delete(stop);

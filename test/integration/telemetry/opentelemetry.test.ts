@@ -8,6 +8,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { TransactionOutcomeUnknownError } from '~/errors/errors.ts';
+import { createMetricsHandler } from '~/health/http.ts';
 import { type TestManager, terminateBackend, testManager } from '../../support/managers.ts';
 import {
   type HistogramMetricData,
@@ -133,6 +134,24 @@ describe('metrics', () => {
     const pending = sum(collected, 'db.client.connection.pending_requests');
     expect(pending.descriptor.unit).toBe('{request}');
     expect(ofPool(pending.dataPoints, poolName).map((p) => p.value)).toEqual([0]);
+
+    // The same manager's Prometheus text: the same names (as an OTLP → Prometheus export spells them),
+    // labels and counts, so one dashboard reads either.
+    const text = await (await createMetricsHandler(m)(new Request('http://local/metrics'))).text();
+    const line = (series: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${series} `))
+          ?.split(' ')[1],
+      );
+    const labels = (operation: string, extra = '') => `{db_system_name="postgresql",db_operation_name="${operation}"${extra}}`;
+    expect(line(`db_client_operation_duration_seconds_count${labels('withPooling')}`)).toBe(3);
+    expect(line(`db_client_operation_duration_seconds_count${labels('readWithPooling')}`)).toBe(2);
+    expect(line(`db_client_operation_duration_seconds_count${labels('batchWithPooling')}`)).toBe(2);
+    expect(line(`db_client_operation_duration_seconds_count${labels('withPooling', ',error_type="data"')}`)).toBe(1);
+    expect(line(`db_client_connection_max{db_client_connection_pool_name="${poolName}"}`)).toBe(m.config.connectionLimit);
+    expect(line(`db_client_connection_count{db_client_connection_pool_name="${poolName}",db_client_connection_state="idle"}`)).toBe(idle);
   });
 
   it('db.client.connection.timeouts counts pool acquire timeouts; the call records error.type pool-timeout', async () => {
