@@ -54,5 +54,6 @@ export type { PoolStats } from './metrics/pool-stats.ts';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';
 export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
+export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
 export type { RetryOptions } from './transaction/retry.ts';
 export type { AttemptContext, IsolationLevel } from './transaction/run-transaction.ts';

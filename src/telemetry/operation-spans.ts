@@ -48,19 +48,23 @@ export function createOperationSpans(
   const { context, trace, SpanKind, SpanStatusCode } = api;
   // Our own key, so that only a span this file started is ever ended or annotated by it.
   const OPERATION_SPAN = api.createContextKey('prisma-pgbouncer-pooling operation span');
-  const current = (ctx: ContextAPI): Span | undefined => ctx.active().getValue(OPERATION_SPAN) as Span | undefined;
+  /** The span, and the pool whose attributes it already carries. */
+  interface Operation {
+    readonly span: Span;
+    target: PoolTarget | null;
+  }
+  const current = (ctx: ContextAPI): Operation | undefined => ctx.active().getValue(OPERATION_SPAN) as Operation | undefined;
 
   return {
     trace(kind, run) {
       const parent: Context = context.active();
       // Attributes at creation, so samplers see them; the pool's come from the primary until the call says which pool served it.
       const primary = targetOf('primary');
-      const span = tracer.startSpan(
-        spanName(kind, primary),
-        { kind: SpanKind.CLIENT, attributes: operationAttributes(kind, primary) },
-        parent,
-      );
-      const active = trace.setSpan(parent, span).setValue(OPERATION_SPAN, span);
+      const attributes = operationAttributes(kind, primary);
+      if (primary) attributes[ATTR_POOL_ROLE] = primary.role;
+      const span = tracer.startSpan(spanName(kind, primary), { kind: SpanKind.CLIENT, attributes }, parent);
+      const operation: Operation = { span, target: primary };
+      const active = trace.setSpan(parent, span).setValue(OPERATION_SPAN, operation);
       const end = () => span.end();
       try {
         return context.with(active, run).finally(end);
@@ -71,15 +75,16 @@ export function createOperationSpans(
     },
     sink: {
       operationFinished({ kind, error, pool }) {
-        const span = current(context);
-        if (!span) return;
-        // The pool that really served the call (the replica for reads when configured; on the
-        // first call the primary was not known yet when the span started).
+        const operation = current(context);
+        if (!operation) return;
+        const { span } = operation;
+        // The pool that really served the call, when it is not the one the span started with (the
+        // replica for reads when configured; on the first call no pool existed yet).
         const target = targetOf(pool);
-        if (target) {
-          span.setAttributes(operationAttributes(kind, target));
+        if (target && target !== operation.target) {
+          operation.target = target;
+          span.setAttributes({ ...operationAttributes(kind, target), [ATTR_POOL_ROLE]: target.role });
           span.updateName(spanName(kind, target));
-          span.setAttribute(ATTR_POOL_ROLE, target.role);
         }
         if (!error) return;
         span.setAttribute(ATTR_ERROR_TYPE, error.kind);
@@ -96,7 +101,7 @@ export function createOperationSpans(
         }
       },
       attemptRetried({ attempt, error, delayMs }) {
-        const span = current(context);
+        const span = current(context)?.span;
         if (!span) return;
         const sqlState = sqlStateOf(error.code);
         span.addEvent(EVENT_RETRY, {
@@ -107,7 +112,7 @@ export function createOperationSpans(
         });
       },
       poolWaited() {
-        current(context)?.addEvent(EVENT_POOL_WAIT);
+        current(context)?.span.addEvent(EVENT_POOL_WAIT);
       },
     },
   };

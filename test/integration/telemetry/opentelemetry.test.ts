@@ -157,10 +157,20 @@ describe('metrics', () => {
   it('db.client.connection.timeouts counts pool acquire timeouts; the call records error.type pool-timeout', async () => {
     const poolName = `timeouts-${randomUUID()}`;
     const m = manager({ telemetry: { poolName }, pool: { connectionLimit: 1, poolTimeoutMs: 300 } });
+    // The one connection opened first: pg-pool applies the same 300 ms to opening a new connection,
+    // which a loaded machine can exceed (a connection error, retried), and this test is about waiting.
+    await m.withPooling((tx) => tx.$queryRaw`SELECT 1`);
     let release: () => void = () => {};
-    const holding = m.withPooling(() => new Promise<void>((resolve) => (release = resolve)));
-    // Wait until the first call holds the only connection.
-    while (m.pool.totalCount - m.pool.idleCount < 1) await new Promise((r) => setTimeout(r, 10));
+    let holds = false;
+    const holding = m.withPooling(
+      () =>
+        new Promise<void>((resolve) => {
+          holds = true;
+          release = resolve;
+        }),
+    );
+    // Wait until the first call runs inside its transaction, holding the only connection.
+    while (!holds) await new Promise((r) => setTimeout(r, 10));
     const pendingBefore = ofPool(sum(await otel.collect(), 'db.client.connection.pending_requests').dataPoints, poolName);
     expect(pendingBefore.map((p) => p.value)).toEqual([0]);
     const timedOut = m.withPooling((tx) => tx.$queryRaw`SELECT 1`).catch((e: unknown) => e);
@@ -183,6 +193,36 @@ describe('metrics', () => {
     );
     expect(failed.reduce((t, p) => t + p.value.count, 0)).toBe(1);
     expect(m.getMetrics().poolTimeouts).toBe(1);
+  });
+});
+
+describe('read replica', () => {
+  it('a read served by DATABASE_URL_READ carries the replica’s address, port and pool name', async () => {
+    const direct = new URL(stack.directUrl);
+    const m = testManager(stack, { DATABASE_URL_READ: stack.directUrl });
+    managers.push(m);
+    await m.readWithPooling((tx) => tx.$queryRaw`SELECT 1`);
+    await m.writeWithPooling((tx) => tx.$queryRaw`SELECT 1`);
+    const names = m.getMetrics().poolNames;
+    expect(names).toEqual({
+      primary: `${pooler.hostname}:${stack.poolerPort}/${DATABASE}`,
+      read: `${direct.hostname}:${stack.postgresPort}/${decodeURIComponent(direct.pathname.slice(1))}`,
+    });
+    const [read, write] = ours(otel.spans.getFinishedSpans());
+    expect(read?.attributes).toMatchObject({
+      'pgpool.pool': 'read',
+      'server.port': stack.postgresPort,
+      'db.operation.name': 'readWithPooling',
+    });
+    expect(write?.attributes).toMatchObject({ 'pgpool.pool': 'primary', 'server.port': stack.poolerPort });
+    const collected = await otel.collect();
+    const readPoints = histogram(collected, 'db.client.operation.duration').dataPoints.filter(
+      (p) => p.attributes['server.port'] === stack.postgresPort,
+    );
+    expect(readPoints.map((p) => [p.attributes['db.operation.name'], p.value.count])).toEqual([['readWithPooling', 1]]);
+    expect(ofPool(sum(collected, 'db.client.connection.max').dataPoints, names?.read ?? '').map((p) => p.value)).toEqual([
+      m.config.read?.connectionLimit,
+    ]);
   });
 });
 

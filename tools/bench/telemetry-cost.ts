@@ -1,0 +1,271 @@
+/**
+ * `npm run bench -- --telemetry [--quick] [--update-docs]`: what OpenTelemetry costs per wrapper call.
+ *
+ * Three variants, same client settings, same SQL (`SELECT 1` in an interactive transaction), one
+ * call at a time through the local stack's PgBouncer (transaction mode):
+ * - raw `$transaction` with the `maxWait`/`timeout` the wrapper passes (like with like);
+ * - `withPooling` on a manager whose first call came before any provider was registered (the free
+ *   path: telemetry decided off, nothing done per call);
+ * - `withPooling` on a manager whose first call came after a MeterProvider (a pull reader, as a
+ *   Prometheus or periodic OTLP exporter has) and a TracerProvider (BatchSpanProcessor into an
+ *   exporter that drops the spans) were registered, with an AsyncLocalStorage context manager —
+ *   what `@opentelemetry/sdk-node` sets up, minus the network.
+ * Rounds are interleaved (the order rotates every round), so drift on a shared machine hits every
+ * variant alike; the table gives the median of the rounds and their spread (min–max), and the
+ * per-round paired differences. Wall time is per call at concurrency 1; CPU time is this process's
+ * user+system time per call (Prisma, pg, our code and the SDK, not Postgres or PgBouncer).
+ * With --update-docs the table goes into docs/opentelemetry.md between the telemetry-cost markers.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { context, metrics, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import pg from 'pg';
+import { createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
+import { createMetrics, createMetricsSink } from '../../src/metrics/metrics.ts';
+import { fanOutSinks, type OperationFinished } from '../../src/metrics/sink.ts';
+import { describePoolTarget } from '../../src/telemetry/pool-target.ts';
+import { createTelemetry } from '../../src/telemetry/telemetry.ts';
+import { startStack } from '../stack/start-stack.ts';
+import { type AppManager, createAppClient } from './workload.ts';
+
+const DOC = fileURLToPath(new URL('../../docs/opentelemetry.md', import.meta.url));
+const MARKER = 'telemetry-cost';
+const log = (line: string) => console.error(line);
+
+class PullReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+/** Receives batches and drops them: the export path runs, the network does not. */
+class DroppingExporter implements SpanExporter {
+  exported = 0;
+  export(spans: ReadableSpan[], done: (result: { code: 0 }) => void): void {
+    this.exported += spans.length;
+    done({ code: 0 });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+type Variant = 'raw' | 'noProvider' | 'provider';
+const VARIANTS: readonly Variant[] = ['raw', 'noProvider', 'provider'];
+const LABELS: Record<Variant, string> = {
+  raw: 'raw `$transaction` (same maxWait/timeout)',
+  noProvider: '`withPooling`, no provider registered',
+  provider: '`withPooling`, MeterProvider + TracerProvider registered',
+};
+
+interface RoundFigures {
+  wallUs: number;
+  cpuUs: number;
+  calls: number;
+}
+
+/** One call at a time for `durationMs`: mean wall µs and CPU µs per call. */
+async function measure(call: () => Promise<unknown>, durationMs: number): Promise<RoundFigures> {
+  const warmEnd = performance.now() + Math.min(300, durationMs / 4);
+  while (performance.now() < warmEnd) await call();
+  let calls = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + durationMs;
+  while (performance.now() < end) {
+    await call();
+    calls++;
+  }
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallUs: (wallMs * 1000) / calls, cpuUs: (cpu.user + cpu.system) / calls, calls };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+const fmt = (value: number): string => value.toFixed(1);
+const spread = (values: number[]): string => `${fmt(Math.min(...values))} – ${fmt(Math.max(...values))}`;
+
+export interface TelemetryCost {
+  rounds: number;
+  durationMs: number;
+  perRound: Record<Variant, RoundFigures[]>;
+  spansExported: number;
+  /** In-process, no database: ns per call of what the manager does for metrics, without and with telemetry. */
+  inProcess: { iterations: number; withoutNs: number[]; withNs: number[] };
+}
+
+/**
+ * The telemetry work of one call, without the database: what the manager does around a call with
+ * telemetry off (the built-in metrics sink) and on (span + active context + duration record + the
+ * pool's acquire/release listeners), `iterations` times, rounds interleaved.
+ */
+async function measureInProcess(rounds: number, iterations: number): Promise<TelemetryCost['inProcess']> {
+  const telemetry = createTelemetry({});
+  if (!telemetry?.trace) throw new Error('telemetry-cost: providers are not registered');
+  const { trace: traced } = telemetry;
+  const pool = new pg.Pool({ max: 1 }); // never connects: only its events are used
+  const bare = new pg.Pool({ max: 1 });
+  const stop = telemetry.observePool(pool, 1, describePoolTarget('primary', 'postgresql://u@db.example.com:6543/app', null));
+  const hdr = createMetricsSink(createMetrics());
+  const both = fanOutSinks([createMetricsSink(createMetrics()), telemetry.sink]);
+  const client = {};
+  const event: OperationFinished = { kind: 'default', scope: 'call', durationNs: 1_500_000n, error: null, pool: 'primary' };
+  const without = async () => {
+    bare.emit('acquire', client);
+    bare.emit('release', undefined, client);
+    hdr.operationFinished(event);
+  };
+  const withTelemetry = () =>
+    traced('default', async () => {
+      pool.emit('acquire', client);
+      pool.emit('release', undefined, client);
+      both.operationFinished(event);
+    });
+  const time = async (fn: () => Promise<void>): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) await fn();
+    return Number(process.hrtime.bigint() - t0) / iterations;
+  };
+  await time(without);
+  await time(withTelemetry); // warm-up (JIT)
+  const withoutNs: number[] = [];
+  const withNs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      withoutNs.push(await time(without));
+      withNs.push(await time(withTelemetry));
+    } else {
+      withNs.push(await time(withTelemetry));
+      withoutNs.push(await time(without));
+    }
+  }
+  stop();
+  telemetry.dispose();
+  await Promise.all([pool.end(), bare.end()]);
+  return { iterations, withoutNs, withNs };
+}
+
+export function renderTelemetryCost(result: TelemetryCost, environment: string): string {
+  const rows = VARIANTS.map((v) => {
+    const wall = result.perRound[v].map((r) => r.wallUs);
+    const cpu = result.perRound[v].map((r) => r.cpuUs);
+    return `| ${LABELS[v]} | ${fmt(median(wall))} | ${spread(wall)} | ${fmt(median(cpu))} | ${spread(cpu)} |`;
+  });
+  const paired = (a: Variant, b: Variant, pick: (r: RoundFigures) => number): number[] =>
+    result.perRound[a].map((r, i) => pick(r) - pick(result.perRound[b][i] as RoundFigures));
+  const diffRow = (label: string, a: Variant, b: Variant) => {
+    const wall = paired(a, b, (r) => r.wallUs);
+    const cpu = paired(a, b, (r) => r.cpuUs);
+    return `| ${label} | ${fmt(median(wall))} | ${spread(wall)} | ${fmt(median(cpu))} | ${spread(cpu)} |`;
+  };
+  const calls = VARIANTS.map((v) => result.perRound[v].reduce((t, r) => t + r.calls, 0));
+  const { inProcess } = result;
+  const addedNs = inProcess.withNs.map((ns, i) => ns - (inProcess.withoutNs[i] ?? 0));
+  return [
+    `**In process, no database** (${inProcess.withNs.length} interleaved rounds of ${inProcess.iterations.toLocaleString('en-US')} calls): what the manager does per call for metrics and telemetry.`,
+    '',
+    '| | ns/call (median) | spread |',
+    '|---|---:|---:|',
+    `| telemetry off (no provider): built-in metrics sink only | ${fmt(median(inProcess.withoutNs))} | ${spread(inProcess.withoutNs)} |`,
+    `| providers registered: + span, active context, duration record, pool use-time listeners | ${fmt(median(inProcess.withNs))} | ${spread(inProcess.withNs)} |`,
+    `| added by telemetry (paired per round) | ${fmt(median(addedNs))} | ${spread(addedNs)} |`,
+    '',
+    `**Through PgBouncer**, ${result.rounds} interleaved rounds of ${result.durationMs} ms per variant, one call at a time (${calls.join(' / ')} calls); ${environment}.`,
+    '',
+    '| variant | wall µs/call (median) | spread | CPU µs/call (median) | spread |',
+    '|---|---:|---:|---:|---:|',
+    ...rows,
+    diffRow('added by the wrapper, no provider (paired per round)', 'noProvider', 'raw'),
+    diffRow('added by telemetry, providers registered (paired per round)', 'provider', 'noProvider'),
+    '',
+    `Spans exported during the run (one per \`withPooling\` call with providers): ${result.spansExported}.`,
+    'Generated by `npm run bench -- --telemetry --update-docs` (tools/bench/telemetry-cost.ts); a shared 2-core machine, so compare the rows with each other, not with another machine.',
+  ].join('\n');
+}
+
+/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->` in `file`. */
+function writeBetweenMarkers(file: string, name: string, content: string): void {
+  const text = readFileSync(file, 'utf8');
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`${file}: markers ${start} … ${end} not found`);
+  writeFileSync(file, `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`);
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const rounds = quick ? 3 : 9;
+  const durationMs = quick ? 600 : 2000;
+  const stack = await startStack({ log });
+  const managers: AppManager[] = [];
+  const make = () => {
+    const m: AppManager = createConnectionPoolManager({
+      createClient: createAppClient,
+      env: { DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true' },
+      pool: { connectionLimit: 2 },
+    });
+    managers.push(m);
+    return m;
+  };
+  const contextManager = new AsyncLocalStorageContextManager();
+  const reader = new PullReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const exporter = new DroppingExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  let collector: NodeJS.Timeout | undefined;
+  try {
+    const select = (m: AppManager) => () => m.withPooling((tx) => tx.$queryRawUnsafe('SELECT 1'));
+    // Decided at its first call: before any provider exists.
+    const plain = make();
+    await select(plain)();
+    context.setGlobalContextManager(contextManager.enable());
+    metrics.setGlobalMeterProvider(meterProvider);
+    trace.setGlobalTracerProvider(tracerProvider);
+    const instrumented = make();
+    await select(instrumented)();
+    // A reader that collects now and then, as an exporter would.
+    collector = setInterval(() => void reader.collect(), 1000);
+    collector.unref();
+    const txOptions = { maxWait: plain.config.poolTimeoutMs + 1000, timeout: 10_000 };
+    const calls: Record<Variant, () => Promise<unknown>> = {
+      raw: () => plain.client.$transaction((tx) => tx.$queryRawUnsafe('SELECT 1'), txOptions),
+      noProvider: select(plain),
+      provider: select(instrumented),
+    };
+    const perRound: Record<Variant, RoundFigures[]> = { raw: [], noProvider: [], provider: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const variant = VARIANTS[(round + k) % VARIANTS.length] as Variant;
+        perRound[variant].push(await measure(calls[variant], durationMs));
+      }
+      log(`telemetry-cost: round ${round + 1}/${rounds}`);
+    }
+    await tracerProvider.forceFlush();
+    const spansExported = exporter.exported;
+    log('telemetry-cost: in-process rounds');
+    const inProcess = await measureInProcess(quick ? 5 : 15, quick ? 20_000 : 100_000);
+    const result: TelemetryCost = { rounds, durationMs, perRound, spansExported, inProcess };
+    const environment = `Node ${process.versions.node}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? '?'}), load ${os.loadavg()[0]?.toFixed(1)} at the end`;
+    const markdown = renderTelemetryCost(result, environment);
+    console.log(markdown);
+    if (argv.includes('--update-docs')) {
+      writeBetweenMarkers(DOC, MARKER, markdown);
+      log('telemetry-cost: updated docs/opentelemetry.md');
+    }
+  } finally {
+    clearInterval(collector);
+    await Promise.allSettled(managers.map((m) => m.disconnect()));
+    metrics.disable();
+    trace.disable();
+    context.disable();
+    await Promise.allSettled([meterProvider.shutdown(), tracerProvider.shutdown()]);
+    await stack.stop();
+  }
+}
