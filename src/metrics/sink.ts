@@ -2,6 +2,9 @@
  * The per-operation seam between the manager and whatever records what it does: the built-in HDR
  * metrics (src/metrics/metrics.ts) is one sink, OpenTelemetry (src/telemetry/) another. The manager
  * calls one sink; `fanOutSinks` makes one of several. Pure: no Prisma, no `pg`, no OpenTelemetry.
+ *
+ * Three events are enough for both: a pool timeout and an unknown COMMIT outcome are final error
+ * kinds of `operationFinished` (classified once, by the manager), not events of their own.
  */
 import type { ErrorClassification } from '../errors/classify-error.ts';
 import type { OperationKind } from './metrics.ts';
