@@ -75,3 +75,16 @@ it('without @opentelemetry/api installed the package imports and runs', async ()
   const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   expect(result).toEqual({ one: 1, two: 2, totalQueries: 2, requireBlocked: true, importBlocked: true, poolPatched: false });
 });
+
+it('only a TracerProvider registered: spans, and no meter work (pool not instrumented)', async () => {
+  await otel?.uninstall();
+  otel = installOtel({ metrics: false });
+  const m = testManager(stack);
+  managers.push(m);
+  await m.withPooling((tx) => tx.$queryRaw`SELECT 1`);
+  const spans = otel.spans.getFinishedSpans().filter((s) => s.instrumentationScope.name === 'prisma-pgbouncer-pooling');
+  expect(spans.map((s) => s.attributes['db.operation.name'])).toEqual(['withPooling']);
+  expect(Object.hasOwn(m.pool, 'connect')).toBe(false);
+  expect(m.pool.listenerCount('acquire')).toBe(0);
+  expect([...(await otel.collect()).keys()]).toEqual([]);
+});
