@@ -2,7 +2,8 @@
  * Composes config → pool → Prisma client → retry → metrics, and owns their lifecycle:
  * lazy init-once (a failed init is retried on the next call), dispose-once.
  *
- * Follow one call: `writeWithPooling(fn)` → `execute()` (metrics, load shedding) → `retry()`
+ * Follow one call: `writeWithPooling(fn)` → `#execute()` (its span, when OpenTelemetry is on) →
+ * `#run()` (the operation sink: src/metrics/sink.ts; load shedding) → `retry()`
  * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
  * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
  */
