@@ -12,6 +12,7 @@ import {
   ATTR_DB_RESPONSE_STATUS_CODE,
   ATTR_DB_SYSTEM_NAME,
   ATTR_ERROR_TYPE,
+  ATTR_POOL_ROLE,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
   DB_SYSTEM_POSTGRESQL,
@@ -32,24 +33,50 @@ export function operationAttributes(kind: OperationKind, target: PoolTarget | nu
   return attributes;
 }
 
+interface CachedAttributes {
+  metric?: Attributes;
+  span?: Attributes;
+}
+const byTarget = new WeakMap<PoolTarget, Partial<Record<OperationKind, CachedAttributes>>>();
+const withoutTarget: Partial<Record<OperationKind, CachedAttributes>> = {};
+
+function cached(kind: OperationKind, target: PoolTarget | null): CachedAttributes {
+  let slots = target ? byTarget.get(target) : withoutTarget;
+  if (!slots && target) {
+    slots = {};
+    byTarget.set(target, slots);
+  }
+  const table = slots as Partial<Record<OperationKind, CachedAttributes>>;
+  table[kind] ??= {};
+  return table[kind];
+}
+
+/**
+ * `operationAttributes`, built once per (wrapper, pool) and frozen: a successful call allocates no
+ * attribute object (targets are frozen and live as long as their pool).
+ */
+export function sharedOperationAttributes(kind: OperationKind, target: PoolTarget | null): Attributes {
+  const slot = cached(kind, target);
+  slot.metric ??= Object.freeze(operationAttributes(kind, target));
+  return slot.metric;
+}
+
+/** The span's attributes at creation: the metric's plus which pool (`pgpool.pool`), also shared. */
+export function sharedSpanAttributes(kind: OperationKind, target: PoolTarget | null): Attributes {
+  const slot = cached(kind, target);
+  slot.span ??= Object.freeze(
+    target ? { ...operationAttributes(kind, target), [ATTR_POOL_ROLE]: target.role } : operationAttributes(kind, null),
+  );
+  return slot.span;
+}
+
 export function createOperationDurationSink(meter: Meter, targetOf: (role: PoolRole | null) => PoolTarget | null): OperationSink {
   const histogram: Histogram = meter.createHistogram(METRIC_OPERATION_DURATION, {
     description: 'Duration of database client operations: one wrapper call, all its attempts and backoff included.',
     unit: 's',
     advice: { explicitBucketBoundaries: [...OPERATION_DURATION_BUCKETS] },
   });
-  // Success attributes never change for a (pool, wrapper) pair: built once, so a successful call allocates none.
-  const cache = new Map<string, Attributes>();
-  const base = (kind: OperationKind, role: PoolRole | null): Attributes => {
-    const key = `${role}:${kind}`;
-    let attributes = cache.get(key);
-    if (!attributes) {
-      attributes = Object.freeze(operationAttributes(kind, targetOf(role)));
-      // Only cache once the pool is known: before that the target is still null.
-      if (role === null || targetOf(role)) cache.set(key, attributes);
-    }
-    return attributes;
-  };
+  const base = (kind: OperationKind, role: PoolRole | null): Attributes => sharedOperationAttributes(kind, targetOf(role));
   return {
     operationFinished({ kind, scope, durationNs, error, pool }) {
       if (scope === 'parallel-batch-item') return;

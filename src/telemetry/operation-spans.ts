@@ -14,7 +14,7 @@ import type { Context, ContextAPI, Span, Tracer } from '@opentelemetry/api';
 import type { OperationKind } from '../metrics/metrics.ts';
 import type { OperationSink, PoolRole } from '../metrics/sink.ts';
 import type { OpenTelemetryApi } from './load-api.ts';
-import { operationAttributes } from './operation-metrics.ts';
+import { sharedSpanAttributes } from './operation-metrics.ts';
 import type { PoolTarget } from './pool-target.ts';
 import {
   ATTR_ATTEMPT,
@@ -22,7 +22,6 @@ import {
   ATTR_DB_RESPONSE_STATUS_CODE,
   ATTR_ERROR_TYPE,
   ATTR_OUTCOME_UNKNOWN,
-  ATTR_POOL_ROLE,
   EVENT_POOL_WAIT,
   EVENT_RETRY,
   OPERATION_NAMES,
@@ -37,8 +36,17 @@ export interface OperationSpans {
 }
 
 /** `{db.operation.name} {target}`, the target being `db.namespace` (database-spans.md, "Name"). */
-const spanName = (kind: OperationKind, target: PoolTarget | null): string =>
-  target?.namespace ? `${OPERATION_NAMES[kind]} ${target.namespace}` : OPERATION_NAMES[kind];
+const spanNames = new WeakMap<PoolTarget, Partial<Record<OperationKind, string>>>();
+const spanName = (kind: OperationKind, target: PoolTarget | null): string => {
+  if (!target?.namespace) return OPERATION_NAMES[kind];
+  let names = spanNames.get(target);
+  if (!names) {
+    names = {};
+    spanNames.set(target, names);
+  }
+  names[kind] ??= `${OPERATION_NAMES[kind]} ${target.namespace}`;
+  return names[kind];
+};
 
 export function createOperationSpans(
   api: OpenTelemetryApi,
@@ -60,9 +68,11 @@ export function createOperationSpans(
       const parent: Context = context.active();
       // Attributes at creation, so samplers see them; the pool's come from the primary until the call says which pool served it.
       const primary = targetOf('primary');
-      const attributes = operationAttributes(kind, primary);
-      if (primary) attributes[ATTR_POOL_ROLE] = primary.role;
-      const span = tracer.startSpan(spanName(kind, primary), { kind: SpanKind.CLIENT, attributes }, parent);
+      const span = tracer.startSpan(
+        spanName(kind, primary),
+        { kind: SpanKind.CLIENT, attributes: sharedSpanAttributes(kind, primary) },
+        parent,
+      );
       const operation: Operation = { span, target: primary };
       const active = trace.setSpan(parent, span).setValue(OPERATION_SPAN, operation);
       const end = () => span.end();
@@ -83,7 +93,7 @@ export function createOperationSpans(
         const target = targetOf(pool);
         if (target && target !== operation.target) {
           operation.target = target;
-          span.setAttributes({ ...operationAttributes(kind, target), [ATTR_POOL_ROLE]: target.role });
+          span.setAttributes(sharedSpanAttributes(kind, target));
           span.updateName(spanName(kind, target));
         }
         if (!error) return;

@@ -96,7 +96,7 @@ export interface TelemetryCost {
   perRound: Record<Variant, RoundFigures[]>;
   spansExported: number;
   /** In-process, no database: ns per call of what the manager does for metrics, without and with telemetry. */
-  inProcess: { iterations: number; withoutNs: number[]; withNs: number[] };
+  inProcess: { iterations: number; withoutNs: number[]; withNs: number[]; sdkNs: number[] };
 }
 
 /**
@@ -128,6 +128,30 @@ async function measureInProcess(rounds: number, iterations: number): Promise<Tel
     });
   // CPU time, not wall time: on a shared machine a CPU-bound loop's wall time mostly measures
   // the other processes it waits behind.
+  // The SDK's own share: the same span (kind, attributes, active context) and the same two histogram
+  // records, called directly, with the metrics sink's work so that only our glue is missing.
+  const tracer = trace.getTracer('telemetry-cost');
+  const meter = metrics.getMeter('telemetry-cost');
+  const durationHistogram = meter.createHistogram('bench.duration', { unit: 's' });
+  const useHistogram = meter.createHistogram('bench.use', { unit: 's' });
+  const attributes = Object.freeze({
+    'db.system.name': 'postgresql',
+    'db.operation.name': 'withPooling',
+    'db.namespace': 'app',
+    'server.address': 'db.example.com',
+    'server.port': 6543,
+    'pgpool.pool': 'primary',
+  });
+  const poolAttributes = Object.freeze({ 'db.client.connection.pool.name': 'db.example.com:6543/app' });
+  const sdkOnly = async () => {
+    const span = tracer.startSpan('withPooling app', { kind: 2, attributes });
+    await context.with(trace.setSpan(context.active(), span), async () => {
+      useHistogram.record(0.0001, poolAttributes);
+      hdr.operationFinished(event);
+      durationHistogram.record(0.0015, attributes);
+    });
+    span.end();
+  };
   const time = async (fn: () => Promise<void>): Promise<number> => {
     const cpu0 = process.cpuUsage();
     for (let i = 0; i < iterations; i++) await fn();
@@ -136,21 +160,23 @@ async function measureInProcess(rounds: number, iterations: number): Promise<Tel
   };
   await time(without);
   await time(withTelemetry); // warm-up (JIT)
-  const withoutNs: number[] = [];
-  const withNs: number[] = [];
+  await time(sdkOnly);
+  const figures = { without: [] as number[], with: [] as number[], sdk: [] as number[] };
+  const order = [
+    ['without', without],
+    ['with', withTelemetry],
+    ['sdk', sdkOnly],
+  ] as const;
   for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      withoutNs.push(await time(without));
-      withNs.push(await time(withTelemetry));
-    } else {
-      withNs.push(await time(withTelemetry));
-      withoutNs.push(await time(without));
+    for (let k = 0; k < order.length; k++) {
+      const [name, fn] = order[(round + k) % order.length] as (typeof order)[number];
+      figures[name].push(await time(fn));
     }
   }
   stop();
   telemetry.dispose();
   await Promise.all([pool.end(), bare.end()]);
-  return { iterations, withoutNs, withNs };
+  return { iterations, withoutNs: figures.without, withNs: figures.with, sdkNs: figures.sdk };
 }
 
 export function renderTelemetryCost(result: TelemetryCost, environment: string): string {
@@ -177,6 +203,7 @@ export function renderTelemetryCost(result: TelemetryCost, environment: string):
     `| telemetry off (no provider): built-in metrics sink only | ${fmt(median(inProcess.withoutNs))} | ${spread(inProcess.withoutNs)} |`,
     `| providers registered: + span, active context, duration record, pool use-time listeners | ${fmt(median(inProcess.withNs))} | ${spread(inProcess.withNs)} |`,
     `| added by telemetry (paired per round) | ${fmt(median(addedNs))} | ${spread(addedNs)} |`,
+    `| for scale: the SDK alone doing the same span and two records, plus the metrics sink (no glue of ours) | ${fmt(median(inProcess.sdkNs))} | ${spread(inProcess.sdkNs)} |`,
     '',
     `**Through PgBouncer**, ${result.rounds} interleaved rounds of ${result.durationMs} ms per variant, one call at a time (${calls.join(' / ')} calls); ${environment}.`,
     '',
