@@ -64,5 +64,6 @@ export type { ReplicaRoutingOptions } from './routing/routing-options.ts';
 export { DEFAULT_REPLICA_ROUTING } from './routing/routing-options.ts';
 export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
+export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
 export type { RetryOptions } from './transaction/retry.ts';
 export type { AttemptContext, IsolationLevel } from './transaction/run-transaction.ts';

@@ -2,7 +2,8 @@
  * Composes config → pool → Prisma client → retry → metrics, and owns their lifecycle:
  * lazy init-once (a failed init is retried on the next call), dispose-once.
  *
- * Follow one call: `writeWithPooling(fn)` → `execute()` (metrics, load shedding) → `retry()`
+ * Follow one call: `writeWithPooling(fn)` → `#execute()` (its span, when OpenTelemetry is on) →
+ * `#run()` (the operation sink: src/metrics/sink.ts; load shedding) → `retry()`
  * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
  * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
  */
@@ -19,8 +20,9 @@ import {
   type ReplicaFigures,
 } from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
-import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
+import { createMetrics, createMetricsSink, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
+import { fanOutSinks, type OperationScope, type OperationSink, type PoolRole } from '../metrics/sink.ts';
 import { buildClientSettings } from '../pool/client-settings.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
@@ -35,6 +37,9 @@ import {
   replicaStartTimeoutMs,
   resolveReplicaRoutingOptions,
 } from '../routing/routing-options.ts';
+import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
+import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -117,13 +122,24 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * `'default'` when `env` is not given and `NODE_ENV` is not `production`, otherwise `null`.
    */
   globalKey?: string | null;
+  /**
+   * OpenTelemetry metrics and spans through the app's globally registered providers, when
+   * `@opentelemetry/api` is installed (see docs/opentelemetry.md). Defaults to true: on if the app
+   * registered a MeterProvider or TracerProvider before the first call, free otherwise.
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 interface PoolHandle<C> {
+  readonly role: PoolRole;
+  /** Host, port, namespace and `db.client.connection.pool.name` (telemetry and the Prometheus text). */
+  readonly target: PoolTarget;
   readonly client: C;
   readonly pool: pg.Pool;
   readonly limit: number;
   readonly admission: PoolAdmission;
+  /** Stops this pool's telemetry; null without telemetry. */
+  readonly stopTelemetry: (() => void) | null;
 }
 
 interface State<C> {
@@ -144,6 +160,16 @@ export interface ManagerMetrics extends MetricsSnapshot {
   readsByTarget: ReadsByTarget;
   /** Each replica as last observed (no I/O): state, lag (ms), replay position. */
   replicas: ReplicaFigures[];
+  /** `db.client.connection.pool.name` of each pool (see docs/opentelemetry.md); null before the first call. */
+  poolNames: { primary: string; read: string | null } | null;
+}
+
+/** Where a call runs; `scope` tells the sinks what a finished record stands for (see OperationScope). */
+interface Route {
+  readOnly: boolean;
+  useReplica: boolean;
+  /** Defaults to `call`. */
+  scope?: OperationScope;
 }
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
@@ -164,6 +190,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #retry: ResolvedRetryOptions;
   readonly #routing: ResolvedReplicaRoutingOptions;
   readonly #metrics: Metrics = createMetrics();
+  /** Every per-operation record goes here: the built-in metrics, plus telemetry once resolved. */
+  #sink: OperationSink = createMetricsSink(this.#metrics);
+  readonly #telemetryOptions: Readonly<TelemetryOptions>;
+  /** undefined until the first call decides; null when off. */
+  #telemetry: Telemetry | null | undefined;
   #state: State<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -187,6 +218,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.getHealth = this.getHealth.bind(this);
     this.#retry = resolveRetryOptions(options.retry);
     this.#routing = resolveReplicaRoutingOptions(options);
+    this.#telemetryOptions = resolveTelemetryOptions(options.telemetry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
         `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
@@ -229,9 +261,19 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#state !== null;
   }
 
+  /** Decided once, at the first call: see src/telemetry/telemetry.ts. */
+  #resolveTelemetry(): Telemetry | null {
+    if (this.#telemetry !== undefined) return this.#telemetry;
+    this.#telemetry = createTelemetry(this.#telemetryOptions);
+    if (this.#telemetry) this.#sink = fanOutSinks([this.#sink, this.#telemetry.sink]);
+    managerLog('OpenTelemetry %s', this.#telemetry ? `on (tracing ${this.#telemetry.trace ? 'on' : 'off'})` : 'off');
+    return this.#telemetry;
+  }
+
   #init(): State<C> {
     if (this.#closed) throw new ManagerClosedError();
     if (this.#state) return this.#state;
+    this.#resolveTelemetry();
     // Synchronous and side-effect free until it succeeds: a failure (bad env, a client factory
     // that throws) leaves no pool behind and the next call simply tries again.
     const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
@@ -247,16 +289,27 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     for (const warning of config.warnings) managerLog('warning: %s', warning);
     // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
     for (const hint of [config.tls.verifyHint, config.read?.tls.verifyHint]) if (hint) managerLog('tls: %s', hint);
+    const poolName = this.#telemetryOptions.poolName;
+    const primaryTarget = describePoolTarget('primary', config.connectionString, config.schema, { poolName });
     const primary = this.#createHandle(
       config,
       { connectionString: config.connectionString, connectionLimit: config.connectionLimit, tls: config.tls },
-      'primary',
+      primaryTarget,
     );
     const replicas: PoolHandle<C>[] = [];
     try {
-      for (const target of config.readReplicas) replicas.push(this.#createHandle(config, target, 'read'));
+      for (const replica of config.readReplicas) {
+        const target = describePoolTarget('read', replica.connectionString, config.schema, {
+          poolName,
+          primaryPoolName: primaryTarget.poolName,
+        });
+        replicas.push(this.#createHandle(config, replica, target));
+      }
     } catch (error) {
-      for (const handle of [primary, ...replicas]) void handle.pool.end();
+      for (const handle of [primary, ...replicas]) {
+        handle.stopTelemetry?.();
+        void handle.pool.end();
+      }
       throw error;
     }
     const router =
@@ -277,8 +330,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #createHandle(
     config: PoolConfig,
     target: { connectionString: string; connectionLimit: number; tls: PoolConfig['tls'] },
-    role: 'primary' | 'read',
+    poolTarget: PoolTarget,
   ): PoolHandle<C> {
+    const role = poolTarget.role;
     const { connectionString, connectionLimit, tls } = target;
     const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
     const { pool, adapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
@@ -297,7 +351,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.statementCache ? 'on' : 'off',
       );
       const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
-      return { client, pool, limit: target.connectionLimit, admission };
+      const stopTelemetry = this.#telemetry?.observePool(pool, target.connectionLimit, poolTarget) ?? null;
+      return { role, target: poolTarget, client, pool, limit: target.connectionLimit, admission, stopTelemetry };
     } catch (error) {
       void pool.end();
       throw error;
@@ -346,15 +401,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         { readOnly: false, useReplica: false },
       );
     }
-    const started = process.hrtime.bigint();
-    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
-      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, recordMetrics: false }),
-    );
-    const failed = outcomes.find((o) => o.status === 'rejected');
-    const errorKind = failed ? classifyError(failed.reason).kind : null;
-    this.#metrics.recordOperation('batch', process.hrtime.bigint() - started, errorKind ? { ok: false, errorKind } : { ok: true });
-    if (failed) throw new BatchError(outcomes);
-    return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
+    const trace = this.#resolveTelemetry()?.trace;
+    const run = () => this.#parallelBatch(ops, txOptions) as Promise<BatchResults<Ops>>;
+    return trace ? trace('batch', run) : run();
   }
 
   /**
@@ -368,14 +417,33 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return encodeConsistencyToken(await fetchCommitPosition(state.primary.pool));
   }
 
-  async #execute<R>(
-    kind: OperationKind,
-    fn: TransactionFn<C, R>,
-    options: ReadOptions,
-    route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
-  ): Promise<R> {
+  async #parallelBatch(ops: readonly TransactionFn<C, unknown>[], txOptions: TransactionOptions): Promise<unknown[]> {
     const started = process.hrtime.bigint();
-    const recordMetrics = route.recordMetrics ?? true;
+    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
+      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, scope: 'parallel-batch-item' }),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    this.#sink.operationFinished({
+      kind: 'batch',
+      scope: 'parallel-batch',
+      durationNs: process.hrtime.bigint() - started,
+      error: failed ? classifyError(failed.reason) : null,
+      pool: 'primary',
+    });
+    if (failed) throw new BatchError(outcomes);
+    return outcomes.map((o) => (o as { value: unknown }).value);
+  }
+
+  /** One wrapper call (or one transaction of a parallel batch), inside its span when tracing. */
+  #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+    const trace = this.#resolveTelemetry()?.trace;
+    return trace ? trace(kind, () => this.#run(kind, fn, options, route)) : this.#run(kind, fn, options, route);
+  }
+
+  async #run<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+    const started = process.hrtime.bigint();
+    const scope = route.scope ?? 'call';
+    let pool: PoolRole | null = null;
     this.#inFlight++;
     // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
     let ambiguous = false;
@@ -383,7 +451,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     let replicaUnavailable = false;
     try {
       const state = this.#init();
-      const after = route.useReplica ? parseConsistencyToken(options.after, 'after') : null;
+      const after = route.useReplica ? parseConsistencyToken((options as ReadOptions).after, 'after') : null;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
       const attemptOptions = {
         isolationLevel: options.isolationLevel,
@@ -399,7 +467,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           // Each attempt is routed afresh: a replica that failed to connect is skipped by the next one.
           const decision: ReadDecision<PoolHandle<C>> | null = route.useReplica && state.router ? state.router.route(after) : null;
           const handle = decision?.handle ?? state.primary;
-          const ticket = this.#admit(handle);
+          pool = handle.role;
+          const ticket = this.#admit(handle, kind);
           const started: TransactionFn<C, R> = (tx, context) => {
             ticket.started();
             return fn(tx, context);
@@ -427,7 +496,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           },
           onRetry: ({ attempt, classification, delayMs }) => {
             if (classification.kind === 'outcome-unknown') ambiguous = true;
-            this.#metrics.recordRetry(kind, classification.kind);
+            this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs });
             poolingLog(
               '%s attempt %d failed (%s%s); retrying in %d ms',
               kind,
@@ -439,20 +508,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           },
         },
       );
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: true });
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: null, pool });
       return result;
     } catch (caught) {
       // An earlier attempt may have committed: a later attempt's failure cannot make that known.
       const error =
         ambiguous && !(caught instanceof TransactionOutcomeUnknownError) ? new TransactionOutcomeUnknownError({ cause: caught }) : caught;
-      const { kind: errorKind, code } = classifyError(error);
-      if (errorKind === 'outcome-unknown') {
-        this.#metrics.recordOutcomeUnknown();
-        poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
-      } else if (errorKind === 'pool-timeout') {
-        this.#metrics.recordPoolTimeout();
-      }
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: false, errorKind });
+      const classification = classifyError(error);
+      const { kind: errorKind, code } = classification;
+      if (errorKind === 'outcome-unknown') poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: classification, pool });
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
@@ -463,10 +528,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   /** Load shedding and the pool-wait counter, before each attempt. */
-  #admit(handle: PoolHandle<C>): AdmissionTicket {
+  #admit(handle: PoolHandle<C>, kind: OperationKind): AdmissionTicket {
     try {
       const ticket = handle.admission.admit();
-      if (ticket.waits) this.#metrics.recordPoolWait();
+      if (ticket.waits) this.#sink.poolWaited(kind);
       return ticket;
     } catch (error) {
       if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
@@ -484,6 +549,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       readPool: replicaPools.length === 0 ? null : replicaPools.reduce(addPoolStats),
       readsByTarget: state?.router?.readsByTarget() ?? { replica: 0, 'primary-fallback': 0, 'primary-consistency': 0 },
       replicas: state?.router?.figures() ?? [],
+      poolNames: state ? { primary: state.primary.target.poolName, read: state.read?.target.poolName ?? null } : null,
     };
   }
 
@@ -580,6 +646,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (!state) return;
     await state.router?.close();
     const handles = [state.primary, ...state.replicas];
+    for (const h of handles) h.stopTelemetry?.();
+    this.#telemetry?.dispose();
     await Promise.all(
       handles.map((h) =>
         h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

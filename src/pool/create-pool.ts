@@ -56,6 +56,17 @@ export function statementName(sql: string): string {
 
 function ignoreClientError(): void {}
 
+const CREATED_AT = Symbol('createdAt');
+
+/**
+ * When the pool created this client (`performance.now()`), or undefined for a client not made by
+ * our pool. pg-pool calls `connect()` right after constructing a client, so this is when its
+ * connection attempt started (telemetry's `db.client.connection.create_time`).
+ */
+export function connectionCreatedAt(client: object): number | undefined {
+  return (client as { [CREATED_AT]?: number })[CREATED_AT];
+}
+
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
   const connectTimeoutMs = config.connectTimeoutMs;
   const settings = buildClientSettings(target.connectionString, { tls: target.tls, variable: target.variable });
@@ -63,6 +74,7 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
   class TimedClient extends tlsAwareClient(settings, pg.Client) {
+    readonly [CREATED_AT] = performance.now();
     constructor(options: pg.ClientConfig) {
       super({ ...options, connectionTimeoutMillis: connectTimeoutMs });
       // Every client always has an 'error' listener. pg-pool removes its idle listener when it

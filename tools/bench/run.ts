@@ -5,6 +5,7 @@
  * between the bench markers. Benchmarks, not tests: nothing here asserts.
  *
  * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs,
+ * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run).
  */
@@ -258,7 +259,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+// `--telemetry`: only the OpenTelemetry per-call cost (tools/bench/telemetry-cost.ts).
+const entry = flag('telemetry') ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv)) : main;
+entry().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });
