@@ -6,8 +6,8 @@
  * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
  * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
  */
-import type { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
+import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
@@ -69,7 +69,7 @@ export interface BatchOptions extends TransactionOptions {
 
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
   /** Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`. */
-  createClient: (adapter: PrismaPg) => C;
+  createClient: (adapter: SqlDriverAdapterFactory) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Overrides for the pool settings derived from the environment. */

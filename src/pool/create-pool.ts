@@ -17,8 +17,8 @@
  * Prisma-only parameters are stripped from the URL before pg sees it.
  */
 import { createHash } from 'node:crypto';
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import { stripParams } from '../config/database-url.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 
@@ -31,7 +31,7 @@ export interface PoolTarget {
 
 export interface CreatedPool {
   readonly pool: pg.Pool;
-  readonly adapter: PrismaPg;
+  readonly adapter: SqlDriverAdapterFactory;
 }
 
 export interface CreatePoolHooks {
@@ -81,11 +81,6 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
 export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
   const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
   pool.on('error', (error) => hooks.onIdleError?.(error));
-  const adapter = new PrismaPg(pool, {
-    schema: config.schema ?? undefined,
-    statementNameGenerator: config.statementCache ? (query) => statementName(query.sql) : undefined,
-    // We own the pool's lifecycle (manager.disconnect ends it once).
-    disposeExternalPool: false,
-  });
+  const adapter = createAdapter(pool, { schema: config.schema, statementName: config.statementCache ? statementName : undefined });
   return { pool, adapter };
 }
