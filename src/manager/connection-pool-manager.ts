@@ -11,19 +11,28 @@ import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { BatchError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
-import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
+import { PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/pool-stats.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
-import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
+import {
+  type ResolvedRetryOptions,
+  type RetryEvent,
+  type RetryHooks,
+  type RetryOptions,
+  resolveRetryOptions,
+  retry,
+  toAttemptFailure,
+} from '../transaction/retry.ts';
 import {
   type AttemptContext,
+  type AttemptOptions,
   type IsolationLevel,
   runTransactionAttempt,
   type TransactionCapable,
@@ -109,13 +118,44 @@ export interface ManagerMetrics extends MetricsSnapshot {
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
 
-/** Reads are idempotent: any transient error, and an unknown COMMIT outcome, may be retried. */
-const readRetryable = (c: ErrorClassification) => c.retryable || c.kind === 'outcome-unknown';
+/**
+ * The one rule for an unknown COMMIT outcome: retried only when the call is idempotent
+ * (`idempotent`, which defaults to true for reads and false otherwise).
+ */
+const retryableStrict = (c: ErrorClassification): boolean => c.retryable;
+const retryableIdempotent = (c: ErrorClassification): boolean => c.retryable || c.kind === 'outcome-unknown';
+
+/** Transaction timing options: Prisma requires both > 0, and Node's timers cap at 2^31-1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+function validMs(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS))
+    throw new ConfigError(name, `must be a number of ms in (0, ${MAX_TIMER_MS}], got ${String(value)}`);
+  return value;
+}
+
+/** One wrapper call: everything its attempts need, in one object (no per-attempt closures). */
+interface Call<C, R> extends AttemptOptions {
+  readonly client: TransactionCapable<TransactionClientOf<C>>;
+  readonly fn: TransactionFn<C, R>;
+  readonly admission: PoolAdmission;
+  readonly onPoolWait: () => void;
+}
+
+/** One attempt: admission (load shedding, the pool-wait count), then the transaction. */
+function attemptCall<C, R>(call: Call<C, R>, attempt: number): Promise<R> {
+  if (call.admission.admit()) call.onPoolWait();
+  return runTransactionAttempt(call.client, call.fn, attempt, call).finally(call.admission.settle);
+}
 
 export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #options: ConnectionPoolManagerOptions<C>;
   readonly #retry: ResolvedRetryOptions;
   readonly #metrics: Metrics = createMetrics();
+  readonly #transactionTimeoutMs: number;
+  /** Retry hooks per operation kind and unknown-outcome rule, built once (a call allocates none). */
+  readonly #hooks: { readonly strict: Record<OperationKind, RetryHooks>; readonly idempotent: Record<OperationKind, RetryHooks> };
+  readonly #recordPoolWait = (): void => this.#metrics.recordPoolWait();
   #state: State<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -127,20 +167,21 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #healthInFlight: Promise<HealthReport> | null = null;
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
-    if (typeof options?.createClient !== 'function')
-      throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
+    if (typeof options?.createClient !== 'function') throw new ConfigError('createClient', 'must be a function');
     this.#options = options;
     this.#retry = resolveRetryOptions(options.retry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
-      throw new TypeError(
-        `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
-      );
+      throw new ConfigError('maxWaitingCallers', `must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`);
     }
     if (options.healthTimeoutMs !== undefined && !(Number.isFinite(options.healthTimeoutMs) && options.healthTimeoutMs > 0)) {
-      throw new TypeError(
-        `createConnectionPoolManager: healthTimeoutMs must be a positive number of ms, got ${String(options.healthTimeoutMs)}`,
-      );
+      throw new ConfigError('healthTimeoutMs', `must be a positive number of ms, got ${String(options.healthTimeoutMs)}`);
     }
+    this.#transactionTimeoutMs = validMs('transactionTimeoutMs', options.transactionTimeoutMs) ?? 10_000;
+    const hooks = (isRetryable: RetryHooks['isRetryable']) =>
+      Object.fromEntries(
+        (['default', 'read', 'write', 'batch'] as const).map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind) }]),
+      ) as Record<OperationKind, RetryHooks>;
+    this.#hooks = { strict: hooks(retryableStrict), idempotent: hooks(retryableIdempotent) };
   }
 
   /** The resolved (redacted, frozen) config; initializes the manager. Throws ConfigError on bad input. */
@@ -258,8 +299,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     options: BatchOptions = {},
   ): Promise<BatchResults<Ops>> {
     const { parallel = false, ...txOptions } = options;
-    if (!Array.isArray(ops) || ops.some((op) => typeof op !== 'function'))
-      throw new TypeError('batchWithPooling: ops must be an array of functions');
+    if (!Array.isArray(ops) || ops.some((op) => typeof op !== 'function')) throw new ConfigError('ops', 'must be an array of functions');
     if (!parallel) {
       return this.#execute(
         'batch',
@@ -272,13 +312,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         { readOnly: false, useReplica: false },
       );
     }
-    const started = process.hrtime.bigint();
+    const startedAt = process.hrtime.bigint();
     const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
       this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, recordMetrics: false }),
     );
     const failed = outcomes.find((o) => o.status === 'rejected');
     const errorKind = failed ? classifyError(failed.reason).kind : null;
-    this.#metrics.recordOperation('batch', process.hrtime.bigint() - started, errorKind ? { ok: false, errorKind } : { ok: true });
+    this.#metrics.recordOperation('batch', process.hrtime.bigint() - startedAt, errorKind ? { ok: false, errorKind } : { ok: true });
     if (failed) throw new BatchError(outcomes);
     return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
   }
@@ -289,66 +329,43 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     options: TransactionOptions,
     route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
   ): Promise<R> {
-    const started = process.hrtime.bigint();
+    const startedAt = process.hrtime.bigint();
     const recordMetrics = route.recordMetrics ?? true;
     this.#inFlight++;
-    // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
-    let ambiguous = false;
     try {
       const state = this.#init();
       const handle = route.useReplica && state.read ? state.read : state.primary;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
-      const attemptOptions = {
-        isolationLevel: options.isolationLevel,
-        maxWait: options.maxWait ?? state.config.poolTimeoutMs + 1000,
-        timeout: options.timeout ?? this.#options.transactionTimeoutMs ?? 10_000,
+      const call: Call<C, R> = {
+        client: handle.client as TransactionCapable<TransactionClientOf<C>>,
+        fn,
+        admission: handle.admission,
+        onPoolWait: this.#recordPoolWait,
+        transaction: {
+          isolationLevel: options.isolationLevel,
+          maxWait: validMs('maxWait', options.maxWait) ?? state.config.poolTimeoutMs + 1000,
+          timeout: validMs('timeout', options.timeout) ?? this.#transactionTimeoutMs,
+        },
         readOnly: route.readOnly,
         poolTimeoutMs: state.config.poolTimeoutMs,
         signal: options.signal,
       };
-      const idempotent = options.idempotent ?? route.readOnly;
-      const result = await retry(
-        (attempt) => {
-          const ticket = this.#admit(handle);
-          const started: TransactionFn<C, R> = (tx, context) => {
-            ticket.started();
-            return fn(tx, context);
-          };
-          const client = handle.client as TransactionCapable<TransactionClientOf<C>>;
-          return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
-        },
-        policy,
-        {
-          signal: options.signal,
-          isRetryable: (c) => (kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown')),
-          onRetry: ({ attempt, classification, delayMs }) => {
-            if (classification.kind === 'outcome-unknown') ambiguous = true;
-            this.#metrics.recordRetry(kind, classification.kind);
-            poolingLog(
-              '%s attempt %d failed (%s%s); retrying in %d ms',
-              kind,
-              attempt,
-              classification.kind,
-              classification.code ? ` ${classification.code}` : '',
-              delayMs,
-            );
-          },
-        },
-      );
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: true });
+      const hooks = (options.idempotent ?? route.readOnly) ? this.#hooks.idempotent : this.#hooks.strict;
+      const result = await retry(attemptCall, call, policy, hooks[kind], options.signal);
+      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - startedAt, { ok: true });
       return result;
     } catch (caught) {
-      // An earlier attempt may have committed: a later attempt's failure cannot make that known.
-      const error =
-        ambiguous && !(caught instanceof TransactionOutcomeUnknownError) ? new TransactionOutcomeUnknownError({ cause: caught }) : caught;
-      const { kind: errorKind, code } = classifyError(error);
+      const { error, classification } = toAttemptFailure(caught);
+      const { kind: errorKind, code } = classification;
       if (errorKind === 'outcome-unknown') {
         this.#metrics.recordOutcomeUnknown();
         poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
       } else if (errorKind === 'pool-timeout') {
         this.#metrics.recordPoolTimeout();
+      } else if (error instanceof PoolSaturatedError) {
+        poolingLog('shedding load: %d callers already waiting', error.waiting);
       }
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: false, errorKind });
+      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - startedAt, { ok: false, errorKind });
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
@@ -356,16 +373,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     }
   }
 
-  /** Load shedding and the pool-wait counter, before each attempt. */
-  #admit(handle: PoolHandle<C>): AdmissionTicket {
-    try {
-      const ticket = handle.admission.admit();
-      if (ticket.waits) this.#metrics.recordPoolWait();
-      return ticket;
-    } catch (error) {
-      if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
-      throw error;
-    }
+  #onRetry(kind: OperationKind, { attempt, classification, delayMs }: RetryEvent): void {
+    this.#metrics.recordRetry(kind, classification.kind);
+    poolingLog(
+      '%s attempt %d failed (%s%s); retrying in %d ms',
+      kind,
+      attempt,
+      classification.kind,
+      classification.code ? ` ${classification.code}` : '',
+      delayMs,
+    );
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
@@ -436,7 +453,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   async shutdown(options: { timeoutMs?: number } = {}): Promise<{ drained: boolean }> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0))
-      throw new TypeError(`shutdown: timeoutMs must be a number ≥ 0, got ${String(options.timeoutMs)}`);
+      throw new ConfigError('timeoutMs', `must be a number ≥ 0, got ${String(options.timeoutMs)}`);
     this.#closed = true; // new calls are refused; running ones keep their pool handle
     let drained = this.#inFlight === 0;
     if (!drained) {
