@@ -99,6 +99,9 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
 
 interface PoolHandle<C> {
   readonly client: C;
+  /** Built on first read: its transactions open READ ONLY (one BEGIN, Postgres enforces it). */
+  readOnlyClient: C | null;
+  readonly readOnlyAdapter: SqlDriverAdapterFactory;
   readonly pool: pg.Pool;
   readonly limit: number;
   readonly admission: PoolAdmission;
@@ -251,7 +254,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     target: { connectionString: string; connectionLimit: number },
     role: 'primary' | 'read',
   ): PoolHandle<C> {
-    const { pool, adapter } = createPool(target, config, {
+    const { pool, adapter, readOnlyAdapter } = createPool(target, config, {
       applicationName: this.#options.applicationName ?? 'connection-pool-manager',
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
     });
@@ -267,7 +270,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.statementCache ? 'on' : 'off',
       );
       const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
-      return { client, pool, limit: target.connectionLimit, admission };
+      return { client, readOnlyClient: null, readOnlyAdapter, pool, limit: target.connectionLimit, admission };
     } catch (error) {
       void pool.end();
       throw error;
@@ -337,7 +340,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const handle = route.useReplica && state.read ? state.read : state.primary;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
       const call: Call<C, R> = {
-        client: handle.client as TransactionCapable<TransactionClientOf<C>>,
+        client: (route.readOnly ? this.#readOnlyClient(handle) : handle.client) as TransactionCapable<TransactionClientOf<C>>,
         fn,
         admission: handle.admission,
         onPoolWait: this.#recordPoolWait,
@@ -346,7 +349,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           maxWait: validMs('maxWait', options.maxWait) ?? state.config.poolTimeoutMs + 1000,
           timeout: validMs('timeout', options.timeout) ?? this.#transactionTimeoutMs,
         },
-        readOnly: route.readOnly,
         poolTimeoutMs: state.config.poolTimeoutMs,
         signal: options.signal,
       };
@@ -371,6 +373,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     } finally {
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
+  }
+
+  /** A read-only transaction needs a client of its own: Prisma passes the adapter no "read only" flag. */
+  #readOnlyClient(handle: PoolHandle<C>): C {
+    handle.readOnlyClient ??= this.#options.createClient(handle.readOnlyAdapter);
+    return handle.readOnlyClient;
   }
 
   #onRetry(kind: OperationKind, { attempt, classification, delayMs }: RetryEvent): void {
@@ -484,9 +492,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#state = null;
     if (!state) return;
     const handles = [state.primary, ...(state.read ? [state.read] : [])];
+    const clients = handles.flatMap((h) => (h.readOnlyClient ? [h.client, h.readOnlyClient] : [h.client]));
     await Promise.all(
-      handles.map((h) =>
-        h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
+      clients.map((client) =>
+        client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
       ),
     );
     await Promise.all(handles.map((h) => h.pool.end()));

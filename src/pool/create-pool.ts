@@ -32,6 +32,8 @@ export interface PoolTarget {
 export interface CreatedPool {
   readonly pool: pg.Pool;
   readonly adapter: SqlDriverAdapterFactory;
+  /** The same pool; every interactive transaction opens READ ONLY (for reads). */
+  readonly readOnlyAdapter: SqlDriverAdapterFactory;
 }
 
 export interface CreatePoolHooks {
@@ -54,7 +56,9 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait.
   class TimedClient extends pg.Client {
     constructor(options: pg.ClientConfig) {
-      super({ ...options, connectionTimeoutMillis: connectTimeoutMs });
+      // pipeline: our adapter writes a transaction's BEGIN together with its first statement
+      // (src/adapter/pipelined-transaction.ts); a lone query behaves exactly as without it.
+      super({ ...options, connectionTimeoutMillis: connectTimeoutMs, pipeline: true } as pg.ClientConfig);
       // Every client always has an 'error' listener. pg-pool removes its idle listener when it
       // hands a client out and adapter-pg adds its own a microtask later; a FATAL that arrives in
       // the same read as the login's ReadyForQuery (PgBouncer KILL or restart during connect)
@@ -81,6 +85,10 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
 export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
   const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
   pool.on('error', (error) => hooks.onIdleError?.(error));
-  const adapter = createAdapter(pool, { schema: config.schema, statementName: config.statementCache ? statementName : undefined });
-  return { pool, adapter };
+  const adapterOptions = { schema: config.schema, statementName: config.statementCache ? statementName : undefined };
+  return {
+    pool,
+    adapter: createAdapter(pool, adapterOptions),
+    readOnlyAdapter: createAdapter(pool, { ...adapterOptions, readOnly: true }),
+  };
 }

@@ -35,14 +35,9 @@ export interface AttemptContext {
 
 export interface AttemptOptions {
   readonly transaction: PrismaTransactionOptions;
-  readonly readOnly: boolean;
   /** Pool acquire timeout, for the PoolTimeoutError message. */
   readonly poolTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
-}
-
-interface RawExecutor {
-  $executeRawUnsafe(sql: string): Promise<number>;
 }
 
 /**
@@ -63,8 +58,6 @@ export async function runTransactionAttempt<Tx, R>(
     // The caller gave up while we waited for a connection: do nothing and roll back.
     signal?.throwIfAborted();
     reached = 1;
-    // First statement of the transaction, so Postgres itself rejects any write (25006).
-    if (options.readOnly) await (tx as unknown as RawExecutor).$executeRawUnsafe('SET TRANSACTION READ ONLY');
     const value = await fn(tx, { attempt, signal });
     reached = 2;
     return value;
