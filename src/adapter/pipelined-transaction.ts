@@ -68,6 +68,13 @@ const TRANSACTION_OPTIONS = Object.freeze({ usePhantomQuery: true });
 const COMMIT = 'COMMIT';
 const ROLLBACK = 'ROLLBACK';
 
+/**
+ * pg-pool removes its idle 'error' listener while a client is checked out; a connection error
+ * between statements would then be an unhandled 'error' event (a crash). adapter-pg listens for
+ * the transaction's lifetime; so do we. The error itself reaches the next query or COMMIT.
+ */
+function ignoreConnectionError(): void {}
+
 function settled(promise: Promise<unknown>): Promise<void> {
   return promise.then(
     () => {},
@@ -99,6 +106,7 @@ export class PipelinedTransaction implements Transaction {
     this.#begin = begin;
     this.#perStatement = perStatement;
     this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
+    conn.on('error', ignoreConnectionError);
   }
 
   queryRaw(query: SqlQuery): Promise<SqlResultSet> {
@@ -172,6 +180,7 @@ export class PipelinedTransaction implements Transaction {
     if (this.#released) return undefined;
     if (pending) return settled(pending).then(() => this.#release(null, error));
     this.#released = true;
+    this.#conn.removeListener('error', ignoreConnectionError);
     const idle = error === undefined && this.#conn.getTransactionStatus?.() === 'I';
     this.#conn.release(idle ? undefined : error instanceof Error ? error : new Error('connection not idle after the transaction'));
     return undefined;
