@@ -311,9 +311,14 @@ const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
 
 export function updateReadme(readmePath: string, markdown: string): void {
-  const text = readFileSync(readmePath, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`bench: ${readmePath} has no ${START} … ${END} section`);
-  writeFileSync(readmePath, `${text.slice(0, start + START.length)}\n${markdown}\n${text.slice(end)}`);
+  spliceBetweenMarkers(readmePath, START, END, markdown);
+}
+
+/** Replaces what lies between two marker lines of a file (the markers stay). */
+export function spliceBetweenMarkers(file: string, startMarker: string, endMarker: string, markdown: string): void {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(startMarker);
+  const end = text.indexOf(endMarker);
+  if (start < 0 || end < start) throw new Error(`bench: ${file} has no ${startMarker} … ${endMarker} section`);
+  writeFileSync(file, `${text.slice(0, start + startMarker.length)}\n${markdown}\n${text.slice(end)}`);
 }
