@@ -316,7 +316,9 @@ export async function measureStatementModes(
     });
   const unnamedUrl = new URL(directUrl);
   unnamedUrl.searchParams.set('statement_cache_size', '0');
-  const named = sessionManager(directUrl);
+  const namedUrl = new URL(directUrl);
+  namedUrl.searchParams.set('statement_cache_size', '100');
+  const named = sessionManager(namedUrl.toString());
   const unnamed = sessionManager(unnamedUrl.toString());
   if (!named.config.statementCache || unnamed.config.statementCache) throw new Error('bench: statement cache settings not as expected');
   const runs = { named: [] as LoopResult[], unnamed: [] as LoopResult[] };

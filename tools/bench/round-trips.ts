@@ -256,17 +256,17 @@ export async function measureStatementCache(
   users: number,
   options: { pairs: number; callsPerBlock: number; concurrency: number },
 ): Promise<InterleavedResult> {
-  const session = (url: string, poolerTracksPreparedStatements: boolean): AppManager =>
-    createConnectionPoolManager({
+  const session = (cacheSize: string): AppManager => {
+    const url = new URL(stack.directUrl);
+    url.searchParams.set('statement_cache_size', cacheSize);
+    return createConnectionPoolManager({
       createClient: createAppClient,
-      env: { DATABASE_URL: url, USE_TRANSACTION_MODE: 'false' },
-      pool: { connectionLimit: options.concurrency, poolerTracksPreparedStatements },
+      env: { DATABASE_URL: url.toString(), USE_TRANSACTION_MODE: 'false' },
+      pool: { connectionLimit: options.concurrency },
     });
-  const unnamedUrl = new URL(stack.directUrl);
-  unnamedUrl.searchParams.set('statement_cache_size', '0');
-  // Named: asked for explicitly (whatever the session default is); unnamed: turned off in the URL.
-  const named = session(stack.directUrl, true);
-  const unnamed = session(unnamedUrl.toString(), false);
+  };
+  const named = session('100');
+  const unnamed = session('0');
   if (!named.config.statementCache || unnamed.config.statementCache)
     throw new Error('round-trips: statement cache settings not as expected');
   const mix = (manager: AppManager) => (i: number) => {
