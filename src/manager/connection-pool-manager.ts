@@ -4,7 +4,8 @@
  *
  * Follow one call: `writeWithPooling(fn)` → `execute()` (metrics, load shedding) → `retry()`
  * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
- * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
+ * `client.$transaction` → our adapter (src/adapter/: one pipelined BEGIN, adapter-pg's query path) →
+ * the `pg.Pool` built in src/pool/create-pool.ts.
  */
 import type pg from 'pg';
 import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
@@ -77,7 +78,11 @@ export interface BatchOptions extends TransactionOptions {
 }
 
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
-  /** Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`. */
+  /**
+   * Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`.
+   * Called once per pool at first use, and once more on the first read, for a client whose
+   * transactions open READ ONLY (Prisma passes an adapter no "read only" flag).
+   */
   createClient: (adapter: SqlDriverAdapterFactory) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
   env?: Readonly<Record<string, string | undefined>>;

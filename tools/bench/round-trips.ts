@@ -164,10 +164,21 @@ export async function measureAtRtt(stack: LocalStack, rttMs: number, samples: nu
   });
   const stock = stockClient(url, 1);
   const echo = await startEcho(rttMs / 2);
+  // pg alone on the same path, pipelined as our adapter does: the floor without Prisma's own work.
+  const bare = new pg.Client({ connectionString: url, pipeline: true } as pg.ClientConfig);
+  await bare.connect();
   let n = 0;
   const id = () => String((n++ % users) + 1);
   const rows = [
     { name: 'network round trip (echo through the proxy, no database)', limit: 1, run: echo.ping },
+    {
+      name: 'pg alone: `BEGIN` + point select pipelined, then `COMMIT`',
+      limit: 2,
+      run: async () => {
+        await Promise.all([bare.query('BEGIN'), bare.query(POINT_SELECT_SQL, [id()])]);
+        await bare.query('COMMIT');
+      },
+    },
     ...rowsFor(manager, stock.client, id),
   ];
   const times: number[][] = rows.map(() => []);
@@ -184,11 +195,9 @@ export async function measureAtRtt(stack: LocalStack, rttMs: number, samples: nu
       }
     }
   } finally {
-    await manager.disconnect();
-    await stock.client.$disconnect();
-    await stock.pool.end();
-    await proxy.close();
-    await echo.close();
+    // Every resource closes even if one close fails (a leftover server would keep the process alive).
+    await Promise.allSettled([manager.disconnect(), stock.client.$disconnect().then(() => stock.pool.end()), bare.end()]);
+    await Promise.allSettled([proxy.close(), echo.close()]);
   }
   const measuredRttMs = quantile(times[0] as number[], 0.5);
   return {
