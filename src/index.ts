@@ -1,5 +1,6 @@
 /** The public API. Explicit named exports only. */
 
+export type { SqlDriverAdapterFactory } from './adapter/create-adapter.ts';
 export type { RewriteOptions } from './config/database-url.ts';
 export { redactDatabaseUrl, rewriteDatabaseUrl } from './config/database-url.ts';
 export type { ProviderId, ProviderProfile } from './config/providers.ts';

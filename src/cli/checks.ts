@@ -4,6 +4,7 @@
  * created first and dropped last, so nothing of the app's tables is touched and nothing is left.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
 import type { HealthReport } from '../health/health-check.ts';
@@ -204,20 +205,32 @@ export async function runChecks(env: Env, options: { progress?: (text: string) =
     await runner.check('Serializable conflict is retried', 'Raise retry.maxConflictAttempts (docs/wrappers.md).', async () => {
       await manager.client.$executeRawUnsafe(`INSERT INTO "${table}" (label) VALUES ('counter')`);
       const before = manager.getMetrics().retriesByKind.serialization ?? 0;
-      const n = 20;
-      await Promise.all(
-        Array.from({ length: n }, () =>
-          manager.writeWithPooling(async (tx) => {
-            const [row] = await tx.$queryRawUnsafe<{ n: number }>(`SELECT n FROM "${table}" WHERE label = 'counter'`);
-            await tx.$executeRawUnsafe(`UPDATE "${table}" SET n = $1 WHERE label = 'counter'`, (row?.n ?? 0) + 1);
-          }),
-        ),
-      );
+      // A conflict on purpose, not by luck: both first attempts read the counter, then each waits
+      // for the other to have read before writing, so Serializable must fail one of them (40001).
+      // With connection_limit 1 they cannot overlap; the wait then gives up after a second.
+      let read = 0;
+      let bothRead!: () => void;
+      const barrier = new Promise<void>((resolve) => {
+        bothRead = resolve;
+      });
+      const increment = () =>
+        manager.writeWithPooling(async (tx, { attempt }) => {
+          const [row] = await tx.$queryRawUnsafe<{ n: number }>(`SELECT n FROM "${table}" WHERE label = 'counter'`);
+          if (attempt === 1) {
+            if (++read === 2) bothRead();
+            await Promise.race([barrier, sleep(1000, undefined, { ref: false })]);
+          }
+          await tx.$executeRawUnsafe(`UPDATE "${table}" SET n = $1 WHERE label = 'counter'`, (row?.n ?? 0) + 1);
+        });
+      await Promise.all([increment(), increment()]);
       const [final] = await manager.client.$queryRawUnsafe<{ n: number }>(`SELECT n FROM "${table}" WHERE label = 'counter'`);
       const retried = (manager.getMetrics().retriesByKind.serialization ?? 0) - before;
+      const overlap = manager.config.connectionLimit >= 2;
       return {
-        ok: Number(final?.n) === n && retried > 0,
-        detail: `${n} concurrent read-modify-write increments → ${final?.n}; ${retried} serialization retries`,
+        ok: Number(final?.n) === 2 && (retried > 0 || !overlap),
+        detail: overlap
+          ? `2 overlapping read-modify-write increments → ${final?.n}; ${retried} serialization retries`
+          : `connection_limit 1: transactions cannot overlap, so no conflict to retry; 2 increments → ${final?.n}`,
       };
     });
 

@@ -84,7 +84,11 @@ export interface PoolConfig {
   /** Client-side limit on one query (Prisma 6's `socket_timeout`, seconds in the URL); null = none. */
   readonly socketTimeoutMs: number | null;
   readonly idleTimeoutMs: number;
-  /** Use named (cached) prepared statements. */
+  /**
+   * Use named (cached) prepared statements. Defaults to false: only `statement_cache_size` > 0 in
+   * the URL (session mode) or a pooler that tracks them turns them on — interleaved measurements
+   * showed no gain from them (docs/round-trips.md).
+   */
   readonly statementCache: boolean;
   /** The URL's `schema` parameter. */
   readonly schema: string | null;
@@ -161,7 +165,8 @@ interface UrlSettings {
   readonly poolTimeoutMs: number | undefined;
   readonly connectTimeoutMs: number | undefined;
   readonly socketTimeoutMs: number | undefined;
-  readonly statementCacheOff: boolean;
+  /** `statement_cache_size`: 0 turns named statements off, > 0 asks for them; undefined when absent. */
+  readonly statementCacheSize: number | undefined;
 }
 
 const urlSettings = (parsed: ParsedDatabaseUrl, variable: string): UrlSettings => {
@@ -190,7 +195,7 @@ const urlSettings = (parsed: ParsedDatabaseUrl, variable: string): UrlSettings =
     poolTimeoutMs: seconds('pool_timeout'),
     connectTimeoutMs: seconds('connect_timeout'),
     socketTimeoutMs: seconds('socket_timeout'),
-    statementCacheOff: cacheSize !== undefined && Number(cacheSize) === 0,
+    statementCacheSize: cacheSize === undefined ? undefined : Number(cacheSize),
   };
 };
 
@@ -385,7 +390,11 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     idleTimeoutMs: options.idleTimeoutMs ?? (serverless || mode === 'transaction' ? SERVERLESS_IDLE_TIMEOUT_MS : SESSION_IDLE_TIMEOUT_MS),
     // Named statements outlive a transaction on their server connection; a transaction-mode pooler
     // hands that connection to someone else, so only a pooler that tracks them can allow them.
-    statementCache: !source.settings.statementCacheOff && (mode === 'session' || options.poolerTracksPreparedStatements === true),
+    // In session mode they are opt-in (statement_cache_size > 0): interleaved A/B runs measured no
+    // gain over unnamed statements (docs/round-trips.md), and unnamed ones work behind any pooler.
+    statementCache:
+      source.settings.statementCacheSize !== 0 &&
+      (options.poolerTracksPreparedStatements === true || (mode === 'session' && (source.settings.statementCacheSize ?? 0) > 0)),
     schema: getParam(main.parsed, 'schema') ?? null,
     instanceCount,
     maxPoolSize,

@@ -5,13 +5,14 @@
  * Follow one call: `writeWithPooling(fn)` → `#execute()` (its span, when OpenTelemetry is on) →
  * `#run()` (the operation sink: src/metrics/sink.ts; load shedding) → `retry()`
  * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
- * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
+ * `client.$transaction` → our adapter (src/adapter/: one pipelined BEGIN, adapter-pg's query path) →
+ * the `pg.Pool` built in src/pool/create-pool.ts.
  */
-import type { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
+import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
 import {
   checkHealthDetailed,
   type HealthReport,
@@ -26,7 +27,7 @@ import { fanOutSinks, type OperationScope, type OperationSink, type PoolRole } f
 import { buildClientSettings } from '../pool/client-settings.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
-import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
+import { PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
 import { fetchCommitPosition } from '../routing/commit-position.ts';
 import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
@@ -41,9 +42,19 @@ import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
-import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
+import {
+  AttemptFailure,
+  type ResolvedRetryOptions,
+  type RetryEvent,
+  type RetryHooks,
+  type RetryOptions,
+  resolveRetryOptions,
+  retry,
+  toAttemptFailure,
+} from '../transaction/retry.ts';
 import {
   type AttemptContext,
+  type AttemptOptions,
   type IsolationLevel,
   runTransactionAttempt,
   type TransactionCapable,
@@ -97,8 +108,12 @@ export interface BatchOptions extends TransactionOptions {
 }
 
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
-  /** Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`. */
-  createClient: (adapter: PrismaPg) => C;
+  /**
+   * Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`.
+   * Called once per pool at first use, and once more on a pool's first read, for a client whose
+   * transactions open READ ONLY (Prisma passes an adapter no "read only" flag).
+   */
+  createClient: (adapter: SqlDriverAdapterFactory) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Overrides for the pool settings derived from the environment. */
@@ -135,6 +150,9 @@ interface PoolHandle<C> {
   /** Host, port, namespace and `db.client.connection.pool.name` (telemetry and the Prometheus text). */
   readonly target: PoolTarget;
   readonly client: C;
+  /** Built on first read: its transactions open READ ONLY (one BEGIN, Postgres enforces it). */
+  readOnlyClient: C | null;
+  readonly readOnlyAdapter: SqlDriverAdapterFactory;
   readonly pool: pg.Pool;
   readonly limit: number;
   readonly admission: PoolAdmission;
@@ -182,13 +200,45 @@ const addPoolStats = (a: PoolStats, b: PoolStats): PoolStats => ({
   limit: a.limit + b.limit,
 });
 
-/** Reads are idempotent: any transient error, and an unknown COMMIT outcome, may be retried. */
-const readRetryable = (c: ErrorClassification) => c.retryable || c.kind === 'outcome-unknown';
+/**
+ * The one rule for an unknown COMMIT outcome: retried only when the call is idempotent
+ * (`idempotent`, which defaults to true for reads and false otherwise).
+ */
+const retryableStrict = (c: ErrorClassification): boolean => c.retryable;
+const retryableIdempotent = (c: ErrorClassification): boolean => c.retryable || c.kind === 'outcome-unknown';
+
+/** Transaction timing options: Prisma requires both > 0, and Node's timers cap at 2^31-1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+function validMs(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS))
+    throw new ConfigError(name, `must be a number of ms in (0, ${MAX_TIMER_MS}], got ${String(value)}`);
+  return value;
+}
+
+/** One wrapper call: everything its attempts need, in one object (no per-attempt closures). */
+interface Call<C, R> extends AttemptOptions {
+  readonly client: TransactionCapable<TransactionClientOf<C>>;
+  readonly fn: TransactionFn<C, R>;
+  readonly admission: PoolAdmission;
+  readonly onPoolWait: () => void;
+}
+
+/** One attempt: admission (load shedding, the pool-wait count), then the transaction. */
+function attemptCall<C, R>(call: Call<C, R>, attempt: number): Promise<R> {
+  if (call.admission.admit()) call.onPoolWait();
+  return runTransactionAttempt(call.client, call.fn, attempt, call).finally(call.admission.settle);
+}
 
 export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #options: ConnectionPoolManagerOptions<C>;
   readonly #retry: ResolvedRetryOptions;
   readonly #routing: ResolvedReplicaRoutingOptions;
+  readonly #transactionTimeoutMs: number;
+  /** Retry hooks per operation kind and unknown-outcome rule, built once (a call allocates none). */
+  readonly #hooks: { readonly strict: Record<OperationKind, RetryHooks>; readonly idempotent: Record<OperationKind, RetryHooks> };
+  /** The pool-wait record per operation kind, built once. */
+  readonly #poolWaited: Record<OperationKind, () => void>;
   readonly #metrics: Metrics = createMetrics();
   /** Every per-operation record goes here: the built-in metrics, plus telemetry once resolved. */
   #sink: OperationSink = createMetricsSink(this.#metrics);
@@ -206,8 +256,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #healthInFlight: Promise<HealthReport> | null = null;
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
-    if (typeof options?.createClient !== 'function')
-      throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
+    if (typeof options?.createClient !== 'function') throw new ConfigError('createClient', 'must be a function');
     this.#options = options;
     // Bound, so an app can export them destructured: `export const { withPooling } = manager`.
     this.withPooling = this.withPooling.bind(this);
@@ -220,15 +269,23 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#routing = resolveReplicaRoutingOptions(options);
     this.#telemetryOptions = resolveTelemetryOptions(options.telemetry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
-      throw new TypeError(
-        `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
-      );
+      throw new ConfigError('maxWaitingCallers', `must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`);
     }
     if (options.healthTimeoutMs !== undefined && !(Number.isFinite(options.healthTimeoutMs) && options.healthTimeoutMs > 0)) {
-      throw new TypeError(
-        `createConnectionPoolManager: healthTimeoutMs must be a positive number of ms, got ${String(options.healthTimeoutMs)}`,
-      );
+      throw new ConfigError('healthTimeoutMs', `must be a positive number of ms, got ${String(options.healthTimeoutMs)}`);
     }
+    this.#transactionTimeoutMs = validMs('transactionTimeoutMs', options.transactionTimeoutMs) ?? 10_000;
+    const kinds = ['default', 'read', 'write', 'batch'] as const;
+    const hooks = (isRetryable: RetryHooks['isRetryable']) =>
+      Object.fromEntries(kinds.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind) }])) as Record<
+        OperationKind,
+        RetryHooks
+      >;
+    this.#hooks = { strict: hooks(retryableStrict), idempotent: hooks(retryableIdempotent) };
+    this.#poolWaited = Object.fromEntries(kinds.map((kind) => [kind, () => this.#sink.poolWaited(kind)])) as Record<
+      OperationKind,
+      () => void
+    >;
   }
 
   /** The resolved (redacted, frozen) config; initializes the manager. Throws ConfigError on bad input. */
@@ -335,7 +392,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const role = poolTarget.role;
     const { connectionString, connectionLimit, tls } = target;
     const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
-    const { pool, adapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
+    const { pool, adapter, readOnlyAdapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
       applicationName: this.#options.applicationName ?? 'connection-pool-manager',
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
     });
@@ -352,7 +409,17 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       );
       const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
       const stopTelemetry = this.#telemetry?.observePool(pool, target.connectionLimit, poolTarget) ?? null;
-      return { role, target: poolTarget, client, pool, limit: target.connectionLimit, admission, stopTelemetry };
+      return {
+        role,
+        target: poolTarget,
+        client,
+        readOnlyClient: null,
+        readOnlyAdapter,
+        pool,
+        limit: target.connectionLimit,
+        admission,
+        stopTelemetry,
+      };
     } catch (error) {
       void pool.end();
       throw error;
@@ -387,8 +454,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     options: BatchOptions = {},
   ): Promise<BatchResults<Ops>> {
     const { parallel = false, ...txOptions } = options;
-    if (!Array.isArray(ops) || ops.some((op) => typeof op !== 'function'))
-      throw new TypeError('batchWithPooling: ops must be an array of functions');
+    if (!Array.isArray(ops) || ops.some((op) => typeof op !== 'function')) throw new ConfigError('ops', 'must be an array of functions');
     if (!parallel) {
       return this.#execute(
         'batch',
@@ -418,7 +484,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   async #parallelBatch(ops: readonly TransactionFn<C, unknown>[], txOptions: TransactionOptions): Promise<unknown[]> {
-    const started = process.hrtime.bigint();
+    const startedAt = process.hrtime.bigint();
     const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
       this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, scope: 'parallel-batch-item' }),
     );
@@ -426,7 +492,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#sink.operationFinished({
       kind: 'batch',
       scope: 'parallel-batch',
-      durationNs: process.hrtime.bigint() - started,
+      durationNs: process.hrtime.bigint() - startedAt,
       error: failed ? classifyError(failed.reason) : null,
       pool: 'primary',
     });
@@ -435,89 +501,63 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   /** One wrapper call (or one transaction of a parallel batch), inside its span when tracing. */
-  #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+  #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: ReadOptions, route: Route): Promise<R> {
     const trace = this.#resolveTelemetry()?.trace;
     return trace ? trace(kind, () => this.#run(kind, fn, options, route)) : this.#run(kind, fn, options, route);
   }
 
-  async #run<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
-    const started = process.hrtime.bigint();
+  async #run<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: ReadOptions, route: Route): Promise<R> {
+    const startedAt = process.hrtime.bigint();
     const scope = route.scope ?? 'call';
     let pool: PoolRole | null = null;
     this.#inFlight++;
-    // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
-    let ambiguous = false;
-    // Set when a replica could not serve the last attempt: the next one goes elsewhere.
-    let replicaUnavailable = false;
     try {
       const state = this.#init();
-      const after = route.useReplica ? parseConsistencyToken((options as ReadOptions).after, 'after') : null;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
-      const attemptOptions = {
+      const hooks = (options.idempotent ?? route.readOnly) ? this.#hooks.idempotent : this.#hooks.strict;
+      const transaction = {
         isolationLevel: options.isolationLevel,
-        maxWait: options.maxWait ?? state.config.poolTimeoutMs + 1000,
-        timeout: options.timeout ?? this.#options.transactionTimeoutMs ?? 10_000,
-        readOnly: route.readOnly,
-        poolTimeoutMs: state.config.poolTimeoutMs,
-        signal: options.signal,
+        maxWait: validMs('maxWait', options.maxWait) ?? state.config.poolTimeoutMs + 1000,
+        timeout: validMs('timeout', options.timeout) ?? this.#transactionTimeoutMs,
       };
-      const idempotent = options.idempotent ?? route.readOnly;
-      const result = await retry(
-        (attempt) => {
-          // Each attempt is routed afresh: a replica that failed to connect is skipped by the next one.
-          const decision: ReadDecision<PoolHandle<C>> | null = route.useReplica && state.router ? state.router.route(after) : null;
-          const handle = decision?.handle ?? state.primary;
+      let result: R;
+      if (route.useReplica && state.router) {
+        // Reads with replicas: each attempt is routed afresh (src/routing), so a replica that could
+        // not serve one attempt is skipped by the next.
+        const after = parseConsistencyToken(options.after, 'after');
+        const { router, primary } = state;
+        const routed = async (_: null, attempt: number): Promise<R> => {
+          const decision: ReadDecision<PoolHandle<C>> = router.route(after);
+          const handle = decision.handle ?? primary;
           pool = handle.role;
-          const ticket = this.#admit(handle, kind);
-          const started: TransactionFn<C, R> = (tx, context) => {
-            ticket.started();
-            return fn(tx, context);
-          };
-          const client = handle.client as TransactionCapable<TransactionClientOf<C>>;
-          if (!decision?.handle) return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
           // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.
-          const maxWait = Math.min(attemptOptions.maxWait, replicaStartTimeoutMs(state.config));
-          return runTransactionAttempt(client, started, attempt, { ...attemptOptions, maxWait })
-            .finally(ticket.settled)
-            .catch((error: unknown) => {
-              replicaUnavailable = state.router?.replicaFailed(decision, classifyError(error)) ?? false;
-              throw error;
-            });
-        },
-        policy,
-        {
-          signal: options.signal,
-          isRetryable: (c) => {
-            if (replicaUnavailable) {
-              replicaUnavailable = false;
-              return true;
-            }
-            return kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown');
-          },
-          onRetry: ({ attempt, classification, delayMs }) => {
-            if (classification.kind === 'outcome-unknown') ambiguous = true;
-            this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs });
-            poolingLog(
-              '%s attempt %d failed (%s%s); retrying in %d ms',
-              kind,
-              attempt,
-              classification.kind,
-              classification.code ? ` ${classification.code}` : '',
-              delayMs,
-            );
-          },
-        },
-      );
-      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: null, pool });
+          const maxWait = decision.handle ? Math.min(transaction.maxWait, replicaStartTimeoutMs(state.config)) : transaction.maxWait;
+          const call = this.#call(kind, handle, fn, route, { ...transaction, maxWait }, state.config.poolTimeoutMs, options.signal);
+          try {
+            return await attemptCall(call, attempt);
+          } catch (caught) {
+            if (!decision.handle) throw caught;
+            const failure = toAttemptFailure(caught);
+            // The replica could not serve: the next attempt goes to the primary, whatever the kind.
+            if (!router.replicaFailed(decision, failure.classification)) throw failure;
+            throw new AttemptFailure(failure.error, { ...failure.classification, retryable: true });
+          }
+        };
+        result = await retry(routed, null, policy, hooks[kind], options.signal);
+      } else {
+        const handle = route.useReplica && state.read ? state.read : state.primary;
+        pool = handle.role;
+        const call = this.#call(kind, handle, fn, route, transaction, state.config.poolTimeoutMs, options.signal);
+        result = await retry(attemptCall, call, policy, hooks[kind], options.signal);
+      }
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - startedAt, error: null, pool });
       return result;
     } catch (caught) {
-      // An earlier attempt may have committed: a later attempt's failure cannot make that known.
-      const error =
-        ambiguous && !(caught instanceof TransactionOutcomeUnknownError) ? new TransactionOutcomeUnknownError({ cause: caught }) : caught;
-      const classification = classifyError(error);
+      const { error, classification } = toAttemptFailure(caught);
       const { kind: errorKind, code } = classification;
       if (errorKind === 'outcome-unknown') poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
-      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: classification, pool });
+      else if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - startedAt, error: classification, pool });
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
@@ -527,16 +567,43 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     }
   }
 
-  /** Load shedding and the pool-wait counter, before each attempt. */
-  #admit(handle: PoolHandle<C>, kind: OperationKind): AdmissionTicket {
-    try {
-      const ticket = handle.admission.admit();
-      if (ticket.waits) this.#sink.poolWaited(kind);
-      return ticket;
-    } catch (error) {
-      if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
-      throw error;
-    }
+  /** Everything one call's attempts on `handle` need, in one object. */
+  #call<R>(
+    kind: OperationKind,
+    handle: PoolHandle<C>,
+    fn: TransactionFn<C, R>,
+    route: Route,
+    transaction: AttemptOptions['transaction'],
+    poolTimeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Call<C, R> {
+    return {
+      client: (route.readOnly ? this.#readOnlyClient(handle) : handle.client) as TransactionCapable<TransactionClientOf<C>>,
+      fn,
+      admission: handle.admission,
+      onPoolWait: this.#poolWaited[kind],
+      transaction,
+      poolTimeoutMs,
+      signal,
+    };
+  }
+
+  /** A read-only transaction needs a client of its own: Prisma passes the adapter no "read only" flag. */
+  #readOnlyClient(handle: PoolHandle<C>): C {
+    handle.readOnlyClient ??= this.#options.createClient(handle.readOnlyAdapter);
+    return handle.readOnlyClient;
+  }
+
+  #onRetry(kind: OperationKind, { attempt, classification, delayMs }: RetryEvent): void {
+    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs });
+    poolingLog(
+      '%s attempt %d failed (%s%s); retrying in %d ms',
+      kind,
+      attempt,
+      classification.kind,
+      classification.code ? ` ${classification.code}` : '',
+      delayMs,
+    );
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
@@ -614,7 +681,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   async shutdown(options: { timeoutMs?: number } = {}): Promise<{ drained: boolean }> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0))
-      throw new TypeError(`shutdown: timeoutMs must be a number ≥ 0, got ${String(options.timeoutMs)}`);
+      throw new ConfigError('timeoutMs', `must be a number ≥ 0, got ${String(options.timeoutMs)}`);
     this.#closed = true; // new calls are refused; running ones keep their pool handle
     let drained = this.#inFlight === 0;
     if (!drained) {
@@ -648,9 +715,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const handles = [state.primary, ...state.replicas];
     for (const h of handles) h.stopTelemetry?.();
     this.#telemetry?.dispose();
+    const clients = handles.flatMap((h) => (h.readOnlyClient ? [h.client, h.readOnlyClient] : [h.client]));
     await Promise.all(
-      handles.map((h) =>
-        h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
+      clients.map((client) =>
+        client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
       ),
     );
     await Promise.all(handles.map((h) => h.pool.end()));

@@ -37,7 +37,7 @@ export interface MetricsSnapshot extends LatencyFigures {
   errorsByKind: Record<string, number>;
   /** Classified error kind that caused each retry -> count. */
   retriesByKind: Record<string, number>;
-  /** Operations that started while every pool connection was busy. */
+  /** Transaction attempts (a retry is one more) that found every pool connection busy and waited for one. */
   poolWaits: number;
   /** Operations that failed with a pool acquire timeout. */
   poolTimeouts: number;

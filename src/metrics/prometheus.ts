@@ -185,7 +185,9 @@ export function renderPrometheus(
       'Configured maximum connections of the pg.Pool.',
       poolList.map(([pool, stats]): Sample => [{ pool }, stats.limit]),
     ),
-    family(n('pool_waits_total'), 'counter', 'Operations that started while every pool connection was busy.', [[{}, snapshot.poolWaits]]),
+    family(n('pool_waits_total'), 'counter', 'Transaction attempts (retries included) that found every pool connection busy.', [
+      [{}, snapshot.poolWaits],
+    ]),
     family(n('pool_timeouts_total'), 'counter', 'Operations that failed with a pool acquire timeout.', [[{}, snapshot.poolTimeouts]]),
     family(n('outcome_unknown_total'), 'counter', 'Operations whose COMMIT outcome is unknown (connection lost during COMMIT).', [
       [{}, snapshot.outcomeUnknown],

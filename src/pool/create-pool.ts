@@ -20,8 +20,8 @@
  * pg's `ssl` option (src/pool/client-settings.ts, shared with the health probe).
  */
 import { createHash } from 'node:crypto';
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
@@ -39,7 +39,9 @@ export interface PoolTarget {
 
 export interface CreatedPool {
   readonly pool: pg.Pool;
-  readonly adapter: PrismaPg;
+  readonly adapter: SqlDriverAdapterFactory;
+  /** The same pool; every interactive transaction opens READ ONLY (for reads). */
+  readonly readOnlyAdapter: SqlDriverAdapterFactory;
 }
 
 export interface CreatePoolHooks {
@@ -76,7 +78,9 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   class TimedClient extends tlsAwareClient(settings, pg.Client) {
     readonly [CREATED_AT] = performance.now();
     constructor(options: pg.ClientConfig) {
-      super({ ...options, connectionTimeoutMillis: connectTimeoutMs });
+      // pipeline: our adapter writes a transaction's BEGIN together with its first statement
+      // (src/adapter/pipelined-transaction.ts); a lone query behaves exactly as without it.
+      super({ ...options, connectionTimeoutMillis: connectTimeoutMs, pipeline: true } as pg.ClientConfig);
       // Every client always has an 'error' listener. pg-pool removes its idle listener when it
       // hands a client out and adapter-pg adds its own a microtask later; a FATAL that arrives in
       // the same read as the login's ReadyForQuery (PgBouncer KILL or restart during connect)
@@ -104,11 +108,10 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
 export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
   const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
   pool.on('error', (error) => hooks.onIdleError?.(error));
-  const adapter = new PrismaPg(pool, {
-    schema: config.schema ?? undefined,
-    statementNameGenerator: config.statementCache ? (query) => statementName(query.sql) : undefined,
-    // We own the pool's lifecycle (manager.disconnect ends it once).
-    disposeExternalPool: false,
-  });
-  return { pool, adapter };
+  const adapterOptions = { schema: config.schema, statementName: config.statementCache ? statementName : undefined };
+  return {
+    pool,
+    adapter: createAdapter(pool, adapterOptions),
+    readOnlyAdapter: createAdapter(pool, { ...adapterOptions, readOnly: true }),
+  };
 }

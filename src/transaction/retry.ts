@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError, type ErrorClassification, type ErrorKind } from '../errors/classify-error.ts';
-import { ConfigError } from '../errors/errors.ts';
+import { ConfigError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 
 export interface RetryOptions {
   /** Attempts (the first included) for connection-class errors. Defaults to 3. */
@@ -67,50 +67,76 @@ export function backoffDelay(retryNumber: number, options: ResolvedRetryOptions,
 
 export interface RetryEvent {
   readonly attempt: number;
-  readonly error: unknown;
   readonly classification: ErrorClassification;
   readonly delayMs: number;
 }
 
+/**
+ * A failed call: the error to surface and its classification, computed once where the failure
+ * was first understood (src/transaction/run-transaction.ts) and passed along, so the retry
+ * decision, the metrics and the log all read the same verdict.
+ */
+export class AttemptFailure {
+  constructor(
+    readonly error: unknown,
+    readonly classification: ErrorClassification,
+  ) {}
+}
+
+/** The failure carried by `caught`, classifying it only if nobody has yet. */
+export function toAttemptFailure(caught: unknown): AttemptFailure {
+  return caught instanceof AttemptFailure ? caught : new AttemptFailure(caught, classifyError(caught));
+}
+
 export interface RetryHooks {
-  signal?: AbortSignal;
   /** Called before each backoff wait. */
   onRetry?: (event: RetryEvent) => void;
-  /** Overrides the classifier's `retryable` for an operation (reads retry any transient error). */
+  /** Overrides the classifier's `retryable` for an operation (e.g. an unknown COMMIT outcome of an idempotent call). */
   isRetryable?: (classification: ErrorClassification) => boolean;
 }
 
 const CONFLICT_KINDS: ReadonlySet<ErrorKind> = new Set(['serialization', 'deadlock']);
 
-/** Runs `attempt(n)` until it succeeds, a non-retryable error, an exhausted budget, the deadline or an abort. */
-export async function retry<T>(
-  attempt: (attemptNumber: number) => Promise<T>,
+/**
+ * Runs `attempt(context, n)` until it succeeds, a non-retryable error, an exhausted budget, the
+ * deadline or an abort. Rejects with an AttemptFailure. Once a retried attempt's COMMIT outcome
+ * was unknown, the final error is a TransactionOutcomeUnknownError whatever the last attempt did:
+ * that earlier attempt may have committed.
+ */
+export async function retry<C, T>(
+  attempt: (context: C, attemptNumber: number) => Promise<T>,
+  context: C,
   options: ResolvedRetryOptions,
   hooks: RetryHooks = {},
+  signal?: AbortSignal,
 ): Promise<T> {
-  const { signal } = hooks;
   const deadline = performance.now() + options.deadlineMs;
   let conflictRetries = 0;
   let otherRetries = 0;
+  let ambiguous = false;
   for (let attemptNumber = 1; ; attemptNumber++) {
-    signal?.throwIfAborted();
     try {
-      return await attempt(attemptNumber);
-    } catch (error) {
-      const classification = classifyError(error);
+      signal?.throwIfAborted();
+      return await attempt(context, attemptNumber);
+    } catch (caught) {
+      const failure = toAttemptFailure(caught);
+      const { classification } = failure;
       const retryable = hooks.isRetryable?.(classification) ?? classification.retryable;
-      if (!retryable) throw error;
       const conflict = CONFLICT_KINDS.has(classification.kind);
-      const used = conflict ? ++conflictRetries : ++otherRetries;
+      const used = retryable ? (conflict ? ++conflictRetries : ++otherRetries) : 0;
       const budget = conflict ? options.maxConflictAttempts : options.maxAttempts;
-      if (used >= budget) throw error;
-      const delayMs = backoffDelay(used, options);
-      if (performance.now() + delayMs > deadline) throw error;
-      hooks.onRetry?.({ attempt: attemptNumber, error, classification, delayMs });
+      const delayMs = retryable && used < budget ? backoffDelay(used, options) : -1;
+      if (delayMs < 0 || performance.now() + delayMs > deadline) {
+        if (!ambiguous || failure.error instanceof TransactionOutcomeUnknownError) throw failure;
+        throw toAttemptFailure(new TransactionOutcomeUnknownError({ cause: failure.error }));
+      }
+      if (classification.kind === 'outcome-unknown') ambiguous = true;
+      hooks.onRetry?.({ attempt: attemptNumber, classification, delayMs });
       // This timer stays referenced on purpose: it is part of an operation the caller is awaiting
       // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
       // maxDelayMs and the deadline, and the signal clears it at once.
-      if (delayMs > 0) await sleep(delayMs, undefined, { signal }).catch(() => signal?.throwIfAborted());
+      if (delayMs > 0)
+        await sleep(delayMs, undefined, { signal }).catch(() => {}); // an abort: the loop's check throws it
       // Even with no delay, let the event loop poll once: connections that died together (a
       // thawed instance, a pooler restart) are then noticed and dropped by the pool, instead of
       // being handed to the next attempts one by one until the budget is gone.

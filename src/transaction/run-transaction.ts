@@ -10,15 +10,20 @@
  */
 import { classifyError, DEFINITE_ROLLBACK_KINDS } from '../errors/classify-error.ts';
 import { PoolTimeoutError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { AttemptFailure } from './retry.ts';
 
 export type IsolationLevel = 'ReadUncommitted' | 'ReadCommitted' | 'RepeatableRead' | 'Serializable';
 
+/** What `$transaction` receives: built once per call, shared by its attempts. */
+export interface PrismaTransactionOptions {
+  maxWait: number;
+  timeout: number;
+  isolationLevel?: IsolationLevel;
+}
+
 /** The part of a Prisma 7 client the wrappers use: interactive `$transaction`. */
 export interface TransactionCapable<Tx> {
-  $transaction<R>(
-    fn: (tx: Tx) => Promise<R>,
-    options?: { maxWait?: number; timeout?: number; isolationLevel?: IsolationLevel },
-  ): Promise<R>;
+  $transaction<R>(fn: (tx: Tx) => Promise<R>, options?: PrismaTransactionOptions): Promise<R>;
 }
 
 /** What `fn` receives besides `tx`. */
@@ -29,22 +34,16 @@ export interface AttemptContext {
 }
 
 export interface AttemptOptions {
-  isolationLevel: IsolationLevel | undefined;
-  /** Prisma's wait for a connection to start the transaction. */
-  maxWait: number;
-  /** Prisma's limit on the whole interactive transaction. */
-  timeout: number;
-  readOnly: boolean;
+  readonly transaction: PrismaTransactionOptions;
   /** Pool acquire timeout, for the PoolTimeoutError message. */
-  poolTimeoutMs: number;
-  signal: AbortSignal | undefined;
+  readonly poolTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
 }
 
-interface RawExecutor {
-  $executeRawUnsafe(sql: string): Promise<number>;
-}
-
-/** Runs `fn` once inside a transaction; throws TransactionOutcomeUnknownError / PoolTimeoutError where they apply. */
+/**
+ * Runs `fn` once inside a transaction. Rejects with an AttemptFailure (the error, classified once):
+ * TransactionOutcomeUnknownError / PoolTimeoutError where they apply, else the error as thrown.
+ */
 export async function runTransactionAttempt<Tx, R>(
   client: TransactionCapable<Tx>,
   fn: (tx: Tx, context: AttemptContext) => PromiseLike<R>,
@@ -52,31 +51,31 @@ export async function runTransactionAttempt<Tx, R>(
   options: AttemptOptions,
 ): Promise<R> {
   const { signal } = options;
-  let started = false;
-  let callbackReturned = false;
-  const transaction = client.$transaction(
-    async (tx) => {
-      // The caller gave up while we waited for a connection: do nothing and roll back.
-      signal?.throwIfAborted();
-      started = true;
-      // First statement of the transaction, so Postgres itself rejects any write (25006).
-      if (options.readOnly) await (tx as unknown as RawExecutor).$executeRawUnsafe('SET TRANSACTION READ ONLY');
-      const value = await fn(tx, { attempt, signal });
-      callbackReturned = true;
-      return value;
-    },
-    { isolationLevel: options.isolationLevel, maxWait: options.maxWait, timeout: options.timeout },
-  );
+  // Where the attempt got to: 1 = inside the callback (a connection was obtained), 2 = the
+  // callback returned, so a failure from here on is COMMIT's.
+  let reached = 0;
+  const transaction = client.$transaction(async (tx) => {
+    // The caller gave up while we waited for a connection: do nothing and roll back.
+    signal?.throwIfAborted();
+    reached = 1;
+    const value = await fn(tx, { attempt, signal });
+    reached = 2;
+    return value;
+  }, options.transaction);
   try {
-    return await abortableUntilStarted(transaction, signal, () => started);
+    return await (signal ? abortableUntilStarted(transaction, signal, () => reached > 0) : transaction);
   } catch (error) {
-    const { kind, code } = classifyError(error);
-    if (callbackReturned && !DEFINITE_ROLLBACK_KINDS.has(kind)) throw new TransactionOutcomeUnknownError({ cause: error });
-    if (kind === 'pool-timeout' && !(error instanceof PoolTimeoutError)) {
-      // P2028 here is Prisma's own maxWait firing first; otherwise it is pg-pool's acquire timeout.
-      throw new PoolTimeoutError(code === 'P2028' ? options.maxWait : options.poolTimeoutMs, { cause: error });
+    const classification = classifyError(error);
+    if (reached === 2 && !DEFINITE_ROLLBACK_KINDS.has(classification.kind)) {
+      const unknown = new TransactionOutcomeUnknownError({ cause: error });
+      throw new AttemptFailure(unknown, classifyError(unknown));
     }
-    throw error;
+    if (classification.kind === 'pool-timeout' && !(error instanceof PoolTimeoutError)) {
+      // P2028 here is Prisma's own maxWait firing first; otherwise it is pg-pool's acquire timeout.
+      const waited = classification.code === 'P2028' ? options.transaction.maxWait : options.poolTimeoutMs;
+      throw new AttemptFailure(new PoolTimeoutError(waited, { cause: error }), classification);
+    }
+    throw new AttemptFailure(error, classification);
   }
 }
 
@@ -85,8 +84,7 @@ export async function runTransactionAttempt<Tx, R>(
  * callback has started it waits for the real outcome (abandoning a running transaction would
  * make its outcome unknown to the caller).
  */
-function abortableUntilStarted<R>(transaction: Promise<R>, signal: AbortSignal | undefined, hasStarted: () => boolean): Promise<R> {
-  if (!signal) return transaction;
+function abortableUntilStarted<R>(transaction: Promise<R>, signal: AbortSignal, hasStarted: () => boolean): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     const onAbort = () => {
       if (hasStarted()) return;

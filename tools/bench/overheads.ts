@@ -74,7 +74,7 @@ export interface WrapperOverhead {
 
 const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** BEGIN; the point select; COMMIT — the same three round trips for every variant, through PgBouncer. */
+/** BEGIN; the point select; COMMIT through PgBouncer: raw pg one by one (three round trips), the two Prisma variants through our adapter (BEGIN pipelined with the select: two). */
 export async function measureWrapperOverhead(
   poolerUrl: string,
   users: number,
@@ -88,6 +88,7 @@ export async function measureWrapperOverhead(
     env: { DATABASE_URL: poolerUrl, USE_TRANSACTION_MODE: 'true' },
     pool: { connectionLimit: concurrency },
   });
+  const sameOptions = { maxWait: manager.config.poolTimeoutMs + 1000, timeout: 10_000 };
   const variants = {
     rawPg: async (i: number) => {
       const client = await pool.connect();
@@ -99,7 +100,8 @@ export async function measureWrapperOverhead(
         client.release();
       }
     },
-    rawPrisma: (i: number) => manager.client.$transaction((tx) => tx.$queryRawUnsafe(POINT_SELECT_SQL, idOf(i))),
+    // Like with like: the same maxWait/timeout the wrapper passes to $transaction.
+    rawPrisma: (i: number) => manager.client.$transaction((tx) => tx.$queryRawUnsafe(POINT_SELECT_SQL, idOf(i)), sameOptions),
     withPooling: (i: number) => manager.withPooling((tx) => tx.$queryRawUnsafe(POINT_SELECT_SQL, idOf(i))),
   };
   type Name = keyof typeof variants;
@@ -316,7 +318,9 @@ export async function measureStatementModes(
     });
   const unnamedUrl = new URL(directUrl);
   unnamedUrl.searchParams.set('statement_cache_size', '0');
-  const named = sessionManager(directUrl);
+  const namedUrl = new URL(directUrl);
+  namedUrl.searchParams.set('statement_cache_size', '100');
+  const named = sessionManager(namedUrl.toString());
   const unnamed = sessionManager(unnamedUrl.toString());
   if (!named.config.statementCache || unnamed.config.statementCache) throw new Error('bench: statement cache settings not as expected');
   const runs = { named: [] as LoopResult[], unnamed: [] as LoopResult[] };

@@ -4,7 +4,8 @@
  * Prints tables, writes bench-results/latest.json, and with --update-docs the docs/benchmarks.md section
  * between the bench markers. Benchmarks, not tests: nothing here asserts.
  *
- * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs,
+ * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs (the tables in
+ * docs/benchmarks.md and docs/round-trips.md),
  * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run).
@@ -24,6 +25,7 @@ import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runP
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
 import { childrenOf } from './proc-memory.ts';
 import { type BenchResults, computeRatios, renderMarkdown } from './report.ts';
+import { measureRoundTrips, renderRoundTrips, writeRoundTripsDoc } from './round-trips.ts';
 import { liveWorkers, runScale, type ScaleResult } from './scale.ts';
 import { seed } from './workload.ts';
 
@@ -214,6 +216,9 @@ async function main(): Promise<void> {
       rounds: quick ? 1 : 4,
     });
 
+    log('bench: round trips at RTT 0, 2, 20 ms and interleaved overhead ratios (tools/bench/round-trips.ts)');
+    const roundTrips = await measureRoundTrips(pooledStack, users, quick, log);
+
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
       quick,
@@ -249,7 +254,11 @@ async function main(): Promise<void> {
     mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('bench: wrote bench-results/latest.json');
+    console.log(renderRoundTrips(roundTrips));
+    writeFileSync(path.join(ROOT, 'bench-results/round-trips.json'), `${JSON.stringify(roundTrips, null, 2)}\n`);
     if (flag('update-docs')) {
+      writeRoundTripsDoc(roundTrips);
+      log('bench: updated docs/round-trips.md (round-trip tables)');
       updateGeneratedBlocks('docs/benchmarks.md', { bench: markdown });
       log('bench: updated docs/benchmarks.md (benchmark section)');
     }

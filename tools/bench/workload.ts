@@ -7,15 +7,15 @@
  * (`readWithPooling`), three writes (`writeWithPooling`, Serializable) and one two-statement
  * `batchWithPooling` (one transaction); each instance starts at its own point of the cycle.
  */
-import type { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import type { SqlDriverAdapterFactory } from '../../src/adapter/create-adapter.ts';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import type { ConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
 
 export type AppClient = InstanceType<typeof PrismaClient>;
 export type AppManager = ConnectionPoolManager<AppClient>;
 
-export const createAppClient = (adapter: PrismaPg): AppClient => new PrismaClient({ adapter });
+export const createAppClient = (adapter: SqlDriverAdapterFactory): AppClient => new PrismaClient({ adapter });
 
 /** The one statement shared by the overhead comparisons (raw pg, raw Prisma, wrapper, pgbench). */
 export const POINT_SELECT_SQL = 'SELECT "id", "lastActive" FROM "User" WHERE "id" = $1::text';

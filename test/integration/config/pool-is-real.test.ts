@@ -84,8 +84,17 @@ describe('statement caching follows the mode', () => {
       return Number(row.n);
     });
 
-  it('session mode: adapter-pg uses named (cached) prepared statements', async () => {
+  it('session mode: unnamed statements by default (no measured gain from named ones)', async () => {
     const manager = testManager(stack, { DATABASE_URL: stack.directUrl, USE_TRANSACTION_MODE: 'false' });
+    managers.push(manager);
+    expect(manager.config.statementCache).toBe(false);
+    expect(await preparedCount(manager)).toBe(0);
+  });
+
+  it('session mode with statement_cache_size > 0: adapter-pg uses named (cached) prepared statements', async () => {
+    const url = new URL(stack.directUrl);
+    url.searchParams.set('statement_cache_size', '100');
+    const manager = testManager(stack, { DATABASE_URL: url.toString(), USE_TRANSACTION_MODE: 'false' });
     managers.push(manager);
     expect(manager.config.statementCache).toBe(true);
     expect(await preparedCount(manager)).toBeGreaterThan(0);

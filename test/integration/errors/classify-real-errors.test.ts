@@ -4,9 +4,9 @@
  * Nothing here is a hand-built error object: if a library upgrade changes a shape, this fails.
  */
 import { randomUUID } from 'node:crypto';
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createAdapter } from '~/adapter/create-adapter.ts';
 import { classifyError, type ErrorClassification } from '~/errors/classify-error.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
@@ -18,9 +18,16 @@ const stack = inject('stack');
 type Client = InstanceType<typeof PrismaClient>;
 const opened: { prisma: Client; pool: pg.Pool }[] = [];
 function prismaOn(url: string, poolConfig: Partial<pg.PoolConfig> = {}): Client {
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5000, ...poolConfig });
+  // The path the wrappers use: our adapter (pipelined BEGIN) on a pipeline-mode pool.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    connectionTimeoutMillis: 5000,
+    pipeline: true,
+    ...poolConfig,
+  } as pg.PoolConfig);
   pool.on('error', () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: createAdapter(pool, { schema: null }) });
   opened.push({ prisma, pool });
   return prisma;
 }

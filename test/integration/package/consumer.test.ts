@@ -198,11 +198,12 @@ describe('the packed package in a fresh app', () => {
     writeFileSync(path.join(app, '.env'), `DATABASE_URL=${stack.poolerUrl}\nUSE_TRANSACTION_MODE=true\n`);
     try {
       const { DATABASE_URL: _omit, ...rest } = env(stack.poolerUrl);
+      // Exit code 1 (a failed check) still prints the report: read it either way, to show which check failed.
       const { stdout } = await run(path.join(app, 'node_modules/.bin/prisma-pgbouncer-pooling'), ['check', '--json'], {
         cwd: app,
         env: rest,
         maxBuffer: 1 << 24,
-      });
+      }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '{}' }));
       const report = JSON.parse(stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
       expect(report.checks.filter((c) => !c.ok)).toEqual([]);
       expect(report.ok).toBe(true);

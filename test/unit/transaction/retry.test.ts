@@ -1,7 +1,18 @@
 /** The retry loop with attempt functions that throw real-shaped errors: pure, no database. */
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '~/errors/errors.ts';
-import { backoffDelay, DEFAULT_RETRY_OPTIONS, resolveRetryOptions, retry } from '~/transaction/retry.ts';
+import { ConfigError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_OPTIONS,
+  type ResolvedRetryOptions,
+  type RetryHooks,
+  resolveRetryOptions,
+  retry as retryLoop,
+} from '~/transaction/retry.ts';
+
+/** The loop's own signature takes a context and a signal; these tests need neither. */
+const retry = <T>(fn: () => Promise<T>, options: ResolvedRetryOptions, hooks: RetryHooks & { signal?: AbortSignal } = {}) =>
+  retryLoop(() => fn(), undefined, options, hooks, hooks.signal);
 
 const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
 const lost = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
@@ -51,13 +62,13 @@ describe('retry', () => {
     await expect(retry(fn, fast)).resolves.toBe('ok');
     expect(fn).toHaveBeenCalledTimes(10);
     const tooMany = failing(Array.from({ length: 10 }, () => conflict));
-    await expect(retry(tooMany, fast)).rejects.toMatchObject({ code: '40001' });
+    await expect(retry(tooMany, fast)).rejects.toMatchObject({ error: { code: '40001' }, classification: { kind: 'serialization' } });
     expect(tooMany).toHaveBeenCalledTimes(10);
   });
 
   it('keeps a separate, smaller budget for connection errors', async () => {
     const fn = failing([lost, lost, lost]);
-    await expect(retry(fn, fast)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(retry(fn, fast)).rejects.toMatchObject({ error: { code: 'ECONNRESET' } });
     expect(fn).toHaveBeenCalledTimes(3);
     const mixed = failing([lost, conflict, conflict, lost]);
     await expect(retry(mixed, fast)).resolves.toBe('ok');
@@ -65,7 +76,7 @@ describe('retry', () => {
 
   it('never retries an application error', async () => {
     const fn = failing([() => new Error('out of stock')]);
-    await expect(retry(fn, fast)).rejects.toThrow('out of stock');
+    await expect(retry(fn, fast)).rejects.toMatchObject({ error: { message: 'out of stock' }, classification: { kind: 'application' } });
     expect(fn).toHaveBeenCalledTimes(1);
   });
 
@@ -79,7 +90,7 @@ describe('retry', () => {
     const options = resolveRetryOptions({ baseDelayMs: 10_000, maxDelayMs: 10_000, deadlineMs: 100 });
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const fn = failing([conflict]);
-    await expect(retry(fn, options)).rejects.toMatchObject({ code: '40001' });
+    await expect(retry(fn, options)).rejects.toMatchObject({ error: { code: '40001' }, classification: { kind: 'serialization' } });
     expect(fn).toHaveBeenCalledTimes(1);
     vi.restoreAllMocks();
   });
@@ -87,7 +98,9 @@ describe('retry', () => {
   it('an already-aborted signal stops before the first attempt', async () => {
     const fn = failing([]);
     const reason = new Error('gone');
-    await expect(retry(fn, fast, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(retry(fn, fast, { signal: AbortSignal.abort(reason) })).rejects.toMatchObject({
+      error: reason,
+    });
     expect(fn).not.toHaveBeenCalled();
   });
 
@@ -100,7 +113,7 @@ describe('retry', () => {
       signal: controller.signal,
       onRetry: () => queueMicrotask(() => controller.abort(new Error('stop'))),
     });
-    await expect(pending).rejects.toThrow('stop');
+    await expect(pending).rejects.toMatchObject({ error: { message: 'stop' } });
     expect(fn).toHaveBeenCalledTimes(1);
     vi.restoreAllMocks();
   });
@@ -108,5 +121,21 @@ describe('retry', () => {
   it('isRetryable overrides the classifier (reads retry more)', async () => {
     const fn = failing([() => new Error('custom transient')]);
     await expect(retry(fn, fast, { isRetryable: () => true })).resolves.toBe('ok');
+  });
+
+  it('classifies each failure once: a classification handed along is not computed again', async () => {
+    const carried = { kind: 'serialization', retryable: true, code: '40001' } as const;
+    const { AttemptFailure } = await import('~/transaction/retry.ts');
+    const fn = failing([() => new AttemptFailure(new Error('no code on me'), carried)]);
+    await expect(retry(fn, fast)).resolves.toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(2);
+  });
+
+  it('once a retried attempt had an unknown COMMIT outcome, the final error says so', async () => {
+    const unknown = () => new TransactionOutcomeUnknownError({ cause: lost() });
+    const fn = failing([unknown, lost, lost, lost]);
+    const failure = await retry(fn, fast, { isRetryable: (c) => c.retryable || c.kind === 'outcome-unknown' }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ classification: { kind: 'outcome-unknown' } });
+    expect((failure as { error: unknown }).error).toBeInstanceOf(TransactionOutcomeUnknownError);
   });
 });

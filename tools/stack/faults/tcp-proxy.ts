@@ -14,6 +14,10 @@
  * - `{ delayMs }`: each chunk is forwarded `delayMs` after it arrived, in order, both ways, so a
  *   query round trip takes at least twice `delayMs`.
  *
+ * It also counts request flights: a flight starts when the client sends after the server has
+ * answered (or first), so pipelined statements written together count once — the number of
+ * round trips a client waited for, read without any clock.
+ *
  * Listens on 127.0.0.1 only. Every timer is unref'd; `close()` destroys everything.
  */
 import net from 'node:net';
@@ -40,6 +44,8 @@ export interface TcpProxy {
   connections(): number;
   /** Connections accepted since start. */
   accepted(): number;
+  /** Client → server flights since start, over all connections (see above). */
+  flights(): number;
   /** Destroys every socket and the server; resolves once the server is closed. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -114,14 +120,22 @@ class ProxiedConnection {
   private readonly toUpstream: Pipe;
   private toClient: Pipe | null = null;
   private closed = false;
+  /** Who sent last on this connection, for the flight count. */
+  private turn: 'client' | 'server' = 'server';
 
   constructor(
     readonly client: net.Socket,
     private readonly options: ProxyOptions,
     private readonly getMode: () => ProxyMode,
     private readonly onClosed: (connection: ProxiedConnection) => void,
+    private readonly onFlight: () => void = () => {},
   ) {
     client.setNoDelay(true);
+    client.on('data', () => {
+      if (this.turn === 'client') return;
+      this.turn = 'client';
+      this.onFlight();
+    });
     client.on('error', () => this.destroy('reset'));
     client.on('close', () => this.destroy('plain'));
     client.on('end', () => this.upstream?.end());
@@ -141,6 +155,9 @@ class ProxiedConnection {
       const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort });
       this.upstream = upstream;
       upstream.setNoDelay(true);
+      upstream.on('data', () => {
+        this.turn = 'server';
+      });
       upstream.on('connect', () => this.toUpstream.pump());
       // An upstream RST (or refusal) becomes an RST to the client; a clean close stays clean.
       upstream.on('error', () => this.destroy('reset'));
@@ -176,6 +193,10 @@ export async function startProxy(options: ProxyOptions): Promise<TcpProxy> {
   let mode = validateMode(options.mode ?? 'pass');
   const live = new Set<ProxiedConnection>();
   let accepted = 0;
+  let flights = 0;
+  const onFlight = () => {
+    flights++;
+  };
   let closing: Promise<void> | null = null;
   const getMode = () => mode;
 
@@ -185,7 +206,7 @@ export async function startProxy(options: ProxyOptions): Promise<TcpProxy> {
       socket.destroy();
       return;
     }
-    const connection = new ProxiedConnection(socket, options, getMode, (c) => live.delete(c));
+    const connection = new ProxiedConnection(socket, options, getMode, (c) => live.delete(c), onFlight);
     live.add(connection);
     connection.refresh();
   });
@@ -222,6 +243,7 @@ export async function startProxy(options: ProxyOptions): Promise<TcpProxy> {
     },
     connections: () => live.size,
     accepted: () => accepted,
+    flights: () => flights,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,0 +1,188 @@
+/**
+ * Round-trip-minimal interactive transactions over adapter-pg's query path (docs/round-trips.md).
+ *
+ * How Prisma 7 drives an adapter (read in @prisma/client/runtime, TransactionManager): it calls
+ * `startTransaction(isolationLevel)`, runs the transaction's queries one at a time through the
+ * returned object's `queryRaw` / `executeRaw`, and — because our transaction says
+ * `usePhantomQuery: true` — sends no BEGIN / COMMIT / ROLLBACK statement of its own: it calls
+ * `commit()` / `rollback()` instead. @prisma/adapter-pg's own transaction answers
+ * `usePhantomQuery: false` and sends `BEGIN`, then `SET TRANSACTION ISOLATION LEVEL …`, each
+ * waiting for the last; Prisma then sends `COMMIT` as a query: three round trips around `fn`.
+ *
+ * Here instead:
+ * - `startTransaction` only takes a connection (no I/O);
+ * - one statement opens the transaction with its settings (`BEGIN ISOLATION LEVEL … READ ONLY`),
+ *   written together with the transaction's first statement on a pg client in pipeline mode
+ *   (`pipeline: true`, node-postgres ≥ 8.17: each query carries its own Sync and goes out at once),
+ *   so it costs no round trip of its own;
+ * - `commit()` sends `COMMIT` (one round trip, as before) and `rollback()` `ROLLBACK`; a
+ *   transaction that never ran a statement never opened one and costs nothing;
+ * - read-only ReadCommitted (and ReadUncommitted, which Postgres runs as ReadCommitted): each
+ *   statement runs as its own `BEGIN … READ ONLY; statement; COMMIT`, all three pipelined — one
+ *   round trip per statement, and `commit()` has nothing left to send. Under ReadCommitted every
+ *   statement takes its own snapshot anyway; what differs is listed in docs/round-trips.md.
+ *
+ * Postgres still enforces every setting: READ ONLY rejects a write with 25006, the isolation level
+ * is the one asked for, and a COMMIT whose answer is lost is still reported as a failure at commit
+ * (TransactionOutcomeUnknownError upstream).
+ *
+ * The statements themselves go through adapter-pg's own query path (argument mapping, type
+ * parsers, error conversion to DriverAdapterError): an object whose prototype is adapter-pg's
+ * connected adapter, with `client` pointing at this transaction, whose `query` adds the pipelining.
+ */
+import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transaction } from '@prisma/driver-adapter-utils';
+import type pg from 'pg';
+
+/** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
+export interface PgQueryPath extends SqlDriverAdapter {
+  /** The pg Pool (or Client) its `performIO` calls `query` on. */
+  readonly client: unknown;
+  /** Throws the DriverAdapterError adapter-pg makes of a pg error. */
+  onError(error: unknown): never;
+  performIO(query: SqlQuery): Promise<unknown>;
+}
+
+export function isPgQueryPath(adapter: SqlDriverAdapter): adapter is PgQueryPath {
+  const candidate = adapter as Partial<PgQueryPath>;
+  return 'client' in adapter && typeof candidate.performIO === 'function' && typeof candidate.onError === 'function';
+}
+
+const LEVELS: ReadonlySet<string> = new Set(['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE']);
+
+/** The one statement that opens a transaction with its settings. */
+export function beginStatement(isolationLevel: IsolationLevel | undefined, readOnly: boolean): string {
+  if (isolationLevel !== undefined && !LEVELS.has(isolationLevel)) {
+    // Prisma already refuses anything else (SNAPSHOT is SQL Server's); this keeps the SQL text closed.
+    throw new RangeError(`isolation level ${String(isolationLevel)} is not supported by PostgreSQL`);
+  }
+  const level = isolationLevel === undefined ? '' : ` ISOLATION LEVEL ${isolationLevel}`;
+  return `BEGIN${level}${readOnly ? ' READ ONLY' : ''}`;
+}
+
+/** True when each statement may run as its own read-only transaction (see the file comment). */
+export function runsPerStatement(isolationLevel: IsolationLevel | undefined, readOnly: boolean): boolean {
+  return readOnly && (isolationLevel === 'READ COMMITTED' || isolationLevel === 'READ UNCOMMITTED');
+}
+
+const TRANSACTION_OPTIONS = Object.freeze({ usePhantomQuery: true });
+const COMMIT = 'COMMIT';
+const ROLLBACK = 'ROLLBACK';
+
+/**
+ * pg-pool removes its idle 'error' listener while a client is checked out; a connection error
+ * between statements would then be an unhandled 'error' event (a crash). adapter-pg listens for
+ * the transaction's lifetime; so do we. The error itself reaches the next query or COMMIT.
+ */
+function ignoreConnectionError(): void {}
+
+function settled(promise: Promise<unknown>): Promise<void> {
+  return promise.then(
+    () => {},
+    () => {},
+  );
+}
+
+export class PipelinedTransaction implements Transaction {
+  readonly options = TRANSACTION_OPTIONS;
+  readonly provider: Transaction['provider'];
+  readonly adapterName: string;
+  readonly #conn: pg.PoolClient;
+  readonly #path: PgQueryPath;
+  /** adapter-pg's query path, bound to this transaction's connection. */
+  readonly #queryable: PgQueryPath;
+  readonly #begin: string;
+  readonly #perStatement: boolean;
+  /** A transaction is open on the server (BEGIN sent, no COMMIT/ROLLBACK yet). */
+  #open = false;
+  /** The last statement sent (per-statement mode), so the connection goes back to the pool idle. */
+  #last: Promise<unknown> | null = null;
+  #released = false;
+
+  constructor(conn: pg.PoolClient, path: PgQueryPath, begin: string, perStatement: boolean) {
+    this.#conn = conn;
+    this.#path = path;
+    this.provider = path.provider;
+    this.adapterName = path.adapterName;
+    this.#begin = begin;
+    this.#perStatement = perStatement;
+    this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
+    conn.on('error', ignoreConnectionError);
+  }
+
+  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+    return this.#queryable.queryRaw(query);
+  }
+
+  executeRaw(query: SqlQuery): Promise<number> {
+    return this.#queryable.executeRaw(query);
+  }
+
+  /** Called by adapter-pg's `performIO` (as `this.client.query`): the statement, with BEGIN in front when due. */
+  query(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    const conn = this.#conn;
+    if (this.#perStatement) {
+      const begin = conn.query(this.#begin);
+      const result = conn.query(config);
+      const commit = conn.query(COMMIT);
+      const all = Promise.all([begin, result, commit]);
+      this.#last = all;
+      // Rejects with BEGIN's error first, then the statement's: a failed BEGIN never passes for success.
+      return all.then((answers) => answers[1]);
+    }
+    if (this.#open) return conn.query(config);
+    this.#open = true;
+    return Promise.all([conn.query(this.#begin), conn.query(config)]).then((answers) => answers[1]);
+  }
+
+  async commit(): Promise<void> {
+    if (!this.#open) return this.#release(this.#last);
+    this.#open = false;
+    try {
+      await this.#conn.query(COMMIT);
+    } catch (error) {
+      this.#release(null, error);
+      this.#path.onError(error);
+    }
+    this.#release(null);
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.#open) return this.#release(this.#last);
+    this.#open = false;
+    try {
+      await this.#conn.query(ROLLBACK);
+    } catch (error) {
+      this.#release(null, error);
+      this.#path.onError(error);
+    }
+    this.#release(null);
+  }
+
+  // Savepoints (nested `$transaction`) need one open transaction; per-statement mode has none,
+  // and being read-only it has nothing a savepoint could undo.
+  async createSavepoint(name: string): Promise<void> {
+    if (!this.#perStatement) await this.executeRaw({ sql: `SAVEPOINT ${name}`, args: [], argTypes: [] });
+  }
+
+  async rollbackToSavepoint(name: string): Promise<void> {
+    if (!this.#perStatement) await this.executeRaw({ sql: `ROLLBACK TO SAVEPOINT ${name}`, args: [], argTypes: [] });
+  }
+
+  async releaseSavepoint(name: string): Promise<void> {
+    if (!this.#perStatement) await this.executeRaw({ sql: `RELEASE SAVEPOINT ${name}`, args: [], argTypes: [] });
+  }
+
+  /**
+   * Returns the connection once whatever was sent has answered. A connection that is not idle
+   * (`I` in the last ReadyForQuery) or that failed is destroyed, never handed to the next caller.
+   */
+  #release(pending: Promise<unknown> | null, error?: unknown): Promise<void> | undefined {
+    if (this.#released) return undefined;
+    if (pending) return settled(pending).then(() => this.#release(null, error));
+    this.#released = true;
+    this.#conn.removeListener('error', ignoreConnectionError);
+    const idle = error === undefined && this.#conn.getTransactionStatus?.() === 'I';
+    this.#conn.release(idle ? undefined : error instanceof Error ? error : new Error('connection not idle after the transaction'));
+    return undefined;
+  }
+}
