@@ -11,8 +11,10 @@ import type pg from 'pg';
 import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { BatchError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
+import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
+import { autoWarmup, checkWarmupMode, runWarmup, type WarmupMode } from '../lifecycle/warmup.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
@@ -34,6 +36,8 @@ export interface PrismaClientLike {
   // biome-ignore lint/suspicious/noExplicitAny: Prisma's $transaction is overloaded (array and callback forms)
   $transaction(...args: any[]): Promise<any>;
   $disconnect(): Promise<void>;
+  /** Starts the engine ahead of the first query; used by `warmup()` when present. */
+  $connect?(): Promise<void>;
 }
 
 /** The interactive-transaction client type of a generated PrismaClient. */
@@ -86,6 +90,19 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
   healthTimeoutMs?: number;
   /** Overrides for the `degraded` thresholds of `getHealth()` (see src/health/health-check.ts). */
   healthThresholds?: Partial<HealthThresholds>;
+  /**
+   * Warm the manager at its first use (see `warmup()`): `'auto'` in serverless runtimes only, `true`
+   * everywhere, `false` never (call `warmup()` yourself, e.g. at module scope). Defaults to false.
+   * Worth it where one instance serves concurrent requests (Vercel Fluid, Cloud Run, Railway): the
+   * requests that arrive with the first one find connections open. docs/serverless-platforms.md.
+   */
+  warmup?: WarmupMode;
+  /**
+   * A query `warmup()` runs once after the connections are open, e.g. `(db) => db.user.findFirst()`:
+   * Prisma's first model query spends tens of ms compiling in its query compiler, which this moves
+   * out of the first request. Defaults to none.
+   */
+  warmupQuery?: (client: C) => PromiseLike<unknown>;
 }
 
 interface PoolHandle<C> {
@@ -105,6 +122,10 @@ export interface ManagerMetrics extends MetricsSnapshot {
   pool: PoolStats;
   /** The read replica's pool; null without DATABASE_URL_READ. */
   readPool: PoolStats | null;
+  /** Connections `warmup()` opened (not reset by `resetMetrics()`: warmup runs once). */
+  warmupConnections: number;
+  /** Warmup steps that failed: connections not opened, engine start, `warmupQuery` (not reset either). */
+  warmupFailures: number;
 }
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
@@ -125,6 +146,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** The last reported health status, to log changes only. */
   #lastHealth: HealthStatus | null = null;
   #healthInFlight: Promise<HealthReport> | null = null;
+  #warmup: Promise<void> | null = null;
+  readonly #warmupCounts = { connections: 0, failures: 0 };
+  /** Detaches the Vercel keep-alive of each pool (empty off Vercel). */
+  readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
     if (typeof options?.createClient !== 'function')
@@ -141,6 +166,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         `createConnectionPoolManager: healthTimeoutMs must be a positive number of ms, got ${String(options.healthTimeoutMs)}`,
       );
     }
+    const warmupProblem = checkWarmupMode(options.warmup);
+    if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
+    if (options.warmupQuery !== undefined && typeof options.warmupQuery !== 'function')
+      throw new ConfigError('warmupQuery', 'must be a function (client) => Promise');
   }
 
   /** The resolved (redacted, frozen) config; initializes the manager. Throws ConfigError on bad input. */
@@ -202,6 +231,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       throw error;
     }
     this.#state = { config, primary, read };
+    this.#attachLifecycle(config);
     return this.#state;
   }
 
@@ -230,6 +260,66 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     } catch (error) {
       void pool.end();
       throw error;
+    }
+  }
+
+  /** Vercel keep-alive (inert off Vercel) and the automatic warmup, once the pools exist. */
+  #attachLifecycle(config: PoolConfig): void {
+    const state = this.#state as State<C>;
+    const env = this.#options.env ?? process.env;
+    for (const handle of state.read ? [state.primary, state.read] : [state.primary]) {
+      const detach = attachVercelKeepAlive(handle.pool, env, { idleTimeoutMs: config.idleTimeoutMs, log: managerLog });
+      if (detach) this.#detach.push(detach);
+    }
+    if (this.#detach.length > 0)
+      managerLog('vercel: keeping the instance alive until idle connections close (%d ms)', config.idleTimeoutMs);
+    if (autoWarmup(this.#options.warmup, config.serverless)) void this.warmup();
+  }
+
+  /**
+   * Opens every pool connection (up to `connection_limit` each) concurrently and starts Prisma's
+   * engine, so the first request does not pay for them in series; the connections then sit idle in
+   * the pool and close after the idle timeout like any other. Do not await it at module scope:
+   * `void manager.warmup()`. Never rejects (failures are logged and counted in `getMetrics()`;
+   * the first real call connects as usual). Runs once: later calls return the first call's promise.
+   */
+  warmup(): Promise<void> {
+    // Deferred a microtask so that #init, which may itself trigger warmup ('auto'), sees it started.
+    this.#warmup ??= Promise.resolve().then(() => this.#runWarmup());
+    return this.#warmup;
+  }
+
+  async #runWarmup(): Promise<void> {
+    const started = performance.now();
+    let state: State<C>;
+    try {
+      state = this.#init();
+    } catch (error) {
+      if (!(error instanceof ManagerClosedError)) this.#warmupCounts.failures++;
+      managerLog('warmup skipped: %s', classifyError(error).kind);
+      return;
+    }
+    const client = state.primary.client;
+    const query = this.#options.warmupQuery;
+    const result = await runWarmup({
+      startEngine: async () => client.$connect?.(),
+      targets: [state.primary, ...(state.read ? [state.read] : [])].map((h, i) => ({ role: i === 0 ? 'primary' : 'read', ...h })),
+      query: query ? () => query(client) : undefined,
+    });
+    this.#warmupCounts.connections += result.opened;
+    this.#warmupCounts.failures += result.failures;
+    const ms = Math.round(performance.now() - started);
+    if (result.failures === 0) managerLog('warmup: %d connection(s) open in %d ms', result.opened, ms);
+    else {
+      const { kind, code } = classifyError(result.firstError);
+      managerLog(
+        'warmup: %d connection(s) open, %d step(s) failed (%s%s) in %d ms',
+        result.opened,
+        result.failures,
+        kind,
+        code ? ` ${code}` : '',
+        ms,
+      );
     }
   }
 
@@ -375,6 +465,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       ...this.#metrics.snapshot(),
       pool: state ? readPoolStats(state.primary.pool, state.primary.limit) : { ...EMPTY_POOL },
       readPool: state?.read ? readPoolStats(state.read.pool, state.read.limit) : null,
+      warmupConnections: this.#warmupCounts.connections,
+      warmupFailures: this.#warmupCounts.failures,
     };
   }
 
@@ -473,6 +565,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       ),
     );
     await Promise.all(handles.map((h) => h.pool.end()));
+    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
+    for (const detach of this.#detach.splice(0)) detach();
     managerLog('disconnected');
   }
 }
