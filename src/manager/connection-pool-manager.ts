@@ -98,11 +98,12 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
    */
   warmup?: WarmupMode;
   /**
-   * A query `warmup()` runs once after the connections are open, e.g. `(db) => db.user.findFirst()`:
-   * Prisma's first model query spends tens of ms compiling in its query compiler, which this moves
-   * out of the first request. Defaults to none.
+   * A query `warmup()` runs once after the connections are open, the way `readWithPooling` runs it
+   * (read-only transaction, replica if any, not counted in the metrics), e.g. `(tx) => tx.user.findFirst()`.
+   * Prisma's first model query in a transaction spends tens of ms of CPU in its query compiler;
+   * this moves that out of the first request. Defaults to none.
    */
-  warmupQuery?: (client: C) => PromiseLike<unknown>;
+  warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
 }
 
 interface PoolHandle<C> {
@@ -304,7 +305,15 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const result = await runWarmup({
       startEngine: async () => client.$connect?.(),
       targets: [state.primary, ...(state.read ? [state.read] : [])].map((h, i) => ({ role: i === 0 ? 'primary' : 'read', ...h })),
-      query: query ? () => query(client) : undefined,
+      query: query
+        ? () =>
+            this.#execute(
+              'read',
+              (tx) => query(tx),
+              { isolationLevel: 'ReadCommitted' },
+              { readOnly: true, useReplica: true, recordMetrics: false },
+            )
+        : undefined,
     });
     this.#warmupCounts.connections += result.opened;
     this.#warmupCounts.failures += result.failures;

@@ -4,7 +4,8 @@
  * Prints tables, writes bench-results/latest.json, and with --update-readme the README section
  * between the bench markers. Benchmarks, not tests: nothing here asserts.
  *
- * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-readme,
+ * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-readme, --cold-start (only
+ * the cold-start benchmark, tools/bench/cold-start.ts),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run).
  */
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { findBinaries } from '../stack/binaries.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
+import { runColdStart } from './cold-start.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
 import { childrenOf } from './proc-memory.ts';
@@ -263,7 +265,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+// `--cold-start`: only the cold-start benchmark (tools/bench/cold-start.ts; its options are listed there).
+(flag('cold-start') ? runColdStart(argv) : main()).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

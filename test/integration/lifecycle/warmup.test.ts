@@ -74,16 +74,30 @@ describe('warmup() on the real stack', () => {
         stack,
         { DATABASE_URL: `${stack.poolerUrl}?connection_limit=2` },
         {
-          warmupQuery: async (db) => {
+          warmupQuery: async (tx) => {
             seen.push(manager.getMetrics().pool.total);
-            return db.user.findFirst();
+            return tx.user.findFirst();
           },
         },
       ),
     );
     await manager.warmup();
     expect(seen).toEqual([2]);
-    expect(manager.getMetrics().warmupFailures).toBe(0);
+    // Read-only, like readWithPooling, and not counted as an operation.
+    expect(manager.getMetrics()).toMatchObject({ warmupFailures: 0, totalQueries: 0 });
+  });
+
+  it('a warmupQuery that fails (here: a write in the read-only transaction) is counted, not thrown', async () => {
+    const manager = track(
+      testManager(
+        stack,
+        { DATABASE_URL: `${stack.poolerUrl}?connection_limit=2` },
+        { warmupQuery: (tx) => tx.$executeRaw`CREATE TEMP TABLE warmup_write (x int)`, retry: { maxAttempts: 1 } },
+      ),
+    );
+    await expect(manager.warmup()).resolves.toBeUndefined();
+    expect(manager.getMetrics()).toMatchObject({ warmupConnections: 2, warmupFailures: 1 });
+    expect(await readOne(manager)).toEqual([{ one: 1 }]);
   });
 
   it('does not defeat the idle timeout: warmed connections close after it', async () => {
