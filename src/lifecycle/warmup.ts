@@ -14,12 +14,12 @@
  * Never throws: every failure is reported in the result, for the caller to log and count.
  */
 import type pg from 'pg';
+import { classifyError } from '../errors/classify-error.ts';
 
 export type WarmupMode = 'auto' | boolean;
 
 /** One pool to warm. */
 export interface WarmupTarget {
-  readonly role: string;
   readonly pool: pg.Pool;
   /** connection_limit of that pool. */
   readonly limit: number;
@@ -73,10 +73,13 @@ export interface WarmupSteps {
   readonly targets: readonly WarmupTarget[];
   /** An app query run once everything is open, so Prisma compiles that query path now. */
   readonly query?: () => PromiseLike<unknown>;
+  /** The outcome, one line (debug namespace of the caller). */
+  readonly log?: (format: string, ...args: unknown[]) => void;
 }
 
-/** Engine start and every pool concurrently, then the optional query. Never rejects. */
+/** Engine start and every pool concurrently, then the optional query; logs the outcome. Never rejects. */
 export async function runWarmup(steps: WarmupSteps): Promise<WarmupResult> {
+  const started = performance.now();
   const engine = Promise.resolve()
     .then(steps.startEngine)
     .then(
@@ -91,9 +94,24 @@ export async function runWarmup(steps: WarmupSteps): Promise<WarmupResult> {
       parts.push({ opened: 0, failures: 1, firstError: error });
     }
   }
-  return {
+  const result: WarmupResult = {
     opened: parts.reduce((sum, p) => sum + p.opened, 0),
     failures: parts.reduce((sum, p) => sum + p.failures, 0),
     firstError: parts.find((p) => p.failures > 0)?.firstError ?? null,
   };
+  const ms = Math.round(performance.now() - started);
+  if (result.failures === 0) steps.log?.('warmup: %d connection(s) open in %d ms', result.opened, ms);
+  else {
+    // Kind and SQLSTATE only: an error message may quote a URL.
+    const { kind, code } = classifyError(result.firstError);
+    steps.log?.(
+      'warmup: %d connection(s) open, %d step(s) failed (%s%s) in %d ms',
+      result.opened,
+      result.failures,
+      kind,
+      code ? ` ${code}` : '',
+      ms,
+    );
+  }
+  return result;
 }

@@ -170,7 +170,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const warmupProblem = checkWarmupMode(options.warmup);
     if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
     if (options.warmupQuery !== undefined && typeof options.warmupQuery !== 'function')
-      throw new ConfigError('warmupQuery', 'must be a function (client) => Promise');
+      throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
   }
 
   /** The resolved (redacted, frozen) config; initializes the manager. Throws ConfigError on bad input. */
@@ -291,7 +291,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   async #runWarmup(): Promise<void> {
-    const started = performance.now();
     let state: State<C>;
     try {
       state = this.#init();
@@ -304,7 +303,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const query = this.#options.warmupQuery;
     const result = await runWarmup({
       startEngine: async () => client.$connect?.(),
-      targets: [state.primary, ...(state.read ? [state.read] : [])].map((h, i) => ({ role: i === 0 ? 'primary' : 'read', ...h })),
+      targets: state.read ? [state.primary, state.read] : [state.primary],
       query: query
         ? () =>
             this.#execute(
@@ -314,22 +313,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
               { readOnly: true, useReplica: true, recordMetrics: false },
             )
         : undefined,
+      log: managerLog,
     });
     this.#warmupCounts.connections += result.opened;
     this.#warmupCounts.failures += result.failures;
-    const ms = Math.round(performance.now() - started);
-    if (result.failures === 0) managerLog('warmup: %d connection(s) open in %d ms', result.opened, ms);
-    else {
-      const { kind, code } = classifyError(result.firstError);
-      managerLog(
-        'warmup: %d connection(s) open, %d step(s) failed (%s%s) in %d ms',
-        result.opened,
-        result.failures,
-        kind,
-        code ? ` ${code}` : '',
-        ms,
-      );
-    }
   }
 
   /** A transaction with the retry policy; isolation is the database default unless given. */

@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
+import createDebug from 'debug';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { showClients, startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
@@ -156,19 +158,33 @@ describe('warmup() on the real stack', () => {
 
 describe('warmup() against a dead database', () => {
   let proxy: TcpProxy;
+  const lines: string[] = [];
+  const previousLog = createDebug.log;
+  let previousNamespaces = '';
   beforeAll(async () => {
     proxy = await startProxy({ upstreamHost: '127.0.0.1', upstreamPort: stack.poolerPort, mode: 'reset' });
+    previousNamespaces = createDebug.disable();
+    createDebug.enable('ConnectionPoolManager');
+    createDebug.log = (...args: unknown[]) => {
+      lines.push(format(...args));
+    };
   });
   afterAll(async () => {
+    createDebug.log = previousLog;
+    createDebug.disable();
+    if (previousNamespaces) createDebug.enable(previousNamespaces);
     await proxy?.close();
   });
 
-  it('does not throw, counts the failures, and the first call works once the database is back', async () => {
+  it('does not throw, logs and counts the failures, and the first call works once the database is back', async () => {
     const manager = track(
       testManager(stack, { DATABASE_URL: `${proxy.url(stack.poolerUrl)}?connection_limit=3&connect_timeout=2` }, { warmup: true }),
     );
     await expect(manager.warmup()).resolves.toBeUndefined();
     expect(manager.getMetrics()).toMatchObject({ warmupConnections: 0, warmupFailures: 3, pool: { total: 0 } });
+    const line = lines.find((l) => l.includes('warmup:'));
+    expect(line).toMatch(/warmup: 0 connection\(s\) open, 3 step\(s\) failed \(connection\b/);
+    expect(line).not.toContain(decodeURIComponent(new URL(stack.poolerUrl).password));
     proxy.setMode('pass');
     expect(await readOne(manager)).toEqual([{ one: 1 }]);
   });
