@@ -32,8 +32,8 @@ export interface ReleaseEmitter {
   off(event: 'release' | 'remove', listener: (...args: unknown[]) => void): unknown;
 }
 
-/** How a keep-alive promise settled: the pool emptied, the timer ran out, or we stopped (disconnect). */
-export type KeepAliveSettle = 'pool-empty' | 'timer' | 'detached';
+/** How a keep-alive promise settled: the pool emptied, the timer ran out, a later release took over, or we stopped (disconnect). */
+export type KeepAliveSettle = 'pool-empty' | 'timer' | 'superseded' | 'detached';
 
 export interface KeepAliveOptions {
   /** The pool's `idleTimeoutMillis`. */
@@ -88,7 +88,7 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
   const onRelease = (): void => {
     // A newer release supersedes the pending promise: settle it (its request has its own, newer
     // waitUntil now) and start over, as Vercel's waitUntilIdleTimeout does.
-    finish('timer');
+    finish('superseded');
     const waitMs = Math.min(idleTimeoutMs + KEEP_ALIVE_MARGIN_MS, Math.max(KEEP_ALIVE_MARGIN_MS, MAXIMUM_DURATION_MS - uptimeMs()));
     const promise = new Promise<KeepAliveSettle>((resolve) => {
       settle = resolve;

@@ -59,7 +59,7 @@ describe('attachVercelKeepAlive', () => {
     await vi.advanceTimersByTimeAsync(600);
     pool.emit('release'); // restarts the wait, settles the superseded promise
     expect(registered).toHaveLength(2);
-    expect(await settledWith(registered[0])).toBe('timer');
+    expect(await settledWith(registered[0])).toBe('superseded');
     await vi.advanceTimersByTimeAsync(1099);
     expect(await settledWith(registered[1])).toBe('pending');
     await vi.advanceTimersByTimeAsync(1);
