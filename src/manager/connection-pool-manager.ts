@@ -299,11 +299,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       managerLog('warmup skipped: %s', classifyError(error).kind);
       return;
     }
-    const client = state.primary.client;
+    const handles = state.read ? [state.primary, state.read] : [state.primary];
     const query = this.#options.warmupQuery;
     const result = await runWarmup({
-      startEngine: async () => client.$connect?.(),
-      targets: state.read ? [state.primary, state.read] : [state.primary],
+      startEngine: async () => {
+        await Promise.all(handles.map((h) => h.client.$connect?.()));
+      },
+      targets: handles,
       query: query
         ? () =>
             this.#execute(

@@ -45,6 +45,17 @@ describe('warmup() on the real stack', () => {
     expect(manager.getMetrics().pool).toMatchObject({ total: 3, idle: 3 });
   });
 
+  it('warms the read replica pool too (DATABASE_URL_READ)', async () => {
+    const manager = track(
+      testManager(stack, {
+        DATABASE_URL: `${stack.poolerUrl}?connection_limit=2`,
+        DATABASE_URL_READ: `${stack.poolerUrl}?connection_limit=3`,
+      }),
+    );
+    await manager.warmup();
+    expect(manager.getMetrics()).toMatchObject({ pool: { total: 2 }, readPool: { total: 3, idle: 3 }, warmupConnections: 5 });
+  });
+
   it('runs once: a second call returns the same promise and opens nothing', async () => {
     const manager = track(testManager(stack, { DATABASE_URL: `${stack.poolerUrl}?connection_limit=2` }));
     const first = manager.warmup();
