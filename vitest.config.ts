@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const alias = { '~': fileURLToPath(new URL('./src', import.meta.url)) };
+// `~/…` is src/ (as in an app), and the package's own name is its source: this repository's
+// service file imports 'prisma-pgbouncer-pooling' exactly as an app does.
+const alias = {
+  '~': fileURLToPath(new URL('./src', import.meta.url)),
+  'prisma-pgbouncer-pooling': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
 
 export default defineConfig({
   resolve: { alias },

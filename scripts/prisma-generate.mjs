@@ -1,6 +1,6 @@
 // Runs `prisma generate` with no network. Prisma 7's generate does not need the schema
 // engine, but the CLI tries to download it unless PRISMA_SCHEMA_ENGINE_BINARY names an
-// executable; any executable will do because generate never calls it (DESIGN.md, verified).
+// executable; any executable will do because generate never calls it (verified with Prisma 7.10).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

@@ -37,7 +37,7 @@ export {
   deriveHealthStatus,
 } from './health/health-check.ts';
 export type { FetchHandler, HealthSource, MetricsSource } from './health/http.ts';
-export { createHealthHandler, createMetricsHandler, toNodeListener } from './health/http.ts';
+export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader, toNodeListener } from './health/http.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
 export type {
   BatchOptions,

@@ -55,6 +55,7 @@ export interface PoolConfig {
   readonly runtime: Runtime;
   /** The environment variable that proved the runtime; null for `local`. */
   readonly runtimeEvidence: string | null;
+  /** Instances come and go with traffic (see `detectRuntime`). */
   readonly serverless: boolean;
   readonly mode: PoolMode;
   /** Why this mode, in words. */
@@ -68,6 +69,8 @@ export interface PoolConfig {
   readonly connectionLimitSource: ConnectionLimitSource;
   readonly poolTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Client-side limit on one query (Prisma 6's `socket_timeout`, seconds in the URL); null = none. */
+  readonly socketTimeoutMs: number | null;
   readonly idleTimeoutMs: number;
   /** Use named (cached) prepared statements. */
   readonly statementCache: boolean;
@@ -152,6 +155,7 @@ interface UrlSettings {
   readonly connectionLimit: number | undefined;
   readonly poolTimeoutMs: number | undefined;
   readonly connectTimeoutMs: number | undefined;
+  readonly socketTimeoutMs: number | undefined;
   readonly statementCacheOff: boolean;
 }
 
@@ -180,6 +184,7 @@ const urlSettings = (parsed: ParsedDatabaseUrl, variable: string): UrlSettings =
     connectionLimit: limit === undefined ? undefined : Number(limit),
     poolTimeoutMs: seconds('pool_timeout'),
     connectTimeoutMs: seconds('connect_timeout'),
+    socketTimeoutMs: seconds('socket_timeout'),
     statementCacheOff: cacheSize !== undefined && Number(cacheSize) === 0,
   };
 };
@@ -279,15 +284,17 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
 
-  const { runtime, serverless, evidence } = detectRuntime(env);
+  const { runtime, serverless, transactionModeByDefault, evidence } = detectRuntime(env);
   let mode: PoolMode;
   let reason: string;
   if (forced !== undefined) {
     mode = forced ? 'transaction' : 'session';
     reason = `forced by USE_TRANSACTION_MODE=${forced}`;
-  } else if (serverless) {
+  } else if (transactionModeByDefault) {
     mode = 'transaction';
-    reason = `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`;
+    reason = serverless
+      ? `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`
+      : `${runtime} detected from ${evidence}: replicas scale out behind one pooler, so PgBouncer transaction mode`;
   } else {
     mode = 'session';
     reason =
@@ -331,6 +338,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     connectionLimitSource: main.connectionLimitSource,
     poolTimeoutMs: options.poolTimeoutMs ?? source.settings.poolTimeoutMs ?? DEFAULT_POOL_TIMEOUT_MS,
     connectTimeoutMs: options.connectTimeoutMs ?? source.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    socketTimeoutMs: source.settings.socketTimeoutMs ?? null,
     idleTimeoutMs:
       options.idleTimeoutMs ??
       (isVercelFunctionInstance(env)

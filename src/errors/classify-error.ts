@@ -5,7 +5,7 @@
  * pg's "not queryable" error, PgBouncer's own messages).
  *
  * Shapes come from real failing cases through Prisma 7.10 + adapter-pg + PgBouncer 1.18
- * (see DESIGN.md and test/integration/errors/classify-real-errors.test.ts):
+ * (each proven by a real failure in test/integration/errors/classify-real-errors.test.ts):
  * - PrismaClientKnownRequestError P2010/P2034 with `meta.driverAdapterError.cause = { originalCode | code, kind }`
  * - an unwrapped DriverAdapterError (`name`, `cause: { kind, code }`) during COMMIT
  * - pg's DatabaseError (`code` = SQLSTATE), Node socket errors (`code` = ECONNRESET …)
@@ -204,12 +204,15 @@ function fromPrismaCode(code: string, messages: string[]): ErrorKind | null {
 const PGBOUNCER_RULES: readonly [RegExp, ErrorKind][] = [
   [/no more connections allowed/i, 'too-many-connections'], // max_client_conn
   [/query_wait_timeout/i, 'pooler-timeout'], // waited in PgBouncer's queue too long
+  // A wrong password: PgBouncer answers its own login failures as 08P01 (src/client.c), not 28P01.
+  [/(SASL|password) authentication failed/i, 'auth'],
 ];
 
 /** Driver messages with no code: the one place text is matched. */
 const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   ...PGBOUNCER_RULES,
   [/timeout exceeded when trying to connect/i, 'pool-timeout'], // pg-pool acquire timeout
+  [/Query read timeout/i, 'timeout'], // pg's query_timeout (socket_timeout in the URL)
   [/Unable to start a transaction in the given time/i, 'pool-timeout'],
   [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
   [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error

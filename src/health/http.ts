@@ -99,3 +99,15 @@ export function toNodeListener(handler: FetchHandler): (req: IncomingMessage, re
     })();
   };
 }
+
+/** A React Router / Remix resource-route loader: `export const loader = healthLoader(connectionPoolManager);`. */
+export function healthLoader(source: HealthSource): (args: { request: Request }) => Promise<Response> {
+  const handler = createHealthHandler(source);
+  return ({ request }) => handler(request);
+}
+
+/** A React Router / Remix resource-route loader: `export const loader = metricsLoader(connectionPoolManager);`. */
+export function metricsLoader(source: MetricsSource): (args: { request: Request }) => Promise<Response> {
+  const handler = createMetricsHandler(source);
+  return ({ request }) => handler(request);
+}

@@ -10,8 +10,12 @@
  * commit 17d9ebaf8e9b). We own the pool, so we do the same without the dependency, through the
  * same request-context mechanism (packages/functions/src/get-context.ts:
  * `globalThis[Symbol.for('@vercel/request-context')].get().waitUntil`), with two differences:
- * - the promise also settles the moment the pool holds no connection at all (pg-pool's `remove`
- *   event), so the instance is not kept up for the 100 ms margin once there is nothing to close;
+ * - the promise also settles the moment no pooled socket is open any more (pg-pool emits `remove`
+ *   once a client's socket has ended), so the instance is not kept up for the 100 ms margin once
+ *   there is nothing to close;
+ * - when the timer fires while idle connections are still there or still closing (pg's idle
+ *   timer runs on the same event loop and is late when the CPU is busy), it waits for them up to
+ *   CLOSE_GRACE_MS more instead of letting the instance be suspended with them open;
  * - one timer per pool (Vercel keeps one per process), so a read-replica pool gets its own.
  * Like Vercel's, it is inert unless `VERCEL_URL` and `VERCEL_REGION` are set (`VERCEL_REGION` is
  * absent during builds), caps the wait at 15 minutes − 1 s of instance age, and relies on pg-pool
@@ -28,9 +32,11 @@ export interface VercelRequestContext {
 /** The slice of a pg.Pool this module listens to. */
 export interface ReleaseEmitter {
   readonly totalCount: number;
-  on(event: 'release' | 'remove', listener: (...args: unknown[]) => void): unknown;
-  off(event: 'release' | 'remove', listener: (...args: unknown[]) => void): unknown;
+  readonly idleCount: number;
+  on(event: PoolEvent, listener: (...args: unknown[]) => void): unknown;
+  off(event: PoolEvent, listener: (...args: unknown[]) => void): unknown;
 }
+type PoolEvent = 'connect' | 'release' | 'remove';
 
 /** How a keep-alive promise settled: the pool emptied, the timer ran out, a later release took over, or we stopped (disconnect). */
 export type KeepAliveSettle = 'pool-empty' | 'timer' | 'superseded' | 'detached';
@@ -51,6 +57,8 @@ export const VERCEL_REQUEST_CONTEXT = Symbol.for('@vercel/request-context');
 export const KEEP_ALIVE_MARGIN_MS = 100;
 /** Vercel's cap: "Don't wait longer than the maximum duration" (15 minutes − 1 second of instance age). */
 const MAXIMUM_DURATION_MS = 15 * 60 * 1000 - 1000;
+/** Longest extra wait for idle connections that are late to close (see the file comment). */
+export const CLOSE_GRACE_MS = 1000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -76,6 +84,8 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
   const uptimeMs = options.uptimeMs ?? (() => process.uptime() * 1000);
   let timer: NodeJS.Timeout | null = null;
   let settle: ((how: KeepAliveSettle) => void) | null = null;
+  /** Sockets open: pg-pool emits `connect` once per new client and `remove` once its socket has ended. */
+  let open = 0;
 
   const finish = (how: KeepAliveSettle): void => {
     if (timer) clearTimeout(timer);
@@ -93,8 +103,8 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
     const promise = new Promise<KeepAliveSettle>((resolve) => {
       settle = resolve;
     });
-    timer = setTimeout(() => finish('timer'), waitMs);
-    // The platform keeps the instance up through waitUntil; this timer must not keep a plain process alive.
+    // The platform keeps the instance up through waitUntil; these timers must not keep a plain process alive.
+    timer = setTimeout(onTimer, waitMs);
     timer.unref();
     const context = getContext();
     if (context?.waitUntil) {
@@ -105,16 +115,35 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
     }
   };
 
+  const onTimer = (): void => {
+    // Idle clients still in the pool, or removed from it but with their socket still closing.
+    const lingering = pool.idleCount + Math.max(0, open - pool.totalCount);
+    if (lingering > 0) {
+      log('vercel: %d idle connection(s) not closed yet; waiting up to %d ms more', lingering, CLOSE_GRACE_MS);
+      timer = setTimeout(() => finish('timer'), CLOSE_GRACE_MS);
+      timer.unref();
+      return;
+    }
+    finish('timer');
+  };
+
+  const onConnect = (): void => {
+    open++;
+  };
+
   const onRemove = (): void => {
-    if (settle && pool.totalCount === 0) {
+    open = Math.max(0, open - 1);
+    if (settle && open === 0) {
       log('vercel: every pooled connection is closed; instance may be suspended');
       finish('pool-empty');
     }
   };
 
+  pool.on('connect', onConnect);
   pool.on('release', onRelease);
   pool.on('remove', onRemove);
   return () => {
+    pool.off('connect', onConnect);
     pool.off('release', onRelease);
     pool.off('remove', onRemove);
     finish('detached');

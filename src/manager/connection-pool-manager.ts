@@ -21,7 +21,7 @@ import type { PoolStats } from '../metrics/pool-stats.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
-import { readPoolStats } from '../pool/pool-stats.ts';
+import { readPoolStats } from '../pool/read-pool-stats.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -91,10 +91,17 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
   /** Overrides for the `degraded` thresholds of `getHealth()` (see src/health/health-check.ts). */
   healthThresholds?: Partial<HealthThresholds>;
   /**
+   * Reuse the live manager kept on `globalThis` under this key, so a dev server that re-evaluates
+   * the service file on hot reload keeps one pool instead of opening another per reload (the
+   * pattern Prisma documents for PrismaClient). `null` always makes a new manager. Defaults to
+   * `'default'` when `env` is not given and `NODE_ENV` is not `production`, otherwise `null`.
+   */
+  globalKey?: string | null;
+  /**
    * Warm the manager at its first use (see `warmup()`): `'auto'` in serverless runtimes only, `true`
    * everywhere, `false` never (call `warmup()` yourself, e.g. at module scope). Defaults to false.
-   * Worth it where one instance serves concurrent requests (Vercel Fluid, Cloud Run, Railway): the
-   * requests that arrive with the first one find connections open. docs/serverless-platforms.md.
+   * Worth it where one instance serves concurrent requests (Vercel Fluid, Cloud Run): the requests
+   * that arrive with the first one find connections open. docs/serverless-platforms.md.
    */
   warmup?: WarmupMode;
   /**
@@ -156,6 +163,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (typeof options?.createClient !== 'function')
       throw new TypeError('createConnectionPoolManager: options.createClient must be a function');
     this.#options = options;
+    // Bound, so an app can export them destructured: `export const { withPooling } = manager`.
+    this.withPooling = this.withPooling.bind(this);
+    this.readWithPooling = this.readWithPooling.bind(this);
+    this.writeWithPooling = this.writeWithPooling.bind(this);
+    this.batchWithPooling = this.batchWithPooling.bind(this);
+    this.getMetrics = this.getMetrics.bind(this);
+    this.getHealth = this.getHealth.bind(this);
     this.#retry = resolveRetryOptions(options.retry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
@@ -569,8 +583,27 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 }
 
+/**
+ * An app's manager, usually created once in its service file. With a `globalKey` (the default in
+ * development, see the option) a live manager created earlier under the same key is returned
+ * instead of a new one.
+ */
 export function createConnectionPoolManager<C extends PrismaClientLike>(
   options: ConnectionPoolManagerOptions<C>,
 ): ConnectionPoolManager<C> {
-  return new ConnectionPoolManager(options);
+  const key = options?.globalKey === undefined ? defaultGlobalKey(options) : options.globalKey;
+  if (key === null) return new ConnectionPoolManager(options);
+  if (typeof key !== 'string' || key === '') throw new ConfigError('globalKey', `must be a non-empty string or null, got ${String(key)}`);
+  const slot = Symbol.for(`prisma-pgbouncer-pooling.manager:${key}`);
+  const store = globalThis as unknown as Record<symbol, ConnectionPoolManager<C> | undefined>;
+  const existing = store[slot];
+  // Duck-typed: after a reload the class object may be a different copy of the same code.
+  if (existing && typeof existing === 'object' && existing.closed === false) return existing;
+  const manager = new ConnectionPoolManager(options);
+  store[slot] = manager;
+  return manager;
+}
+
+function defaultGlobalKey(options: ConnectionPoolManagerOptions<PrismaClientLike> | undefined): string | null {
+  return options?.env === undefined && process.env.NODE_ENV !== 'production' ? 'default' : null;
 }

@@ -8,6 +8,8 @@
  * - `pool_timeout`     → `connectionTimeoutMillis` on the pool (the wait for a free connection;
  *                        pg's default 0 waits forever, we never pass 0)
  * - `connect_timeout`  → `connectionTimeoutMillis` on each new pg.Client (TCP + auth)
+ * - `socket_timeout`   → pg's `query_timeout` (client-side limit on one query; Prisma 6 documented
+ *                        it as "maximum number of seconds to wait until a single query terminates")
  * - idle timeout       → `idleTimeoutMillis` (short in serverless runtimes)
  * - `schema`           → adapter-pg's `schema` option (a startup `options=-c search_path` would be
  *                        dropped by PgBouncer's ignore_startup_parameters)
@@ -71,6 +73,7 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     // pg-pool closes idle clients only above `min`; 0 lets every idle connection close, which the
     // Vercel keep-alive (src/lifecycle/vercel-fluid.ts) and frozen instances rely on.
     min: 0,
+    query_timeout: config.socketTimeoutMs ?? undefined,
     // An idle pool never keeps a serverless handler (or a script) alive.
     allowExitOnIdle: true,
     // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets.

@@ -22,8 +22,13 @@ export type Runtime =
 
 export interface RuntimeDetection {
   readonly runtime: Runtime;
-  /** True when instances come and go with traffic, so each must hold very few connections. */
+  /** True when instances come and go with traffic (functions, scale-to-zero containers). */
   readonly serverless: boolean;
+  /**
+   * True when the runtime defaults to PgBouncer transaction mode: every serverless runtime, and
+   * platforms whose long-lived replicas scale out behind one pooler (Railway).
+   */
+  readonly transactionModeByDefault: boolean;
   /** The environment variable that proved the runtime; `null` for `local`. */
   readonly evidence: string | null;
 }
@@ -67,6 +72,8 @@ const lambdaExecutionEnv: Signal = (env) => (env.AWS_EXECUTION_ENV?.startsWith('
 interface Platform {
   readonly runtime: Exclude<Runtime, 'local'>;
   readonly serverless: boolean;
+  /** Defaults to `serverless`. */
+  readonly transactionModeByDefault?: boolean;
   readonly test: Signal;
 }
 
@@ -92,21 +99,26 @@ const PLATFORMS: readonly Platform[] = [
     serverless: true,
     test: firstOf(anyOf('FUNCTIONS_WORKER_RUNTIME'), withAll('WEBSITE_INSTANCE_ID', 'FUNCTIONS_EXTENSION_VERSION')),
   },
-  // Railway runs long-lived containers, but the product has always treated it like serverless
-  // (many replicas scaling behind one pooler), so it keeps transaction mode.
-  { runtime: 'railway', serverless: true, test: anyOf('RAILWAY_ENVIRONMENT', 'RAILWAY_PROJECT_ID', 'RAILWAY_SERVICE_ID') },
+  // Railway runs long-lived containers, not functions, but its replicas scale out behind one
+  // pooler, so it defaults to transaction mode as serverless runtimes do.
+  {
+    runtime: 'railway',
+    serverless: false,
+    transactionModeByDefault: true,
+    test: anyOf('RAILWAY_ENVIRONMENT', 'RAILWAY_PROJECT_ID', 'RAILWAY_SERVICE_ID'),
+  },
   // Long-running containers: session mode unless USE_TRANSACTION_MODE forces otherwise.
   { runtime: 'fly', serverless: false, test: anyOf('FLY_APP_NAME', 'FLY_MACHINE_ID') },
   { runtime: 'render', serverless: false, test: anyOf('RENDER', 'RENDER_SERVICE_ID') },
   { runtime: 'heroku', serverless: false, test: anyOf('DYNO') },
 ];
 
-const LOCAL: RuntimeDetection = Object.freeze({ runtime: 'local', serverless: false, evidence: null });
+const LOCAL: RuntimeDetection = Object.freeze({ runtime: 'local', serverless: false, transactionModeByDefault: false, evidence: null });
 
 export function detectRuntime(env: Env): RuntimeDetection {
-  for (const { runtime, serverless, test } of PLATFORMS) {
+  for (const { runtime, serverless, transactionModeByDefault = serverless, test } of PLATFORMS) {
     const evidence = test(env);
-    if (evidence !== null) return Object.freeze({ runtime, serverless, evidence });
+    if (evidence !== null) return Object.freeze({ runtime, serverless, transactionModeByDefault, evidence });
   }
   return LOCAL;
 }

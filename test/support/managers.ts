@@ -1,11 +1,11 @@
 /** Isolated managers on the shared stack, with this repo's generated client. */
-import pg from 'pg';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import {
   type ConnectionPoolManager,
   type ConnectionPoolManagerOptions,
   createConnectionPoolManager,
 } from '~/manager/connection-pool-manager.ts';
+import { queryOnce } from '../../tools/lib/pg.ts';
 import type { StackInfo } from './global-setup.ts';
 
 export type AppClient = InstanceType<typeof PrismaClient>;
@@ -25,19 +25,7 @@ export function testManager(
 }
 
 /** Runs SQL on a short-lived direct connection (fixtures, checks), outside anything under test. */
-export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
-  url: string,
-  text: string,
-  values: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+export const sql = queryOnce;
 
 /** Terminates the server backend with this pid (Postgres superuser, direct). */
 export async function terminateBackend(superuserUrl: string, pid: number): Promise<boolean> {

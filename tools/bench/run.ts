@@ -1,10 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --update-readme]`: session mode (direct) vs transaction mode
+ * `npm run bench [-- --quick] [-- --update-docs]`: session mode (direct) vs transaction mode
  * (PgBouncer) side by side with N simulated serverless instances, plus overhead figures.
- * Prints tables, writes bench-results/latest.json, and with --update-readme the README section
+ * Prints tables, writes bench-results/latest.json, and with --update-docs the docs/benchmarks.md section
  * between the bench markers. Benchmarks, not tests: nothing here asserts.
  *
- * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-readme, --cold-start (only
+ * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs, --cold-start (only
  * the cold-start benchmark, tools/bench/cold-start.ts),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run).
@@ -16,14 +16,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { updateGeneratedBlocks } from '../lib/markers.ts';
+import { queryOnce } from '../lib/pg.ts';
 import { findBinaries } from '../stack/binaries.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
 import { runColdStart } from './cold-start.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
 import { childrenOf } from './proc-memory.ts';
-import { type BenchResults, computeRatios, renderMarkdown, updateReadme } from './report.ts';
+import { type BenchResults, computeRatios, renderMarkdown } from './report.ts';
 import { liveWorkers, runScale, type ScaleResult } from './scale.ts';
 import { seed } from './workload.ts';
 
@@ -90,14 +91,8 @@ function versions(directUrlVersion: string): Record<string, string> {
 }
 
 async function queryOne(url: string, sql: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<Record<string, string>>(sql);
-    return Object.values(rows[0] ?? {})[0] ?? '';
-  } finally {
-    await client.end();
-  }
+  const rows = await queryOnce<Record<string, string>>(url, sql);
+  return Object.values(rows[0] ?? {})[0] ?? '';
 }
 
 /** Waits (bounded) until the previous run's backends are gone, so runs do not overlap. */
@@ -255,9 +250,9 @@ async function main(): Promise<void> {
     mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('bench: wrote bench-results/latest.json');
-    if (flag('update-readme')) {
-      updateReadme(path.join(ROOT, 'README.md'), markdown);
-      log('bench: updated README.md (benchmark section)');
+    if (flag('update-docs')) {
+      updateGeneratedBlocks('docs/benchmarks.md', { bench: markdown });
+      log('bench: updated docs/benchmarks.md (benchmark section)');
     }
   } finally {
     for (const worker of liveWorkers) worker.kill('SIGKILL');

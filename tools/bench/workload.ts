@@ -3,7 +3,7 @@
  *
  * Instance `i` owns user `i`, workspace `w<i>` with two pages of three blocks each, so writes
  * touch per-instance rows: the bench measures pooling, not a hot-row serialization storm (the
- * retry budget for that is measured in DESIGN.md). A cycle of ten operations: six reads
+ * retry budget for that is in docs/wrappers.md). A cycle of ten operations: six reads
  * (`readWithPooling`), three writes (`writeWithPooling`, Serializable) and one two-statement
  * `batchWithPooling` (one transaction); each instance starts at its own point of the cycle.
  */

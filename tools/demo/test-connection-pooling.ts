@@ -10,60 +10,37 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { type CheckOutcome, CheckRunner } from '~/cli/check-runner.ts';
+import { withClient } from '../lib/pg.ts';
 import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
 const json = args.json ?? false;
 
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-  /** What to do when it fails: a README troubleshooting step. */
-  fix?: string;
-}
-
-const README = 'README.md#troubleshooting';
-const checks: Check[] = [];
+const TROUBLESHOOTING = 'docs/troubleshooting.md';
 const report: Record<string, unknown> = {};
 
 function progress(text: string): void {
   if (!json && process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
 }
 
-async function check(name: string, fix: string, run: () => Promise<{ ok: boolean; detail: string }>): Promise<void> {
-  progress(`… ${name}`);
-  try {
-    const { ok, detail } = await run();
-    checks.push({ name, ok, detail, ...(ok ? {} : { fix }) });
-  } catch (error) {
-    const { classifyError } = await import('~/errors/classify-error.ts');
-    const { redactDatabaseUrl } = await import('~/config/database-url.ts');
-    // Error text may quote a URL: redact anything that looks like one before printing it.
-    const message = String((error as Error)?.message ?? error).replace(/postgres(?:ql)?:\/\/\S+/g, (u) => redactDatabaseUrl(u));
-    checks.push({
-      name,
-      ok: false,
-      detail: `${classifyError(error).kind}: ${message.split('\n').find((l) => l.trim()) ?? ''}`.slice(0, 300),
-      fix,
-    });
-  }
-  progress('');
-}
+// The same runner and table as the package's `prisma-pgbouncer-pooling check`; the checks below
+// run on this repository's schema.
+const runner = new CheckRunner({ progress });
+const check = (name: string, fix: string, run: () => Promise<CheckOutcome>) => runner.check(name, fix, run);
 
 /** Mean SELECT 1 round trip over `n` queries on one connection, in ms. */
 async function roundTrip(connectionString: string, n = 20): Promise<number> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query('SELECT 1');
-    const started = performance.now();
-    for (let i = 0; i < n; i++) await client.query('SELECT 1');
-    return (performance.now() - started) / n;
-  } finally {
-    await client.end();
-  }
+  return withClient(
+    connectionString,
+    async (client) => {
+      await client.query('SELECT 1');
+      const started = performance.now();
+      for (let i = 0; i < n; i++) await client.query('SELECT 1');
+      return (performance.now() - started) / n;
+    },
+    { connectTimeoutMs: 5000 },
+  );
 }
 
 // Stack progress goes to stderr in both modes: stdout stays one JSON object with --json.
@@ -78,7 +55,7 @@ const { stripParams } = await import('~/config/database-url.ts');
 const tag = randomUUID().slice(0, 8);
 let exitCode = 1;
 try {
-  await check('configuration', 'Fix the variable named in the error (README "Configuration").', async () => {
+  await check('configuration', 'Fix the variable named in the error (docs/configuration.md).', async () => {
     const runtime = detectRuntime(process.env);
     const config = connectionPoolManager.config;
     report.config = config;
@@ -90,7 +67,7 @@ try {
 
   await check(
     'effective URL and budget',
-    `Set INSTANCE_COUNT / MAX_POOL_SIZE so that INSTANCE_COUNT × connection_limit ≤ MAX_POOL_SIZE (${README}).`,
+    `Set INSTANCE_COUNT / MAX_POOL_SIZE so that INSTANCE_COUNT × connection_limit ≤ MAX_POOL_SIZE (${TROUBLESHOOTING}).`,
     async () => {
       const c = connectionPoolManager.config;
       const warnings = c.warnings.length ? `; warnings: ${c.warnings.join(' | ')}` : '';
@@ -103,7 +80,7 @@ try {
 
   await check(
     'connectivity: direct vs pooler',
-    `Check host, port and credentials; is PgBouncer running on the pooler port? (${README}, "connection refused")`,
+    `Check host, port and credentials; is PgBouncer running on the pooler port? (${TROUBLESHOOTING}, "connection refused")`,
     async () => {
       const config = connectionPoolManager.config;
       const pooled = await roundTrip(stripParams(config.connectionString));
@@ -118,8 +95,8 @@ try {
   );
 
   await check(
-    'wrappers on the real schema (DESIGN.md usage)',
-    `Apply the migrations in prisma/migrations (README "Migration guide").`,
+    'wrappers on the real schema (documented usage)',
+    `Apply the migrations in prisma/migrations (docs/migrating-from-prisma-6.md).`,
     async () => {
       const seed = await connectionPoolManager.client.user.create({ data: { email: `demo-${tag}@example.test`, name: 'Demo' } });
       const id = seed.id;
@@ -152,7 +129,7 @@ try {
 
   await check(
     'concurrency burst (50 × connection_limit)',
-    `Raise pool_timeout or lower concurrency; see "timeouts" in ${README}.`,
+    `Raise pool_timeout or lower concurrency; see "timeouts" in ${TROUBLESHOOTING}.`,
     async () => {
       const total = 50 * connectionPoolManager.config.connectionLimit;
       let done = 0;
@@ -172,7 +149,7 @@ try {
 
   await check(
     'prepared statements in transaction mode',
-    `Do not enable named statements through PgBouncer < 1.21 (${README}, "prepared statement does not exist").`,
+    `Do not enable named statements through PgBouncer < 1.21 (${TROUBLESHOOTING}, "prepared statement does not exist").`,
     async () => {
       const config = connectionPoolManager.config;
       const results = await Promise.allSettled(
@@ -185,7 +162,7 @@ try {
     },
   );
 
-  await check('Serializable conflict is retried', `Raise retry.maxConflictAttempts (README "The four wrappers").`, async () => {
+  await check('Serializable conflict is retried', `Raise retry.maxConflictAttempts (docs/wrappers.md).`, async () => {
     const { id } = await connectionPoolManager.client.user.create({ data: { email: `demo-counter-${tag}@example.test`, name: '0' } });
     const before = connectionPoolManager.getMetrics().retriesByKind.serialization ?? 0;
     const n = 30;
@@ -205,7 +182,7 @@ try {
     };
   });
 
-  await check('health', `See "Health and metrics" in README.md; a failing database check names the error kind.`, async () => {
+  await check('health', `See docs/health-and-metrics.md; a failing database check names the error kind.`, async () => {
     const health = await connectionPoolManager.getHealth();
     report.health = health;
     return {
@@ -223,7 +200,7 @@ try {
       detail: `${m.totalQueries} operations, ${m.failedQueries} failed, ${m.retries} retries; latency avg ${m.avgLatency} / p50 ${m.p50Latency} / p95 ${m.p95Latency} / p99 ${m.p99Latency} / max ${m.maxLatency} ms`,
     };
   });
-  exitCode = checks.every((c) => c.ok) ? 0 : 1;
+  exitCode = runner.ok ? 0 : 1;
 } finally {
   // Remove what the demo wrote (cascades to workspaces' pages, blocks and activity logs).
   await connectionPoolManager.client.workspace.deleteMany({ where: { name: { startsWith: `demo-${tag}` } } }).catch(() => {});
@@ -233,16 +210,8 @@ try {
 }
 
 if (json) {
-  console.log(JSON.stringify({ ok: exitCode === 0, checks, ...report }, null, 2));
+  console.log(JSON.stringify({ ok: exitCode === 0, checks: runner.results, ...report }, null, 2));
 } else {
-  const width = Math.max(...checks.map((c) => c.name.length));
-  console.log(`\n${'check'.padEnd(width)}  result  detail`);
-  console.log(`${'-'.repeat(width)}  ------  ${'-'.repeat(40)}`);
-  for (const c of checks) {
-    console.log(`${c.name.padEnd(width)}  ${c.ok ? 'PASS  ' : 'FAIL  '}  ${c.detail}`);
-    if (!c.ok && c.fix) console.log(`${' '.repeat(width)}          → ${c.fix}`);
-  }
-  const passed = checks.filter((c) => c.ok).length;
-  console.log(`\n${passed}/${checks.length} checks passed${stack ? ' (local stack started and stopped)' : ''}`);
+  console.log(`\n${runner.table(stack ? ' (local stack started and stopped)' : '')}`);
 }
 process.exitCode = exitCode;

@@ -2,27 +2,15 @@
  * `npm run docs:observability`: starts the local stack, runs real wrapper operations through the
  * app singleton (reads, Serializable writes with one real serialization conflict, batches, one
  * unique-constraint failure), then writes a real `getHealth()` response and a real `getMetrics()`
- * object into README.md between the `health` and `metrics` markers. Nothing here is typed by hand.
- *   --check   exit 1 instead of writing when the README lacks the markers
+ * object into docs/health-and-metrics.md between the `health` and `metrics` markers. Nothing here
+ * is typed by hand.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { updateGeneratedBlocks } from '../lib/markers.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { exportStackEnv } from '../stack/use-local-stack.ts';
 
-const README = fileURLToPath(new URL('../../README.md', import.meta.url));
-
-/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->`. */
-export function replaceBetweenMarkers(text: string, name: string, content: string): string {
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const from = text.indexOf(start);
-  const to = text.indexOf(end);
-  if (from === -1 || to === -1 || to < from) throw new Error(`README.md: markers ${start} … ${end} not found`);
-  return `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`;
-}
-
+const DOC = 'docs/health-and-metrics.md';
 const stack = await startStack({ log: (line) => console.error(line) });
 try {
   exportStackEnv(stack);
@@ -82,13 +70,12 @@ try {
 
     const health = await connectionPoolManager.getHealth();
     const metrics = connectionPoolManager.getMetrics();
-    const text = readFileSync(README, 'utf8');
     const block = (value: unknown) => `\`\`\`json\n${JSON.stringify(value, null, 2)}\n\`\`\``;
-    let updated = replaceBetweenMarkers(text, 'health', block(health));
-    updated = replaceBetweenMarkers(updated, 'metrics', block(metrics));
-    if (updated.includes(new URL(stack.poolerUrl).password)) throw new Error('refusing to write: the output contains the password');
-    writeFileSync(README, updated);
-    console.error(`README.md updated: health ${health.status}, ${metrics.totalQueries} operations, ${metrics.retries} retries`);
+    const blocks = { health: block(health), metrics: block(metrics) };
+    if (JSON.stringify(blocks).includes(new URL(stack.poolerUrl).password))
+      throw new Error('refusing to write: the output contains the password');
+    updateGeneratedBlocks(DOC, blocks);
+    console.error(`${DOC} updated: health ${health.status}, ${metrics.totalQueries} operations, ${metrics.retries} retries`);
   } finally {
     await connectionPoolManager.disconnect();
   }

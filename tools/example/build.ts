@@ -1,6 +1,6 @@
 /**
- * `react-router build`, skipped when build/ is newer than every input (the app, the library's
- * src/, the configs and the lock file). Shared by `npm run example` and the browser test.
+ * `react-router build` of examples/remix-app, skipped when build/ is newer than every input (the
+ * app, its schema, the package's dist/, the configs and the lock file). Shared by `npm run example` and the browser test.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -28,7 +28,9 @@ export function buildIsStale(): boolean {
     path.join(appRoot, 'vite.config.ts'),
     path.join(appRoot, 'react-router.config.ts'),
     path.join(appRoot, 'package-lock.json'),
-    path.join(repoRoot, 'src'),
+    path.join(appRoot, 'prisma/schema.prisma'),
+    // The package the app installs (linked with file:../..): its build, not its sources.
+    path.join(repoRoot, 'dist'),
   ];
   const newestInput = Math.max(...inputs.map(newestMtime));
   return newestInput > statSync(serverEntry).mtimeMs;

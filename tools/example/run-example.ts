@@ -9,16 +9,13 @@
  * Builds the app first when build/ is missing or stale. The environment is complete before the
  * server build (and with it the library's singleton) is imported.
  */
+import { portArg } from '../lib/args.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { exportStackEnv } from '../stack/use-local-stack.ts';
 import { ensureBuild } from './build.ts';
 
 const log = (line: string) => console.error(`[example] ${line}`);
-const port = Number(process.env.PORT ?? 3001);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  log(`PORT must be a port number, got "${process.env.PORT}"`);
-  process.exit(2);
-}
+const port = portArg('PORT', process.env.PORT, 3001);
 
 await ensureBuild({ log });
 

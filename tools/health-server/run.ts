@@ -7,15 +7,11 @@
  * Ctrl-C / SIGTERM: closes the server, disconnects the manager, stops the stack.
  */
 
+import { portArg } from '../lib/args.ts';
 import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
 import { startHealthServer } from './health-server.ts';
 
-const rawPort = process.env.PORT ?? '3001';
-const port = Number(rawPort);
-if (!(/^\d+$/.test(rawPort) && port <= 65535)) {
-  console.error(`PORT must be an integer 0–65535, got "${rawPort}"`);
-  process.exit(2);
-}
+const port = portArg('PORT', process.env.PORT, 3001);
 
 const stack = await startStackUnlessConfigured({ log: (line) => console.error(line) });
 

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startHealthServer } from '../health-server/health-server.ts';
+import { intArg } from '../lib/args.ts';
 import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
 
 const { values } = parseArgs({
@@ -20,16 +21,8 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: 'duration' | 'connections'): number {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a positive integer, got "${values[name]}"`);
-    process.exit(2);
-  }
-  return n;
-}
-const duration = positive('duration');
-const connections = positive('connections');
+const duration = intArg('--duration', values.duration, 30);
+const connections = intArg('--connections', values.connections, 100);
 
 const stack = await startStackUnlessConfigured({ log: (line) => console.error(line) });
 const { connectionPoolManager } = await import('~/services/connection-pool-manager.server');
@@ -63,7 +56,7 @@ try {
     );
     console.log(`non-2xx: ${summary.non2xx}, errors: ${summary.errors}, timeouts: ${summary.timeouts}`);
     console.log(`pool after the run: ${JSON.stringify(summary.pool)}; health ${summary.health}`);
-    console.log(exitCode === 0 ? 'PASS: zero non-2xx' : 'FAIL: some requests were not 2xx (see README "Troubleshooting")');
+    console.log(exitCode === 0 ? 'PASS: zero non-2xx' : 'FAIL: some requests were not 2xx (see docs/troubleshooting.md)');
   }
 } finally {
   await server.close();

@@ -14,11 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { classifyError, type ErrorKind } from '../../src/errors/classify-error.ts';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { type ConnectionPoolManager, createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
 import type { RetryOptions } from '../../src/transaction/retry.ts';
+import { queryOnce } from '../lib/pg.ts';
 import { kill, pause, reconnect, reload, resume, startProxy, type TcpProxy, terminateBackends } from '../stack/faults/index.ts';
 import type { LocalStack } from '../stack/start-stack.ts';
 
@@ -130,16 +131,7 @@ const DDL = [
   'CREATE INDEX IF NOT EXISTS soak_operation_run ON soak_operation (run_id)',
 ];
 
-async function direct<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const direct = queryOnce;
 
 /** Retries a direct query while Postgres may still be coming back from a restart. */
 async function directWithRetry<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {

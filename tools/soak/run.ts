@@ -7,15 +7,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { intArg, positiveArg } from '../lib/args.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { formatReport, runLedgerSoak, violationCount } from './ledger-soak.ts';
-
-function positiveNumber(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`soak: --${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 const { values } = parseArgs({
   options: {
@@ -26,9 +20,9 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
   },
 });
-const minutes = positiveNumber('minutes', values.minutes, 3);
-const instances = Math.round(positiveNumber('instances', values.instances, 2));
-const workersPerInstance = Math.round(positiveNumber('workers', values.workers, 4));
+const minutes = positiveArg('--minutes', values.minutes, 3);
+const instances = intArg('--instances', values.instances, 2);
+const workersPerInstance = intArg('--workers', values.workers, 4);
 
 const stack = await startStack({
   // Acknowledged commits must survive an immediate (crash-like) Postgres shutdown.

@@ -6,6 +6,7 @@
  *   --max-client-conn N   PgBouncer max_client_conn (default 5000)
  */
 import { parseArgs } from 'node:util';
+import { intArg } from '../lib/args.ts';
 import { startStack } from './start-stack.ts';
 
 const { values } = parseArgs({
@@ -16,16 +17,8 @@ const { values } = parseArgs({
   },
 });
 
-function intOption(name: keyof typeof values): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a positive integer, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
+const intOption = (name: keyof typeof values): number | undefined =>
+  values[name] === undefined ? undefined : intArg(`--${name}`, values[name], 0);
 
 const stack = await startStack({
   maxConnections: intOption('max-connections'),

@@ -2,7 +2,7 @@
  * Applies `prisma/migrations/<name>/migration.sql` in order, recording each in Prisma's own
  * `_prisma_migrations` table (same checksum: sha256 of the file), so a user who has the schema
  * engine can run `prisma migrate deploy` on the same database afterwards. Prisma's engine cannot
- * be downloaded here, which is why we apply the SQL ourselves (DESIGN.md).
+ * be downloaded here, which is why we apply the SQL ourselves.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';

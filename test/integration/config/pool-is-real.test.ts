@@ -1,9 +1,11 @@
 /**
  * The URL parameters Prisma 7 ignores are really applied by us: connection_limit caps server
- * connections, pool_timeout times out a waiting caller, and statement caching follows the mode.
+ * connections, pool_timeout times out a waiting caller, socket_timeout limits one query, and
+ * statement caching follows the mode.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { classifyError } from '~/errors/classify-error.ts';
 import { PoolTimeoutError } from '~/errors/errors.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
@@ -11,7 +13,21 @@ const stack = inject('stack');
 const managers: TestManager[] = [];
 afterAll(() => Promise.all(managers.map((m) => m.disconnect())));
 
-describe('connection_limit and pool_timeout are real', () => {
+describe('connection_limit, pool_timeout and socket_timeout are real', () => {
+  it('socket_timeout=1 fails a 3 s query as a timeout, not retried; without it the query completes', async () => {
+    const url = new URL(stack.poolerUrl);
+    url.searchParams.set('socket_timeout', '1');
+    const limited = testManager(stack, { DATABASE_URL: url.toString() });
+    const unlimited = testManager(stack);
+    managers.push(limited, unlimited);
+    expect(limited.config.socketTimeoutMs).toBe(1000);
+    expect(unlimited.config.socketTimeoutMs).toBeNull();
+    const error = await limited.withPooling((tx) => tx.$executeRaw`SELECT pg_sleep(3)`).catch((e: unknown) => e);
+    expect(classifyError(error)).toMatchObject({ kind: 'timeout', retryable: false });
+    expect(limited.getMetrics().retries).toBe(0);
+    await expect(unlimited.withPooling((tx) => tx.$executeRaw`SELECT pg_sleep(1.2)`)).resolves.toBeDefined();
+  });
+
   it('connection_limit=2 caps the pool at 2 server connections under 40 concurrent transactions', async () => {
     const app = `cap-${randomUUID().slice(0, 8)}`;
     // Session mode, direct to Postgres: each pool connection is exactly one server backend.

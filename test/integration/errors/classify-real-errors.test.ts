@@ -241,6 +241,15 @@ describe('classifyError on real failures through the shared stack (PgBouncer, tr
     expectKind(await failure(() => prismaOn(url.toString()).$queryRaw`SELECT 1`), { kind: 'auth', retryable: false });
   });
 
+  it('a wrong password through PgBouncer (its 08P01 "SASL authentication failed") → auth, not retryable', async () => {
+    const url = new URL(stack.poolerUrl);
+    url.password = 'wrong-password';
+    expectKind(await failure(() => prismaOn(url.toString()).$queryRaw`SELECT 1`), { kind: 'auth', retryable: false });
+    const client = new pg.Client({ connectionString: url.toString() });
+    client.on('error', () => {});
+    expectKind(await failure(() => client.connect()), { kind: 'auth', retryable: false });
+  });
+
   it('connection refused (P1001 / ECONNREFUSED) → connection', async () => {
     const closed = await new Promise<number>((resolve) => {
       import('node:net').then(({ createServer }) => {

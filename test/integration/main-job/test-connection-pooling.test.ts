@@ -53,7 +53,7 @@ describe('scripts/test-connection-pooling.ts', () => {
       'configuration',
       'effective URL and budget',
       'connectivity: direct vs pooler',
-      'wrappers on the real schema (DESIGN.md usage)',
+      'wrappers on the real schema (documented usage)',
       'concurrency burst (50 × connection_limit)',
       'prepared statements in transaction mode',
       'Serializable conflict is retried',
@@ -83,7 +83,7 @@ describe('scripts/test-connection-pooling.ts', () => {
     const out = await run({ DATABASE_URL: url.toString(), USE_TRANSACTION_MODE: 'true' }, []);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/FAIL/);
-    expect(out.stdout).toMatch(/→ .*README/);
+    expect(out.stdout).toMatch(/→ .*docs\/[a-z-]+\.md/);
     expect(out.stdout + out.stderr).not.toContain(url.password);
   });
 });

@@ -5,7 +5,7 @@
  * dependencies fail the run with the command that fixes it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -86,6 +86,15 @@ it('the example typechecks against the library (tsc -p examples/remix-app, the r
   );
   expect(result.stdout).toBe('');
   expect('failed' in result).toBe(false);
+});
+
+it("the example uses the package as an installed dependency, not this repository's sources", async () => {
+  await ensureBuild();
+  const server = readFileSync(path.join(repoRoot, 'examples/remix-app/build/server/index.js'), 'utf8');
+  // Externalized: Node loads it from node_modules/prisma-pgbouncer-pooling (its dist/) at run time.
+  expect(server).toMatch(/from ["']prisma-pgbouncer-pooling["']/);
+  expect(server).not.toContain('createConnectionPoolManager(options)');
+  expect(realpathSync(path.join(repoRoot, 'examples/remix-app/node_modules/prisma-pgbouncer-pooling'))).toBe(repoRoot);
 });
 
 describe('examples/remix-app in headless Chromium', () => {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolvePoolConfig } from '../../../src/config/resolve-pool-config.ts';
 import {
   attachVercelKeepAlive,
+  CLOSE_GRACE_MS,
   isVercelFunctionInstance,
   type KeepAliveSettle,
   readVercelRequestContext,
@@ -11,9 +12,10 @@ import {
 
 const VERCEL = { VERCEL_URL: 'app-abc.vercel.app', VERCEL_REGION: 'iad1' };
 
-/** The pg.Pool events this module listens to, on a plain emitter with a settable client count. */
+/** The pg.Pool events this module listens to, on a plain emitter with settable counts. */
 class FakePool extends EventEmitter {
-  totalCount = 1;
+  totalCount = 0;
+  idleCount = 0;
 }
 
 describe('isVercelFunctionInstance', () => {
@@ -67,16 +69,43 @@ describe('attachVercelKeepAlive', () => {
     detach?.();
   });
 
-  it('settles at once when the pool has no connection left, not 100 ms later', async () => {
+  it('settles at once when no pooled socket is open any more, not 100 ms later', async () => {
     const pool = new FakePool();
     attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext, uptimeMs: () => 0 });
+    pool.emit('connect');
+    pool.emit('connect');
     pool.emit('release');
-    pool.totalCount = 1;
     pool.emit('remove'); // one of two closed: keep waiting
     expect(await settledWith(registered[0])).toBe('pending');
-    pool.totalCount = 0;
     pool.emit('remove');
     expect(await settledWith(registered[0])).toBe('pool-empty');
+  });
+
+  it('when the timer fires with an idle connection still open, waits for it (at most CLOSE_GRACE_MS)', async () => {
+    const pool = new FakePool();
+    attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext, uptimeMs: () => 0 });
+    pool.emit('connect');
+    pool.totalCount = 1;
+    pool.emit('release');
+    pool.idleCount = 1; // pg's idle timer is late (busy CPU)
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(await settledWith(registered[0])).toBe('pending');
+    pool.idleCount = 0;
+    pool.totalCount = 0; // pg removed it; its socket is still closing
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await settledWith(registered[0])).toBe('pending');
+    pool.emit('remove');
+    expect(await settledWith(registered[0])).toBe('pool-empty');
+
+    // And never longer than the grace: a connection that does not close in time.
+    pool.emit('connect');
+    pool.totalCount = 1;
+    pool.emit('release');
+    pool.idleCount = 1;
+    await vi.advanceTimersByTimeAsync(1100 + CLOSE_GRACE_MS - 1);
+    expect(await settledWith(registered[1])).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settledWith(registered[1])).toBe('timer');
   });
 
   it('never waits past 15 minutes − 1 s of instance age (Vercel caps it the same way)', async () => {
@@ -93,7 +122,7 @@ describe('attachVercelKeepAlive', () => {
     pool.emit('release');
     detach?.();
     expect(await settledWith(registered[0])).toBe('detached');
-    expect(pool.listenerCount('release') + pool.listenerCount('remove')).toBe(0);
+    expect(pool.listenerCount('connect') + pool.listenerCount('release') + pool.listenerCount('remove')).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
 

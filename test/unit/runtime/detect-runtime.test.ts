@@ -33,7 +33,12 @@ describe('detectRuntime: one row per signal', () => {
     ['DYNO', { DYNO: 'web.1' }, 'heroku', 'DYNO'],
   ];
   it.each(cases)('%s', (_name, env, runtime, evidence) => {
-    expect(detectRuntime(env)).toEqual({ runtime, evidence, serverless: expect.any(Boolean) });
+    expect(detectRuntime(env)).toEqual({
+      runtime,
+      evidence,
+      serverless: expect.any(Boolean),
+      transactionModeByDefault: expect.any(Boolean),
+    });
   });
 });
 
@@ -62,26 +67,27 @@ describe('detectRuntime: things that are not proof', () => {
     ['unrelated variables', { HOME: '/root', NODE_ENV: 'production', DATABASE_URL: 'postgres://h/db' }],
   ];
   it.each(cases)('%s → local', (_name, env) => {
-    expect(detectRuntime(env)).toEqual({ runtime: 'local', serverless: false, evidence: null });
+    expect(detectRuntime(env)).toEqual({ runtime: 'local', serverless: false, transactionModeByDefault: false, evidence: null });
   });
 });
 
 describe('detectRuntime: serverless classification', () => {
-  const cases: [Runtime, Record<string, string>, boolean][] = [
-    ['vercel', { VERCEL: '1' }, true],
-    ['netlify', { NETLIFY: 'true' }, true],
-    ['lambda', { AWS_LAMBDA_FUNCTION_NAME: 'fn' }, true],
-    ['cloud-run', { K_SERVICE: 's' }, true],
-    ['cloud-functions', { FUNCTION_TARGET: 'h' }, true],
-    ['azure-functions', { FUNCTIONS_WORKER_RUNTIME: 'node' }, true],
-    ['railway', { RAILWAY_ENVIRONMENT: 'production' }, true],
-    ['fly', { FLY_APP_NAME: 'a' }, false],
-    ['render', { RENDER: 'true' }, false],
-    ['heroku', { DYNO: 'web.1' }, false],
-    ['local', {}, false],
+  const cases: [Runtime, Record<string, string>, boolean, boolean][] = [
+    ['vercel', { VERCEL: '1' }, true, true],
+    ['netlify', { NETLIFY: 'true' }, true, true],
+    ['lambda', { AWS_LAMBDA_FUNCTION_NAME: 'fn' }, true, true],
+    ['cloud-run', { K_SERVICE: 's' }, true, true],
+    ['cloud-functions', { FUNCTION_TARGET: 'h' }, true, true],
+    ['azure-functions', { FUNCTIONS_WORKER_RUNTIME: 'node' }, true, true],
+    // Long-lived containers, but replicas scale out behind one pooler.
+    ['railway', { RAILWAY_ENVIRONMENT: 'production' }, false, true],
+    ['fly', { FLY_APP_NAME: 'a' }, false, false],
+    ['render', { RENDER: 'true' }, false, false],
+    ['heroku', { DYNO: 'web.1' }, false, false],
+    ['local', {}, false, false],
   ];
-  it.each(cases)('%s → serverless %s', (runtime, env, serverless) => {
-    expect(detectRuntime(env)).toMatchObject({ runtime, serverless });
+  it.each(cases)('%s → serverless %s, transaction mode by default %s', (runtime, env, serverless, transactionModeByDefault) => {
+    expect(detectRuntime(env)).toMatchObject({ runtime, serverless, transactionModeByDefault });
   });
 
   it('returns a frozen result', () => {

@@ -5,7 +5,8 @@
  * administrator command`. The superuser's own backend is always excluded.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
+import { withClient } from '../../lib/pg.ts';
 import { showServers } from './pgbouncer-admin.ts';
 
 /** `pg_stat_activity.state` values. */
@@ -63,15 +64,8 @@ function filterParams(filter: BackendFilter): unknown[] {
   ];
 }
 
-async function withSuperuser<T>(superuserUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: superuserUrl, connectionTimeoutMillis: 5000, application_name: 'fault-harness' });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+function withSuperuser<T>(superuserUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(superuserUrl, work, { connectTimeoutMs: 5000, applicationName: 'fault-harness' });
 }
 
 interface BackendRow {

@@ -1,7 +1,5 @@
-/** `GET /api/health`: the library's Fetch-API health handler as a resource route (200 healthy/degraded, 503 unhealthy). */
-import type { LoaderFunctionArgs } from 'react-router';
-import { healthLoader } from '~/services/connection-pool-manager.server';
+/** `GET /api/health`: the package's health loader as a resource route (200 healthy/degraded, 503 unhealthy). */
+import { healthLoader } from 'prisma-pgbouncer-pooling';
+import { connectionPoolManager } from '~/services/connection-pool-manager.server';
 
-export function loader({ request }: LoaderFunctionArgs) {
-  return healthLoader(request);
-}
+export const loader = healthLoader(connectionPoolManager);

@@ -1,7 +1,5 @@
-/** `GET /api/metrics`: the library's metrics handler as a resource route. */
-import type { LoaderFunctionArgs } from 'react-router';
-import { metricsLoader } from '~/services/connection-pool-manager.server';
+/** `GET /api/metrics`: the package's Prometheus loader as a resource route. */
+import { metricsLoader } from 'prisma-pgbouncer-pooling';
+import { connectionPoolManager } from '~/services/connection-pool-manager.server';
 
-export function loader({ request }: LoaderFunctionArgs) {
-  return metricsLoader(request);
-}
+export const loader = metricsLoader(connectionPoolManager);

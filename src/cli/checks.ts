@@ -1,0 +1,202 @@
+/**
+ * `prisma-pgbouncer-pooling check`: the main job's checks that need no schema of ours, against
+ * the app's own DATABASE_URL. Everything they write goes to one scratch table with a random name,
+ * created first and dropped last, so nothing of the app's tables is touched and nothing is left.
+ */
+import { randomBytes } from 'node:crypto';
+import { classifyError } from '../errors/classify-error.ts';
+import { type ConnectionPoolManager, createConnectionPoolManager } from '../manager/connection-pool-manager.ts';
+import { detectRuntime } from '../runtime/detect-runtime.ts';
+import { CheckRunner, describeError } from './check-runner.ts';
+import { RawClient, type RawTransaction } from './raw-client.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface CheckReport {
+  ok: boolean;
+  /** Set when the database could not be reached at all: the one line to show. */
+  fatal: string | null;
+  checks: CheckRunner['results'];
+  config?: unknown;
+  health?: unknown;
+  metrics?: unknown;
+}
+
+const DOCS = 'docs/troubleshooting.md in the package';
+
+/** Mean of `n` sequential `SELECT 1` through the manager's pool, in ms. */
+async function meanRoundTrip(manager: ConnectionPoolManager<RawClient>, n: number): Promise<number> {
+  await manager.client.$queryRawUnsafe('SELECT 1');
+  const started = performance.now();
+  for (let i = 0; i < n; i++) await manager.client.$queryRawUnsafe('SELECT 1');
+  return (performance.now() - started) / n;
+}
+
+export async function runChecks(env: Env, options: { progress?: (text: string) => void } = {}): Promise<CheckReport> {
+  const runner = new CheckRunner(options);
+  const report: CheckReport = { ok: false, fatal: null, checks: runner.results };
+  let manager: ConnectionPoolManager<RawClient>;
+  try {
+    manager = createConnectionPoolManager({
+      createClient: (adapter) => new RawClient(adapter),
+      env,
+      applicationName: 'prisma-pgbouncer-pooling:check',
+      globalKey: null,
+    });
+    report.config = manager.config;
+  } catch (error) {
+    report.fatal = `configuration: ${describeError(error)}`;
+    return report;
+  }
+  const table = `pgbouncer_pooling_check_${randomBytes(4).toString('hex')}`;
+  try {
+    await runner.check('configuration', 'Fix the variable named in the error (docs/configuration.md).', async () => {
+      const runtime = detectRuntime(env);
+      const c = manager.config;
+      return {
+        ok: true,
+        detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}`,
+      };
+    });
+
+    await runner.check(
+      'effective URL and budget',
+      'Set INSTANCE_COUNT / MAX_POOL_SIZE so that INSTANCE_COUNT × connection_limit ≤ MAX_POOL_SIZE.',
+      async () => {
+        const c = manager.config;
+        const warnings = c.warnings.length ? `; warnings: ${c.warnings.join(' | ')}` : '';
+        return {
+          ok: c.instanceCount * c.connectionLimit <= c.maxPoolSize,
+          detail: `${c.databaseUrl}; connection_limit ${c.connectionLimit} (${c.connectionLimitSource}) × ${c.instanceCount} instances ≤ MAX_POOL_SIZE ${c.maxPoolSize}; pool timeout ${c.poolTimeoutMs} ms${warnings}`,
+        };
+      },
+    );
+
+    const reachable = await runner.check('connectivity', `Check host, port, user and password in DATABASE_URL (${DOCS}).`, async () => {
+      const mean = await meanRoundTrip(manager, 20);
+      return { ok: true, detail: `SELECT 1 through the pool: mean ${mean.toFixed(2)} ms over 20` };
+    });
+    if (!reachable) {
+      const failed = runner.results.at(-1);
+      report.fatal = `cannot reach ${manager.config.databaseUrl}: ${failed?.detail ?? 'unknown error'}`;
+      return report;
+    }
+
+    await runner.check('wrappers on a scratch table', `The database user needs CREATE on its schema (${DOCS}).`, async () => {
+      await manager.client.$executeRawUnsafe(
+        `CREATE TABLE "${table}" (id serial PRIMARY KEY, label text NOT NULL, n int NOT NULL DEFAULT 0)`,
+      );
+      const inserted = await manager.withPooling(async (tx) => {
+        await tx.$executeRawUnsafe(`INSERT INTO "${table}" (label) VALUES ($1)`, 'with');
+        return tx.$queryRawUnsafe<{ id: number }>(`SELECT id FROM "${table}" WHERE label = $1`, 'with');
+      });
+      const batch = await manager.batchWithPooling(
+        ['a', 'b', 'c'].map(
+          (label) => (tx: RawTransaction) => tx.$executeRawUnsafe(`INSERT INTO "${table}" (label) VALUES ($1)`, `batch-${label}`),
+        ),
+        { parallel: true },
+      );
+      const updated = await manager.writeWithPooling(async (tx) => {
+        const n = await tx.$executeRawUnsafe(`UPDATE "${table}" SET n = n + 1 WHERE label = $1`, 'with');
+        await tx.$executeRawUnsafe(`INSERT INTO "${table}" (label) VALUES ($1)`, 'write');
+        return n;
+      });
+      const rows = await manager.readWithPooling((tx) =>
+        tx.$queryRawUnsafe<{ count: bigint | number }>(`SELECT count(*) AS count FROM "${table}"`),
+      );
+      const readOnly = await manager
+        .readWithPooling((tx) => tx.$executeRawUnsafe(`INSERT INTO "${table}" (label) VALUES ($1)`, 'must-fail'))
+        .then(
+          () => 'accepted a write',
+          (error: unknown) => classifyError(error).kind,
+        );
+      const count = Number(rows[0]?.count);
+      const ok = inserted.length === 1 && batch.length === 3 && updated === 1 && count === 5 && readOnly === 'read-only';
+      return {
+        ok,
+        detail: `withPooling, batchWithPooling (parallel, 3 ops), writeWithPooling, readWithPooling (${count} rows); a write in readWithPooling: ${readOnly}`,
+      };
+    });
+
+    await runner.check(
+      'concurrency burst (50 × connection_limit)',
+      `Raise pool_timeout or lower concurrency (${DOCS}, "timeouts").`,
+      async () => {
+        const total = 50 * manager.config.connectionLimit;
+        const results = await Promise.allSettled(
+          Array.from({ length: total }, (_, i) => manager.withPooling((tx) => tx.$queryRawUnsafe('SELECT $1::int AS n', i))),
+        );
+        const failed = results.filter((r) => r.status === 'rejected').length;
+        return {
+          ok: failed === 0,
+          detail: `${total - failed}/${total} transactions ok through ${manager.config.connectionLimit} connection(s)`,
+        };
+      },
+    );
+
+    await runner.check(
+      'prepared statements',
+      `Do not enable named statements through PgBouncer < 1.21 in transaction mode (${DOCS}, "prepared statement does not exist").`,
+      async () => {
+        const c = manager.config;
+        const results = await Promise.allSettled(
+          Array.from({ length: 100 }, (_, i) =>
+            manager.withPooling((tx) => tx.$queryRawUnsafe(`SELECT label FROM "${table}" WHERE label = $1`, `x${i % 5}`)),
+          ),
+        );
+        const failed = results.filter((r) => r.status === 'rejected').length;
+        const ok = failed === 0 && (c.mode === 'session' || !c.statementCache);
+        return {
+          ok,
+          detail: `${c.mode} mode, ${c.statementCache ? 'named (cached)' : 'unnamed'} statements; 100 concurrent parameterized queries, ${failed} errors`,
+        };
+      },
+    );
+
+    await runner.check('Serializable conflict is retried', 'Raise retry.maxConflictAttempts (docs/wrappers.md).', async () => {
+      await manager.client.$executeRawUnsafe(`INSERT INTO "${table}" (label) VALUES ('counter')`);
+      const before = manager.getMetrics().retriesByKind.serialization ?? 0;
+      const n = 20;
+      await Promise.all(
+        Array.from({ length: n }, () =>
+          manager.writeWithPooling(async (tx) => {
+            const [row] = await tx.$queryRawUnsafe<{ n: number }>(`SELECT n FROM "${table}" WHERE label = 'counter'`);
+            await tx.$executeRawUnsafe(`UPDATE "${table}" SET n = $1 WHERE label = 'counter'`, (row?.n ?? 0) + 1);
+          }),
+        ),
+      );
+      const [final] = await manager.client.$queryRawUnsafe<{ n: number }>(`SELECT n FROM "${table}" WHERE label = 'counter'`);
+      const retried = (manager.getMetrics().retriesByKind.serialization ?? 0) - before;
+      return {
+        ok: Number(final?.n) === n && retried > 0,
+        detail: `${n} concurrent read-modify-write increments → ${final?.n}; ${retried} serialization retries`,
+      };
+    });
+
+    await runner.check('health', `A failing database check names the error kind (${DOCS}).`, async () => {
+      const health = await manager.getHealth();
+      report.health = health;
+      return {
+        ok: health.status !== 'unhealthy',
+        detail: `${health.status}: database ${health.checks.database.status} (${health.checks.database.latency} ms), pool ${health.checks.connectionPool.status} ${health.checks.connectionPool.utilization}% used`,
+      };
+    });
+
+    await runner.check('metrics', 'Failed operations are listed by kind in errorsByKind.', async () => {
+      const m = manager.getMetrics();
+      report.metrics = m;
+      const ordered = m.p50Latency <= m.p95Latency && m.p95Latency <= m.p99Latency && m.p99Latency <= m.maxLatency;
+      // The one failure expected: the write refused inside readWithPooling.
+      const unexpected = m.failedQueries - (m.errorsByKind['read-only'] ?? 0);
+      return {
+        ok: unexpected === 0 && m.totalQueries > 0 && ordered,
+        detail: `${m.totalQueries} operations, ${m.failedQueries} failed (${m.errorsByKind['read-only'] ?? 0} expected read-only), ${m.retries} retries; p50 ${m.p50Latency} / p95 ${m.p95Latency} / p99 ${m.p99Latency} ms`,
+      };
+    });
+  } finally {
+    await manager.client.$executeRawUnsafe(`DROP TABLE IF EXISTS "${table}"`).catch(() => {});
+    await manager.disconnect();
+  }
+  report.ok = runner.ok;
+  return report;
+}
