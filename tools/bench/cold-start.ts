@@ -7,15 +7,16 @@
  * Writes bench-results/cold-start.json and the table between the cold-start markers of
  * docs/serverless-platforms.md. A benchmark, not a test: nothing here asserts.
  *
- * Options: --runs=N (default 7; --quick 3), --arrival-ms=1000, --module=src/index.ts (the package
- * entry; `dist/index.js` once built), --no-docs (print only).
+ * Options: --runs=N (default 7; --quick 3), --arrival-ms=1000, --module=dist/index.js (the package
+ * entry: the build, `npm run build` first; `--module=src/index.ts` measures the sources through
+ * tsx without building), --no-docs (print only).
  * Loaders: the import rows load a `.js` entry with plain `node` and a `.ts` entry through
  * `node --import tsx` (Node 20 cannot strip types; tsx transforms at load, cached on disk, and
  * costs per file). The request rows always run under tsx: the child and this repository's generated
  * Prisma client are TypeScript, for every arm alike, bare Prisma included.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,8 +61,10 @@ function parseOptions(argv: readonly string[]): ColdStartOptions {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const runs = intArg('--runs', value('runs'), argv.includes('--quick') ? 3 : 7);
   const arrivalMs = intArg('--arrival-ms', value('arrival-ms'), 1000, { min: 0 });
-  const module = path.resolve(ROOT, value('module') ?? 'src/index.ts');
+  const module = path.resolve(ROOT, value('module') ?? 'dist/index.js');
   if (!/\.(ts|js|mjs)$/.test(module)) usageError(`--module must be a .ts, .js or .mjs file, got "${module}"`);
+  if (!existsSync(module))
+    usageError(`--module ${path.relative(ROOT, module)} does not exist (run \`npm run build\` first, or pass --module=src/index.ts)`);
   return { runs, arrivalMs, module, writeDocs: !argv.includes('--no-docs') };
 }
 
