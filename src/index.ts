@@ -29,6 +29,8 @@ export type {
   PgbouncerCheck,
   PgbouncerFigures,
   PgbouncerStatsFigures,
+  ReplicaFigures,
+  ReplicasCheck,
 } from './health/health-check.ts';
 export {
   checkHealth,
@@ -45,6 +47,7 @@ export type {
   ConnectionPoolManagerOptions,
   ManagerMetrics,
   PrismaClientLike,
+  ReadOptions,
   TransactionClientOf,
   TransactionFn,
   TransactionOptions,
@@ -53,6 +56,10 @@ export { ConnectionPoolManager, createConnectionPoolManager } from './manager/co
 export type { MetricsSnapshot, OperationKind } from './metrics/metrics.ts';
 export type { PoolStats } from './metrics/pool-stats.ts';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';
+export type { ReadsByTarget } from './routing/read-router.ts';
+export type { ReadTarget } from './routing/replica-selection.ts';
+export type { ReplicaRoutingOptions } from './routing/routing-options.ts';
+export { DEFAULT_REPLICA_ROUTING } from './routing/routing-options.ts';
 export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
 export type { RetryOptions } from './transaction/retry.ts';

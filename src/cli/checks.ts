@@ -4,10 +4,12 @@
  * created first and dropped last, so nothing of the app's tables is touched and nothing is left.
  */
 import { randomBytes } from 'node:crypto';
-import { classifyError } from '../errors/classify-error.ts';
-import { type ConnectionPoolManager, createConnectionPoolManager } from '../manager/connection-pool-manager.ts';
+import type { PoolConfig } from '../config/resolve-pool-config.ts';
+import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
+import type { HealthReport } from '../health/health-check.ts';
+import { type ConnectionPoolManager, createConnectionPoolManager, type ManagerMetrics } from '../manager/connection-pool-manager.ts';
 import { detectRuntime } from '../runtime/detect-runtime.ts';
-import { CheckRunner, describeError } from './check-runner.ts';
+import { type CheckOutcome, CheckRunner, describeError } from './check-runner.ts';
 import { RawClient, type RawTransaction } from './raw-client.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -23,6 +25,71 @@ export interface CheckReport {
 }
 
 const DOCS = 'docs/troubleshooting.md in the package';
+
+/** Names and troubleshooting steps of the checks every runner shares (the CLI, the repository's demo). */
+export const CHECK_NAMES = Object.freeze({
+  configuration: 'configuration',
+  budget: 'effective URL and budget',
+  health: 'health',
+  metrics: 'metrics',
+});
+export const FIXES = Object.freeze({
+  configuration: 'Fix the variable named in the error (docs/configuration.md).',
+  budget: 'Set INSTANCE_COUNT / MAX_POOL_SIZE so that INSTANCE_COUNT × connection_limit ≤ MAX_POOL_SIZE (docs/configuration.md).',
+  health: 'A failing database check names the error kind (docs/health-and-metrics.md).',
+  metrics: 'Failed operations are listed by kind in errorsByKind (docs/health-and-metrics.md).',
+});
+
+/** What the shared checks read of a manager (any client type). */
+interface ManagerView {
+  readonly config: PoolConfig;
+  getHealth(): Promise<HealthReport>;
+  getMetrics(): ManagerMetrics;
+}
+
+/** Runtime, mode and why. */
+export function configurationOutcome(manager: ManagerView, env: Env): CheckOutcome {
+  const runtime = detectRuntime(env);
+  const c = manager.config;
+  return { ok: true, detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}` };
+}
+
+/** The effective URL (redacted) and whether INSTANCE_COUNT × connection_limit fits MAX_POOL_SIZE. */
+export function budgetOutcome({ config: c }: ManagerView): CheckOutcome {
+  const warnings = c.warnings.length ? `; warnings: ${c.warnings.join(' | ')}` : '';
+  return {
+    ok: c.instanceCount * c.connectionLimit <= c.maxPoolSize,
+    detail: `${c.databaseUrl}; connection_limit ${c.connectionLimit} (${c.connectionLimitSource}) × ${c.instanceCount} instances ≤ MAX_POOL_SIZE ${c.maxPoolSize}; pool timeout ${c.poolTimeoutMs} ms${warnings}`,
+  };
+}
+
+/** The health report: anything but `unhealthy` passes. */
+export async function healthOutcome(manager: ManagerView): Promise<CheckOutcome & { health: HealthReport }> {
+  const health = await manager.getHealth();
+  const { database, connectionPool } = health.checks;
+  return {
+    ok: health.status !== 'unhealthy',
+    detail: `${health.status}: database ${database.status} (${database.latency} ms), pool ${connectionPool.status} ${connectionPool.utilization}% used`,
+    health,
+  };
+}
+
+/** Counters and percentiles: no failure beyond the `expected` ones, ordered percentiles. */
+export function metricsOutcome(
+  manager: ManagerView,
+  expected: Partial<Record<ErrorKind, number>> = {},
+): CheckOutcome & { metrics: ManagerMetrics } {
+  const m = manager.getMetrics();
+  const ordered = m.p50Latency <= m.p95Latency && m.p95Latency <= m.p99Latency && m.p99Latency <= m.maxLatency;
+  const expectedFailures = Object.values(expected).reduce((sum, n) => sum + (n ?? 0), 0);
+  const matches = Object.entries(expected).every(([kind, n]) => (m.errorsByKind[kind] ?? 0) === n);
+  const note = expectedFailures > 0 ? ` (${expectedFailures} expected: ${Object.keys(expected).join(', ')})` : '';
+  return {
+    ok: m.failedQueries === expectedFailures && matches && m.totalQueries > 0 && ordered,
+    detail: `${m.totalQueries} operations, ${m.failedQueries} failed${note}, ${m.retries} retries; latency avg ${m.avgLatency} / p50 ${m.p50Latency} / p95 ${m.p95Latency} / p99 ${m.p99Latency} / max ${m.maxLatency} ms`,
+    metrics: m,
+  };
+}
 
 /** Mean of `n` sequential `SELECT 1` through the manager's pool, in ms. */
 async function meanRoundTrip(manager: ConnectionPoolManager<RawClient>, n: number): Promise<number> {
@@ -50,27 +117,8 @@ export async function runChecks(env: Env, options: { progress?: (text: string) =
   }
   const table = `pgbouncer_pooling_check_${randomBytes(4).toString('hex')}`;
   try {
-    await runner.check('configuration', 'Fix the variable named in the error (docs/configuration.md).', async () => {
-      const runtime = detectRuntime(env);
-      const c = manager.config;
-      return {
-        ok: true,
-        detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}`,
-      };
-    });
-
-    await runner.check(
-      'effective URL and budget',
-      'Set INSTANCE_COUNT / MAX_POOL_SIZE so that INSTANCE_COUNT × connection_limit ≤ MAX_POOL_SIZE.',
-      async () => {
-        const c = manager.config;
-        const warnings = c.warnings.length ? `; warnings: ${c.warnings.join(' | ')}` : '';
-        return {
-          ok: c.instanceCount * c.connectionLimit <= c.maxPoolSize,
-          detail: `${c.databaseUrl}; connection_limit ${c.connectionLimit} (${c.connectionLimitSource}) × ${c.instanceCount} instances ≤ MAX_POOL_SIZE ${c.maxPoolSize}; pool timeout ${c.poolTimeoutMs} ms${warnings}`,
-        };
-      },
-    );
+    await runner.check(CHECK_NAMES.configuration, FIXES.configuration, async () => configurationOutcome(manager, env));
+    await runner.check(CHECK_NAMES.budget, FIXES.budget, async () => budgetOutcome(manager));
 
     const reachable = await runner.check('connectivity', `Check host, port, user and password in DATABASE_URL (${DOCS}).`, async () => {
       const mean = await meanRoundTrip(manager, 20);
@@ -173,25 +221,17 @@ export async function runChecks(env: Env, options: { progress?: (text: string) =
       };
     });
 
-    await runner.check('health', `A failing database check names the error kind (${DOCS}).`, async () => {
-      const health = await manager.getHealth();
+    await runner.check(CHECK_NAMES.health, FIXES.health, async () => {
+      const { health, ...outcome } = await healthOutcome(manager);
       report.health = health;
-      return {
-        ok: health.status !== 'unhealthy',
-        detail: `${health.status}: database ${health.checks.database.status} (${health.checks.database.latency} ms), pool ${health.checks.connectionPool.status} ${health.checks.connectionPool.utilization}% used`,
-      };
+      return outcome;
     });
 
-    await runner.check('metrics', 'Failed operations are listed by kind in errorsByKind.', async () => {
-      const m = manager.getMetrics();
-      report.metrics = m;
-      const ordered = m.p50Latency <= m.p95Latency && m.p95Latency <= m.p99Latency && m.p99Latency <= m.maxLatency;
-      // The one failure expected: the write refused inside readWithPooling.
-      const unexpected = m.failedQueries - (m.errorsByKind['read-only'] ?? 0);
-      return {
-        ok: unexpected === 0 && m.totalQueries > 0 && ordered,
-        detail: `${m.totalQueries} operations, ${m.failedQueries} failed (${m.errorsByKind['read-only'] ?? 0} expected read-only), ${m.retries} retries; p50 ${m.p50Latency} / p95 ${m.p95Latency} / p99 ${m.p99Latency} ms`,
-      };
+    // The one failure expected: the write refused inside readWithPooling.
+    await runner.check(CHECK_NAMES.metrics, FIXES.metrics, async () => {
+      const { metrics, ...outcome } = metricsOutcome(manager, { 'read-only': 1 });
+      report.metrics = metrics;
+      return outcome;
     });
   } finally {
     await manager.client.$executeRawUnsafe(`DROP TABLE IF EXISTS "${table}"`).catch(() => {});

@@ -78,7 +78,10 @@ export interface PoolConfig {
   readonly schema: string | null;
   readonly instanceCount: number;
   readonly maxPoolSize: number;
+  /** The first of `readReplicas` (kept for single-replica callers); null without DATABASE_URL_READ. */
   readonly read: ReadReplicaConfig | null;
+  /** Every URL in DATABASE_URL_READ (a comma-separated list), in order. */
+  readonly readReplicas: readonly ReadReplicaConfig[];
   /** Redacted. */
   readonly pgbouncerAdminUrl: string | null;
   readonly warnings: readonly string[];
@@ -198,6 +201,29 @@ const urlVariable = (env: Env, variable: string) => {
 };
 type UrlVariable = NonNullable<ReturnType<typeof urlVariable>>;
 
+/**
+ * A comma followed by `scheme://`, by another comma or by the end separates list entries (so an empty
+ * entry is an error, not part of a database name); other commas separate the hosts of one multi-host URL.
+ */
+const URL_LIST_SEPARATOR = /,(?=\s*(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|,|$))/;
+
+/**
+ * A variable that may hold several URLs, comma-separated (`DATABASE_URL_READ`). A single URL keeps
+ * the variable's own name in errors; entries of a list are named `VARIABLE[i]` (0-based).
+ */
+const urlListVariable = (env: Env, variable: string): UrlVariable[] => {
+  const raw = read(env, variable);
+  if (raw === undefined) return [];
+  const parts = raw.split(URL_LIST_SEPARATOR);
+  return parts.map((part, index) => {
+    const name = parts.length === 1 ? variable : `${variable}[${index}]`;
+    const url = part.trim();
+    if (url === '') throw new ConfigError(name, 'is empty: expected a comma-separated list of postgres:// URLs');
+    const parsed = parseDatabaseUrl(url, name);
+    return { url, variable: name, parsed, settings: urlSettings(parsed, name) };
+  });
+};
+
 interface Budget {
   readonly mode: PoolMode;
   readonly instanceCount: number;
@@ -278,7 +304,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const primary = urlVariable(env, 'DATABASE_URL');
   if (primary === undefined) throw new ConfigError('DATABASE_URL', 'is not set: expected postgres://user:password@host:5432/database');
   const session = urlVariable(env, 'DATABASE_URL_SESSION');
-  const replica = urlVariable(env, 'DATABASE_URL_READ');
+  const replicas = urlListVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
   const forced = transactionFlag(env);
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
@@ -308,21 +334,19 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   // Session mode exists for local development, where DATABASE_URL may be the pooler: prefer the direct URL.
   const source = mode === 'session' ? (session ?? primary) : primary;
   const main = resolveEndpoint(source, budget, warnings);
-  const readEndpoint = replica === undefined ? null : resolveEndpoint(replica, budget, warnings);
-
-  const read =
-    readEndpoint === null
-      ? null
-      : hidden(
-          {
-            databaseUrl: redactDatabaseUrl(readEndpoint.connectionString),
-            port: effectivePort(readEndpoint.parsed),
-            connectionLimit: readEndpoint.connectionLimit,
-            connectionLimitSource: readEndpoint.connectionLimitSource,
-          },
-          'connectionString',
-          readEndpoint.connectionString,
-        );
+  const readReplicas = replicas.map((replica) => {
+    const endpoint = resolveEndpoint(replica, budget, warnings);
+    return hidden(
+      {
+        databaseUrl: redactDatabaseUrl(endpoint.connectionString),
+        port: effectivePort(endpoint.parsed),
+        connectionLimit: endpoint.connectionLimit,
+        connectionLimitSource: endpoint.connectionLimitSource,
+      },
+      'connectionString',
+      endpoint.connectionString,
+    );
+  });
 
   const config: Omit<PoolConfig, 'connectionString' | 'pgbouncerAdminConnectionString'> = {
     runtime,
@@ -352,7 +376,8 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     schema: getParam(main.parsed, 'schema') ?? null,
     instanceCount,
     maxPoolSize,
-    read,
+    read: readReplicas[0] ?? null,
+    readReplicas,
     pgbouncerAdminUrl: admin === undefined ? null : redactDatabaseUrl(admin.url),
     warnings,
   };

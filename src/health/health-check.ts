@@ -9,13 +9,15 @@
  * | database       | `SELECT 1` failed or timed out     | answered, but latency > 1000 ms                             |
  * | connectionPool | never                              | callers waiting for a connection (waiting > 0), or utilization > 80 % |
  * | pgbouncer      | never                              | `cl_waiting > 0`, or the admin console is unreachable       |
+ * | replicas       | never                              | any replica down, lagging past `maxReplicaLagMs`, or not answering in time |
  * | overall        | any check unhealthy                | any check degraded                                          |
  *
  * Why the pool and PgBouncer are never `unhealthy`: saturation means callers wait, not fail, and
  * the instance still serves; `unhealthy` (HTTP 503) makes a load balancer pull the instance, which
  * only helps when the database is unreachable from it. An unreachable admin console is a monitoring
  * side channel (wrong `stats_users` password, console disabled): if PgBouncer itself were down,
- * the database check, which goes through it, would already say `unhealthy`.
+ * the database check, which goes through it, would already say `unhealthy`. Replicas likewise:
+ * without them reads fall back to the primary, so the instance still serves.
  */
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
 import { type PoolStats, utilization as poolUtilization } from '../metrics/pool-stats.ts';
@@ -56,6 +58,29 @@ export interface PgbouncerCheck {
   stats?: PgbouncerStatsFigures;
 }
 
+/** One read replica (DATABASE_URL_READ entry) as the router last saw it. */
+export interface ReplicaFigures {
+  /** Redacted URL. */
+  url: string;
+  /** `up`: used for reads; `lagging`: behind by more than `maxReplicaLagMs`; `down`: not answering; `unknown`: not polled yet. */
+  state: 'unknown' | 'up' | 'lagging' | 'down';
+  /** How far behind the primary, ms (sampled, see src/routing/replica-lag.ts); null when unknown. */
+  lagMs: number | null;
+  /** `pg_last_wal_replay_lsn()`, e.g. `0/3001250`; null when unknown. */
+  replayLsn: string | null;
+  /** Only when `down`: the classified kind of the failure. */
+  error?: ErrorKind;
+}
+
+export interface ReplicasCheck {
+  status: HealthStatus;
+  /** Replicas in state `up`. */
+  available: number;
+  endpoints: ReplicaFigures[];
+  /** Only when the replicas could not be polled within the deadline. */
+  error?: ErrorKind;
+}
+
 export interface PgbouncerStatsFigures {
   total_xact_count: number;
   total_query_count: number;
@@ -84,6 +109,8 @@ export interface HealthReport {
     connectionPool: ConnectionPoolCheck;
     /** Only when `PGBOUNCER_ADMIN_URL` is set. */
     pgbouncer?: PgbouncerCheck;
+    /** Only when `DATABASE_URL_READ` is set. */
+    replicas?: ReplicasCheck;
   };
 }
 
@@ -114,6 +141,8 @@ export interface HealthInput {
   pool: { waiting: number; utilization: number };
   /** Absent/null when the admin console is not configured. */
   pgbouncer?: { ok: true; cl_waiting: number } | { ok: false; error: ErrorKind } | null;
+  /** Absent/null without read replicas. */
+  replicas?: { ok: true; states: readonly ReplicaFigures['state'][] } | { ok: false; error: ErrorKind } | null;
 }
 
 export interface HealthVerdict {
@@ -122,6 +151,8 @@ export interface HealthVerdict {
   connectionPool: HealthStatus;
   /** null when the admin console is not configured. */
   pgbouncer: HealthStatus | null;
+  /** null without read replicas. */
+  replicas: HealthStatus | null;
   /** Why it is not healthy, in words (no figures that could be secrets); empty when healthy. */
   reasons: string[];
 }
@@ -165,8 +196,23 @@ export function deriveHealthStatus(input: HealthInput, thresholds: Readonly<Heal
     }
   }
 
-  const status = worst([database, connectionPool, ...(pgbouncer ? [pgbouncer] : [])]);
-  return { status, database, connectionPool, pgbouncer, reasons };
+  let replicas: HealthStatus | null = null;
+  if (input.replicas) {
+    replicas = 'healthy';
+    if (!input.replicas.ok) {
+      replicas = 'degraded';
+      reasons.push(`read replicas not polled in time (${input.replicas.error})`);
+    } else {
+      const notUp = input.replicas.states.filter((state) => state !== 'up');
+      if (notUp.length > 0) {
+        replicas = 'degraded';
+        reasons.push(`${notUp.length} of ${input.replicas.states.length} read replica(s) not in use (${[...new Set(notUp)].join(', ')})`);
+      }
+    }
+  }
+
+  const status = worst([database, connectionPool, ...(pgbouncer ? [pgbouncer] : []), ...(replicas ? [replicas] : [])]);
+  return { status, database, connectionPool, pgbouncer, replicas, reasons };
 }
 
 export interface HealthDeps {
@@ -178,6 +224,8 @@ export interface HealthDeps {
   pingDatabase: (signal: AbortSignal) => Promise<void>;
   /** Present only when the admin console is configured. */
   readPgbouncer?: ((signal: AbortSignal) => Promise<PgbouncerFigures>) | null;
+  /** Present only with read replicas: polls them now and reports each. */
+  readReplicas?: ((signal: AbortSignal) => Promise<ReplicaFigures[]>) | null;
 }
 
 export interface HealthOptions {
@@ -239,9 +287,10 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
   const timeoutMs = validateTimeout(options.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS);
   const thresholds: HealthThresholds = { ...DEFAULT_HEALTH_THRESHOLDS, ...options.thresholds };
   // Both probes at once: the caller waits about one timeout at most, never the sum.
-  const [db, bouncer] = await Promise.all([
+  const [db, bouncer, replicas] = await Promise.all([
     timed(deps.pingDatabase, timeoutMs),
     deps.readPgbouncer ? timed(deps.readPgbouncer, timeoutMs) : Promise.resolve(null),
+    deps.readReplicas ? timed(deps.readReplicas, timeoutMs) : Promise.resolve(null),
   ]);
   const connections = deps.poolStats();
   const utilization = poolUtilization(connections);
@@ -251,6 +300,7 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
       database: db.ok ? { ok: true, latency: db.latency } : { ok: false, latency: db.latency, error: db.error },
       pool: { waiting: connections.waiting, utilization },
       pgbouncer: bouncer && (bouncer.ok ? { ok: true, cl_waiting: bouncer.value.cl_waiting } : { ok: false, error: bouncer.error }),
+      replicas: replicas && (replicas.ok ? { ok: true, states: replicas.value.map((r) => r.state) } : { ok: false, error: replicas.error }),
     },
     thresholds,
   );
@@ -274,6 +324,15 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
     report.checks.pgbouncer = bouncer.ok
       ? { status: verdict.pgbouncer, latency: bouncer.latency, ...bouncer.value, stats: { ...bouncer.value.stats } }
       : { status: verdict.pgbouncer, latency: bouncer.latency, error: bouncer.error };
+  }
+  if (replicas && verdict.replicas) {
+    report.checks.replicas = replicas.ok
+      ? {
+          status: verdict.replicas,
+          available: replicas.value.filter((r) => r.state === 'up').length,
+          endpoints: replicas.value.map((r) => ({ ...r })),
+        }
+      : { status: verdict.replicas, available: 0, endpoints: [], error: replicas.error };
   }
   return { report, verdict };
 }

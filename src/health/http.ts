@@ -17,7 +17,10 @@ export interface HealthSource {
 }
 
 export interface MetricsSource {
-  getMetrics(): MetricsSnapshot & { pool: PoolStats; readPool?: PoolStats | null };
+  getMetrics(): MetricsSnapshot & { pool: PoolStats; readPool?: PoolStats | null } & Pick<
+      Parameters<typeof renderPrometheus>[0],
+      'readsByTarget' | 'replicas'
+    >;
 }
 
 const NO_STORE = 'no-store';

@@ -12,7 +12,13 @@ import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
-import { checkHealthDetailed, type HealthReport, type HealthStatus, type HealthThresholds } from '../health/health-check.ts';
+import {
+  checkHealthDetailed,
+  type HealthReport,
+  type HealthStatus,
+  type HealthThresholds,
+  type ReplicaFigures,
+} from '../health/health-check.ts';
 import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
 import { autoWarmup, checkWarmupMode, runWarmup, type WarmupMode } from '../lifecycle/warmup.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
@@ -22,6 +28,15 @@ import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
+import { fetchCommitPosition } from '../routing/commit-position.ts';
+import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
+import { createReadRouter, type ReadDecision, type ReadRouter, type ReadsByTarget } from '../routing/read-router.ts';
+import {
+  type ReplicaRoutingOptions,
+  type ResolvedReplicaRoutingOptions,
+  replicaStartTimeoutMs,
+  resolveReplicaRoutingOptions,
+} from '../routing/routing-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -66,12 +81,21 @@ export interface TransactionOptions {
   retry?: RetryOptions;
 }
 
+export interface ReadOptions extends TransactionOptions {
+  /**
+   * A token from `consistencyToken()` (any instance): the read then sees every write committed
+   * before that token was made (a replica that has not replayed them yet is skipped). Unset,
+   * null or '' means no requirement. Anything else is a ConfigError naming `after`.
+   */
+  after?: string | null;
+}
+
 export interface BatchOptions extends TransactionOptions {
   /** false (default): all ops in order in ONE transaction. true: each op in its own transaction, concurrently. */
   parallel?: boolean;
 }
 
-export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> {
+export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
   /** Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`. */
   createClient: (adapter: PrismaPg) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
@@ -123,13 +147,21 @@ interface PoolHandle<C> {
 interface State<C> {
   readonly config: PoolConfig;
   readonly primary: PoolHandle<C>;
+  /** One per DATABASE_URL_READ entry; `read` is the first. */
+  readonly replicas: readonly PoolHandle<C>[];
   readonly read: PoolHandle<C> | null;
+  /** Picks primary or replica for each read attempt (src/routing); null without replicas. */
+  readonly router: ReadRouter<PoolHandle<C>> | null;
 }
 
 export interface ManagerMetrics extends MetricsSnapshot {
   pool: PoolStats;
-  /** The read replica's pool; null without DATABASE_URL_READ. */
+  /** The read replicas' pools, summed; null without DATABASE_URL_READ. */
   readPool: PoolStats | null;
+  /** Read attempts by where they went (all zero without replicas): see docs/read-replicas.md. */
+  readsByTarget: ReadsByTarget;
+  /** Each replica as last observed (no I/O): state, lag (ms), replay position. */
+  replicas: ReplicaFigures[];
   /** Connections `warmup()` opened (not reset by `resetMetrics()`: warmup runs once). */
   warmupConnections: number;
   /** Warmup steps that failed: connections not opened, engine start, `warmupQuery` (not reset either). */
@@ -138,12 +170,21 @@ export interface ManagerMetrics extends MetricsSnapshot {
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
 
+const addPoolStats = (a: PoolStats, b: PoolStats): PoolStats => ({
+  active: a.active + b.active,
+  idle: a.idle + b.idle,
+  total: a.total + b.total,
+  waiting: a.waiting + b.waiting,
+  limit: a.limit + b.limit,
+});
+
 /** Reads are idempotent: any transient error, and an unknown COMMIT outcome, may be retried. */
 const readRetryable = (c: ErrorClassification) => c.retryable || c.kind === 'outcome-unknown';
 
 export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #options: ConnectionPoolManagerOptions<C>;
   readonly #retry: ResolvedRetryOptions;
+  readonly #routing: ResolvedReplicaRoutingOptions;
   readonly #metrics: Metrics = createMetrics();
   #state: State<C> | null = null;
   #closed = false;
@@ -171,6 +212,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.getMetrics = this.getMetrics.bind(this);
     this.getHealth = this.getHealth.bind(this);
     this.#retry = resolveRetryOptions(options.retry);
+    this.#routing = resolveReplicaRoutingOptions(options);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
         `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
@@ -238,14 +280,25 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       { connectionString: config.connectionString, connectionLimit: config.connectionLimit },
       'primary',
     );
-    let read: PoolHandle<C> | null = null;
+    const replicas: PoolHandle<C>[] = [];
     try {
-      read = config.read ? this.#createHandle(config, config.read, 'read') : null;
+      for (const target of config.readReplicas) replicas.push(this.#createHandle(config, target, 'read'));
     } catch (error) {
-      void primary.pool.end();
+      for (const handle of [primary, ...replicas]) void handle.pool.end();
       throw error;
     }
-    this.#state = { config, primary, read };
+    const router =
+      replicas.length === 0
+        ? null
+        : createReadRouter({
+            handles: replicas,
+            config,
+            options: this.#routing,
+            primaryPool: primary.pool,
+            applicationName: this.#options.applicationName ?? 'connection-pool-manager',
+            log: managerLog,
+          });
+    this.#state = { config, primary, replicas, read: replicas[0] ?? null, router };
     this.#attachLifecycle(config);
     return this.#state;
   }
@@ -282,7 +335,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #attachLifecycle(config: PoolConfig): void {
     const state = this.#state as State<C>;
     const env = this.#options.env ?? process.env;
-    for (const handle of state.read ? [state.primary, state.read] : [state.primary]) {
+    for (const handle of [state.primary, ...state.replicas]) {
       const detach = attachVercelKeepAlive(handle.pool, env, { idleTimeoutMs: config.idleTimeoutMs, log: managerLog });
       if (detach) this.#detach.push(detach);
     }
@@ -313,7 +366,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       managerLog('warmup skipped: %s', classifyError(error).kind);
       return;
     }
-    const handles = state.read ? [state.primary, state.read] : [state.primary];
+    const handles = [state.primary, ...state.replicas];
     const query = this.#options.warmupQuery;
     const result = await runWarmup({
       startEngine: async () => {
@@ -340,8 +393,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#execute('default', fn, options, { readOnly: false, useReplica: false });
   }
 
-  /** ReadCommitted, READ ONLY, on DATABASE_URL_READ when set; retried on any transient error. */
-  readWithPooling<R>(fn: TransactionFn<C, R>, options: TransactionOptions = {}): Promise<R> {
+  /**
+   * ReadCommitted, READ ONLY; retried on any transient error. With DATABASE_URL_READ it runs on a
+   * replica that has replayed this instance's writes (and `options.after`), else on the primary.
+   */
+  readWithPooling<R>(fn: TransactionFn<C, R>, options: ReadOptions = {}): Promise<R> {
     return this.#execute('read', fn, { isolationLevel: 'ReadCommitted', ...options }, { readOnly: true, useReplica: true });
   }
 
@@ -385,10 +441,21 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
   }
 
+  /**
+   * A token that makes `readWithPooling(fn, { after: token })` on any instance see every write
+   * this instance committed before the call. Opaque and short (`v1.0.3001250`): carry it in a
+   * cookie or a header. One query on the primary unless the position is already known.
+   */
+  async consistencyToken(): Promise<string> {
+    const state = this.#init();
+    if (state.router) return state.router.consistencyToken();
+    return encodeConsistencyToken(await fetchCommitPosition(state.primary.pool));
+  }
+
   async #execute<R>(
     kind: OperationKind,
     fn: TransactionFn<C, R>,
-    options: TransactionOptions,
+    options: ReadOptions,
     route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
   ): Promise<R> {
     const started = process.hrtime.bigint();
@@ -396,9 +463,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#inFlight++;
     // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
     let ambiguous = false;
+    // Set when a replica could not serve the last attempt: the next one goes elsewhere.
+    let replicaUnavailable = false;
     try {
       const state = this.#init();
-      const handle = route.useReplica && state.read ? state.read : state.primary;
+      const after = route.useReplica ? parseConsistencyToken(options.after, 'after') : null;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
       const attemptOptions = {
         isolationLevel: options.isolationLevel,
@@ -411,18 +480,35 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const idempotent = options.idempotent ?? route.readOnly;
       const result = await retry(
         (attempt) => {
+          // Each attempt is routed afresh: a replica that failed to connect is skipped by the next one.
+          const decision: ReadDecision<PoolHandle<C>> | null = route.useReplica && state.router ? state.router.route(after) : null;
+          const handle = decision?.handle ?? state.primary;
           const ticket = this.#admit(handle);
           const started: TransactionFn<C, R> = (tx, context) => {
             ticket.started();
             return fn(tx, context);
           };
           const client = handle.client as TransactionCapable<TransactionClientOf<C>>;
-          return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
+          if (!decision?.handle) return runTransactionAttempt(client, started, attempt, attemptOptions).finally(ticket.settled);
+          // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.
+          const maxWait = Math.min(attemptOptions.maxWait, replicaStartTimeoutMs(state.config));
+          return runTransactionAttempt(client, started, attempt, { ...attemptOptions, maxWait })
+            .finally(ticket.settled)
+            .catch((error: unknown) => {
+              replicaUnavailable = state.router?.replicaFailed(decision, classifyError(error)) ?? false;
+              throw error;
+            });
         },
         policy,
         {
           signal: options.signal,
-          isRetryable: (c) => (kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown')),
+          isRetryable: (c) => {
+            if (replicaUnavailable) {
+              replicaUnavailable = false;
+              return true;
+            }
+            return kind === 'read' ? readRetryable(c) : c.retryable || (idempotent && c.kind === 'outcome-unknown');
+          },
           onRetry: ({ attempt, classification, delayMs }) => {
             if (classification.kind === 'outcome-unknown') ambiguous = true;
             this.#metrics.recordRetry(kind, classification.kind);
@@ -454,6 +540,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
+      // Whatever the outcome, a primary transaction may have committed a write: reads catch up with it.
+      if (!route.readOnly) this.#state?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -473,10 +561,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
   getMetrics(): ManagerMetrics {
     const state = this.#state;
+    const replicaPools = state?.replicas.map((h) => readPoolStats(h.pool, h.limit)) ?? [];
     return {
       ...this.#metrics.snapshot(),
       pool: state ? readPoolStats(state.primary.pool, state.primary.limit) : { ...EMPTY_POOL },
-      readPool: state?.read ? readPoolStats(state.read.pool, state.read.limit) : null,
+      readPool: replicaPools.length === 0 ? null : replicaPools.reduce(addPoolStats),
+      readsByTarget: state?.router?.readsByTarget() ?? { replica: 0, 'primary-fallback': 0, 'primary-consistency': 0 },
+      replicas: state?.router?.figures() ?? [],
       warmupConnections: this.#warmupCounts.connections,
       warmupFailures: this.#warmupCounts.failures,
     };
@@ -485,6 +576,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Starts a new metrics window. */
   resetMetrics(): void {
     this.#metrics.reset();
+    this.#state?.router?.resetCounts();
   }
 
   /**
@@ -502,7 +594,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   async #probeHealth(): Promise<HealthReport> {
-    const { config, primary } = this.#init();
+    const { config, primary, router } = this.#init();
     const timeoutMs = this.#options.healthTimeoutMs ?? 2000;
     const applicationName = `${this.#options.applicationName ?? 'connection-pool-manager'}:health`;
     // pg's own timeouts are a backstop only: the deadline in checkHealth decides (and aborts the probe).
@@ -516,6 +608,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         poolStats: () => readPoolStats(primary.pool, primary.limit),
         pingDatabase: (signal) => pingDatabase(databaseUrl, { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
+        readReplicas: router ? (signal) => router.health(signal) : null,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
     );
@@ -570,7 +663,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const state = this.#state;
     this.#state = null;
     if (!state) return;
-    const handles = [state.primary, ...(state.read ? [state.read] : [])];
+    await state.router?.close();
+    const handles = [state.primary, ...state.replicas];
     await Promise.all(
       handles.map((h) =>
         h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

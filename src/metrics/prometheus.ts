@@ -50,7 +50,12 @@ const msToSeconds = (ms: number): number => Math.round(ms * 1000) / 1e6;
  * official Go client does), because a 0 would read as "instant" on a dashboard.
  */
 export function renderPrometheus(
-  snapshot: MetricsSnapshot,
+  snapshot: MetricsSnapshot & {
+    /** Read attempts by target (`replica`, `primary-fallback`, `primary-consistency`), from `getMetrics()`; absent → no family. */
+    readsByTarget?: Readonly<Record<string, number>>;
+    /** Each read replica as last observed, from `getMetrics()`; absent or empty → no families. */
+    replicas?: ReadonlyArray<{ url: string; state: string; lagMs: number | null }>;
+  },
   pools: { primary: PoolStats; read?: PoolStats | null },
   prefix = 'pgpool_',
 ): string {
@@ -116,6 +121,36 @@ export function renderPrometheus(
       [{}, snapshot.outcomeUnknown],
     ]),
   ];
+  const reads = snapshot.readsByTarget;
+  if (reads) {
+    families.push(
+      family(
+        n('reads_total'),
+        'counter',
+        'Read attempts by target: replica, primary-fallback (no replica usable), primary-consistency (no replica had replayed the writes the read must see).',
+        Object.keys(reads)
+          .sort()
+          .map((target): Sample => [{ target }, reads[target] ?? 0]),
+      ),
+    );
+  }
+  const replicas = snapshot.replicas ?? [];
+  if (replicas.length > 0) {
+    families.push(
+      family(
+        n('replica_up'),
+        'gauge',
+        'Whether reads may use the replica (1: state up; 0: down, lagging or not polled yet). Label: the redacted URL.',
+        replicas.map((r): Sample => [{ replica: r.url }, r.state === 'up' ? 1 : 0]),
+      ),
+      family(
+        n('replica_lag_seconds'),
+        'gauge',
+        'How far the replica is behind the primary (sampled from WAL positions); NaN when unknown.',
+        replicas.map((r): Sample => [{ replica: r.url }, r.lagMs === null ? Number.NaN : r.lagMs / 1000]),
+      ),
+    );
+  }
   // The format requires every line, the last included, to end with a line feed.
   return `${families.join('\n')}\n`;
 }

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type CheckOutcome, CheckRunner } from '~/cli/check-runner.ts';
+import { budgetOutcome, CHECK_NAMES, configurationOutcome, FIXES, healthOutcome, metricsOutcome } from '~/cli/checks.ts';
 import { withClient } from '../lib/pg.ts';
 import { startStackUnlessConfigured } from '../stack/use-local-stack.ts';
 
@@ -49,34 +50,16 @@ const stack = await startStackUnlessConfigured({ log: (line) => console.error(li
 const { connectionPoolManager, withPooling, batchWithPooling, readWithPooling, writeWithPooling } = await import(
   '~/services/connection-pool-manager.server'
 );
-const { detectRuntime } = await import('~/runtime/detect-runtime.ts');
 const { stripParams } = await import('~/config/database-url.ts');
 
 const tag = randomUUID().slice(0, 8);
 let exitCode = 1;
 try {
-  await check('configuration', 'Fix the variable named in the error (docs/configuration.md).', async () => {
-    const runtime = detectRuntime(process.env);
-    const config = connectionPoolManager.config;
-    report.config = config;
-    return {
-      ok: true,
-      detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${config.mode} mode: ${config.reason}`,
-    };
+  await check(CHECK_NAMES.configuration, FIXES.configuration, async () => {
+    report.config = connectionPoolManager.config;
+    return configurationOutcome(connectionPoolManager, process.env);
   });
-
-  await check(
-    'effective URL and budget',
-    `Set INSTANCE_COUNT / MAX_POOL_SIZE so that INSTANCE_COUNT × connection_limit ≤ MAX_POOL_SIZE (${TROUBLESHOOTING}).`,
-    async () => {
-      const c = connectionPoolManager.config;
-      const warnings = c.warnings.length ? `; warnings: ${c.warnings.join(' | ')}` : '';
-      return {
-        ok: c.instanceCount * c.connectionLimit <= c.maxPoolSize,
-        detail: `${c.databaseUrl}; connection_limit ${c.connectionLimit} (${c.connectionLimitSource}) × ${c.instanceCount} instances ≤ MAX_POOL_SIZE ${c.maxPoolSize}; pool timeout ${c.poolTimeoutMs} ms${warnings}`,
-      };
-    },
-  );
+  await check(CHECK_NAMES.budget, FIXES.budget, async () => budgetOutcome(connectionPoolManager));
 
   await check(
     'connectivity: direct vs pooler',
@@ -182,23 +165,15 @@ try {
     };
   });
 
-  await check('health', `See docs/health-and-metrics.md; a failing database check names the error kind.`, async () => {
-    const health = await connectionPoolManager.getHealth();
+  await check(CHECK_NAMES.health, FIXES.health, async () => {
+    const { health, ...outcome } = await healthOutcome(connectionPoolManager);
     report.health = health;
-    return {
-      ok: health.status !== 'unhealthy',
-      detail: `${health.status}: database ${health.checks.database.status} (${health.checks.database.latency} ms), pool ${health.checks.connectionPool.status} ${health.checks.connectionPool.utilization}% used`,
-    };
+    return outcome;
   });
-
-  await check('metrics', 'Failed operations are listed by kind in errorsByKind.', async () => {
-    const m = connectionPoolManager.getMetrics();
-    report.metrics = m;
-    const ordered = m.p50Latency <= m.p95Latency && m.p95Latency <= m.p99Latency && m.p99Latency <= m.maxLatency;
-    return {
-      ok: m.failedQueries === 0 && m.totalQueries > 0 && ordered,
-      detail: `${m.totalQueries} operations, ${m.failedQueries} failed, ${m.retries} retries; latency avg ${m.avgLatency} / p50 ${m.p50Latency} / p95 ${m.p95Latency} / p99 ${m.p99Latency} / max ${m.maxLatency} ms`,
-    };
+  await check(CHECK_NAMES.metrics, FIXES.metrics, async () => {
+    const { metrics, ...outcome } = metricsOutcome(connectionPoolManager);
+    report.metrics = metrics;
+    return outcome;
   });
   exitCode = runner.ok ? 0 : 1;
 } finally {

@@ -14,6 +14,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { findBinaries } from './binaries.ts';
 import { applyMigrations } from './migrate.ts';
+import {
+  primarySettingsForStandby,
+  STANDBY_DATABASE_ENTRY,
+  type StandbyHandle,
+  type StandbyOptions,
+  type StandbyProcess,
+  standbyDatabaseLine,
+  startStandby,
+} from './standby.ts';
 
 export interface StackOptions {
   /** Postgres `max_connections`. Defaults to 100. */
@@ -38,6 +47,8 @@ export interface StackOptions {
   migrate?: boolean;
   /** Progress lines. Defaults to silence. */
   log?: (line: string) => void;
+  /** Also start a hot standby streaming from the primary (see standby.ts). Defaults to none. */
+  standby?: StandbyOptions;
 }
 
 export type ShutdownMode = 'fast' | 'immediate';
@@ -54,6 +65,8 @@ export interface LocalStack {
   readonly postgresPort: number;
   readonly poolerPort: number;
   readonly baseDir: string;
+  /** The hot standby, when `standby` was given; null otherwise. */
+  readonly standby: StandbyHandle | null;
   /** Pids of the running processes (null while stopped), e.g. to read `/proc/<pid>/smaps_rollup`. */
   pids(): { postgres: number | null; pgbouncer: number | null };
   stopPostgres(mode?: ShutdownMode): Promise<void>;
@@ -165,6 +178,10 @@ function installProcessHandlers(): void {
   }
 }
 
+function publicStandby({ killNow: _, ...handle }: StandbyProcess, poolerUrl: string): StandbyHandle {
+  return { ...handle, poolerUrl };
+}
+
 /** Starts Postgres + PgBouncer, applies the migrations and returns the URLs and controls. */
 export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? (() => {});
@@ -185,11 +202,13 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
 
   let postgres: ChildProcess | null = null;
   let pgbouncer: ChildProcess | null = null;
+  let standby: StandbyProcess | null = null;
   let stopped = false;
   let postgresPort = 0;
   let poolerPort = 0;
 
   const killNow = () => {
+    standby?.killNow();
     postgres?.kill('SIGKILL');
     pgbouncer?.kill('SIGKILL');
     rmSync(baseDir, { recursive: true, force: true });
@@ -213,6 +232,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       fsync: 'off',
       synchronous_commit: 'off',
       full_page_writes: 'off',
+      ...(options.standby ? primarySettingsForStandby() : {}),
       ...options.postgresSettings,
     };
     const args = [
@@ -262,6 +282,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     const ini = [
       '[databases]',
       `${APP_DB} = host=127.0.0.1 port=${postgresPort} dbname=${APP_DB}`,
+      ...(standby ? [standbyDatabaseLine(standby.port, APP_DB)] : []),
       '',
       '[pgbouncer]',
       ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`),
@@ -303,6 +324,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     if (stopped) return;
     stopped = true;
     await stopPgbouncer().catch(() => {});
+    await standby?.stop().catch(() => {});
     await stopPostgres('fast').catch(() => {});
     rmSync(baseDir, { recursive: true, force: true });
     liveStacks.delete(entry);
@@ -361,6 +383,29 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       log(`local stack: applied ${applied.length} migration(s)`);
     }
 
+    if (options.standby) {
+      standby = await startStandby(
+        {
+          baseDir,
+          pgBinDir: bins.pgBinDir,
+          spawnIds,
+          primaryPort: postgresPort,
+          primarySuperuserUrl: url('postgres', superPassword, postgresPort, 'postgres'),
+          appUser: APP_USER,
+          appPassword,
+          appDatabase: APP_DB,
+          replicationPassword: randomBytes(12).toString('hex'),
+          findFreePort: () => findFreePort(),
+          spawnPostgres: (args, logFile) => spawnLogged(path.join(bins.pgBinDir, 'postgres'), args, logFile),
+          waitUntilReady,
+          waitForExit,
+          url,
+          log,
+        },
+        options.standby,
+      );
+    }
+
     // The admin user exists only in PgBouncer, so it keeps a plain-text password (few logins).
     const secret = (user: string, password: string) => (options.plainTextAuthFile ? password : (verifiers.get(user) ?? password));
     const userlist = path.join(baseDir, 'userlist.txt');
@@ -387,6 +432,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     postgresPort,
     poolerPort,
     baseDir,
+    standby: standby && publicStandby(standby, url(APP_USER, appPassword, poolerPort, STANDBY_DATABASE_ENTRY)),
     pids: () => ({ postgres: postgres?.pid ?? null, pgbouncer: pgbouncer?.pid ?? null }),
     stopPostgres,
     startPostgres,

@@ -71,7 +71,7 @@ describe('debug logs', () => {
     lines.length = 0;
     await manager.getHealth();
     const log = lines.join('\n');
-    expect(log).toMatch(/health unknown -> degraded \(pgbouncer admin console unreachable \(connection\)\)/);
+    expect(log).toMatch(/health unknown -> degraded \(pgbouncer admin console unreachable \(auth\)\)/);
     expect(log).not.toContain('wrong-admin-password');
   });
 });

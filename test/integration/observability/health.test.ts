@@ -98,7 +98,7 @@ describe('getHealth on the shared stack', () => {
     const report = await manager.getHealth();
     expect(report.status).toBe('degraded');
     expect(report.checks.database.status).toBe('healthy');
-    expect(report.checks.pgbouncer).toEqual({ status: 'degraded', latency: expect.any(Number), error: 'connection' });
+    expect(report.checks.pgbouncer).toEqual({ status: 'degraded', latency: expect.any(Number), error: 'auth' });
     expect(JSON.stringify(report)).not.toContain('wrong-password');
   });
 

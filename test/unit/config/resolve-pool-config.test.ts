@@ -299,7 +299,56 @@ describe('read replica and admin URL', () => {
   });
 
   it('is null without DATABASE_URL_READ', () => {
-    expect(resolvePoolConfig({ DATABASE_URL: URL_5432, DATABASE_URL_READ: '' }).read).toBeNull();
+    const config = resolvePoolConfig({ DATABASE_URL: URL_5432, DATABASE_URL_READ: '' });
+    expect(config.read).toBeNull();
+    expect(config.readReplicas).toEqual([]);
+  });
+
+  it.each([
+    ['one URL', `postgres://ro:${ENC}@r1:6543/app`, ['postgres://ro:***@r1:6543/app?pgbouncer=true&connection_limit=3']],
+    [
+      'two URLs',
+      `postgres://ro:${ENC}@r1:6543/app,postgres://ro:${ENC}@r2:6543/app`,
+      [
+        'postgres://ro:***@r1:6543/app?pgbouncer=true&connection_limit=3',
+        'postgres://ro:***@r2:6543/app?pgbouncer=true&connection_limit=3',
+      ],
+    ],
+    [
+      'spaces after commas, another scheme spelling',
+      `postgres://ro@r1:6543/app ,  postgresql://ro@r2:6543/app`,
+      ['postgres://ro@r1:6543/app?pgbouncer=true&connection_limit=3', 'postgresql://ro@r2:6543/app?pgbouncer=true&connection_limit=3'],
+    ],
+    [
+      'a multi-host URL stays one entry',
+      'postgres://ro@r1:6543,r2:6543/app,postgres://ro@r3:6543/app',
+      [
+        'postgres://ro@r1:6543,r2:6543/app?pgbouncer=true&connection_limit=3',
+        'postgres://ro@r3:6543/app?pgbouncer=true&connection_limit=3',
+      ],
+    ],
+  ])('DATABASE_URL_READ as a list: %s', (_, value, expected) => {
+    const config = resolvePoolConfig({ DATABASE_URL: URL_5432, DATABASE_URL_READ: value, VERCEL: '1' });
+    expect(config.readReplicas.map((r) => r.databaseUrl)).toEqual(expected);
+    expect(config.read?.databaseUrl).toBe(expected[0]);
+    expect(JSON.stringify(config)).not.toContain(SECRET);
+    expect(Object.isFrozen(config.readReplicas)).toBe(true);
+  });
+
+  it.each([
+    ['an empty entry', 'postgres://ro@r1/app,,postgres://ro@r2/app', 'DATABASE_URL_READ[1]'],
+    ['a trailing comma', 'postgres://ro@r1/app,', 'DATABASE_URL_READ[1]'],
+    ['a leading comma', ' , postgres://ro@r1/app', 'DATABASE_URL_READ[0]'],
+    ['a bad second entry', `postgres://ro@r1/app,mysql://ro:${ENC}@r2/app`, 'DATABASE_URL_READ[1]'],
+    [
+      'a bad parameter in an entry',
+      'postgres://ro@r1/app,postgres://ro@r2/app?connection_limit=0',
+      'DATABASE_URL_READ[1] (connection_limit)',
+    ],
+  ])('names the list entry at fault: %s', (_, value, variable) => {
+    const error = configError({ DATABASE_URL: URL_5432, DATABASE_URL_READ: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).not.toContain(SECRET);
   });
 
   it('keeps the admin URL redacted, the real one hidden', () => {
@@ -364,12 +413,14 @@ describe('the result object', () => {
         'connectionLimitSource',
         'poolTimeoutMs',
         'connectTimeoutMs',
+        'socketTimeoutMs',
         'idleTimeoutMs',
         'statementCache',
         'schema',
         'instanceCount',
         'maxPoolSize',
         'read',
+        'readReplicas',
         'pgbouncerAdminUrl',
         'warnings',
       ].sort(),

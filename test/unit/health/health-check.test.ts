@@ -7,6 +7,7 @@ import {
   type HealthInput,
   type HealthStatus,
   type PgbouncerFigures,
+  type ReplicaFigures,
 } from '../../../src/health/health-check.ts';
 import type { PoolStats } from '../../../src/metrics/pool-stats.ts';
 
@@ -188,6 +189,32 @@ describe('checkHealth', () => {
     const down = await checkHealth(deps({ readPgbouncer: async () => Promise.reject(Object.assign(new Error('x'), { code: '28P01' })) }));
     expect(down.status).toBe('degraded');
     expect(down.checks.pgbouncer).toEqual({ status: 'degraded', latency: expect.any(Number), error: 'auth' });
+  });
+
+  it.each<[string, ReplicaFigures['state'][], HealthStatus, number]>([
+    ['every replica up', ['up', 'up'], 'healthy', 2],
+    ['one down', ['up', 'down'], 'degraded', 1],
+    ['one lagging past the bound', ['lagging', 'up'], 'degraded', 1],
+    ['all down (reads fall back to the primary: still serving)', ['down', 'down'], 'degraded', 0],
+    ['not polled yet', ['unknown'], 'degraded', 0],
+  ])('adds a replicas check when configured: %s', async (_, states, status, available) => {
+    const endpoints: ReplicaFigures[] = states.map((state, i) => ({
+      url: `postgres://ro:***@replica-${i}:6543/app`,
+      state,
+      lagMs: state === 'up' ? 12 : null,
+      replayLsn: state === 'up' ? '0/3001250' : null,
+      ...(state === 'down' ? { error: 'connection' as const } : {}),
+    }));
+    const report = await checkHealth(deps({ readReplicas: async () => endpoints }));
+    expect(Object.keys(report.checks)).toEqual(['database', 'connectionPool', 'replicas']);
+    expect(report.checks.replicas).toEqual({ status, available, endpoints });
+    expect(report.status).toBe(status);
+  });
+
+  it('replicas that cannot be polled in time are degraded with a kind only, never unhealthy', async () => {
+    const report = await checkHealth(deps({ readReplicas: () => new Promise(() => {}) }), { timeoutMs: 20 });
+    expect(report.checks.replicas).toEqual({ status: 'degraded', available: 0, endpoints: [], error: 'timeout' });
+    expect(report.status).toBe('degraded');
   });
 
   it('probes run concurrently: two hung probes still answer in about one timeout', async () => {

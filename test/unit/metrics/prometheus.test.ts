@@ -150,6 +150,38 @@ describe('renderPrometheus', () => {
     }
   });
 
+  it('adds reads by target only when given (a manager with replicas always gives all three)', () => {
+    const without = parse(renderPrometheus(sampleSnapshot(), { primary: PRIMARY }));
+    expect(without.some((f) => f.name === 'pgpool_reads_total')).toBe(false);
+    const readsByTarget = { replica: 7, 'primary-fallback': 2, 'primary-consistency': 3 };
+    const families = parse(renderPrometheus({ ...sampleSnapshot(), readsByTarget }, { primary: PRIMARY }));
+    const family = familyOf(families, 'pgpool_reads_total');
+    expect(family.type).toBe('COUNTER');
+    expect(valuesOf(family)).toEqual({
+      [key({ target: 'primary-consistency' })]: 3,
+      [key({ target: 'primary-fallback' })]: 2,
+      [key({ target: 'replica' })]: 7,
+    });
+  });
+
+  it('adds replica up and lag gauges per replica, NaN lag when unknown', () => {
+    const replicas = [
+      { url: 'postgres://ro:***@r1:6543/app', state: 'up', lagMs: 1500 },
+      { url: 'postgres://ro:***@r2:6543/app', state: 'down', lagMs: null },
+    ];
+    const families = parse(renderPrometheus({ ...sampleSnapshot(), replicas }, { primary: PRIMARY }));
+    expect(valuesOf(familyOf(families, 'pgpool_replica_up'))).toEqual({
+      [key({ replica: 'postgres://ro:***@r1:6543/app' })]: 1,
+      [key({ replica: 'postgres://ro:***@r2:6543/app' })]: 0,
+    });
+    const lag = valuesOf(familyOf(families, 'pgpool_replica_lag_seconds'));
+    expect(lag[key({ replica: 'postgres://ro:***@r1:6543/app' })]).toBe(1.5);
+    expect(lag[key({ replica: 'postgres://ro:***@r2:6543/app' })]).toBeNaN();
+    expect(
+      parse(renderPrometheus({ ...sampleSnapshot(), replicas: [] }, { primary: PRIMARY })).some((f) => f.name === 'pgpool_replica_up'),
+    ).toBe(false);
+  });
+
   it('escapes backslash, double quote and line feed in label values so they survive a parse', () => {
     const nasty = 'C:\\dir "quoted"\nsecond line';
     const metrics = createMetrics();

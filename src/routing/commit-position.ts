@@ -1,0 +1,44 @@
+/**
+ * The WAL position that covers a commit: the one query read-your-writes needs from the primary.
+ *
+ * After COMMIT has returned, `pg_current_wal_insert_lsn()` on ANY backend of the primary is ≥ the
+ * end of our commit record, because the record was inserted into the WAL before COMMIT returned
+ * and the insert position only moves forward. A replica whose `pg_last_wal_replay_lsn()` is ≥
+ * that value has therefore replayed our commit (and may have replayed more: the check is
+ * conservative, never stale).
+ *
+ * Why not `pg_current_wal_lsn()` (the *write* position, PostgreSQL docs "Backup Control
+ * Functions"): it is only ≥ our commit when COMMIT waited for the WAL to be written, i.e. with
+ * `synchronous_commit` at `local` or above. With `synchronous_commit = off` (a per-session or
+ * per-transaction choice any app can make) COMMIT returns first; measured on the local stack:
+ * right after an INSERT committed, `pg_current_wal_lsn()` was 0/3000000 while the commit record
+ * ended at 0/3001250 (`pg_current_wal_insert_lsn()`), and the standby had replayed 0/3000000
+ * without the row.
+ *
+ * One known overshoot: when the insert position sits exactly on a WAL page boundary,
+ * `pg_current_wal_insert_lsn()` points past the next page's header (24 bytes), which no replica
+ * reaches until another record is written (pgsql-hackers, "Expose the WAL insertion end position
+ * to SQL", 2026-09, proposes `pg_current_wal_insert_end_lsn()` for this). Reads then stay on the
+ * primary a little longer (the next record: any write, or the standby snapshot the primary logs
+ * within 15 s of activity); never stale.
+ *
+ * Kept to this one function so that a driver which pipelines statements can send the query
+ * together with the COMMIT itself and hand the result to `ReadRouter.recordCommitPosition()`.
+ */
+import { type Lsn, parseLsn } from './lsn.ts';
+
+export const COMMIT_POSITION_SQL = 'SELECT pg_current_wal_insert_lsn()::text AS lsn';
+
+/** Anything with pg's `query(text)`: a pg.Pool, a pg.Client. */
+export interface Queryable {
+  query(text: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/** The primary's WAL insert position now; run it after COMMIT returned to cover that commit. */
+export async function fetchCommitPosition(primary: Queryable): Promise<Lsn> {
+  const { rows } = await primary.query(COMMIT_POSITION_SQL);
+  const lsn = parseLsn(rows[0]?.lsn as string | undefined);
+  // On a standby the function fails with 55000 ("recovery is in progress"); null cannot come back from a primary.
+  if (lsn === null) throw new Error('pg_current_wal_insert_lsn() returned no position');
+  return lsn;
+}
