@@ -2,11 +2,13 @@
 
 export type { RewriteOptions } from './config/database-url.ts';
 export { redactDatabaseUrl, rewriteDatabaseUrl } from './config/database-url.ts';
+export type { ProviderId, ProviderProfile } from './config/providers.ts';
 export type { PoolConfig, PoolMode, ReadReplicaConfig, ResolveOptions } from './config/resolve-pool-config.ts';
 export { resolvePoolConfig } from './config/resolve-pool-config.ts';
+export type { TlsMode, TlsOptions, TlsVerification } from './config/tls-options.ts';
 export type { ErrorClassification, ErrorKind } from './errors/classify-error.ts';
-export { classifyError } from './errors/classify-error.ts';
-export type { BatchOutcome } from './errors/errors.ts';
+export { classifyError, tlsProblem } from './errors/classify-error.ts';
+export type { BatchOutcome, TlsProblem } from './errors/errors.ts';
 export {
   BatchError,
   ConfigError,
@@ -14,6 +16,7 @@ export {
   PoolingError,
   PoolSaturatedError,
   PoolTimeoutError,
+  TlsError,
   TransactionOutcomeUnknownError,
 } from './errors/errors.ts';
 export type {
@@ -62,5 +65,6 @@ export type { ReplicaRoutingOptions } from './routing/routing-options.ts';
 export { DEFAULT_REPLICA_ROUTING } from './routing/routing-options.ts';
 export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
+export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
 export type { RetryOptions } from './transaction/retry.ts';
 export type { AttemptContext, IsolationLevel } from './transaction/run-transaction.ts';

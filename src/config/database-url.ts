@@ -41,6 +41,11 @@ export interface RewriteOptions {
   connectionLimit?: number;
   /** Sets (string) or removes (null) each parameter. Applied last. */
   params?: Readonly<Record<string, string | null>>;
+  /**
+   * Maps each decoded host name (e.g. Neon's endpoint → its `-pooler` host). Must be idempotent
+   * for the rewrite to stay idempotent; a host it returns unchanged keeps its bytes.
+   */
+  mapHost?: (host: string) => string;
 }
 
 /**
@@ -275,8 +280,16 @@ const checkInteger = (value: number | undefined, name: string, min: number, max:
 export function rewriteDatabaseUrl(url: string, options: RewriteOptions = {}, variable = 'DATABASE_URL'): string {
   checkInteger(options.port, 'port', 1, 65_535);
   checkInteger(options.connectionLimit, 'connectionLimit', 1, Number.MAX_SAFE_INTEGER);
-  const { tokens } = tokenize(url, variable);
+  const { tokens, parsed } = tokenize(url, variable);
   let hosts = tokens.hosts;
+  if (options.mapHost) {
+    const mapHost = options.mapHost;
+    hosts = hosts.map((h, i) => {
+      const host = parsed.hosts[i]?.host ?? '';
+      const mapped = mapHost(host);
+      return mapped === host ? h : { ...h, raw: encodeHost(mapped) };
+    });
+  }
   // Every key is decided first and then touched once: deleting and re-adding the same key in one
   // call would move it to the end each time, and the rewrite would no longer be idempotent.
   const changes = new Map<string, string | null>();

@@ -5,6 +5,9 @@
  * 1. `USE_TRANSACTION_MODE=true|false` forces the mode.
  * 2. Otherwise a serverless runtime (see `detect-runtime.ts`) means PgBouncer transaction mode.
  * 3. Otherwise session mode (local development, long-running containers).
+ * Then the URL's provider (src/config/providers.ts) decides what transaction mode means for it
+ * (Neon's `-pooler` host, Supabase's 6543, RDS Proxy as is), and its TLS parameters are read with
+ * their Prisma 6 / libpq meaning (src/config/tls-options.ts).
  *
  * Passwords: the enumerable fields hold redacted URLs only. The real URLs live in non-enumerable
  * properties (`connectionString`, `read.connectionString`, `pgbouncerAdminConnectionString`), so
@@ -23,6 +26,8 @@ import {
   redactDatabaseUrl,
   rewriteDatabaseUrl,
 } from './database-url.ts';
+import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
+import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
 
 export type PoolMode = 'transaction' | 'session';
 /** Where `connectionLimit` came from: the `connectionLimit` option, the URL's `connection_limit`, or the budget rule. */
@@ -47,6 +52,10 @@ export interface ReadReplicaConfig {
   readonly port: number;
   readonly connectionLimit: number;
   readonly connectionLimitSource: ConnectionLimitSource;
+  /** The managed pooler the URL points at (see src/config/providers.ts). */
+  readonly provider: ProviderId;
+  /** What TLS does for this URL; `sslpassword` is not enumerable. */
+  readonly tls: TlsOptions;
   /** The real URL, password included. Non-enumerable. */
   readonly connectionString: string;
 }
@@ -58,8 +67,12 @@ export interface PoolConfig {
   /** Instances come and go with traffic (see `detectRuntime`). */
   readonly serverless: boolean;
   readonly mode: PoolMode;
-  /** Why this mode, in words. */
+  /** Why this mode, and what it does on the URL's provider, in words. */
   readonly reason: string;
+  /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy` or `pgbouncer` (self-hosted). */
+  readonly provider: ProviderId;
+  /** What TLS does for the effective URL (Prisma 6 / libpq meanings); `sslpassword` is not enumerable. */
+  readonly tls: TlsOptions;
   /** The effective URL, redacted. */
   readonly databaseUrl: string;
   readonly port: number;
@@ -93,8 +106,6 @@ export interface PoolConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const POSTGRES_PORT = 5432;
-const POOLER_PORT = 6543;
 const DEFAULT_INSTANCE_COUNT = 10;
 const DEFAULT_MAX_POOL_SIZE = 100;
 /** The seed's table: a serverless instance needs 1–3 connections; a session-mode process up to 50. */
@@ -234,6 +245,10 @@ interface Budget {
 interface Endpoint {
   readonly connectionString: string;
   readonly parsed: ParsedDatabaseUrl;
+  readonly provider: ProviderId;
+  /** The provider's decision, in words. */
+  readonly decision: string;
+  readonly tls: TlsOptions;
   readonly connectionLimit: number;
   readonly connectionLimitSource: ConnectionLimitSource;
 }
@@ -241,10 +256,12 @@ interface Endpoint {
 /**
  * One URL under the mode's rules. Used for the primary and, unchanged, for the read replica.
  *
- * Port rule in transaction mode: a URL on 5432 (or with no port, which means 5432) points at
+ * What transaction mode does to the URL is the provider's rule (src/config/providers.ts). For a
+ * self-hosted PgBouncer and Supabase: a URL on 5432 (or with no port, which means 5432) points at
  * PostgreSQL itself and is moved to PgBouncer's 6543. Any other explicit port — 6432 (PgBouncer's
  * own default), a local stack's random port — is taken to be the pooler already and kept, with a
- * warning, because guessing wrong there would point a working app at a closed port.
+ * warning, because guessing wrong there would point a working app at a closed port. Neon's pooler
+ * is the `-pooler` host on the same port; an RDS Proxy endpoint is the pooler already.
  */
 const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]): Endpoint => {
   const { url, variable, parsed, settings } = source;
@@ -263,24 +280,29 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
   }
 
   const ports = explicitPorts(parsed);
+  const plan = planEndpoint(parsed, mode, variable);
+  warnings.push(...plan.warnings);
   let connectionString: string;
   if (mode === 'transaction') {
-    const direct = ports.every((p) => p === POSTGRES_PORT);
-    if (!direct && !ports.every((p) => p === POOLER_PORT)) {
-      warnings.push(
-        `${variable}: port ${[...new Set(ports)].join(',')} is neither ${POSTGRES_PORT} (PostgreSQL) nor ${POOLER_PORT} (PgBouncer); kept as is on the assumption that it already is the pooler`,
-      );
-    }
-    connectionString = rewriteDatabaseUrl(url, { ...(direct ? { port: POOLER_PORT } : {}), pgbouncer: true, connectionLimit }, variable);
+    connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: true, connectionLimit }, variable);
   } else {
     if (ports.includes(POOLER_PORT) || getParam(parsed, 'pgbouncer')?.toLowerCase() === 'true') {
       warnings.push(
-        `${variable}: session mode through a transaction-mode pooler (port ${POOLER_PORT} or pgbouncer=true) breaks session features (SET, advisory locks, LISTEN, named prepared statements); point it at PostgreSQL on ${POSTGRES_PORT}`,
+        `${variable}: session mode through a transaction-mode pooler (port ${POOLER_PORT} or pgbouncer=true) breaks session features (SET, advisory locks, LISTEN, named prepared statements); point it at PostgreSQL on 5432`,
       );
     }
-    connectionString = rewriteDatabaseUrl(url, { pgbouncer: false, connectionLimit }, variable);
+    connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: false, connectionLimit }, variable);
   }
-  return { connectionString, parsed: parseDatabaseUrl(connectionString, variable), connectionLimit, connectionLimitSource };
+  const rewritten = parseDatabaseUrl(connectionString, variable);
+  return {
+    connectionString,
+    parsed: rewritten,
+    connectionLimit,
+    connectionLimitSource,
+    provider: plan.provider.id,
+    decision: plan.decision,
+    tls: parseTlsOptions(rewritten, variable),
+  };
 };
 
 /** Adds a property that `JSON.stringify`, `util.inspect`, `Object.keys` and spreads do not see. */
@@ -306,6 +328,8 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const session = urlVariable(env, 'DATABASE_URL_SESSION');
   const replicas = urlListVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
+  // Its TLS parameters are checked here, at the boundary, not at the first health check.
+  if (admin) parseTlsOptions(admin.parsed, admin.variable);
   const forced = transactionFlag(env);
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
@@ -342,6 +366,8 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
         port: effectivePort(endpoint.parsed),
         connectionLimit: endpoint.connectionLimit,
         connectionLimitSource: endpoint.connectionLimitSource,
+        provider: endpoint.provider,
+        tls: endpoint.tls,
       },
       'connectionString',
       endpoint.connectionString,
@@ -353,7 +379,9 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     runtimeEvidence: evidence,
     serverless,
     mode,
-    reason,
+    reason: `${reason}; ${main.decision}`,
+    provider: main.provider,
+    tls: main.tls,
     databaseUrl: redactDatabaseUrl(main.connectionString),
     port: effectivePort(main.parsed),
     hosts: main.parsed.hosts.map((h) => ({ ...h })),

@@ -11,7 +11,15 @@
  * - pg's DatabaseError (`code` = SQLSTATE), Node socket errors (`code` = ECONNRESET …)
  * Mapping of adapter kinds follows @prisma/adapter-pg's own `convertDriverError`.
  */
-import { ConfigError, ManagerClosedError, PoolSaturatedError, PoolTimeoutError, TransactionOutcomeUnknownError } from './errors.ts';
+import {
+  ConfigError,
+  ManagerClosedError,
+  PoolSaturatedError,
+  PoolTimeoutError,
+  TlsError,
+  type TlsProblem,
+  TransactionOutcomeUnknownError,
+} from './errors.ts';
 
 export type ErrorKind =
   /** 40001: safe to retry, the transaction was rolled back. */
@@ -42,8 +50,10 @@ export type ErrorKind =
   | 'data'
   /** Syntax, undefined table/column, privileges (42xxx). */
   | 'query'
-  /** Authentication or database access (28xxx, 3D000, P1000). */
+  /** Authentication or database access (28xxx, 3D000, P1000, Supavisor's "Tenant or user not found"). */
   | 'auth'
+  /** TLS could not be set up: certificate not verified, host name mismatch, server requires or lacks TLS. Never retried. */
+  | 'tls'
   /** Lost connection during COMMIT: `TransactionOutcomeUnknownError`. */
   | 'outcome-unknown'
   /** The caller's AbortSignal fired. */
@@ -83,12 +93,63 @@ export const DEFINITE_ROLLBACK_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind
   'data',
   'query',
   'auth',
+  'tls',
 ]);
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Node's certificate-check codes (OpenSSL's X509_V_ERR_* names), as @prisma/adapter-pg lists them. */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+  'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+]);
+const HOSTNAME_CODES = new Set(['HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_TLS_CERT_ALTNAME_FORMAT']);
+
+/**
+ * TLS failures by message, for shapes that carry no code: node-postgres' own connect errors, the
+ * text PgBouncer sends (08P01 "SSL required"), and Prisma's P1011 "Error opening a TLS connection:
+ * <reason>", which keeps only the reason text. Checked before anything else: an 08P01 or a 28000
+ * here is a TLS setting, not a dropped connection or a wrong password.
+ */
+const TLS_MESSAGE_RULES: readonly [RegExp, TlsProblem][] = [
+  [/The server does not support SSL connections/i, 'server-without-tls'], // pg: server answered 'N' to SSLRequest
+  [/^SSL required$/i, 'server-requires-tls'], // PgBouncer client_tls_sslmode=require, client sent no SSLRequest
+  [/Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID/i, 'hostname-mismatch'],
+  [/certificate required/i, 'client-certificate-required'], // TLS alert 116 (TLS 1.3) from a server that wants a client certificate
+  [
+    /self[- ]signed certificate|unable to (verify|get) (the first|local issuer|issuer) certificate|certificate has expired|certificate is not yet valid|unable to verify the first certificate/i,
+    'certificate-not-verified',
+  ],
+  [/There was an error establishing an SSL connection/i, 'handshake'], // pg: server answered neither 'S' nor 'N'
+];
 
 interface Signals {
+  tlsProblem: TlsProblem | null;
+  /** Node's TLS error code (`SELF_SIGNED_CERT_IN_CHAIN`, `ERR_TLS_CERT_ALTNAME_INVALID` …). */
+  tlsCode: string | null;
   sqlState: string | null;
   prismaCode: string | null;
   socketCode: string | null;
@@ -106,14 +167,28 @@ function str(value: unknown): string | null {
 
 /** Walks the error, its Prisma meta and its `cause` chain, keeping the first of each signal. */
 function collectSignals(error: unknown): Signals {
-  const signals: Signals = { sqlState: null, prismaCode: null, socketCode: null, adapterKind: null, messages: [] };
+  const signals: Signals = {
+    tlsProblem: null,
+    tlsCode: null,
+    sqlState: null,
+    prismaCode: null,
+    socketCode: null,
+    adapterKind: null,
+    messages: [],
+  };
   const queue: unknown[] = [error];
   for (let depth = 0; queue.length > 0 && depth < 8; depth++) {
     const current = asRecord(queue.shift());
     if (!current) continue;
     const message = str(current.message) ?? str(current.reason) ?? str(current.cause);
     if (message) signals.messages.push(message);
+    if (current instanceof TlsError) signals.tlsProblem ??= current.problem;
     const code = str(current.code);
+    if (code && CERTIFICATE_CODES.has(code)) signals.tlsProblem ??= 'certificate-not-verified';
+    if (code && HOSTNAME_CODES.has(code)) signals.tlsProblem ??= 'hostname-mismatch';
+    if (code?.startsWith('ERR_SSL_'))
+      signals.tlsProblem ??= /CERTIFICATE_REQUIRED/.test(code) ? 'client-certificate-required' : 'handshake';
+    if (code && (CERTIFICATE_CODES.has(code) || HOSTNAME_CODES.has(code) || code.startsWith('ERR_SSL_'))) signals.tlsCode ??= code;
     if (code) {
       if (/^P\d{4}$/.test(code)) signals.prismaCode ??= code;
       else if (SOCKET_CODES.has(code)) signals.socketCode ??= code;
@@ -208,6 +283,13 @@ const PGBOUNCER_RULES: readonly [RegExp, ErrorKind][] = [
   [/(SASL|password) authentication failed/i, 'auth'],
 ];
 
+/**
+ * Supavisor (Supabase's pooler) answers a user without the `.project-ref` suffix, or an unknown
+ * project, with `Tenant or user not found` (SQLSTATE XX000, "internal error"): it is a login
+ * problem, never healed by retrying. https://supabase.com/docs/guides/troubleshooting/supavisor-faq-YyP5tI
+ */
+const SUPAVISOR_TENANT = /Tenant or user not found/i;
+
 /** Driver messages with no code: the one place text is matched. */
 const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   ...PGBOUNCER_RULES,
@@ -222,6 +304,22 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/pgbouncer cannot connect to server/i, 'connection'],
   [/Cannot use a pool after calling end on the pool/i, 'config'], // pg-pool after disconnect()/shutdown()
 ];
+
+function tlsProblemOf(s: Signals): TlsProblem | null {
+  if (s.tlsProblem) return s.tlsProblem;
+  for (const [pattern, problem] of TLS_MESSAGE_RULES) if (s.messages.some((m) => pattern.test(m))) return problem;
+  // @prisma/adapter-pg's own kind for a TLS error whose text we do not know.
+  return s.adapterKind === 'TlsConnectionError' ? 'handshake' : null;
+}
+
+/** The TLS problem behind an error (see `TlsProblem`), or null when it is not a TLS failure. Pure; never throws. */
+export function tlsProblem(error: unknown): TlsProblem | null {
+  try {
+    return tlsProblemOf(collectSignals(error));
+  } catch {
+    return null;
+  }
+}
 
 function isAbort(error: unknown): boolean {
   const name = asRecord(error)?.name;
@@ -250,6 +348,9 @@ function classify(error: unknown): ErrorClassification {
   if (isAbort(error)) return result('aborted', null);
 
   const s = collectSignals(error);
+  const tls = tlsProblemOf(s);
+  if (tls) return result('tls', s.tlsCode ?? s.sqlState ?? s.prismaCode);
+  if (s.messages.some((m) => SUPAVISOR_TENANT.test(m))) return result('auth', s.sqlState ?? s.prismaCode);
   if (s.sqlState === null || s.sqlState === '08P01') {
     for (const [pattern, kind] of PGBOUNCER_RULES) if (s.messages.some((m) => pattern.test(m))) return result(kind, s.sqlState);
   }

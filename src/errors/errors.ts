@@ -78,3 +78,35 @@ export class BatchError<T = unknown> extends PoolingError {
     this.outcomes = outcomes;
   }
 }
+
+/**
+ * Why a TLS connection failed, as far as the driver tells:
+ * - `certificate-not-verified`: the server's certificate does not chain to a trusted CA (or expired …)
+ * - `hostname-mismatch`: the certificate is valid but not for the host in the URL
+ * - `server-requires-tls`: the client sent no TLS request and the server (PgBouncer's
+ *   `client_tls_sslmode=require`) refused it
+ * - `server-without-tls`: the client asked for TLS and the server has none
+ * - `client-certificate-required`: the server wants a client certificate and got none it accepts
+ * - `handshake`: any other TLS negotiation failure
+ */
+export type TlsProblem =
+  | 'certificate-not-verified'
+  | 'hostname-mismatch'
+  | 'server-requires-tls'
+  | 'server-without-tls'
+  | 'client-certificate-required'
+  | 'handshake';
+
+/**
+ * The connection could not be set up because of TLS. Never retried: retrying cannot change a
+ * certificate or the server's TLS setting. The message names the URL parameter to change and
+ * never contains the password or `sslpassword`; the driver's own error is the `cause`.
+ */
+export class TlsError extends PoolingError {
+  override name = 'TlsError';
+  readonly problem: TlsProblem;
+  constructor(problem: TlsProblem, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.problem = problem;
+  }
+}

@@ -19,6 +19,7 @@
  * the database check, which goes through it, would already say `unhealthy`. Replicas likewise:
  * without them reads fall back to the primary, so the instance still serves.
  */
+import type { ProviderId } from '../config/providers.ts';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
 import { type PoolStats, utilization as poolUtilization } from '../metrics/pool-stats.ts';
 
@@ -36,6 +37,8 @@ export interface ConnectionPoolCheck {
   status: HealthStatus;
   mode: 'transaction' | 'session';
   port: number;
+  /** The managed pooler the URL points at (`config.provider`). */
+  provider: ProviderId;
   connections: PoolStats;
   /** Busy share of the pool, percent (active / limit). */
   utilization: number;
@@ -218,6 +221,7 @@ export function deriveHealthStatus(input: HealthInput, thresholds: Readonly<Heal
 export interface HealthDeps {
   mode: 'transaction' | 'session';
   port: number;
+  provider: ProviderId;
   /** Live pool figures (read synchronously after the probes, so they describe "now"). */
   poolStats: () => PoolStats;
   /** Resolves once the database answered `SELECT 1`; must release everything when `signal` aborts. */
@@ -315,6 +319,7 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
         status: verdict.connectionPool,
         mode: deps.mode,
         port: deps.port,
+        provider: deps.provider,
         connections: { ...connections },
         utilization,
       },

@@ -17,10 +17,12 @@ export interface HealthSource {
 }
 
 export interface MetricsSource {
-  getMetrics(): MetricsSnapshot & { pool: PoolStats; readPool?: PoolStats | null } & Pick<
-      Parameters<typeof renderPrometheus>[0],
-      'readsByTarget' | 'replicas'
-    >;
+  getMetrics(): MetricsSnapshot & {
+    pool: PoolStats;
+    readPool?: PoolStats | null;
+    /** `db.client.connection.pool.name` of the pools, for the OpenTelemetry-named families. */
+    poolNames?: { primary: string; read: string | null } | null;
+  } & Pick<Parameters<typeof renderPrometheus>[0], 'readsByTarget' | 'replicas'>;
 }
 
 const NO_STORE = 'no-store';
@@ -53,10 +55,13 @@ export function createMetricsHandler(source: MetricsSource): FetchHandler {
   return async () => {
     try {
       const metrics = source.getMetrics();
-      return new Response(renderPrometheus(metrics, { primary: metrics.pool, read: metrics.readPool ?? null }), {
-        status: 200,
-        headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': NO_STORE },
-      });
+      return new Response(
+        renderPrometheus(metrics, { primary: metrics.pool, read: metrics.readPool ?? null, names: metrics.poolNames ?? null }),
+        {
+          status: 200,
+          headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': NO_STORE },
+        },
+      );
     } catch {
       return new Response('metrics unavailable\n', {
         status: 500,

@@ -2,13 +2,13 @@
  * Composes config → pool → Prisma client → retry → metrics, and owns their lifecycle:
  * lazy init-once (a failed init is retried on the next call), dispose-once.
  *
- * Follow one call: `writeWithPooling(fn)` → `execute()` (metrics, load shedding) → `retry()`
+ * Follow one call: `writeWithPooling(fn)` → `#execute()` (its span, when OpenTelemetry is on) →
+ * `#run()` (the operation sink: src/metrics/sink.ts; load shedding) → `retry()`
  * (src/transaction/retry.ts) → `runTransactionAttempt()` (src/transaction/run-transaction.ts) →
  * `client.$transaction` → adapter-pg → the `pg.Pool` built in src/pool/create-pool.ts.
  */
 import type { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
-import { stripParams } from '../config/database-url.ts';
 import { type PoolConfig, type ResolveOptions, resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
@@ -22,8 +22,10 @@ import {
 import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
 import { autoWarmup, checkWarmupMode, runWarmup, type WarmupMode } from '../lifecycle/warmup.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
-import { createMetrics, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
+import { createMetrics, createMetricsSink, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
+import { fanOutSinks, type OperationScope, type OperationSink, type PoolRole } from '../metrics/sink.ts';
+import { buildClientSettings } from '../pool/client-settings.ts';
 import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { type AdmissionTicket, PoolAdmission } from '../pool/pool-admission.ts';
@@ -37,6 +39,9 @@ import {
   replicaStartTimeoutMs,
   resolveReplicaRoutingOptions,
 } from '../routing/routing-options.ts';
+import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
+import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions, retry } from '../transaction/retry.ts';
 import {
@@ -122,6 +127,12 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    */
   globalKey?: string | null;
   /**
+   * OpenTelemetry metrics and spans through the app's globally registered providers, when
+   * `@opentelemetry/api` is installed (see docs/opentelemetry.md). Defaults to true: on if the app
+   * registered a MeterProvider or TracerProvider before the first call, free otherwise.
+   */
+  telemetry?: boolean | TelemetryOptions;
+  /**
    * Warm the manager at its first use (see `warmup()`): `'auto'` in serverless runtimes only, `true`
    * everywhere, `false` never (call `warmup()` yourself, e.g. at module scope). Defaults to false.
    * Worth it where one instance serves concurrent requests (Vercel Fluid, Cloud Run): the requests
@@ -129,8 +140,8 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    */
   warmup?: WarmupMode;
   /**
-   * A query `warmup()` runs once after the connections are open, the way `readWithPooling` runs it
-   * (read-only transaction, replica if any, not counted in the metrics), e.g. `(tx) => tx.user.findFirst()`.
+   * A query `warmup()` runs once on each pool after the connections are open, in a read-only
+   * transaction like `readWithPooling`'s (not retried, not in the metrics), e.g. `(tx) => tx.user.findFirst()`.
    * Prisma's first model query in a transaction spends tens of ms of CPU in its query compiler;
    * this moves that out of the first request. Defaults to none.
    */
@@ -138,10 +149,15 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
 }
 
 interface PoolHandle<C> {
+  readonly role: PoolRole;
+  /** Host, port, namespace and `db.client.connection.pool.name` (telemetry and the Prometheus text). */
+  readonly target: PoolTarget;
   readonly client: C;
   readonly pool: pg.Pool;
   readonly limit: number;
   readonly admission: PoolAdmission;
+  /** Stops this pool's telemetry; null without telemetry. */
+  readonly stopTelemetry: (() => void) | null;
 }
 
 interface State<C> {
@@ -166,6 +182,16 @@ export interface ManagerMetrics extends MetricsSnapshot {
   warmupConnections: number;
   /** Warmup steps that failed: connections not opened, engine start, `warmupQuery` (not reset either). */
   warmupFailures: number;
+  /** `db.client.connection.pool.name` of each pool (see docs/opentelemetry.md); null before the first call. */
+  poolNames: { primary: string; read: string | null } | null;
+}
+
+/** Where a call runs; `scope` tells the sinks what a finished record stands for (see OperationScope). */
+interface Route {
+  readOnly: boolean;
+  useReplica: boolean;
+  /** Defaults to `call`. */
+  scope?: OperationScope;
 }
 
 const EMPTY_POOL: PoolStats = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });
@@ -186,6 +212,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #retry: ResolvedRetryOptions;
   readonly #routing: ResolvedReplicaRoutingOptions;
   readonly #metrics: Metrics = createMetrics();
+  /** Every per-operation record goes here: the built-in metrics, plus telemetry once resolved. */
+  #sink: OperationSink = createMetricsSink(this.#metrics);
+  readonly #telemetryOptions: Readonly<TelemetryOptions>;
+  /** undefined until the first call decides; null when off. */
+  #telemetry: Telemetry | null | undefined;
   #state: State<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -213,6 +244,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.getHealth = this.getHealth.bind(this);
     this.#retry = resolveRetryOptions(options.retry);
     this.#routing = resolveReplicaRoutingOptions(options);
+    this.#telemetryOptions = resolveTelemetryOptions(options.telemetry);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new TypeError(
         `createConnectionPoolManager: maxWaitingCallers must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`,
@@ -259,9 +291,19 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#state !== null;
   }
 
+  /** Decided once, at the first call: see src/telemetry/telemetry.ts. */
+  #resolveTelemetry(): Telemetry | null {
+    if (this.#telemetry !== undefined) return this.#telemetry;
+    this.#telemetry = createTelemetry(this.#telemetryOptions);
+    if (this.#telemetry) this.#sink = fanOutSinks([this.#sink, this.#telemetry.sink]);
+    managerLog('OpenTelemetry %s', this.#telemetry ? `on (tracing ${this.#telemetry.trace ? 'on' : 'off'})` : 'off');
+    return this.#telemetry;
+  }
+
   #init(): State<C> {
     if (this.#closed) throw new ManagerClosedError();
     if (this.#state) return this.#state;
+    this.#resolveTelemetry();
     // Synchronous and side-effect free until it succeeds: a failure (bad env, a client factory
     // that throws) leaves no pool behind and the next call simply tries again.
     const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
@@ -275,16 +317,29 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       config.connectionLimitSource,
     );
     for (const warning of config.warnings) managerLog('warning: %s', warning);
+    // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
+    for (const hint of [config.tls.verifyHint, config.read?.tls.verifyHint]) if (hint) managerLog('tls: %s', hint);
+    const poolName = this.#telemetryOptions.poolName;
+    const primaryTarget = describePoolTarget('primary', config.connectionString, config.schema, { poolName });
     const primary = this.#createHandle(
       config,
-      { connectionString: config.connectionString, connectionLimit: config.connectionLimit },
-      'primary',
+      { connectionString: config.connectionString, connectionLimit: config.connectionLimit, tls: config.tls },
+      primaryTarget,
     );
     const replicas: PoolHandle<C>[] = [];
     try {
-      for (const target of config.readReplicas) replicas.push(this.#createHandle(config, target, 'read'));
+      for (const replica of config.readReplicas) {
+        const target = describePoolTarget('read', replica.connectionString, config.schema, {
+          poolName,
+          primaryPoolName: primaryTarget.poolName,
+        });
+        replicas.push(this.#createHandle(config, replica, target));
+      }
     } catch (error) {
-      for (const handle of [primary, ...replicas]) void handle.pool.end();
+      for (const handle of [primary, ...replicas]) {
+        handle.stopTelemetry?.();
+        void handle.pool.end();
+      }
       throw error;
     }
     const router =
@@ -305,10 +360,13 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   #createHandle(
     config: PoolConfig,
-    target: { connectionString: string; connectionLimit: number },
-    role: 'primary' | 'read',
+    target: { connectionString: string; connectionLimit: number; tls: PoolConfig['tls'] },
+    poolTarget: PoolTarget,
   ): PoolHandle<C> {
-    const { pool, adapter } = createPool(target, config, {
+    const role = poolTarget.role;
+    const { connectionString, connectionLimit, tls } = target;
+    const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
+    const { pool, adapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
       applicationName: this.#options.applicationName ?? 'connection-pool-manager',
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
     });
@@ -324,7 +382,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         config.statementCache ? 'on' : 'off',
       );
       const admission = new PoolAdmission(pool, target.connectionLimit, this.#options.maxWaitingCallers);
-      return { client, pool, limit: target.connectionLimit, admission };
+      const stopTelemetry = this.#telemetry?.observePool(pool, target.connectionLimit, poolTarget) ?? null;
+      return { role, target: poolTarget, client, pool, limit: target.connectionLimit, admission, stopTelemetry };
     } catch (error) {
       void pool.end();
       throw error;
@@ -373,13 +432,21 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         await Promise.all(handles.map((h) => h.client.$connect?.()));
       },
       targets: handles,
+      // Once per pool (each has its own Prisma client), as readWithPooling's transaction, but not an
+      // app operation: no retry, no metrics, no span.
       query: query
         ? () =>
-            this.#execute(
-              'read',
-              (tx) => query(tx),
-              { isolationLevel: 'ReadCommitted' },
-              { readOnly: true, useReplica: true, recordMetrics: false },
+            Promise.all(
+              handles.map((h) =>
+                runTransactionAttempt(h.client as TransactionCapable<TransactionClientOf<C>>, (tx) => query(tx), 1, {
+                  isolationLevel: 'ReadCommitted',
+                  maxWait: state.config.poolTimeoutMs + 1000,
+                  timeout: this.#options.transactionTimeoutMs ?? 10_000,
+                  readOnly: true,
+                  poolTimeoutMs: state.config.poolTimeoutMs,
+                  signal: undefined,
+                }),
+              ),
             )
         : undefined,
       log: managerLog,
@@ -430,15 +497,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         { readOnly: false, useReplica: false },
       );
     }
-    const started = process.hrtime.bigint();
-    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
-      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, recordMetrics: false }),
-    );
-    const failed = outcomes.find((o) => o.status === 'rejected');
-    const errorKind = failed ? classifyError(failed.reason).kind : null;
-    this.#metrics.recordOperation('batch', process.hrtime.bigint() - started, errorKind ? { ok: false, errorKind } : { ok: true });
-    if (failed) throw new BatchError(outcomes);
-    return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
+    const trace = this.#resolveTelemetry()?.trace;
+    const run = () => this.#parallelBatch(ops, txOptions) as Promise<BatchResults<Ops>>;
+    return trace ? trace('batch', run) : run();
   }
 
   /**
@@ -452,14 +513,33 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return encodeConsistencyToken(await fetchCommitPosition(state.primary.pool));
   }
 
-  async #execute<R>(
-    kind: OperationKind,
-    fn: TransactionFn<C, R>,
-    options: ReadOptions,
-    route: { readOnly: boolean; useReplica: boolean; recordMetrics?: boolean },
-  ): Promise<R> {
+  async #parallelBatch(ops: readonly TransactionFn<C, unknown>[], txOptions: TransactionOptions): Promise<unknown[]> {
     const started = process.hrtime.bigint();
-    const recordMetrics = route.recordMetrics ?? true;
+    const outcomes = await mapBounded(ops, this.#init().primary.limit, (op) =>
+      this.#execute('batch', op, txOptions, { readOnly: false, useReplica: false, scope: 'parallel-batch-item' }),
+    );
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    this.#sink.operationFinished({
+      kind: 'batch',
+      scope: 'parallel-batch',
+      durationNs: process.hrtime.bigint() - started,
+      error: failed ? classifyError(failed.reason) : null,
+      pool: 'primary',
+    });
+    if (failed) throw new BatchError(outcomes);
+    return outcomes.map((o) => (o as { value: unknown }).value);
+  }
+
+  /** One wrapper call (or one transaction of a parallel batch), inside its span when tracing. */
+  #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+    const trace = this.#resolveTelemetry()?.trace;
+    return trace ? trace(kind, () => this.#run(kind, fn, options, route)) : this.#run(kind, fn, options, route);
+  }
+
+  async #run<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: TransactionOptions, route: Route): Promise<R> {
+    const started = process.hrtime.bigint();
+    const scope = route.scope ?? 'call';
+    let pool: PoolRole | null = null;
     this.#inFlight++;
     // Set once an attempt's COMMIT outcome was unknown and it was retried (idempotent calls).
     let ambiguous = false;
@@ -467,7 +547,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     let replicaUnavailable = false;
     try {
       const state = this.#init();
-      const after = route.useReplica ? parseConsistencyToken(options.after, 'after') : null;
+      const after = route.useReplica ? parseConsistencyToken((options as ReadOptions).after, 'after') : null;
       const policy = options.retry ? resolveRetryOptions(options.retry, this.#retry) : this.#retry;
       const attemptOptions = {
         isolationLevel: options.isolationLevel,
@@ -483,7 +563,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           // Each attempt is routed afresh: a replica that failed to connect is skipped by the next one.
           const decision: ReadDecision<PoolHandle<C>> | null = route.useReplica && state.router ? state.router.route(after) : null;
           const handle = decision?.handle ?? state.primary;
-          const ticket = this.#admit(handle);
+          pool = handle.role;
+          const ticket = this.#admit(handle, kind);
           const started: TransactionFn<C, R> = (tx, context) => {
             ticket.started();
             return fn(tx, context);
@@ -511,7 +592,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           },
           onRetry: ({ attempt, classification, delayMs }) => {
             if (classification.kind === 'outcome-unknown') ambiguous = true;
-            this.#metrics.recordRetry(kind, classification.kind);
+            this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs });
             poolingLog(
               '%s attempt %d failed (%s%s); retrying in %d ms',
               kind,
@@ -523,20 +604,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
           },
         },
       );
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: true });
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: null, pool });
       return result;
     } catch (caught) {
       // An earlier attempt may have committed: a later attempt's failure cannot make that known.
       const error =
         ambiguous && !(caught instanceof TransactionOutcomeUnknownError) ? new TransactionOutcomeUnknownError({ cause: caught }) : caught;
-      const { kind: errorKind, code } = classifyError(error);
-      if (errorKind === 'outcome-unknown') {
-        this.#metrics.recordOutcomeUnknown();
-        poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
-      } else if (errorKind === 'pool-timeout') {
-        this.#metrics.recordPoolTimeout();
-      }
-      if (recordMetrics) this.#metrics.recordOperation(kind, process.hrtime.bigint() - started, { ok: false, errorKind });
+      const classification = classifyError(error);
+      const { kind: errorKind, code } = classification;
+      if (errorKind === 'outcome-unknown') poolingLog('%s: connection lost during COMMIT, outcome unknown (not retried)', kind);
+      this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - started, error: classification, pool });
       poolingLog('%s failed: %s%s', kind, errorKind, code ? ` ${code}` : '');
       throw error;
     } finally {
@@ -547,10 +624,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   /** Load shedding and the pool-wait counter, before each attempt. */
-  #admit(handle: PoolHandle<C>): AdmissionTicket {
+  #admit(handle: PoolHandle<C>, kind: OperationKind): AdmissionTicket {
     try {
       const ticket = handle.admission.admit();
-      if (ticket.waits) this.#metrics.recordPoolWait();
+      if (ticket.waits) this.#sink.poolWaited(kind);
       return ticket;
     } catch (error) {
       if (error instanceof PoolSaturatedError) poolingLog('shedding load: %d callers already waiting', error.waiting);
@@ -570,6 +647,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       replicas: state?.router?.figures() ?? [],
       warmupConnections: this.#warmupCounts.connections,
       warmupFailures: this.#warmupCounts.failures,
+      poolNames: state ? { primary: state.primary.target.poolName, read: state.read?.target.poolName ?? null } : null,
     };
   }
 
@@ -599,14 +677,15 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const applicationName = `${this.#options.applicationName ?? 'connection-pool-manager'}:health`;
     // pg's own timeouts are a backstop only: the deadline in checkHealth decides (and aborts the probe).
     const probe = { timeoutMs: timeoutMs + 1000, applicationName };
-    const databaseUrl = stripParams(config.connectionString);
     const adminUrl = config.pgbouncerAdminConnectionString;
     const { report, verdict } = await checkHealthDetailed(
       {
         mode: config.mode,
         port: config.port,
+        provider: config.provider,
         poolStats: () => readPoolStats(primary.pool, primary.limit),
-        pingDatabase: (signal) => pingDatabase(databaseUrl, { ...probe, signal }),
+        // The pool's own settings builder (inside the probe: an unreadable CA file is a failed check, not a throw).
+        pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
         readReplicas: router ? (signal) => router.health(signal) : null,
       },
@@ -665,6 +744,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (!state) return;
     await state.router?.close();
     const handles = [state.primary, ...state.replicas];
+    for (const h of handles) h.stopTelemetry?.();
+    this.#telemetry?.dispose();
     await Promise.all(
       handles.map((h) =>
         h.client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

@@ -1,9 +1,19 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { createDurationBuckets, type DurationBuckets, OPERATION_DURATION_BUCKETS, recordDuration } from './duration-buckets.ts';
+import type { OperationSink, PoolRole } from './sink.ts';
 
 /** Which wrapper ran the operation (`withPooling` is `default`). */
 export type OperationKind = 'default' | 'read' | 'write' | 'batch';
 
 export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze(['default', 'read', 'write', 'batch']);
+
+/** The wrapper function of each kind: OpenTelemetry's `db.operation.name`. */
+export const WRAPPER_NAMES = Object.freeze({
+  default: 'withPooling',
+  read: 'readWithPooling',
+  write: 'writeWithPooling',
+  batch: 'batchWithPooling',
+} as const satisfies Record<OperationKind, string>);
 
 /** Latencies are in milliseconds, rounded to 3 decimals (the recording resolution is 1 µs); 0 when there is no data. */
 export interface LatencyFigures {
@@ -31,10 +41,27 @@ export interface MetricsSnapshot extends LatencyFigures {
   poolWaits: number;
   /** Operations that failed with a pool acquire timeout. */
   poolTimeouts: number;
+  /** `poolTimeouts` by the pool that timed out. */
+  poolTimeoutsByPool: Record<PoolRole, number>;
+  /**
+   * Wrapper-call durations in the buckets of OpenTelemetry's `db.client.operation.duration`
+   * (`boundaries` in seconds), per wrapper and final error kind (`errorKind` null: succeeded);
+   * what the Prometheus text renders as `db_client_operation_duration_seconds`.
+   */
+  operationDuration: { boundaries: number[]; series: OperationDurationSeries[] };
   /** Operations that ended in TransactionOutcomeUnknownError. */
   outcomeUnknown: number;
   /** ISO time of creation or of the last reset. */
   windowStartedAt: string;
+}
+
+export interface OperationDurationSeries {
+  kind: OperationKind;
+  errorKind: string | null;
+  /** Per-bucket counts, not cumulative; the last one is the overflow (> the last boundary). */
+  bucketCounts: number[];
+  count: number;
+  sumSeconds: number;
 }
 
 export interface Metrics {
@@ -42,7 +69,8 @@ export interface Metrics {
   recordOperation(kind: OperationKind, durationNs: bigint, outcome: { ok: true } | { ok: false; errorKind: string }): void;
   recordRetry(kind: OperationKind, errorKind: string): void;
   recordPoolWait(): void;
-  recordPoolTimeout(): void;
+  /** Defaults to the primary pool. */
+  recordPoolTimeout(pool?: PoolRole): void;
   recordOutcomeUnknown(): void;
   /** Fresh plain objects on every call: safe to JSON.stringify and to mutate. */
   snapshot(): MetricsSnapshot;
@@ -65,10 +93,13 @@ interface Series {
   sumNs: number;
   failed: number;
   retries: number;
+  /** Succeeded operations in the OpenTelemetry buckets, and failed ones per error kind. */
+  succeeded: DurationBuckets;
+  failedByKind: Map<string, DurationBuckets>;
 }
 
 function createSeries(): Series {
-  return { histogram: createHistogram(), sumNs: 0, failed: 0, retries: 0 };
+  return { histogram: createHistogram(), sumNs: 0, failed: 0, retries: 0, succeeded: createDurationBuckets(), failedByKind: new Map() };
 }
 
 function resetSeries(series: Series): void {
@@ -76,6 +107,8 @@ function resetSeries(series: Series): void {
   series.sumNs = 0;
   series.failed = 0;
   series.retries = 0;
+  series.succeeded = createDurationBuckets();
+  series.failedByKind.clear();
 }
 
 function record(series: Series, durationNs: number): void {
@@ -119,9 +152,24 @@ function figures(series: Series): LatencyFigures {
   };
 }
 
+/** The map key for an error kind, folded into `other` past the cap. */
+function slotOf(counts: Map<string, unknown>, key: string): string {
+  return counts.has(key) || counts.size < MAX_ERROR_KINDS - 1 ? key : OVERFLOW_KIND;
+}
+
 function increment(counts: Map<string, number>, key: string): void {
-  const slot = counts.has(key) || counts.size < MAX_ERROR_KINDS - 1 ? key : OVERFLOW_KIND;
+  const slot = slotOf(counts, key);
   counts.set(slot, (counts.get(slot) ?? 0) + 1);
+}
+
+function durationSeries(kind: OperationKind, errorKind: string | null, buckets: DurationBuckets): OperationDurationSeries {
+  return {
+    kind,
+    errorKind,
+    bucketCounts: [...buckets.counts],
+    count: buckets.counts.reduce((total, n) => total + n, 0),
+    sumSeconds: Math.round(buckets.sumSeconds * 1e6) / 1e6,
+  };
 }
 
 export function createMetrics(): Metrics {
@@ -131,6 +179,7 @@ export function createMetrics(): Metrics {
   const retriesByKind = new Map<string, number>();
   let poolWaits = 0;
   let poolTimeouts = 0;
+  const poolTimeoutsByPool: Record<PoolRole, number> = { primary: 0, read: 0 };
   let outcomeUnknown = 0;
   let windowStartedAt = new Date();
 
@@ -151,6 +200,15 @@ export function createMetrics(): Metrics {
         overall.failed += 1;
         series.failed += 1;
         increment(errorsByKind, outcome.errorKind);
+        const slot = slotOf(series.failedByKind, outcome.errorKind);
+        let buckets = series.failedByKind.get(slot);
+        if (!buckets) {
+          buckets = createDurationBuckets();
+          series.failedByKind.set(slot, buckets);
+        }
+        recordDuration(buckets, ns / 1e9);
+      } else {
+        recordDuration(series.succeeded, ns / 1e9);
       }
     },
     recordRetry(kind, errorKind) {
@@ -162,8 +220,9 @@ export function createMetrics(): Metrics {
     recordPoolWait() {
       poolWaits += 1;
     },
-    recordPoolTimeout() {
+    recordPoolTimeout(pool = 'primary') {
       poolTimeouts += 1;
+      poolTimeoutsByPool[pool] += 1;
     },
     recordOutcomeUnknown() {
       outcomeUnknown += 1;
@@ -181,7 +240,18 @@ export function createMetrics(): Metrics {
         retriesByKind: Object.fromEntries(retriesByKind),
         poolWaits,
         poolTimeouts,
+        poolTimeoutsByPool: { ...poolTimeoutsByPool },
         outcomeUnknown,
+        operationDuration: {
+          boundaries: [...OPERATION_DURATION_BUCKETS],
+          series: OPERATION_KINDS.flatMap((kind) => {
+            const series = seriesOf(kind);
+            return [
+              durationSeries(kind, null, series.succeeded),
+              ...[...series.failedByKind].map(([errorKind, buckets]) => durationSeries(kind, errorKind, buckets)),
+            ];
+          }),
+        },
         windowStartedAt: windowStartedAt.toISOString(),
       };
     },
@@ -192,8 +262,36 @@ export function createMetrics(): Metrics {
       retriesByKind.clear();
       poolWaits = 0;
       poolTimeouts = 0;
+      poolTimeoutsByPool.primary = 0;
+      poolTimeoutsByPool.read = 0;
       outcomeUnknown = 0;
       windowStartedAt = new Date();
+    },
+  };
+}
+
+const SUCCEEDED = Object.freeze({ ok: true } as const);
+
+/**
+ * The built-in metrics as an operation sink. Latency is recorded once per wrapper call; pool
+ * timeouts and unknown outcomes once per transaction (see `OperationScope`).
+ */
+export function createMetricsSink(metrics: Metrics): OperationSink {
+  return {
+    operationFinished(event) {
+      const { kind, scope, durationNs, error } = event;
+      if (scope !== 'parallel-batch') {
+        if (error?.kind === 'outcome-unknown') metrics.recordOutcomeUnknown();
+        else if (error?.kind === 'pool-timeout') metrics.recordPoolTimeout(event.pool ?? 'primary');
+      }
+      if (scope !== 'parallel-batch-item')
+        metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED);
+    },
+    attemptRetried({ kind, error }) {
+      metrics.recordRetry(kind, error.kind);
+    },
+    poolWaited() {
+      metrics.recordPoolWait();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { type LatencyFigures, type MetricsSnapshot, OPERATION_KINDS } from './metrics.ts';
+import { type LatencyFigures, type MetricsSnapshot, OPERATION_KINDS, WRAPPER_NAMES } from './metrics.ts';
 import type { PoolStats } from './pool-stats.ts';
 
 /**
@@ -36,7 +36,7 @@ function formatLabels(labels: Labels): string {
 }
 
 /** One metric family: HELP and TYPE first, then every sample (a family may have none, e.g. no errors yet). */
-function family(name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: readonly Sample[]): string {
+function family(name: string, type: 'counter' | 'gauge' | 'summary' | 'histogram', help: string, samples: readonly Sample[]): string {
   const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   for (const [labels, value, suffix = ''] of samples) lines.push(`${name}${suffix}${formatLabels(labels)} ${formatValue(value)}`);
   return lines.join('\n');
@@ -44,6 +44,76 @@ function family(name: string, type: 'counter' | 'gauge' | 'summary', help: strin
 
 /** Snapshot figures are ms with 3 decimals (whole µs): going through integer µs avoids float noise like 0.0050030000000000005. */
 const msToSeconds = (ms: number): number => Math.round(ms * 1000) / 1e6;
+
+/** The pools to render; `names` are their `db.client.connection.pool.name` (defaults: `primary`, `read`). */
+export interface PrometheusPools {
+  primary: PoolStats;
+  read?: PoolStats | null;
+  names?: { primary: string; read?: string | null } | null;
+}
+
+/**
+ * The families named as OpenTelemetry's database conventions are named once exported to Prometheus
+ * (dots → underscores, the unit `s` → `_seconds`, a counter's `_total`), with the same labels, so
+ * one dashboard reads a scrape of this text and OTLP from the same app alike (docs/opentelemetry.md).
+ * Never prefixed: these are the standard names.
+ */
+function openTelemetryFamilies(snapshot: MetricsSnapshot, pools: PrometheusPools): string[] {
+  const { boundaries, series } = snapshot.operationDuration;
+  const duration: Sample[] = [];
+  for (const s of series) {
+    const labels: Record<string, string> = { db_system_name: 'postgresql', db_operation_name: WRAPPER_NAMES[s.kind] };
+    if (s.errorKind !== null) labels.error_type = s.errorKind;
+    let cumulative = 0;
+    boundaries.forEach((boundary, i) => {
+      cumulative += s.bucketCounts[i] ?? 0;
+      duration.push([{ ...labels, le: String(boundary) }, cumulative, '_bucket']);
+    });
+    duration.push([{ ...labels, le: '+Inf' }, s.count, '_bucket']);
+    duration.push([labels, s.sumSeconds, '_sum']);
+    duration.push([labels, s.count, '_count']);
+  }
+  const poolList: Array<[string, PoolStats, number]> = [
+    [pools.names?.primary ?? 'primary', pools.primary, snapshot.poolTimeoutsByPool.primary],
+  ];
+  if (pools.read) poolList.push([pools.names?.read ?? 'read', pools.read, snapshot.poolTimeoutsByPool.read]);
+  const pool = (name: string) => ({ db_client_connection_pool_name: name });
+  return [
+    family(
+      'db_client_operation_duration_seconds',
+      'histogram',
+      'Duration of database client operations: one wrapper call, all attempts included.',
+      duration,
+    ),
+    family(
+      'db_client_connection_count',
+      'gauge',
+      'The number of connections that are currently in state described by the state attribute.',
+      poolList.flatMap(([name, stats]): Sample[] => [
+        [{ ...pool(name), db_client_connection_state: 'idle' }, stats.idle],
+        [{ ...pool(name), db_client_connection_state: 'used' }, stats.active],
+      ]),
+    ),
+    family(
+      'db_client_connection_max',
+      'gauge',
+      'The maximum number of open connections allowed.',
+      poolList.map(([name, stats]): Sample => [pool(name), stats.limit]),
+    ),
+    family(
+      'db_client_connection_pending_requests',
+      'gauge',
+      'The number of current pending requests for an open connection.',
+      poolList.map(([name, stats]): Sample => [pool(name), stats.waiting]),
+    ),
+    family(
+      'db_client_connection_timeouts_total',
+      'counter',
+      'The number of connection timeouts that have occurred trying to obtain a connection from the pool.',
+      poolList.map(([name, , timeouts]): Sample => [pool(name), timeouts]),
+    ),
+  ];
+}
 
 /**
  * Renders a snapshot plus pool stats. Latency quantiles are NaN for a kind with no operations (what the
@@ -56,7 +126,7 @@ export function renderPrometheus(
     /** Each read replica as last observed, from `getMetrics()`; absent or empty → no families. */
     replicas?: ReadonlyArray<{ url: string; state: string; lagMs: number | null }>;
   },
-  pools: { primary: PoolStats; read?: PoolStats | null },
+  pools: PrometheusPools,
   prefix = 'pgpool_',
 ): string {
   if (prefix !== '' && !METRIC_NAME.test(prefix)) {
@@ -151,6 +221,7 @@ export function renderPrometheus(
       ),
     );
   }
+  families.push(...openTelemetryFamilies(snapshot, pools));
   // The format requires every line, the last included, to end with a line feed.
   return `${families.join('\n')}\n`;
 }

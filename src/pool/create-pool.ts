@@ -16,19 +16,25 @@
  * - `pgbouncer=true` / `statement_cache_size=0` → no `statementNameGenerator`: adapter-pg then sends
  *   unnamed statements, which PgBouncer < 1.21 in transaction mode needs (named ones fail with
  *   42P05 / 26000 once transactions move between server connections).
- * Prisma-only parameters are stripped from the URL before pg sees it.
+ * Prisma-only and TLS parameters are stripped from the URL before pg sees it; the TLS ones become
+ * pg's `ssl` option (src/pool/client-settings.ts, shared with the health probe).
  */
 import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { stripParams } from '../config/database-url.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
+import type { TlsOptions } from '../config/tls-options.ts';
+import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 
 /** One pool's target: the primary or the read replica. */
 export interface PoolTarget {
   /** Real URL, password included. */
   readonly connectionString: string;
   readonly connectionLimit: number;
+  /** The URL's TLS intent (`config.tls`, `config.read.tls`). Defaults to parsing the URL. */
+  readonly tls?: TlsOptions;
+  /** The environment variable the URL came from, named in TLS errors. Defaults to `DATABASE_URL`. */
+  readonly variable?: string;
 }
 
 export interface CreatedPool {
@@ -50,11 +56,25 @@ export function statementName(sql: string): string {
 
 function ignoreClientError(): void {}
 
+const CREATED_AT = Symbol('createdAt');
+
+/**
+ * When the pool created this client (`performance.now()`), or undefined for a client not made by
+ * our pool. pg-pool calls `connect()` right after constructing a client, so this is when its
+ * connection attempt started (telemetry's `db.client.connection.create_time`).
+ */
+export function connectionCreatedAt(client: object): number | undefined {
+  return (client as { [CREATED_AT]?: number })[CREATED_AT];
+}
+
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
   const connectTimeoutMs = config.connectTimeoutMs;
+  const settings = buildClientSettings(target.connectionString, { tls: target.tls, variable: target.variable });
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
-  // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait.
-  class TimedClient extends pg.Client {
+  // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
+  // a TLS failure at connect into a TlsError that names the URL parameter to change.
+  class TimedClient extends tlsAwareClient(settings, pg.Client) {
+    readonly [CREATED_AT] = performance.now();
     constructor(options: pg.ClientConfig) {
       super({ ...options, connectionTimeoutMillis: connectTimeoutMs });
       // Every client always has an 'error' listener. pg-pool removes its idle listener when it
@@ -66,7 +86,7 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     }
   }
   return {
-    connectionString: stripParams(target.connectionString),
+    ...pgClientConfig(settings),
     max: target.connectionLimit,
     connectionTimeoutMillis: config.poolTimeoutMs,
     idleTimeoutMillis: config.idleTimeoutMs,

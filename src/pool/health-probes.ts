@@ -20,6 +20,7 @@
  */
 import pg from 'pg';
 import type { PgbouncerFigures } from '../health/health-check.ts';
+import { buildClientSettings, type PgClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 
 export interface ProbeOptions {
   /** Aborting destroys the connection at once; the probe then rejects. */
@@ -35,13 +36,25 @@ const toNumber = (value: unknown): number => {
   return Number.isFinite(n) ? n : 0;
 };
 
+/** A URL (its TLS parameters are translated like the pool's), or settings already built for it. */
+export type ProbeTarget = string | PgClientSettings;
+
 /** Runs `work` on a new client; aborting (or finishing) always releases the socket. */
-async function withClient<T>(connectionString: string, options: ProbeOptions, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  target: ProbeTarget,
+  variable: string,
+  options: ProbeOptions,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const { signal } = options;
   signal?.throwIfAborted();
   const timeout = options.timeoutMs ?? 5000;
-  const client = new pg.Client({
-    connectionString,
+  // The same builder as the pool's (src/pool/client-settings.ts): the probe connects as the app does.
+  const settings = typeof target === 'string' ? buildClientSettings(target, { variable }) : target;
+  // A TLS failure at connect becomes a TlsError; sslmode=prefer falls back to plain TCP like the pool.
+  const Client = tlsAwareClient(settings, pg.Client);
+  const client = new Client({
+    ...pgClientConfig(settings),
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
     application_name: options.applicationName,
@@ -73,8 +86,8 @@ async function withClient<T>(connectionString: string, options: ProbeOptions, wo
 }
 
 /** `SELECT 1` on a fresh connection. Resolves once the database answered; rejects with the driver's error. */
-export async function pingDatabase(connectionString: string, options: ProbeOptions = {}): Promise<void> {
-  await withClient(connectionString, options, (client) => client.query('SELECT 1'));
+export async function pingDatabase(target: ProbeTarget, options: ProbeOptions = {}): Promise<void> {
+  await withClient(target, 'DATABASE_URL', options, (client) => client.query('SELECT 1'));
 }
 
 /**
@@ -82,11 +95,11 @@ export async function pingDatabase(connectionString: string, options: ProbeOptio
  * `database`. A database PgBouncer has no pool for yet reads as zeros.
  */
 export async function readPgbouncerPools(
-  adminConnectionString: string,
+  adminConnectionString: ProbeTarget,
   database: string,
   options: ProbeOptions = {},
 ): Promise<PgbouncerFigures> {
-  return withClient(adminConnectionString, options, async (client) => {
+  return withClient(adminConnectionString, 'PGBOUNCER_ADMIN_URL', options, async (client) => {
     const pools = (await client.query('SHOW POOLS')).rows as Record<string, unknown>[];
     const stats = (await client.query('SHOW STATS')).rows as Record<string, unknown>[];
     const ours = pools.filter((row) => row.database === database);

@@ -6,6 +6,7 @@
  *
  * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs, --cold-start (only
  * the cold-start benchmark, tools/bench/cold-start.ts),
+ * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run).
  */
@@ -20,7 +21,6 @@ import { updateGeneratedBlocks } from '../lib/markers.ts';
 import { queryOnce } from '../lib/pg.ts';
 import { findBinaries } from '../stack/binaries.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
-import { runColdStart } from './cold-start.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
 import { childrenOf } from './proc-memory.ts';
@@ -261,7 +261,13 @@ async function main(): Promise<void> {
 }
 
 // `--cold-start`: only the cold-start benchmark (tools/bench/cold-start.ts; its options are listed there).
-(flag('cold-start') ? runColdStart(argv) : main()).catch((error: unknown) => {
+// `--telemetry`: only the OpenTelemetry per-call cost (tools/bench/telemetry-cost.ts).
+const entry = flag('cold-start')
+  ? () => import('./cold-start.ts').then((bench) => bench.runColdStart(argv))
+  : flag('telemetry')
+    ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv))
+    : main;
+entry().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -23,6 +23,7 @@ import {
   standbyDatabaseLine,
   startStandby,
 } from './standby.ts';
+import { generateStackTls, type StackTlsFiles } from './tls.ts';
 
 export interface StackOptions {
   /** Postgres `max_connections`. Defaults to 100. */
@@ -49,6 +50,20 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Also start a hot standby streaming from the primary (see standby.ts). Defaults to none. */
   standby?: StandbyOptions;
+  /**
+   * Put PgBouncer behind client TLS with a private CA generated at start (tools/stack/tls.ts), as
+   * a managed provider does: `client_tls_sslmode = require`, or `verify-ca` (a client certificate
+   * is then required too) with `{ clientCertificate: 'required' }`. The stack's pooler and admin
+   * URLs then carry `sslmode=verify-full&sslrootcert=<CA>` (plus the client certificate when
+   * required). Defaults to false.
+   */
+  tls?: boolean | { clientCertificate?: 'required' };
+}
+
+/** The TLS material of a stack started with `tls`. */
+export interface LocalStackTls extends StackTlsFiles {
+  /** PgBouncer's `client_tls_sslmode`. */
+  readonly clientTlsSslmode: 'require' | 'verify-ca';
 }
 
 export type ShutdownMode = 'fast' | 'immediate';
@@ -67,6 +82,8 @@ export interface LocalStack {
   readonly baseDir: string;
   /** The hot standby, when `standby` was given; null otherwise. */
   readonly standby: StandbyHandle | null;
+  /** CA, certificates and the PKCS#12 client identity when started with `tls`; null otherwise. */
+  readonly tls: LocalStackTls | null;
   /** Pids of the running processes (null while stopped), e.g. to read `/proc/<pid>/smaps_rollup`. */
   pids(): { postgres: number | null; pgbouncer: number | null };
   stopPostgres(mode?: ShutdownMode): Promise<void>;
@@ -111,8 +128,8 @@ export async function findFreePort(preferred?: number): Promise<number> {
   return port;
 }
 
-function url(user: string, password: string, port: number, database: string): string {
-  return `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+function url(user: string, password: string, port: number, database: string, query = ''): string {
+  return `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}${query}`;
 }
 
 function tail(file: string, lines = 20): string {
@@ -206,6 +223,9 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   let stopped = false;
   let postgresPort = 0;
   let poolerPort = 0;
+  let tls: LocalStackTls | null = null;
+  /** Query string of every URL that goes to PgBouncer: verified TLS when the stack has it. */
+  let poolerQuery = '';
 
   const killNow = () => {
     standby?.killNow();
@@ -277,6 +297,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       // The default 15 s pause after a failed server login would stall every restart test.
       server_login_retry: 1,
       pidfile: path.join(baseDir, 'pgbouncer.pid'),
+      ...(tls
+        ? {
+            client_tls_sslmode: tls.clientTlsSslmode,
+            client_tls_key_file: tls.serverKeyFile,
+            client_tls_cert_file: tls.serverCertFile,
+            client_tls_ca_file: tls.caFile,
+          }
+        : {}),
       ...options.pgbouncerSettings,
     };
     const ini = [
@@ -299,7 +327,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       const child = spawnLogged(bins.pgbouncer, [bouncerIni], bouncerLog);
       pgbouncer = child;
       try {
-        await waitUntilReady(url(APP_USER, appPassword, poolerPort, APP_DB), child, 'pgbouncer', bouncerLog);
+        await waitUntilReady(url(APP_USER, appPassword, poolerPort, APP_DB, poolerQuery), child, 'pgbouncer', bouncerLog);
         return;
       } catch (error) {
         // Someone took our port between the probe and the bind: take another one.
@@ -416,6 +444,15 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     ];
     writeFileSync(userlist, users.map(([u, p]) => `"${u}" "${p}"\n`).join(''));
     own(userlist);
+    if (options.tls) {
+      const clientTlsSslmode = options.tls !== true && options.tls.clientCertificate === 'required' ? 'verify-ca' : 'require';
+      tls = { ...generateStackTls(baseDir, APP_USER, own), clientTlsSslmode };
+      // pg's own parser reads these files; verify-full draws no SECURITY WARNING from it.
+      const q = (file: string) => encodeURIComponent(file);
+      poolerQuery = `?sslmode=verify-full&sslrootcert=${q(tls.caFile)}`;
+      if (clientTlsSslmode === 'verify-ca') poolerQuery += `&sslcert=${q(tls.clientCertFile)}&sslkey=${q(tls.clientKeyFile)}`;
+      log(`local stack: private CA in ${tls.dir}; pgbouncer client_tls_sslmode=${clientTlsSslmode}`);
+    }
     poolerPort = await findFreePort(options.preferredPoolerPort ?? 6543);
     await startPgbouncer(true);
     log(`local stack: pgbouncer (transaction mode) on 127.0.0.1:${poolerPort}`);
@@ -426,13 +463,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
 
   return {
     directUrl: url(APP_USER, appPassword, postgresPort, APP_DB),
-    poolerUrl: url(APP_USER, appPassword, poolerPort, APP_DB),
-    adminUrl: url(ADMIN_USER, adminPassword, poolerPort, 'pgbouncer'),
+    poolerUrl: url(APP_USER, appPassword, poolerPort, APP_DB, poolerQuery),
+    adminUrl: url(ADMIN_USER, adminPassword, poolerPort, 'pgbouncer', poolerQuery),
     superuserUrl: superUrl(),
     postgresPort,
     poolerPort,
     baseDir,
     standby: standby && publicStandby(standby, url(APP_USER, appPassword, poolerPort, STANDBY_DATABASE_ENTRY)),
+    tls,
     pids: () => ({ postgres: postgres?.pid ?? null, pgbouncer: pgbouncer?.pid ?? null }),
     stopPostgres,
     startPostgres,

@@ -38,7 +38,7 @@ function expectSeedShape(report: HealthReport, withPgbouncer: boolean): void {
   expect(Object.keys(report.checks).sort()).toEqual(
     withPgbouncer ? ['connectionPool', 'database', 'pgbouncer'] : ['connectionPool', 'database'],
   );
-  expect(Object.keys(report.checks.connectionPool).sort()).toEqual(['connections', 'mode', 'port', 'status', 'utilization']);
+  expect(Object.keys(report.checks.connectionPool).sort()).toEqual(['connections', 'mode', 'port', 'provider', 'status', 'utilization']);
   expect(Object.keys(report.checks.connectionPool.connections).sort()).toEqual(['active', 'idle', 'limit', 'total', 'waiting']);
   expect(['healthy', 'degraded', 'unhealthy']).toContain(report.status);
   expect(typeof report.checks.database.latency).toBe('number');

@@ -10,6 +10,7 @@ import {
   rewriteDatabaseUrl,
   UNPARSABLE_PLACEHOLDER,
 } from '../../../src/config/database-url.ts';
+import { detectProvider, neonPoolerHost } from '../../../src/config/providers.ts';
 import { resolvePoolConfig } from '../../../src/config/resolve-pool-config.ts';
 import { ConfigError } from '../../../src/errors/errors.ts';
 
@@ -234,7 +235,8 @@ describe('resolvePoolConfig properties', () => {
   });
 
   it('always resolves valid env maps', () => {
-    const VALIDATED = new Set(['connection_limit', 'pool_timeout', 'connect_timeout', 'statement_cache_size']);
+    // TLS parameters are validated too (sslmode must be a mode name, sslrootcert a non-empty file name).
+    const VALIDATED = new Set(['connection_limit', 'pool_timeout', 'connect_timeout', 'statement_cache_size', 'sslmode', 'sslrootcert']);
     const validUrl = parsedArb.map((p) => formatDatabaseUrl({ ...p, params: p.params.filter(([k]) => !VALIDATED.has(k)) }));
     const validCount = fc.integer({ min: 1, max: 10_000 }).map(String);
     const validEnv = fc.record(
@@ -254,6 +256,83 @@ describe('resolvePoolConfig properties', () => {
     fc.assert(
       fc.property(validEnv, (env) => {
         checkConfig(resolvePoolConfig(env));
+      }),
+    );
+  });
+});
+
+describe('provider hosts: resolvePoolConfig stays lossless and idempotent', () => {
+  const neonHost = fc
+    .tuple(
+      fc.stringMatching(/^ep-[a-z]{2,8}-[a-z]{2,8}-[0-9]{6}$/),
+      fc.boolean(),
+      fc.constantFrom('us-east-2.aws', 'eu-central-1.aws', 'c-2.us-east-1.aws'),
+    )
+    .map(([endpoint, pooled, region]) => `${endpoint}${pooled ? '-pooler' : ''}.${region}.neon.tech`);
+  const supabaseHost = fc.stringMatching(/^[a-z]{20}$/).map((ref) => `db.${ref}.supabase.co`);
+  const supavisorHost = fc
+    .constantFrom('aws-0-eu-central-1', 'aws-1-us-east-1', 'aws-0-ap-southeast-2')
+    .map((h) => `${h}.pooler.supabase.com`);
+  const rdsProxyHost = fc
+    .tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), fc.boolean(), fc.stringMatching(/^[a-z0-9]{12}$/))
+    .map(([name, custom, id]) => `${name}${custom ? '.endpoint' : ''}.proxy-${id}.us-east-1.rds.amazonaws.com`);
+  const providerHost = fc.oneof(neonHost, supabaseHost, supavisorHost, rdsProxyHost, fc.domain());
+  const VALIDATED = new Set(['connection_limit', 'pool_timeout', 'connect_timeout', 'statement_cache_size', 'sslmode', 'sslrootcert']);
+  const providerUrl = fc
+    .record({
+      parsed: parsedArb,
+      hosts: fc.array(fc.record({ host: providerHost, port: fc.constantFrom(null, 5432, 6543, 6432) }), { minLength: 1, maxLength: 2 }),
+      user: fc.constantFrom('postgres', 'postgres.abcdefghijklmnopqrst', 'app'),
+    })
+    .map(({ parsed, hosts, user }) => ({
+      ...parsed,
+      user,
+      hosts,
+      params: parsed.params.filter(([k]) => !VALIDATED.has(k) && k !== 'port'),
+    }));
+  const envArb = fc.record({
+    url: providerUrl,
+    transaction: fc.boolean(),
+  });
+  /** Keys the rewrite owns. */
+  const OWNED = new Set(['pgbouncer', 'connection_limit']);
+
+  it('keeps credentials, database and foreign parameters; changes hosts only as the provider rule says; resolves to itself', () => {
+    fc.assert(
+      fc.property(envArb, ({ url, transaction }) => {
+        const env = { DATABASE_URL: formatDatabaseUrl(url), USE_TRANSACTION_MODE: String(transaction) };
+        const config = resolvePoolConfig(env);
+        const after = parseDatabaseUrl(config.connectionString);
+        expect(after.user).toBe(url.user);
+        expect(after.password).toBe(url.password);
+        expect(after.database).toBe(url.database);
+        expect(after.params.filter(([k]) => !OWNED.has(k))).toEqual(url.params.filter(([k]) => !OWNED.has(k)));
+        expect(after.hosts).toHaveLength(url.hosts.length);
+        const first = url.hosts[0]?.host ?? '';
+        after.hosts.forEach((h, i) => {
+          const before = url.hosts[i] ?? { host: '', port: null };
+          // Neon: the -pooler host in transaction mode, never a port change.
+          if (config.provider === 'neon') {
+            expect(h).toEqual({ host: transaction ? neonPoolerHost(before.host) : before.host, port: before.port });
+          } else {
+            expect(h.host).toBe(before.host);
+          }
+        });
+        const portsBefore = url.hosts.map((h) => h.port);
+        const direct = portsBefore.every((p) => p === null || p === 5432);
+        if (config.provider === 'rds-proxy' || config.provider === 'neon' || !transaction || !direct) {
+          expect(after.hosts.map((h) => h.port)).toEqual(portsBefore);
+        } else {
+          // Self-hosted PgBouncer, Supabase, Supavisor: PostgreSQL's 5432 (or none) → 6543 on every host.
+          expect(after.hosts.map((h) => h.port)).toEqual(portsBefore.map(() => 6543));
+        }
+        const provider = detectProvider(url);
+        expect(config.provider).toBe(provider.id);
+        expect(provider.id === 'neon').toBe(/\.neon\.tech$/i.test(first));
+        expect(config.reason).toContain(`; ${provider.name}`);
+        expect(leaks(JSON.stringify(config))).toBe(false);
+        // Idempotent: the effective URL is a fixed point.
+        expect(resolvePoolConfig({ ...env, DATABASE_URL: config.connectionString }).connectionString).toBe(config.connectionString);
       }),
     );
   });

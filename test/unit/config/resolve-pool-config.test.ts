@@ -287,6 +287,8 @@ describe('read replica and admin URL', () => {
       port: 6543,
       connectionLimit: 2,
       connectionLimitSource: 'url',
+      provider: 'pgbouncer',
+      tls: expect.objectContaining({ state: 'default', mode: null }),
     });
     expect(config.read?.connectionString).toBe(`postgres://ro:${ENC}@replica:6543/app?connection_limit=2&pgbouncer=true`);
   });
@@ -405,6 +407,8 @@ describe('the result object', () => {
         'serverless',
         'mode',
         'reason',
+        'provider',
+        'tls',
         'databaseUrl',
         'port',
         'hosts',

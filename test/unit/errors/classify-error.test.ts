@@ -3,8 +3,15 @@
  * test/integration/errors/classify-real-errors.test.ts, which produces each one for real).
  */
 import { describe, expect, it } from 'vitest';
-import { classifyError, DEFINITE_ROLLBACK_KINDS, RETRYABLE_KINDS } from '~/errors/classify-error.ts';
-import { ConfigError, ManagerClosedError, PoolSaturatedError, PoolTimeoutError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
+import { classifyError, DEFINITE_ROLLBACK_KINDS, RETRYABLE_KINDS, tlsProblem } from '~/errors/classify-error.ts';
+import {
+  ConfigError,
+  ManagerClosedError,
+  PoolSaturatedError,
+  PoolTimeoutError,
+  TlsError,
+  TransactionOutcomeUnknownError,
+} from '~/errors/errors.ts';
 
 /** A PrismaClientKnownRequestError as Prisma 7.10 + adapter-pg throws it. */
 function prismaError(code: string, cause: Record<string, unknown> | undefined, message = 'Invalid invocation'): Error {
@@ -124,5 +131,107 @@ describe('classifyError', () => {
       },
     });
     expect(() => classifyError(getterBomb)).not.toThrow();
+  });
+});
+
+/** A Node TLS error as node-postgres hands it on (OpenSSL's verify code as `code`). */
+const nodeTlsError = (code: string, message: string) => Object.assign(new Error(message), { code });
+const pgFatal = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'FATAL' });
+const SELF_SIGNED = 'self-signed certificate in certificate chain';
+const ALTNAME = "Hostname/IP does not match certificate's altnames: Host: localhost. is not cert's CN: 127.0.0.1";
+const CERT_REQUIRED =
+  '800C2BE82C7F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n';
+const NO_TLS = 'The server does not support SSL connections';
+
+/**
+ * TLS failures on the TLS local stack (PgBouncer with client_tls_sslmode=require / verify-ca and a
+ * private CA), as plain pg, Prisma + adapter-pg, and our own pool throw them; each one is produced
+ * for real by test/integration/tls/classify-tls-errors.test.ts. Never retried.
+ */
+describe('classifyError: TLS', () => {
+  it.each([
+    ['pg: CA not trusted', 'certificate-not-verified', 'SELF_SIGNED_CERT_IN_CHAIN', nodeTlsError('SELF_SIGNED_CERT_IN_CHAIN', SELF_SIGNED)],
+    ['pg: host name mismatch', 'hostname-mismatch', 'ERR_TLS_CERT_ALTNAME_INVALID', nodeTlsError('ERR_TLS_CERT_ALTNAME_INVALID', ALTNAME)],
+    ['pg: PgBouncer requires TLS (08P01 SSL required)', 'server-requires-tls', '08P01', pgFatal('08P01', 'SSL required')],
+    ['pg: server without TLS', 'server-without-tls', null, new Error(NO_TLS)],
+    [
+      'pg: client certificate required (TLS 1.3 alert 116)',
+      'client-certificate-required',
+      'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      nodeTlsError('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', CERT_REQUIRED),
+    ],
+    [
+      'Prisma P2010 TlsConnectionError: CA not trusted',
+      'certificate-not-verified',
+      'P2010',
+      prismaError('P2010', { kind: 'TlsConnectionError', reason: SELF_SIGNED }),
+    ],
+    [
+      'Prisma P2010 TlsConnectionError: host name mismatch',
+      'hostname-mismatch',
+      'P2010',
+      prismaError('P2010', { kind: 'TlsConnectionError', reason: ALTNAME }),
+    ],
+    [
+      'Prisma P2010 TlsConnectionError: server without TLS',
+      'server-without-tls',
+      'P2010',
+      prismaError('P2010', { kind: 'TlsConnectionError', reason: NO_TLS }),
+    ],
+    [
+      'Prisma P2010 08P01 SSL required',
+      'server-requires-tls',
+      '08P01',
+      prismaError('P2010', {
+        originalCode: '08P01',
+        originalMessage: 'SSL required',
+        kind: 'postgres',
+        code: '08P01',
+        message: 'SSL required',
+      }),
+    ],
+    [
+      'Prisma error carrying the OpenSSL code: client certificate required',
+      'client-certificate-required',
+      'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      Object.assign(prismaError('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', undefined, CERT_REQUIRED)),
+    ],
+    [
+      'our TlsError (cause: the pg error)',
+      'certificate-not-verified',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      new TlsError('certificate-not-verified', 'DATABASE_URL: TLS: …', {
+        cause: nodeTlsError('SELF_SIGNED_CERT_IN_CHAIN', SELF_SIGNED),
+      }),
+    ],
+  ])('%s → tls (%s), not retried', (_, problem, code, error) => {
+    expect(classifyError(error)).toEqual({ kind: 'tls', retryable: false, code });
+    expect(tlsProblem(error)).toBe(problem);
+  });
+
+  it('is not a kind that is retried or that proves a rollback at COMMIT', () => {
+    expect(RETRYABLE_KINDS.has('tls')).toBe(false);
+    expect(DEFINITE_ROLLBACK_KINDS.has('tls')).toBe(true);
+  });
+
+  it.each([
+    ['a refused connection', socketError('ECONNREFUSED')],
+    ['a dropped connection', plain('Connection terminated unexpectedly')],
+    ['PgBouncer KILL (08P01, another text)', prismaError('P2010', { kind: 'postgres', code: '08P01', message: 'database removed' })],
+  ])('%s is not a TLS problem', (_, error) => {
+    expect(tlsProblem(error)).toBeNull();
+    expect(classifyError(error).kind).not.toBe('tls');
+  });
+
+  it('Supavisor "Tenant or user not found" (XX000) → auth, not retried', () => {
+    const error = prismaError('P2010', {
+      originalCode: 'XX000',
+      originalMessage: 'Tenant or user not found',
+      kind: 'postgres',
+      code: 'XX000',
+      message: 'Tenant or user not found',
+    });
+    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000' });
+    expect(classifyError(pgFatal('XX000', 'Tenant or user not found'))).toEqual({ kind: 'auth', retryable: false, code: 'XX000' });
   });
 });

@@ -122,11 +122,18 @@ const FIGURES: PgbouncerFigures = {
 };
 
 function deps(overrides: Partial<HealthDeps> = {}): HealthDeps {
-  return { mode: 'transaction', port: 6543, poolStats: () => ({ ...POOL }), pingDatabase: async () => {}, ...overrides };
+  return {
+    mode: 'transaction',
+    port: 6543,
+    provider: 'supabase',
+    poolStats: () => ({ ...POOL }),
+    pingDatabase: async () => {},
+    ...overrides,
+  };
 }
 
 describe('checkHealth', () => {
-  it('answers exactly the seed shape, without pgbouncer when not configured', async () => {
+  it('answers exactly the seed shape plus the provider, without pgbouncer when not configured', async () => {
     const report = await checkHealth(deps());
     expect(Object.keys(report)).toEqual(['status', 'checks']);
     expect(Object.keys(report.checks)).toEqual(['database', 'connectionPool']);
@@ -135,6 +142,7 @@ describe('checkHealth', () => {
       status: 'healthy',
       mode: 'transaction',
       port: 6543,
+      provider: 'supabase',
       connections: POOL,
       utilization: 33.3,
     });

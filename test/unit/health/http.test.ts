@@ -15,6 +15,7 @@ function report(status: HealthReport['status']): HealthReport {
         status: status === 'degraded' ? 'degraded' : 'healthy',
         mode: 'transaction',
         port: 6543,
+        provider: 'pgbouncer',
         connections: { active: 0, idle: 0, total: 0, waiting: 0, limit: 3 },
         utilization: 0,
       },

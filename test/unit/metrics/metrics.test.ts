@@ -200,7 +200,12 @@ describe('createMetrics', () => {
       retriesByKind: {},
       poolWaits: 0,
       poolTimeouts: 0,
+      poolTimeoutsByPool: { primary: 0, read: 0 },
       outcomeUnknown: 0,
+      operationDuration: {
+        boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+        series: OPERATION_KINDS.map((kind) => ({ kind, errorKind: null, bucketCounts: new Array(10).fill(0), count: 0, sumSeconds: 0 })),
+      },
       windowStartedAt: '2026-11-01T10:05:00.000Z',
     });
 
@@ -208,6 +213,29 @@ describe('createMetrics', () => {
     const after = metrics.snapshot();
     expect(after.byKind.batch).toMatchObject({ totalQueries: 1, avgLatency: 7 });
     expectNear(after.byKind.batch.maxLatency, 7); // the 100 ms recorded before the reset is gone
+  });
+});
+
+describe('operation duration buckets (OpenTelemetry boundaries)', () => {
+  it('counts each call in the first bucket whose upper bound (inclusive) holds it, per kind and final error kind', () => {
+    const metrics = createMetrics();
+    metrics.recordOperation('read', ms(1), ok); // exactly 0.001 s: the first bucket (le is inclusive)
+    metrics.recordOperation('read', ms(1.001), ok);
+    metrics.recordOperation('read', ms(20_000), ok); // past 10 s: the overflow slot
+    metrics.recordOperation('write', ms(70), failed('serialization'));
+    metrics.recordPoolTimeout('read');
+    metrics.recordPoolTimeout();
+    const snapshot = metrics.snapshot();
+    const read = snapshot.operationDuration.series.find((s) => s.kind === 'read' && s.errorKind === null);
+    expect(read).toEqual({ kind: 'read', errorKind: null, bucketCounts: [1, 1, 0, 0, 0, 0, 0, 0, 0, 1], count: 3, sumSeconds: 20.002001 });
+    const write = snapshot.operationDuration.series.filter((s) => s.kind === 'write');
+    expect(write.map((s) => [s.errorKind, s.count])).toEqual([
+      [null, 0],
+      ['serialization', 1],
+    ]);
+    expect(write[1]?.bucketCounts).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
+    expect(snapshot.poolTimeoutsByPool).toEqual({ primary: 1, read: 1 });
+    expect(snapshot.poolTimeouts).toBe(2);
   });
 });
 

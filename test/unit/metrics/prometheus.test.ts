@@ -75,6 +75,12 @@ const EXPECTED_FAMILIES = [
   ['pgpool_pool_waits_total', 'COUNTER'],
   ['pgpool_pool_timeouts_total', 'COUNTER'],
   ['pgpool_outcome_unknown_total', 'COUNTER'],
+  // Named as OpenTelemetry's conventions come out of an OTLP → Prometheus export (docs/opentelemetry.md).
+  ['db_client_operation_duration_seconds', 'HISTOGRAM'],
+  ['db_client_connection_count', 'GAUGE'],
+  ['db_client_connection_max', 'GAUGE'],
+  ['db_client_connection_pending_requests', 'GAUGE'],
+  ['db_client_connection_timeouts_total', 'COUNTER'],
 ];
 
 describe('renderPrometheus', () => {
@@ -89,7 +95,7 @@ describe('renderPrometheus', () => {
     // A summary's _sum/_count lines must join their family; under a wrong TYPE they would split off as extra families.
     expect(families.map((f) => [f.name, f.type])).toEqual(EXPECTED_FAMILIES);
     for (const family of families) expect(family.help.length).toBeGreaterThan(10);
-    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) )?pgpool_[a-z_]+[{ ]/);
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) )?(pgpool|db_client)_[a-z_]+[{ ]/);
   });
 
   it('renders counters per operation kind and per error kind, plus the plain counters', () => {
@@ -182,6 +188,53 @@ describe('renderPrometheus', () => {
     ).toBe(false);
   });
 
+  it('renders db_client_operation_duration_seconds as a cumulative histogram per wrapper, error_type on failures', () => {
+    const name = 'db_client_operation_duration_seconds';
+    const text = renderPrometheus(sampleSnapshot(), { primary: PRIMARY });
+    const declared = `# TYPE ${name} histogram`;
+    expect(text).toContain(declared);
+    // The parser keeps no labels for histogram samples: read them as untyped lines instead.
+    const families = parse(text.replace(declared, `# TYPE ${name} untyped`));
+    const buckets = mergedValues(families, `${name}_bucket`);
+    const sums = mergedValues(families, `${name}_sum`);
+    const counts = mergedValues(families, `${name}_count`);
+    const read = { db_system_name: 'postgresql', db_operation_name: 'readWithPooling' };
+    // 100 reads of 1 … 100 ms.
+    const le = (bound: string) => buckets[key({ ...read, le: bound })];
+    expect([le('0.001'), le('0.005'), le('0.01'), le('0.05'), le('0.1'), le('0.5'), le('10'), le('+Inf')]).toEqual([
+      1, 5, 10, 50, 100, 100, 100, 100,
+    ]);
+    expect(sums[key(read)]).toBe(5.05);
+    expect(counts[key(read)]).toBe(100);
+    const writeFailed = { db_system_name: 'postgresql', db_operation_name: 'writeWithPooling', error_type: 'serialization' };
+    expect(counts[key(writeFailed)]).toBe(1);
+    expect(buckets[key({ ...writeFailed, le: '0.05' })]).toBe(0);
+    expect(buckets[key({ ...writeFailed, le: '0.1' })]).toBe(1);
+    expect(counts[key({ db_system_name: 'postgresql', db_operation_name: 'writeWithPooling' })]).toBe(1);
+    // Every wrapper has its success series even when idle, so a rate() over it starts at 0, not at "no data".
+    expect(counts[key({ db_system_name: 'postgresql', db_operation_name: 'batchWithPooling' })]).toBe(0);
+  });
+
+  it('renders the pool gauges and timeouts under db_client_connection_* with the pool names given', () => {
+    const families = parse(
+      renderPrometheus(sampleSnapshot(), { primary: PRIMARY, read: READ, names: { primary: 'db:6543/app', read: 'replica:6543/app' } }),
+    );
+    const primary = { db_client_connection_pool_name: 'db:6543/app' };
+    const read = { db_client_connection_pool_name: 'replica:6543/app' };
+    expect(valuesOf(familyOf(families, 'db_client_connection_count'))).toEqual({
+      [key({ ...primary, db_client_connection_state: 'idle' })]: 1,
+      [key({ ...primary, db_client_connection_state: 'used' })]: 2,
+      [key({ ...read, db_client_connection_state: 'idle' })]: 2,
+      [key({ ...read, db_client_connection_state: 'used' })]: 0,
+    });
+    expect(valuesOf(familyOf(families, 'db_client_connection_max'))).toEqual({ [key(primary)]: 3, [key(read)]: 5 });
+    expect(valuesOf(familyOf(families, 'db_client_connection_pending_requests'))).toEqual({ [key(primary)]: 4, [key(read)]: 0 });
+    expect(valuesOf(familyOf(families, 'db_client_connection_timeouts_total'))).toEqual({ [key(primary)]: 1, [key(read)]: 0 });
+    // Without names (a snapshot from before the first call), the pool roles stand in.
+    const unnamed = parse(renderPrometheus(sampleSnapshot(), { primary: PRIMARY }));
+    expect(valuesOf(familyOf(unnamed, 'db_client_connection_max'))).toEqual({ [key({ db_client_connection_pool_name: 'primary' })]: 3 });
+  });
+
   it('escapes backslash, double quote and line feed in label values so they survive a parse', () => {
     const nasty = 'C:\\dir "quoted"\nsecond line';
     const metrics = createMetrics();
@@ -198,6 +251,7 @@ describe('renderPrometheus', () => {
   it('uses a custom prefix, accepts an empty one, and rejects one that is not a metric name', () => {
     const snapshot = sampleSnapshot();
     expect(parse(renderPrometheus(snapshot, { primary: PRIMARY }, 'app_db_')).map((f) => f.name)).toEqual(
+      // The OpenTelemetry-named families keep their standard names.
       EXPECTED_FAMILIES.map(([name]) => name?.replace(/^pgpool_/, 'app_db_')),
     );
     expect(parse(renderPrometheus(snapshot, { primary: PRIMARY }, ''))[0]?.name).toBe('operations_total');

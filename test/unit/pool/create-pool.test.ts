@@ -26,12 +26,13 @@ describe('buildPgPoolConfig', () => {
     expect(build({ DATABASE_URL: url, VERCEL: '1' }).pg.connectionTimeoutMillis).toBe(10_000);
   });
 
-  it('strips Prisma-only parameters and keeps the rest for pg', () => {
+  it("strips Prisma-only and TLS parameters and keeps the rest for pg; TLS becomes pg's ssl option", () => {
     const { pg } = build({ DATABASE_URL: `${url}&connection_limit=2&pool_timeout=3&statement_cache_size=0`, VERCEL: '1' });
     const cs = new URL(String(pg.connectionString));
-    for (const key of ['connection_limit', 'pool_timeout', 'pgbouncer', 'statement_cache_size', 'schema'])
+    for (const key of ['connection_limit', 'pool_timeout', 'pgbouncer', 'statement_cache_size', 'schema', 'sslmode'])
       expect(cs.searchParams.has(key)).toBe(false);
-    expect(cs.searchParams.get('sslmode')).toBe('require');
+    // sslmode=require keeps its Prisma 6 / libpq meaning: encrypted, certificate not verified.
+    expect(pg.ssl).toMatchObject({ rejectUnauthorized: false });
     expect(cs.searchParams.get('application_name')).toBe('web');
     expect(cs.password).toBe('s3cr%40t');
     expect(cs.port).toBe('6543');

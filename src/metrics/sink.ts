@@ -1,0 +1,69 @@
+/**
+ * The per-operation seam between the manager and whatever records what it does: the built-in HDR
+ * metrics (src/metrics/metrics.ts) is one sink, OpenTelemetry (src/telemetry/) another. The manager
+ * calls one sink; `fanOutSinks` makes one of several. Pure: no Prisma, no `pg`, no OpenTelemetry.
+ *
+ * Three events are enough for both: a pool timeout and an unknown COMMIT outcome are final error
+ * kinds of `operationFinished` (classified once, by the manager), not events of their own.
+ */
+import type { ErrorClassification } from '../errors/classify-error.ts';
+import type { OperationKind } from './metrics.ts';
+
+/** Which pool served an operation. */
+export type PoolRole = 'primary' | 'read';
+
+/**
+ * What a finished record stands for. A parallel `batchWithPooling` is one wrapper call made of
+ * several transactions: latency is recorded once for the call, pool timeouts and unknown
+ * outcomes once per transaction.
+ * - `call`: a wrapper call that ran as one transaction (with its retries);
+ * - `parallel-batch`: a parallel batch as a whole (the wrapper call; not a transaction);
+ * - `parallel-batch-item`: one transaction of a parallel batch (not a wrapper call).
+ */
+export type OperationScope = 'call' | 'parallel-batch' | 'parallel-batch-item';
+
+export interface OperationFinished {
+  readonly kind: OperationKind;
+  readonly scope: OperationScope;
+  /** All attempts and backoff waits, from `process.hrtime.bigint()` differences. */
+  readonly durationNs: bigint;
+  /** The final error's classification (computed once by the manager); null when it succeeded. */
+  readonly error: ErrorClassification | null;
+  /** The pool that served it; null when the manager could not even initialize (bad config). */
+  readonly pool: PoolRole | null;
+}
+
+export interface AttemptRetried {
+  readonly kind: OperationKind;
+  /** The attempt that failed, 1 for the first. */
+  readonly attempt: number;
+  readonly error: ErrorClassification;
+  /** The backoff before the next attempt. */
+  readonly delayMs: number;
+}
+
+export interface OperationSink {
+  /** Once per operation (see `OperationScope`), after its last attempt. */
+  operationFinished(event: OperationFinished): void;
+  /** Before each backoff wait. */
+  attemptRetried(event: AttemptRetried): void;
+  /** An attempt was admitted while every connection of its pool was taken: it waits for one. */
+  poolWaited(kind: OperationKind): void;
+}
+
+/** One sink that calls each of `sinks` in order; with a single sink, that sink itself (no extra call). */
+export function fanOutSinks(sinks: readonly OperationSink[]): OperationSink {
+  if (sinks.length === 1 && sinks[0]) return sinks[0];
+  const list = [...sinks];
+  return {
+    operationFinished(event) {
+      for (const sink of list) sink.operationFinished(event);
+    },
+    attemptRetried(event) {
+      for (const sink of list) sink.attemptRetried(event);
+    },
+    poolWaited(kind) {
+      for (const sink of list) sink.poolWaited(kind);
+    },
+  };
+}

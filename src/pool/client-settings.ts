@@ -1,0 +1,211 @@
+/**
+ * The one place a connection string becomes node-postgres client settings, for the pool
+ * (src/pool/create-pool.ts) and for the health probe's own client (src/pool/health-probes.ts), so
+ * both connect the same way.
+ *
+ * - Prisma-only parameters (`connection_limit`, `pgbouncer` …) are removed: pg does not read them.
+ * - TLS: the URL's TLS parameters are translated with their Prisma 6 / libpq meaning
+ *   (src/config/tls-options.ts) into pg's `ssl` option, and then removed from the URL. They must
+ *   go: pg's ConnectionParameters does `Object.assign({}, config, parse(connectionString))`, so
+ *   whatever pg-connection-string derives from `sslmode`/`sslcert`/`sslrootcert` would overwrite our
+ *   `ssl` — and print its SECURITY WARNING (`prefer`/`require`/`verify-ca` as `verify-full`) into the
+ *   app's process.
+ * - Certificates, keys and a PKCS#12 identity are read here and loaded into one
+ *   `tls.SecureContext`: the `sslpassword` then lives only inside OpenSSL, not in an options object
+ *   that `util.inspect(client)` would print. A file that cannot be read, or a wrong `sslpassword`,
+ *   is a `ConfigError` naming the URL parameter, at pool creation rather than at the first query.
+ */
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import type pg from 'pg';
+import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/database-url.ts';
+import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
+import { tlsProblem } from '../errors/classify-error.ts';
+import { ConfigError, TlsError } from '../errors/errors.ts';
+
+export interface PgClientSettings {
+  /** The URL node-postgres gets: without Prisma-only and TLS parameters. Password included. */
+  readonly connectionString: string;
+  /** pg's `ssl`: undefined leaves pg's default (plain TCP unless `PGSSLMODE`), false is plain TCP. */
+  readonly ssl: false | tls.ConnectionOptions | undefined;
+  /** `direct` (PostgreSQL 17): TLS from the first byte, no SSLRequest. */
+  readonly sslnegotiation: 'postgres' | 'direct';
+  /** The TLS intent the settings were built from. */
+  readonly tls: TlsOptions;
+  /** The environment variable the URL came from, for messages. */
+  readonly variable: string;
+}
+
+export interface ClientSettingsOptions {
+  /** The URL's TLS intent, when already parsed (resolvePoolConfig's `config.tls`). Defaults to parsing the URL. */
+  tls?: TlsOptions;
+  /** Named in error messages. Defaults to `DATABASE_URL`. */
+  variable?: string;
+}
+
+const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS];
+
+function readTlsFile(file: string, param: string, variable: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`${variable} (${param})`, `cannot read the file it names (${code}): ${file}`);
+  }
+}
+
+function secureContext(options: TlsOptions, variable: string): tls.SecureContext {
+  const context: tls.SecureContextOptions = {};
+  // A CA file replaces the system CAs (libpq's sslrootcert): only that CA is trusted.
+  if (options.caFile !== null) context.ca = readTlsFile(options.caFile, options.caParam ?? 'sslrootcert', variable);
+  if (options.identityFile !== null) context.pfx = readTlsFile(options.identityFile, 'sslidentity', variable);
+  if (options.clientCertFile !== null) context.cert = readTlsFile(options.clientCertFile, 'sslcert', variable);
+  if (options.clientKeyFile !== null) context.key = readTlsFile(options.clientKeyFile, 'sslkey', variable);
+  if (options.password !== null) context.passphrase = options.password;
+  try {
+    return tls.createSecureContext(context);
+  } catch (error) {
+    // OpenSSL's reason ("mac verify failure", "bad decrypt" …) never contains the passphrase.
+    const reason = String((error as Error).message).slice(0, 120);
+    const param =
+      options.identityFile !== null ? 'sslidentity' : options.clientKeyFile !== null ? 'sslkey' : (options.caParam ?? 'sslrootcert');
+    const hint =
+      options.identityFile !== null || options.clientKeyFile !== null
+        ? 'wrong sslpassword, or not a valid file'
+        : 'not a PEM certificate file';
+    throw new ConfigError(`${variable} (${param})`, `could not be loaded (${reason}): ${hint}`);
+  }
+}
+
+/** pg's `ssl` option for a TLS intent; reads the files it names. */
+function sslOption(options: TlsOptions, variable: string): PgClientSettings['ssl'] {
+  if (options.state === 'default') return undefined;
+  if (options.state === 'off') return false;
+  const ssl: tls.ConnectionOptions = {
+    secureContext: secureContext(options, variable),
+    rejectUnauthorized: options.verify !== 'none',
+  };
+  // verify-ca: the chain is checked by OpenSSL; only the host name check is turned off.
+  if (options.verify === 'ca') ssl.checkServerIdentity = () => undefined;
+  return ssl;
+}
+
+/** Builds the settings for one URL. Throws `ConfigError` (naming the URL parameter) for unusable TLS settings. */
+export function buildClientSettings(connectionString: string, options: ClientSettingsOptions = {}): PgClientSettings {
+  const variable = options.variable ?? 'DATABASE_URL';
+  const tlsOptions = options.tls ?? parseTlsOptions(parseDatabaseUrl(connectionString, variable), variable);
+  return Object.freeze({
+    connectionString: stripParams(connectionString, STRIPPED, variable),
+    ssl: sslOption(tlsOptions, variable),
+    sslnegotiation: tlsOptions.negotiation,
+    tls: tlsOptions,
+    variable,
+  });
+}
+
+/** The `pg.Client` / `pg.Pool` options for the settings. */
+export function pgClientConfig(settings: PgClientSettings): pg.ClientConfig {
+  const config: pg.ClientConfig & { sslnegotiation?: 'direct' } = { connectionString: settings.connectionString };
+  if (settings.ssl !== undefined) config.ssl = settings.ssl;
+  // @types/pg does not know pg 8.20's sslnegotiation yet; pg reads it from the config.
+  if (settings.sslnegotiation === 'direct') config.sslnegotiation = 'direct';
+  return config;
+}
+
+/** A TLS failure becomes a `TlsError` that names the URL parameter to change; anything else is returned as is. */
+export function toTlsError(error: unknown, settings: PgClientSettings): unknown {
+  if (error instanceof TlsError) return error;
+  const problem = tlsProblem(error);
+  if (problem === null) return error;
+  return new TlsError(problem, describeTlsFailure(problem, settings.tls, settings.variable), { cause: error });
+}
+
+type ClientConstructor = new (config: pg.ClientConfig) => pg.Client;
+
+/** What each server answered to an SSLRequest ('S' TLS, 'N' none), by `host:port`, for `sslmode=prefer`. */
+const tlsAnswers = new Map<string, 'S' | 'N'>();
+
+/**
+ * libpq's `prefer`: TLS when the server offers it, plain TCP when it answers 'N'. node-postgres
+ * cannot retry a connection without TLS, so the question is asked first, once per server and
+ * process, on a throwaway socket: the 8-byte SSLRequest (protocol code 80877103), one byte back.
+ * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
+ * Any other outcome (refused, timeout, another byte) is left to the real connection to report.
+ */
+function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' | 'N' | null> {
+  const key = `${host}:${port}`;
+  const known = tlsAnswers.get(key);
+  if (known) return Promise.resolve(known);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (answer: 'S' | 'N' | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (answer) tlsAnswers.set(key, answer);
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs > 0 ? timeoutMs : 5000);
+    timer.unref();
+    socket.once('connect', () => {
+      const request = Buffer.alloc(8);
+      request.writeInt32BE(8, 0);
+      request.writeInt32BE(80_877_103, 4);
+      socket.write(request);
+    });
+    socket.once('data', (chunk: Buffer) => {
+      const byte = chunk.toString('latin1', 0, 1);
+      done(byte === 'S' || byte === 'N' ? byte : null);
+    });
+    socket.once('error', () => done(null));
+    socket.once('close', () => done(null));
+  });
+}
+
+/**
+ * A `pg.Client` subclass whose `connect()` rejects with a `TlsError` on TLS failures. pg-pool
+ * creates its clients from the pool's `Client` option and connects them with a callback.
+ */
+export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstructor): ClientConstructor {
+  const prefer = settings.tls.mode === 'prefer' && settings.tls.negotiation === 'postgres';
+  return class extends Base {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's connect() is overloaded (callback or promise)
+    override connect(callback?: (...args: any[]) => void): any {
+      if (prefer && !this.host.startsWith('/')) {
+        // pg reads `ssl` from the client and its connection at connect time.
+        const timeoutMs = (this as unknown as { _connectionTimeoutMillis?: number })._connectionTimeoutMillis ?? 0;
+        const ready = askForTls(this.host, this.port, timeoutMs).then((answer) => {
+          if (answer === 'N') {
+            (this as unknown as { ssl: unknown }).ssl = false;
+            (this.connection as unknown as { ssl: unknown }).ssl = false;
+          }
+        });
+        if (callback) {
+          void ready.then(() => this.#connect(callback));
+          return undefined;
+        }
+        return ready.then(() => this.#connect());
+      }
+      return this.#connect(callback);
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: see connect()
+    #connect(callback?: (...args: any[]) => void): any {
+      const wrap = (error: unknown) => {
+        const wrapped = toTlsError(error, settings);
+        // The server changed its mind about TLS (restarted with another setting): ask again next time.
+        if (wrapped instanceof TlsError) tlsAnswers.delete(`${this.host}:${this.port}`);
+        return wrapped;
+      };
+      if (callback) {
+        // biome-ignore lint/suspicious/noExplicitAny: pg's callback overload
+        return (super.connect as any)((error: Error | null | undefined, ...rest: unknown[]) =>
+          callback(error ? wrap(error) : error, ...rest),
+        );
+      }
+      return super.connect().catch((error: unknown) => {
+        throw wrap(error);
+      });
+    }
+  };
+}

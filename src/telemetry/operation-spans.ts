@@ -1,0 +1,129 @@
+/**
+ * One CLIENT span per wrapper call, covering all its attempts and backoff (database-spans.md:
+ * "the span should cover the duration of the logical operation with all retries"), made the
+ * active span while the call runs, so that what runs inside it — Prisma's own spans from
+ * `@prisma/instrumentation`, the app's spans in `fn` — nests under it.
+ *
+ * Each retried attempt is an event on the span (`pgpool.retry`: the attempt, its `error.type`,
+ * SQLSTATE and the backoff before the next one); an attempt that had to queue for a connection
+ * adds `pgpool.pool_wait`. A failure sets status ERROR and `error.type`; an unknown COMMIT
+ * outcome also sets `pgpool.outcome_unknown` and says so in the status description. No error
+ * message goes into the span: messages can quote parameter values (22P02 quotes the bad input).
+ */
+import type { Context, ContextAPI, Span, Tracer } from '@opentelemetry/api';
+import type { OperationKind } from '../metrics/metrics.ts';
+import type { OperationSink, PoolRole } from '../metrics/sink.ts';
+import type { OpenTelemetryApi } from './load-api.ts';
+import { sharedSpanAttributes } from './operation-metrics.ts';
+import type { PoolTarget } from './pool-target.ts';
+import {
+  ATTR_ATTEMPT,
+  ATTR_BACKOFF_MS,
+  ATTR_DB_RESPONSE_STATUS_CODE,
+  ATTR_ERROR_TYPE,
+  ATTR_OUTCOME_UNKNOWN,
+  EVENT_POOL_WAIT,
+  EVENT_RETRY,
+  OPERATION_NAMES,
+  sqlStateOf,
+} from './semantic-conventions.ts';
+
+export interface OperationSpans {
+  /** Runs one wrapper call inside its span. */
+  trace<R>(kind: OperationKind, run: () => Promise<R>): Promise<R>;
+  /** Fills the active operation's span from the manager's per-operation events. */
+  readonly sink: OperationSink;
+}
+
+/** `{db.operation.name} {target}`, the target being `db.namespace` (database-spans.md, "Name"). */
+const spanNames = new WeakMap<PoolTarget, Partial<Record<OperationKind, string>>>();
+const spanName = (kind: OperationKind, target: PoolTarget | null): string => {
+  if (!target?.namespace) return OPERATION_NAMES[kind];
+  let names = spanNames.get(target);
+  if (!names) {
+    names = {};
+    spanNames.set(target, names);
+  }
+  names[kind] ??= `${OPERATION_NAMES[kind]} ${target.namespace}`;
+  return names[kind];
+};
+
+export function createOperationSpans(
+  api: OpenTelemetryApi,
+  tracer: Tracer,
+  targetOf: (role: PoolRole | null) => PoolTarget | null,
+): OperationSpans {
+  const { context, trace, SpanKind, SpanStatusCode } = api;
+  // Our own key, so that only a span this file started is ever ended or annotated by it.
+  const OPERATION_SPAN = api.createContextKey('prisma-pgbouncer-pooling operation span');
+  /** The span, and the pool whose attributes it already carries. */
+  interface Operation {
+    readonly span: Span;
+    target: PoolTarget | null;
+  }
+  const current = (ctx: ContextAPI): Operation | undefined => ctx.active().getValue(OPERATION_SPAN) as Operation | undefined;
+
+  return {
+    trace(kind, run) {
+      const parent: Context = context.active();
+      // Attributes at creation, so samplers see them; the pool's come from the primary until the call says which pool served it.
+      const primary = targetOf('primary');
+      const span = tracer.startSpan(
+        spanName(kind, primary),
+        { kind: SpanKind.CLIENT, attributes: sharedSpanAttributes(kind, primary) },
+        parent,
+      );
+      const operation: Operation = { span, target: primary };
+      const active = trace.setSpan(parent, span).setValue(OPERATION_SPAN, operation);
+      const end = () => span.end();
+      try {
+        return context.with(active, run).finally(end);
+      } catch (error) {
+        end();
+        throw error;
+      }
+    },
+    sink: {
+      operationFinished({ kind, error, pool }) {
+        const operation = current(context);
+        if (!operation) return;
+        const { span } = operation;
+        // The pool that really served the call, when it is not the one the span started with (the
+        // replica for reads when configured; on the first call no pool existed yet).
+        const target = targetOf(pool);
+        if (target && target !== operation.target) {
+          operation.target = target;
+          span.setAttributes(sharedSpanAttributes(kind, target));
+          span.updateName(spanName(kind, target));
+        }
+        if (!error) return;
+        span.setAttribute(ATTR_ERROR_TYPE, error.kind);
+        const sqlState = sqlStateOf(error.code);
+        if (sqlState !== null) span.setAttribute(ATTR_DB_RESPONSE_STATUS_CODE, sqlState);
+        if (error.kind === 'outcome-unknown') {
+          span.setAttribute(ATTR_OUTCOME_UNKNOWN, true);
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: 'connection lost during COMMIT: the transaction may or may not have committed',
+          });
+        } else {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+      },
+      attemptRetried({ attempt, error, delayMs }) {
+        const span = current(context)?.span;
+        if (!span) return;
+        const sqlState = sqlStateOf(error.code);
+        span.addEvent(EVENT_RETRY, {
+          [ATTR_ATTEMPT]: attempt,
+          [ATTR_ERROR_TYPE]: error.kind,
+          ...(sqlState === null ? {} : { [ATTR_DB_RESPONSE_STATUS_CODE]: sqlState }),
+          [ATTR_BACKOFF_MS]: delayMs,
+        });
+      },
+      poolWaited() {
+        current(context)?.span.addEvent(EVENT_POOL_WAIT);
+      },
+    },
+  };
+}
