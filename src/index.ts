@@ -44,6 +44,7 @@ export {
 } from './health/health-check.ts';
 export type { FetchHandler, HealthSource, MetricsSource } from './health/http.ts';
 export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader, toNodeListener } from './health/http.ts';
+export type { WarmupMode } from './lifecycle/warmup.ts';
 export type {
   BatchOptions,
   BatchResults,

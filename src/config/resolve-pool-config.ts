@@ -14,6 +14,7 @@
  * `JSON.stringify`, `util.inspect` and spread copies never show a password, while the pool can still connect.
  */
 import { ConfigError } from '../errors/errors.ts';
+import { isVercelFunctionInstance } from '../lifecycle/vercel-fluid.ts';
 import { detectRuntime, type Runtime } from '../runtime/detect-runtime.ts';
 import {
   type DatabaseUrlHost,
@@ -37,7 +38,7 @@ export interface ResolveOptions {
   poolTimeoutMs?: number;
   /** How long opening a connection may take. Defaults to the URL's `connect_timeout` (seconds), else 5 000 ms. */
   connectTimeoutMs?: number;
-  /** How long an idle connection is kept. Defaults to 5 000 ms in serverless runtimes or transaction mode, else 30 000 ms. */
+  /** How long an idle connection is kept. Defaults to 2 000 ms in a Vercel function, 5 000 ms in other serverless runtimes or transaction mode, else 30 000 ms. */
   idleTimeoutMs?: number;
   /** Connections per instance; beats the URL's `connection_limit` and the budget rule. */
   connectionLimit?: number;
@@ -118,6 +119,14 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /** Short in serverless: a frozen instance must not hold server connections it may never use again. */
 const SERVERLESS_IDLE_TIMEOUT_MS = 5_000;
 const SESSION_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Vercel keeps the instance up (and bills its memory) for this + 100 ms after each release, so
+ * that pg can close idle connections before a suspension (src/lifecycle/vercel-fluid.ts). Keeping
+ * a connection idle longer saves one pooler login (~4 round trips with SCRAM) only for a request
+ * that arrives within the window; Fluid sends a busy instance its next request well inside 2 s,
+ * and a quiet one is released after 2.1 s instead of 5.1 s.
+ */
+const VERCEL_IDLE_TIMEOUT_MS = 2_000;
 
 /** Empty counts as unset, like an empty line in a `.env` file. */
 const read = (env: Env, name: string): string | undefined => {
@@ -387,7 +396,13 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     poolTimeoutMs: options.poolTimeoutMs ?? source.settings.poolTimeoutMs ?? DEFAULT_POOL_TIMEOUT_MS,
     connectTimeoutMs: options.connectTimeoutMs ?? source.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     socketTimeoutMs: source.settings.socketTimeoutMs ?? null,
-    idleTimeoutMs: options.idleTimeoutMs ?? (serverless || mode === 'transaction' ? SERVERLESS_IDLE_TIMEOUT_MS : SESSION_IDLE_TIMEOUT_MS),
+    idleTimeoutMs:
+      options.idleTimeoutMs ??
+      (isVercelFunctionInstance(env)
+        ? VERCEL_IDLE_TIMEOUT_MS
+        : serverless || mode === 'transaction'
+          ? SERVERLESS_IDLE_TIMEOUT_MS
+          : SESSION_IDLE_TIMEOUT_MS),
     // Named statements outlive a transaction on their server connection; a transaction-mode pooler
     // hands that connection to someone else, so only a pooler that tracks them can allow them.
     // In session mode they are opt-in (statement_cache_size > 0): interleaved A/B runs measured no

@@ -20,6 +20,8 @@ import {
   type HealthThresholds,
   type ReplicaFigures,
 } from '../health/health-check.ts';
+import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
+import { autoWarmup, checkWarmupMode, runWarmup, type WarmupMode } from '../lifecycle/warmup.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, createMetricsSink, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
@@ -65,6 +67,8 @@ export interface PrismaClientLike {
   // biome-ignore lint/suspicious/noExplicitAny: Prisma's $transaction is overloaded (array and callback forms)
   $transaction(...args: any[]): Promise<any>;
   $disconnect(): Promise<void>;
+  /** Starts the engine ahead of the first query; used by `warmup()` when present. */
+  $connect?(): Promise<void>;
 }
 
 /** The interactive-transaction client type of a generated PrismaClient. */
@@ -143,6 +147,20 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * registered a MeterProvider or TracerProvider before the first call, free otherwise.
    */
   telemetry?: boolean | TelemetryOptions;
+  /**
+   * Warm the manager at its first use (see `warmup()`): `'auto'` in serverless runtimes only, `true`
+   * everywhere, `false` never (call `warmup()` yourself, e.g. at module scope). Defaults to false.
+   * Worth it where one instance serves concurrent requests (Vercel Fluid, Cloud Run): the requests
+   * that arrive with the first one find connections open. docs/serverless-platforms.md.
+   */
+  warmup?: WarmupMode;
+  /**
+   * A query `warmup()` runs once on each pool after the connections are open, in a read-only
+   * transaction like `readWithPooling`'s (not retried, not in the metrics), e.g. `(tx) => tx.user.findFirst()`.
+   * Prisma's first model query in a transaction spends tens of ms of CPU in its query compiler;
+   * this moves that out of the first request. Defaults to none.
+   */
+  warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
 }
 
 interface PoolHandle<C> {
@@ -178,6 +196,10 @@ export interface ManagerMetrics extends MetricsSnapshot {
   readsByTarget: ReadsByTarget;
   /** Each replica as last observed (no I/O): state, lag (ms), replay position. */
   replicas: ReplicaFigures[];
+  /** Connections `warmup()` opened (not reset by `resetMetrics()`: warmup runs once). */
+  warmupConnections: number;
+  /** Warmup steps that failed: connections not opened, engine start, `warmupQuery` (not reset either). */
+  warmupFailures: number;
   /** `db.client.connection.pool.name` of each pool (see docs/opentelemetry.md); null before the first call. */
   poolNames: { primary: string; read: string | null } | null;
 }
@@ -254,6 +276,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** The last reported health status, to log changes only. */
   #lastHealth: HealthStatus | null = null;
   #healthInFlight: Promise<HealthReport> | null = null;
+  #warmup: Promise<void> | null = null;
+  readonly #warmupCounts = { connections: 0, failures: 0 };
+  /** Detaches the Vercel keep-alive of each pool (empty off Vercel). */
+  readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
     if (typeof options?.createClient !== 'function') throw new ConfigError('createClient', 'must be a function');
@@ -286,6 +312,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       OperationKind,
       () => void
     >;
+    const warmupProblem = checkWarmupMode(options.warmup);
+    if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
+    if (options.warmupQuery !== undefined && typeof options.warmupQuery !== 'function')
+      throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
   }
 
   /** The resolved (redacted, frozen) config; initializes the manager. Throws ConfigError on bad input. */
@@ -381,6 +411,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
             log: managerLog,
           });
     this.#state = { config, primary, replicas, read: replicas[0] ?? null, router };
+    this.#attachLifecycle(config);
     return this.#state;
   }
 
@@ -424,6 +455,75 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       void pool.end();
       throw error;
     }
+  }
+
+  /** Vercel keep-alive (inert off Vercel) and the automatic warmup, once the pools exist. */
+  #attachLifecycle(config: PoolConfig): void {
+    const state = this.#state as State<C>;
+    const env = this.#options.env ?? process.env;
+    for (const handle of [state.primary, ...state.replicas]) {
+      const detach = attachVercelKeepAlive(handle.pool, env, { idleTimeoutMs: config.idleTimeoutMs, log: managerLog });
+      if (detach) this.#detach.push(detach);
+    }
+    if (this.#detach.length > 0)
+      managerLog('vercel: keeping the instance alive until idle connections close (%d ms)', config.idleTimeoutMs);
+    if (autoWarmup(this.#options.warmup, config.serverless)) void this.warmup();
+  }
+
+  /**
+   * Opens every pool connection (up to `connection_limit` each) concurrently and starts Prisma's
+   * engine, so the first request does not pay for them in series; the connections then sit idle in
+   * the pool and close after the idle timeout like any other. Do not await it at module scope:
+   * `void manager.warmup()`. Never rejects (failures are logged and counted in `getMetrics()`;
+   * the first real call connects as usual). Runs once: later calls return the first call's promise.
+   */
+  warmup(): Promise<void> {
+    // Deferred a microtask so that #init, which may itself trigger warmup ('auto'), sees it started.
+    this.#warmup ??= Promise.resolve().then(() => this.#runWarmup());
+    return this.#warmup;
+  }
+
+  async #runWarmup(): Promise<void> {
+    let state: State<C>;
+    try {
+      state = this.#init();
+    } catch (error) {
+      if (!(error instanceof ManagerClosedError)) this.#warmupCounts.failures++;
+      managerLog('warmup skipped: %s', classifyError(error).kind);
+      return;
+    }
+    const handles = [state.primary, ...state.replicas];
+    const query = this.#options.warmupQuery;
+    const result = await runWarmup({
+      // Readers get a client of their own (#readOnlyClient): its engine starts here too.
+      startEngine: async () => {
+        await Promise.all(handles.flatMap((h) => [h.client.$connect?.(), this.#readOnlyClient(h).$connect?.()]));
+      },
+      targets: handles,
+      // Once per pool, on the client readWithPooling uses, as its transaction, but not an app
+      // operation: no retry, no metrics, no span. The failure itself, not its AttemptFailure wrapper.
+      query: query
+        ? () =>
+            Promise.all(
+              handles.map((h) =>
+                runTransactionAttempt(this.#readOnlyClient(h) as TransactionCapable<TransactionClientOf<C>>, (tx) => query(tx), 1, {
+                  transaction: {
+                    isolationLevel: 'ReadCommitted',
+                    maxWait: state.config.poolTimeoutMs + 1000,
+                    timeout: this.#transactionTimeoutMs,
+                  },
+                  poolTimeoutMs: state.config.poolTimeoutMs,
+                  signal: undefined,
+                }).catch((caught: unknown) => {
+                  throw toAttemptFailure(caught).error;
+                }),
+              ),
+            )
+        : undefined,
+      log: managerLog,
+    });
+    this.#warmupCounts.connections += result.opened;
+    this.#warmupCounts.failures += result.failures;
   }
 
   /** A transaction with the retry policy; isolation is the database default unless given. */
@@ -616,6 +716,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       readPool: replicaPools.length === 0 ? null : replicaPools.reduce(addPoolStats),
       readsByTarget: state?.router?.readsByTarget() ?? { replica: 0, 'primary-fallback': 0, 'primary-consistency': 0 },
       replicas: state?.router?.figures() ?? [],
+      warmupConnections: this.#warmupCounts.connections,
+      warmupFailures: this.#warmupCounts.failures,
       poolNames: state ? { primary: state.primary.target.poolName, read: state.read?.target.poolName ?? null } : null,
     };
   }
@@ -722,6 +824,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       ),
     );
     await Promise.all(handles.map((h) => h.pool.end()));
+    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
+    for (const detach of this.#detach.splice(0)) detach();
     managerLog('disconnected');
   }
 }

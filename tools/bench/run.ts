@@ -5,7 +5,8 @@
  * between the bench markers. Benchmarks, not tests: nothing here asserts.
  *
  * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs (the tables in
- * docs/benchmarks.md and docs/round-trips.md),
+ * docs/benchmarks.md and docs/round-trips.md), --cold-start (only the cold-start benchmark,
+ * tools/bench/cold-start.ts),
  * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run).
@@ -268,8 +269,13 @@ async function main(): Promise<void> {
   }
 }
 
+// `--cold-start`: only the cold-start benchmark (tools/bench/cold-start.ts; its options are listed there).
 // `--telemetry`: only the OpenTelemetry per-call cost (tools/bench/telemetry-cost.ts).
-const entry = flag('telemetry') ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv)) : main;
+const entry = flag('cold-start')
+  ? () => import('./cold-start.ts').then((bench) => bench.runColdStart(argv))
+  : flag('telemetry')
+    ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv))
+    : main;
 entry().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
