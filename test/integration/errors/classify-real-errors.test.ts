@@ -11,6 +11,7 @@ import { classifyError, type ErrorClassification } from '~/errors/classify-error
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
+import { failure } from '../../support/failure.ts';
 import { sql, terminateBackend } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -37,15 +38,6 @@ afterAll(async () => {
     await pool.end().catch(() => {});
   }
 });
-
-async function failure(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 function expectKind(error: unknown, expected: Partial<ErrorClassification>): void {
   expect(classifyError(error), String((error as Error)?.message).slice(0, 300)).toMatchObject(expected);

@@ -6,21 +6,14 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { format } from 'node:util';
-import createDebug from 'debug';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { showClients, startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
+import { debugCapture } from '../../support/debug-logs.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
+import { managerTracker } from '../../support/track.ts';
 
 const stack = inject('stack');
-const managers: TestManager[] = [];
-function track(manager: TestManager): TestManager {
-  managers.push(manager);
-  return manager;
-}
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.disconnect()));
-});
+const track = managerTracker('each');
 
 /** PgBouncer's client connections with this application_name. */
 async function pgbouncerClients(applicationName: string): Promise<number> {
@@ -169,21 +162,14 @@ describe('warmup() on the real stack', () => {
 
 describe('warmup() against a dead database', () => {
   let proxy: TcpProxy;
-  const lines: string[] = [];
-  const previousLog = createDebug.log;
-  let previousNamespaces = '';
+  const capture = debugCapture('ConnectionPoolManager');
+  const { lines } = capture;
   beforeAll(async () => {
     proxy = await startProxy({ upstreamHost: '127.0.0.1', upstreamPort: stack.poolerPort, mode: 'reset' });
-    previousNamespaces = createDebug.disable();
-    createDebug.enable('ConnectionPoolManager');
-    createDebug.log = (...args: unknown[]) => {
-      lines.push(format(...args));
-    };
+    capture.start();
   });
   afterAll(async () => {
-    createDebug.log = previousLog;
-    createDebug.disable();
-    if (previousNamespaces) createDebug.enable(previousNamespaces);
+    capture.stop();
     await proxy?.close();
   });
 

@@ -2,29 +2,19 @@
  * The `debug` output of both namespaces, captured: it tells the mode decision, pool creation, each
  * retry with its kind and delay, and health changes — and never the password or a parameter value.
  */
-import { format } from 'node:util';
-import createDebug from 'debug';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { debugCapture } from '../../support/debug-logs.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
-const lines: string[] = [];
-let previousNamespaces = '';
-const previousLog = createDebug.log;
+const capture = debugCapture('ConnectionPoolManager,DatabasePooling');
+const { lines } = capture;
 const managers: TestManager[] = [];
 
-beforeAll(() => {
-  previousNamespaces = createDebug.disable();
-  createDebug.enable('ConnectionPoolManager,DatabasePooling');
-  createDebug.log = (...args: unknown[]) => {
-    lines.push(format(...args));
-  };
-});
+beforeAll(capture.start);
 afterAll(async () => {
   await Promise.all(managers.map((m) => m.disconnect()));
-  createDebug.log = previousLog;
-  createDebug.disable();
-  if (previousNamespaces) createDebug.enable(previousNamespaces);
+  capture.stop();
 });
 
 describe('debug logs', () => {

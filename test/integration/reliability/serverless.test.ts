@@ -17,6 +17,7 @@ import { ManagerClosedError } from '~/errors/errors.ts';
 import { resume, startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
+import { managerTracker } from '../../support/track.ts';
 
 const shared = inject('stack');
 
@@ -25,14 +26,7 @@ function freeze(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-const managers: TestManager[] = [];
-function track(manager: TestManager): TestManager {
-  managers.push(manager);
-  return manager;
-}
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.disconnect()));
-});
+const track = managerTracker('each');
 
 /** Fills the pool with `n` idle connections. */
 async function warm(manager: TestManager, n: number): Promise<void> {

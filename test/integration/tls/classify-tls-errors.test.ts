@@ -13,6 +13,7 @@ import { classifyError, tlsProblem } from '~/errors/classify-error.ts';
 import type { TlsProblem } from '~/errors/errors.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
+import { failure } from '../../support/failure.ts';
 
 const shared = inject('stack');
 let tlsStack: LocalStack;
@@ -36,15 +37,6 @@ afterAll(async () => {
 /** The stack's pooler URL without any TLS parameter (so pg derives no `ssl` of its own). */
 const bare = (url: string) => url.split('?')[0] ?? url;
 const ca = () => readFileSync(tlsStack.tls?.caFile ?? '');
-
-async function failure(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 async function pgConnect(config: pg.ClientConfig): Promise<unknown> {
   const client = new pg.Client(config);

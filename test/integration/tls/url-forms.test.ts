@@ -6,37 +6,29 @@
  * classified `tls`, not retried, whose message names the URL parameter to change and never the
  * password. The encrypted-but-unverified forms log exactly one debug line saying how to verify.
  */
-import { format } from 'node:util';
-import createDebug from 'debug';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rewriteDatabaseUrl } from '~/config/database-url.ts';
 import { classifyError } from '~/errors/classify-error.ts';
 import { TlsError, type TlsProblem } from '~/errors/errors.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
+import { debugCapture } from '../../support/debug-logs.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
 
 const shared = inject('stack');
 let stack: LocalStack;
 const managers: TestManager[] = [];
-const lines: string[] = [];
-const previousLog = createDebug.log;
-let previousNamespaces = '';
+const capture = debugCapture('ConnectionPoolManager');
+const { lines } = capture;
 /** Time from the call to the TlsError, ms: logged, never asserted (the machine is shared). */
 const failTimes: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ tls: true, migrate: false });
-  previousNamespaces = createDebug.disable();
-  createDebug.enable('ConnectionPoolManager');
-  createDebug.log = (...args: unknown[]) => {
-    lines.push(format(...args));
-  };
+  capture.start();
 });
 afterAll(async () => {
   await Promise.all(managers.map((m) => m.disconnect()));
-  createDebug.log = previousLog;
-  createDebug.disable();
-  if (previousNamespaces) createDebug.enable(previousNamespaces);
+  capture.stop();
   await stack?.stop();
   if (failTimes.length > 0) console.info(`TLS failures, call → TlsError (shared machine): ${failTimes.join(', ')}`);
 });

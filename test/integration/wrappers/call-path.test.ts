@@ -5,22 +5,16 @@
  * - transaction timings are validated at the boundary with a ConfigError naming the option;
  * - the manager's own option errors are ConfigError, like the config's.
  */
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { ConfigError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { createConnectionPoolManager } from '~/manager/connection-pool-manager.ts';
 import { type TestManager, terminateBackend, testManager } from '../../support/managers.ts';
+import { managerTracker } from '../../support/track.ts';
 
 const stack = inject('stack');
-const managers: TestManager[] = [];
-function track(manager: TestManager): TestManager {
-  managers.push(manager);
-  return manager;
-}
-afterAll(async () => {
-  await Promise.all(managers.map((m) => m.disconnect()));
-});
+const track = managerTracker();
 
 async function backendPid(tx: { $queryRaw: (q: TemplateStringsArray) => Promise<unknown> }): Promise<number> {
   const rows = (await tx.$queryRaw`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];

@@ -4,23 +4,17 @@
  * exhaustion, abort, lifecycle.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolTimeoutError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { createConnectionPoolManager } from '~/manager/connection-pool-manager.ts';
 import { sql, type TestManager, terminateBackend, testManager } from '../../support/managers.ts';
+import { managerTracker } from '../../support/track.ts';
 
 const stack = inject('stack');
 
-const managers: TestManager[] = [];
-function track(manager: TestManager): TestManager {
-  managers.push(manager);
-  return manager;
-}
-afterAll(async () => {
-  await Promise.all(managers.map((m) => m.disconnect()));
-});
+const track = managerTracker();
 
 beforeAll(async () => {
   await sql(stack.directUrl, 'CREATE TABLE IF NOT EXISTS test_counter (id text PRIMARY KEY, value int NOT NULL)');
