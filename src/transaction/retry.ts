@@ -5,7 +5,7 @@
  * Why not p-retry: it cannot express this policy. Its backoff jitter multiplies by [1, 2)
  * (not "full jitter", a uniform pick in [0, cap], which is what spreads a thundering herd of
  * conflicting transactions), it has one retry budget (serialization conflicts need a larger one
- * than connection errors: DESIGN.md measured 247/300 at 3 attempts vs 300/300 at 10), and its
+ * than connection errors: 247/300 at 3 attempts vs 300/300 at 10, docs/wrappers.md), and its
  * `onFailedAttempt` hook runs before `shouldRetry`, so a custom wait would run even for errors
  * that are not retried. What is left is a short loop, kept here in one place.
  */

@@ -3,8 +3,8 @@
  * for the connection.
  *
  * Prisma commits only after the callback resolves and rethrows a COMMIT failure, so a flag set
- * when the callback returns tells "failed during COMMIT" apart from "failed inside fn" (DESIGN.md,
- * verified). A lost connection at that point leaves the outcome unknown: with 08P01 at COMMIT the
+ * when the callback returns tells "failed during COMMIT" apart from "failed inside fn" (verified by
+ * test/integration/reliability/commit-ambiguity.test.ts). A lost connection at that point leaves the outcome unknown: with 08P01 at COMMIT the
  * row *was* committed in more than half of the observed cases, so a blind retry could apply the
  * write twice.
  */
