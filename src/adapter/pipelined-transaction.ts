@@ -134,23 +134,20 @@ export class PipelinedTransaction implements Transaction {
     return Promise.all([conn.query(this.#begin), conn.query(config)]).then((answers) => answers[1]);
   }
 
-  async commit(): Promise<void> {
-    if (!this.#open) return this.#release(this.#last);
-    this.#open = false;
-    try {
-      await this.#conn.query(COMMIT);
-    } catch (error) {
-      this.#release(null, error);
-      this.#path.onError(error);
-    }
-    this.#release(null);
+  commit(): Promise<void> {
+    return this.#end(COMMIT);
   }
 
-  async rollback(): Promise<void> {
+  rollback(): Promise<void> {
+    return this.#end(ROLLBACK);
+  }
+
+  /** Ends the open transaction (if any) with `statement`, then returns the connection. */
+  async #end(statement: typeof COMMIT | typeof ROLLBACK): Promise<void> {
     if (!this.#open) return this.#release(this.#last);
     this.#open = false;
     try {
-      await this.#conn.query(ROLLBACK);
+      await this.#conn.query(statement);
     } catch (error) {
       this.#release(null, error);
       this.#path.onError(error);
