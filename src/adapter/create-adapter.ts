@@ -22,6 +22,13 @@ export interface AdapterOptions {
   readonly statementName?: (sql: string) => string;
   /** Every interactive transaction opens READ ONLY (Postgres rejects writes with 25006). Defaults to false. */
   readonly readOnly?: boolean;
+  /**
+   * How long a transaction's BEGIN may wait for its answer, ms; past it the connection is closed and
+   * the attempt fails as a lost connection. For replicas: PgBouncer keeps a connected client waiting
+   * for a server that is gone (up to its query_wait_timeout), and the caller must fall back to the
+   * primary in time. Defaults to no deadline.
+   */
+  readonly beginTimeoutMs?: number;
 }
 
 /** A Prisma driver adapter over `pool`, whose clients must run in pipeline mode. We own the pool's lifecycle. */
@@ -32,7 +39,7 @@ export function createAdapter(pool: pg.Pool, options: AdapterOptions): SqlDriver
     statementNameGenerator: statementName ? (query) => statementName(query.sql) : undefined,
     disposeExternalPool: false,
   });
-  return new PipelinedAdapterFactory(inner, pool, options.readOnly ?? false);
+  return new PipelinedAdapterFactory(inner, pool, options.readOnly ?? false, options.beginTimeoutMs);
 }
 
 class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
@@ -41,13 +48,15 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
   readonly #inner: SqlDriverAdapterFactory;
   readonly #pool: pg.Pool;
   readonly #readOnly: boolean;
+  readonly #beginTimeoutMs: number | undefined;
 
-  constructor(inner: SqlDriverAdapterFactory, pool: pg.Pool, readOnly: boolean) {
+  constructor(inner: SqlDriverAdapterFactory, pool: pg.Pool, readOnly: boolean, beginTimeoutMs: number | undefined) {
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
     this.#inner = inner;
     this.#pool = pool;
     this.#readOnly = readOnly;
+    this.#beginTimeoutMs = beginTimeoutMs;
   }
 
   async connect(): Promise<SqlDriverAdapter> {
@@ -56,7 +65,7 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
       await adapter.dispose();
       throw new Error('prisma-pgbouncer-pooling: this @prisma/adapter-pg version has no PgQueryable query path (performIO/client)');
     }
-    return new PipelinedAdapter(adapter, this.#pool, this.#readOnly);
+    return new PipelinedAdapter(adapter, this.#pool, this.#readOnly, this.#beginTimeoutMs);
   }
 }
 
@@ -67,13 +76,15 @@ class PipelinedAdapter implements SqlDriverAdapter {
   readonly #path: PgQueryPath;
   readonly #pool: pg.Pool;
   readonly #readOnly: boolean;
+  readonly #beginTimeoutMs: number | undefined;
 
-  constructor(path: PgQueryPath, pool: pg.Pool, readOnly: boolean) {
+  constructor(path: PgQueryPath, pool: pg.Pool, readOnly: boolean, beginTimeoutMs: number | undefined) {
     this.provider = path.provider;
     this.adapterName = path.adapterName;
     this.#path = path;
     this.#pool = pool;
     this.#readOnly = readOnly;
+    this.#beginTimeoutMs = beginTimeoutMs;
   }
 
   queryRaw: SqlDriverAdapter['queryRaw'] = (query) => this.#path.queryRaw(query);
@@ -91,6 +102,6 @@ class PipelinedAdapter implements SqlDriverAdapter {
     } catch (error) {
       return this.#path.onError(error); // the DriverAdapterError adapter-pg would throw
     }
-    return new PipelinedTransaction(conn, this.#path, begin, runsPerStatement(isolationLevel, this.#readOnly));
+    return new PipelinedTransaction(conn, this.#path, begin, runsPerStatement(isolationLevel, this.#readOnly), this.#beginTimeoutMs);
   }
 }

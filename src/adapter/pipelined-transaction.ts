@@ -75,6 +75,17 @@ const ROLLBACK = 'ROLLBACK';
  */
 function ignoreConnectionError(): void {}
 
+/**
+ * Closes `conn` when `begin` has no answer within `ms`: every query sent on it then fails as a lost
+ * connection (classified `connection`). BEGIN travels with the first statement but is answered
+ * before it, so this bounds the wait for a server, not the statement's own run time.
+ */
+function armBeginDeadline(conn: pg.PoolClient, begin: Promise<unknown>, ms: number): void {
+  const timer = setTimeout(() => (conn as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy(), ms);
+  timer.unref();
+  void settled(begin).then(() => clearTimeout(timer));
+}
+
 function settled(promise: Promise<unknown>): Promise<void> {
   return promise.then(
     () => {},
@@ -92,19 +103,21 @@ export class PipelinedTransaction implements Transaction {
   readonly #queryable: PgQueryPath;
   readonly #begin: string;
   readonly #perStatement: boolean;
+  readonly #beginTimeoutMs: number | undefined;
   /** A transaction is open on the server (BEGIN sent, no COMMIT/ROLLBACK yet). */
   #open = false;
   /** The last statement sent (per-statement mode), so the connection goes back to the pool idle. */
   #last: Promise<unknown> | null = null;
   #released = false;
 
-  constructor(conn: pg.PoolClient, path: PgQueryPath, begin: string, perStatement: boolean) {
+  constructor(conn: pg.PoolClient, path: PgQueryPath, begin: string, perStatement: boolean, beginTimeoutMs?: number) {
     this.#conn = conn;
     this.#path = path;
     this.provider = path.provider;
     this.adapterName = path.adapterName;
     this.#begin = begin;
     this.#perStatement = perStatement;
+    this.#beginTimeoutMs = beginTimeoutMs;
     this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
     conn.on('error', ignoreConnectionError);
   }
@@ -121,7 +134,7 @@ export class PipelinedTransaction implements Transaction {
   query(config: pg.QueryConfig): Promise<pg.QueryResult> {
     const conn = this.#conn;
     if (this.#perStatement) {
-      const begin = conn.query(this.#begin);
+      const begin = this.#sendBegin();
       const result = conn.query(config);
       const commit = conn.query(COMMIT);
       const all = Promise.all([begin, result, commit]);
@@ -131,7 +144,13 @@ export class PipelinedTransaction implements Transaction {
     }
     if (this.#open) return conn.query(config);
     this.#open = true;
-    return Promise.all([conn.query(this.#begin), conn.query(config)]).then((answers) => answers[1]);
+    return Promise.all([this.#sendBegin(), conn.query(config)]).then((answers) => answers[1]);
+  }
+
+  #sendBegin(): Promise<pg.QueryResult> {
+    const begin = this.#conn.query(this.#begin);
+    if (this.#beginTimeoutMs !== undefined) armBeginDeadline(this.#conn, begin, this.#beginTimeoutMs);
+    return begin;
   }
 
   commit(): Promise<void> {

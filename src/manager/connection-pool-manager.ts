@@ -424,6 +424,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const { connectionString, connectionLimit, tls } = target;
     const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
     const { pool, adapter, readOnlyAdapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
+      // A replica behind PgBouncer that lost its server hangs a connected client instead of refusing
+      // it: bound the wait so the read can still fall back to the primary within the pool timeout.
+      beginTimeoutMs: role === 'read' ? replicaStartTimeoutMs(config) : undefined,
       applicationName: this.#options.applicationName ?? 'connection-pool-manager',
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
     });

@@ -49,6 +49,8 @@ export interface CreatePoolHooks {
   onIdleError?: (error: Error) => void;
   /** Application name shown in pg_stat_activity / SHOW CLIENTS. */
   applicationName?: string;
+  /** A deadline for each transaction's BEGIN to be answered (see AdapterOptions.beginTimeoutMs). Defaults to none. */
+  beginTimeoutMs?: number;
 }
 
 /** Same SQL text → same name, so pg's per-connection statement cache can reuse it. */
@@ -111,7 +113,11 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
 export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
   const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
   pool.on('error', (error) => hooks.onIdleError?.(error));
-  const adapterOptions = { schema: config.schema, statementName: config.statementCache ? statementName : undefined };
+  const adapterOptions = {
+    schema: config.schema,
+    statementName: config.statementCache ? statementName : undefined,
+    beginTimeoutMs: hooks.beginTimeoutMs,
+  };
   return {
     pool,
     adapter: createAdapter(pool, adapterOptions),
