@@ -19,6 +19,7 @@ export {
   PoolTimeoutError,
   TlsError,
   TransactionOutcomeUnknownError,
+  TransactionRolledBackError,
 } from './errors/errors.ts';
 export type {
   ConnectionPoolCheck,

@@ -30,8 +30,10 @@
  * parsers, error conversion to DriverAdapterError): an object whose prototype is adapter-pg's
  * connected adapter, with `client` pointing at this transaction, whose `query` adds the pipelining.
  */
+
 import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
+import { TransactionRolledBackError } from '../errors/errors.ts';
 
 /** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
 export interface PgQueryPath extends SqlDriverAdapter {
@@ -161,17 +163,23 @@ export class PipelinedTransaction implements Transaction {
     return this.#end(ROLLBACK);
   }
 
-  /** Ends the open transaction (if any) with `statement`, then returns the connection. */
+  /**
+   * Ends the open transaction (if any) with `statement`, then returns the connection. A COMMIT that
+   * Postgres answers with ROLLBACK (the transaction had failed and `fn` swallowed the error) is an
+   * error: reporting success would tell the caller that writes happened which did not.
+   */
   async #end(statement: typeof COMMIT | typeof ROLLBACK): Promise<void> {
     if (!this.#open) return this.#release(this.#last);
     this.#open = false;
+    let answer: pg.QueryResult;
     try {
-      await this.#conn.query(statement);
+      answer = await this.#conn.query(statement);
     } catch (error) {
       this.#release(null, error);
-      this.#path.onError(error);
+      return this.#path.onError(error);
     }
     this.#release(null);
+    if (statement === COMMIT && answer.command === 'ROLLBACK') throw new TransactionRolledBackError();
   }
 
   // Savepoints (nested `$transaction`) need one open transaction; per-statement mode has none,

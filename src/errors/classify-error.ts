@@ -19,6 +19,7 @@ import {
   TlsError,
   type TlsProblem,
   TransactionOutcomeUnknownError,
+  TransactionRolledBackError,
 } from './errors.ts';
 
 export type ErrorKind =
@@ -296,6 +297,7 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/timeout exceeded when trying to connect/i, 'pool-timeout'], // pg-pool acquire timeout
   [/Query read timeout/i, 'timeout'], // pg's query_timeout (socket_timeout in the URL)
   [/Unable to start a transaction in the given time/i, 'pool-timeout'],
+  [/COMMIT answered ROLLBACK/, 'transaction-closed'], // our TransactionRolledBackError, after Prisma wrapped it
   [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
   [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error
   [/Connection terminated/i, 'connection'], // pg: "Connection terminated unexpectedly" / "due to connection timeout"
@@ -343,6 +345,7 @@ export function classifyError(error: unknown): ErrorClassification {
 function classify(error: unknown): ErrorClassification {
   if (error instanceof TransactionOutcomeUnknownError) return result('outcome-unknown', null);
   if (error instanceof PoolTimeoutError) return result('pool-timeout', null);
+  if (error instanceof TransactionRolledBackError) return result('transaction-closed', null);
   if (error instanceof PoolSaturatedError) return result('pool-saturated', null);
   if (error instanceof ConfigError || error instanceof ManagerClosedError) return result('config', null);
   if (isAbort(error)) return result('aborted', null);

@@ -56,6 +56,20 @@ export class TransactionOutcomeUnknownError extends PoolingError {
   }
 }
 
+/**
+ * COMMIT answered ROLLBACK: a statement of the transaction had failed and `fn` caught its error and
+ * returned, so Postgres rolled everything back. Nothing was committed; retrying would run `fn`
+ * into the same failure. (Prisma alone reports such a transaction as a success.)
+ */
+export class TransactionRolledBackError extends PoolingError {
+  override name = 'TransactionRolledBackError';
+  constructor() {
+    super(
+      'COMMIT answered ROLLBACK: a statement failed inside the transaction (its error was caught in the callback), so nothing was committed',
+    );
+  }
+}
+
 /** The manager was disconnected; create a new one (or use the singleton, which re-creates itself). */
 export class ManagerClosedError extends PoolingError {
   override name = 'ManagerClosedError';

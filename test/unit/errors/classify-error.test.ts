@@ -11,6 +11,7 @@ import {
   PoolTimeoutError,
   TlsError,
   TransactionOutcomeUnknownError,
+  TransactionRolledBackError,
 } from '~/errors/errors.ts';
 
 /** A PrismaClientKnownRequestError as Prisma 7.10 + adapter-pg throws it. */
@@ -104,6 +105,8 @@ describe('classifyError', () => {
   it.each([
     [new TransactionOutcomeUnknownError({ cause: new Error('x') }), 'outcome-unknown'],
     [new PoolTimeoutError(10), 'pool-timeout'],
+    [new TransactionRolledBackError(), 'transaction-closed'],
+    [Object.assign(new Error('wrapped'), { cause: new TransactionRolledBackError() }), 'transaction-closed'],
     [new PoolSaturatedError(5), 'pool-saturated'],
     [new ConfigError('DATABASE_URL', 'missing'), 'config'],
     [new ManagerClosedError(), 'config'],
