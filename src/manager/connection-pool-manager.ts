@@ -375,7 +375,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     );
     for (const warning of config.warnings) managerLog('warning: %s', warning);
     // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
-    for (const hint of [config.tls.verifyHint, config.read?.tls.verifyHint]) if (hint) managerLog('tls: %s', hint);
+    for (const hint of [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)]) if (hint) managerLog('tls: %s', hint);
     const poolName = this.#telemetryOptions.poolName;
     const primaryTarget = describePoolTarget('primary', config.connectionString, config.schema, { poolName });
     const primary = this.#createHandle(
