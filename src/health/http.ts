@@ -22,7 +22,7 @@ export interface MetricsSource {
     readPool?: PoolStats | null;
     /** `db.client.connection.pool.name` of the pools, for the OpenTelemetry-named families. */
     poolNames?: { primary: string; read: string | null } | null;
-  } & Pick<Parameters<typeof renderPrometheus>[0], 'readsByTarget' | 'replicas'>;
+  } & Pick<Parameters<typeof renderPrometheus>[0], 'readsByTarget' | 'replicas' | 'warmupConnections' | 'warmupFailures'>;
 }
 
 const NO_STORE = 'no-store';

@@ -125,6 +125,9 @@ export function renderPrometheus(
     readsByTarget?: Readonly<Record<string, number>>;
     /** Each read replica as last observed, from `getMetrics()`; absent or empty → no families. */
     replicas?: ReadonlyArray<{ url: string; state: string; lagMs: number | null }>;
+    /** What `warmup()` did, from `getMetrics()`; absent → no families. */
+    warmupConnections?: number;
+    warmupFailures?: number;
   },
   pools: PrometheusPools,
   prefix = 'pgpool_',
@@ -193,6 +196,19 @@ export function renderPrometheus(
       [{}, snapshot.outcomeUnknown],
     ]),
   ];
+  if (snapshot.warmupConnections !== undefined && snapshot.warmupFailures !== undefined) {
+    families.push(
+      family(n('warmup_connections_total'), 'counter', 'Connections warmup() opened ahead of the first request.', [
+        [{}, snapshot.warmupConnections],
+      ]),
+      family(
+        n('warmup_failures_total'),
+        'counter',
+        'warmup() steps that failed (a connection, the engine start, warmupQuery); never thrown.',
+        [[{}, snapshot.warmupFailures]],
+      ),
+    );
+  }
   const reads = snapshot.readsByTarget;
   if (reads) {
     families.push(

@@ -156,6 +156,15 @@ describe('renderPrometheus', () => {
     }
   });
 
+  it('adds the warmup counters only when given', () => {
+    const without = parse(renderPrometheus(sampleSnapshot(), { primary: PRIMARY }));
+    expect(without.some((f) => f.name === 'pgpool_warmup_connections_total')).toBe(false);
+    const families = parse(renderPrometheus({ ...sampleSnapshot(), warmupConnections: 3, warmupFailures: 1 }, { primary: PRIMARY }));
+    expect(familyOf(families, 'pgpool_warmup_connections_total').type).toBe('COUNTER');
+    expect(valuesOf(familyOf(families, 'pgpool_warmup_connections_total'))).toEqual({ [key({})]: 3 });
+    expect(valuesOf(familyOf(families, 'pgpool_warmup_failures_total'))).toEqual({ [key({})]: 1 });
+  });
+
   it('adds reads by target only when given (a manager with replicas always gives all three)', () => {
     const without = parse(renderPrometheus(sampleSnapshot(), { primary: PRIMARY }));
     expect(without.some((f) => f.name === 'pgpool_reads_total')).toBe(false);
