@@ -39,24 +39,30 @@ export function createAdapter(pool: pg.Pool, options: AdapterOptions): SqlDriver
     statementNameGenerator: statementName ? (query) => statementName(query.sql) : undefined,
     disposeExternalPool: false,
   });
-  return new PipelinedAdapterFactory(inner, pool, options.readOnly ?? false, options.beginTimeoutMs);
+  return new PipelinedAdapterFactory(
+    inner,
+    Object.freeze({ pool, readOnly: options.readOnly ?? false, beginTimeoutMs: options.beginTimeoutMs }),
+  );
+}
+
+/** What every transaction of one adapter factory is opened with. */
+interface TransactionSettings {
+  readonly pool: pg.Pool;
+  readonly readOnly: boolean;
+  readonly beginTimeoutMs: number | undefined;
 }
 
 class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
   readonly provider: SqlDriverAdapterFactory['provider'];
   readonly adapterName: string;
   readonly #inner: SqlDriverAdapterFactory;
-  readonly #pool: pg.Pool;
-  readonly #readOnly: boolean;
-  readonly #beginTimeoutMs: number | undefined;
+  readonly #settings: TransactionSettings;
 
-  constructor(inner: SqlDriverAdapterFactory, pool: pg.Pool, readOnly: boolean, beginTimeoutMs: number | undefined) {
+  constructor(inner: SqlDriverAdapterFactory, settings: TransactionSettings) {
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
     this.#inner = inner;
-    this.#pool = pool;
-    this.#readOnly = readOnly;
-    this.#beginTimeoutMs = beginTimeoutMs;
+    this.#settings = settings;
   }
 
   async connect(): Promise<SqlDriverAdapter> {
@@ -65,7 +71,7 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
       await adapter.dispose();
       throw new Error('prisma-pgbouncer-pooling: this @prisma/adapter-pg version has no PgQueryable query path (performIO/client)');
     }
-    return new PipelinedAdapter(adapter, this.#pool, this.#readOnly, this.#beginTimeoutMs);
+    return new PipelinedAdapter(adapter, this.#settings);
   }
 }
 
@@ -74,17 +80,13 @@ class PipelinedAdapter implements SqlDriverAdapter {
   readonly provider: SqlDriverAdapter['provider'];
   readonly adapterName: string;
   readonly #path: PgQueryPath;
-  readonly #pool: pg.Pool;
-  readonly #readOnly: boolean;
-  readonly #beginTimeoutMs: number | undefined;
+  readonly #settings: TransactionSettings;
 
-  constructor(path: PgQueryPath, pool: pg.Pool, readOnly: boolean, beginTimeoutMs: number | undefined) {
+  constructor(path: PgQueryPath, settings: TransactionSettings) {
     this.provider = path.provider;
     this.adapterName = path.adapterName;
     this.#path = path;
-    this.#pool = pool;
-    this.#readOnly = readOnly;
-    this.#beginTimeoutMs = beginTimeoutMs;
+    this.#settings = settings;
   }
 
   queryRaw: SqlDriverAdapter['queryRaw'] = (query) => this.#path.queryRaw(query);
@@ -95,13 +97,14 @@ class PipelinedAdapter implements SqlDriverAdapter {
   dispose: SqlDriverAdapter['dispose'] = () => this.#path.dispose();
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
-    const begin = beginStatement(isolationLevel, this.#readOnly);
+    const { pool, readOnly, beginTimeoutMs } = this.#settings;
+    const begin = beginStatement(isolationLevel, readOnly);
     let conn: pg.PoolClient;
     try {
-      conn = await this.#pool.connect();
+      conn = await pool.connect();
     } catch (error) {
       return this.#path.onError(error); // the DriverAdapterError adapter-pg would throw
     }
-    return new PipelinedTransaction(conn, this.#path, begin, runsPerStatement(isolationLevel, this.#readOnly), this.#beginTimeoutMs);
+    return new PipelinedTransaction(conn, this.#path, begin, runsPerStatement(isolationLevel, readOnly), beginTimeoutMs);
   }
 }

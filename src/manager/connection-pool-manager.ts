@@ -181,9 +181,8 @@ interface PoolHandle<C> {
 interface State<C> {
   readonly config: PoolConfig;
   readonly primary: PoolHandle<C>;
-  /** One per DATABASE_URL_READ entry; `read` is the first. */
+  /** One per DATABASE_URL_READ entry. */
   readonly replicas: readonly PoolHandle<C>[];
-  readonly read: PoolHandle<C> | null;
   /** Picks primary or replica for each read attempt (src/routing); null without replicas. */
   readonly router: ReadRouter<PoolHandle<C>> | null;
 }
@@ -333,9 +332,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#init().primary.pool;
   }
 
-  /** The read replica's pool, or null without DATABASE_URL_READ. */
+  /** The first read replica's pool, or null without DATABASE_URL_READ. */
   get readPool(): pg.Pool | null {
-    return this.#init().read?.pool ?? null;
+    return this.#init().replicas[0]?.pool ?? null;
   }
 
   /** True after `disconnect()`. */
@@ -410,7 +409,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
             applicationName: this.#options.applicationName ?? 'connection-pool-manager',
             log: managerLog,
           });
-    this.#state = { config, primary, replicas, read: replicas[0] ?? null, router };
+    this.#state = { config, primary, replicas, router };
     this.#attachLifecycle(config);
     return this.#state;
   }
@@ -648,7 +647,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         };
         result = await retry(routed, null, policy, hooks[kind], options.signal);
       } else {
-        const handle = route.useReplica && state.read ? state.read : state.primary;
+        // Without replicas (no router) every call, reads included, runs on the primary.
+        const handle = state.primary;
         pool = handle.role;
         const call = this.#call(kind, handle, fn, route, transaction, state.config.poolTimeoutMs, options.signal);
         result = await retry(attemptCall, call, policy, hooks[kind], options.signal);
@@ -721,7 +721,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       replicas: state?.router?.figures() ?? [],
       warmupConnections: this.#warmupCounts.connections,
       warmupFailures: this.#warmupCounts.failures,
-      poolNames: state ? { primary: state.primary.target.poolName, read: state.read?.target.poolName ?? null } : null,
+      poolNames: state ? { primary: state.primary.target.poolName, read: state.replicas[0]?.target.poolName ?? null } : null,
     };
   }
 
