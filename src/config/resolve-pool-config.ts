@@ -26,6 +26,7 @@ import {
   redactDatabaseUrl,
   rewriteDatabaseUrl,
 } from './database-url.ts';
+import { tlsDefaultsFor } from './default-tls.ts';
 import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
 
@@ -245,6 +246,8 @@ interface Budget {
   readonly instanceCount: number;
   readonly maxPoolSize: number;
   readonly optionLimit: number | undefined;
+  /** For the TLS default of a URL without `sslmode` (`PGSSLMODE`). */
+  readonly env: Env;
 }
 
 interface Endpoint {
@@ -306,7 +309,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
     connectionLimitSource,
     provider: plan.provider.id,
     decision: plan.decision,
-    tls: parseTlsOptions(rewritten, variable),
+    tls: parseTlsOptions(rewritten, variable, tlsDefaultsFor(rewritten, budget.env)),
   };
 };
 
@@ -334,7 +337,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const replicas = urlListVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
   // Its TLS parameters are checked here, at the boundary, not at the first health check.
-  if (admin) parseTlsOptions(admin.parsed, admin.variable);
+  if (admin) parseTlsOptions(admin.parsed, admin.variable, tlsDefaultsFor(admin.parsed, env));
   const forced = transactionFlag(env);
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
@@ -359,7 +362,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   }
 
   const warnings: string[] = [];
-  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit };
+  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit, env };
   // Session mode exists for local development, where DATABASE_URL may be the pooler: prefer the direct URL.
   const source = mode === 'session' ? (session ?? primary) : primary;
   const main = resolveEndpoint(source, budget, warnings);

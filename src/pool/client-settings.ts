@@ -20,6 +20,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type pg from 'pg';
 import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/database-url.ts';
+import { tlsDefaultsFor } from '../config/default-tls.ts';
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
@@ -27,8 +28,8 @@ import { ConfigError, TlsError } from '../errors/errors.ts';
 export interface PgClientSettings {
   /** The URL node-postgres gets: without Prisma-only and TLS parameters. Password included. */
   readonly connectionString: string;
-  /** pg's `ssl`: undefined leaves pg's default (plain TCP unless `PGSSLMODE`), false is plain TCP. */
-  readonly ssl: false | tls.ConnectionOptions | undefined;
+  /** pg's `ssl`: false is plain TCP. Always set, so node-postgres never applies its own default. */
+  readonly ssl: false | tls.ConnectionOptions;
   /** `direct` (PostgreSQL 17): TLS from the first byte, no SSLRequest. */
   readonly sslnegotiation: 'postgres' | 'direct';
   /** The TLS intent the settings were built from. */
@@ -42,6 +43,8 @@ export interface ClientSettingsOptions {
   tls?: TlsOptions;
   /** Named in error messages. Defaults to `DATABASE_URL`. */
   variable?: string;
+  /** Where `PGSSLMODE` is read for a URL without `sslmode` (when `tls` is not given). Defaults to `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS];
@@ -80,7 +83,6 @@ function secureContext(options: TlsOptions, variable: string): tls.SecureContext
 
 /** pg's `ssl` option for a TLS intent; reads the files it names. */
 function sslOption(options: TlsOptions, variable: string): PgClientSettings['ssl'] {
-  if (options.state === 'default') return undefined;
   if (options.state === 'off') return false;
   const ssl: tls.ConnectionOptions = {
     secureContext: secureContext(options, variable),
@@ -94,7 +96,11 @@ function sslOption(options: TlsOptions, variable: string): PgClientSettings['ssl
 /** Builds the settings for one URL. Throws `ConfigError` (naming the URL parameter) for unusable TLS settings. */
 export function buildClientSettings(connectionString: string, options: ClientSettingsOptions = {}): PgClientSettings {
   const variable = options.variable ?? 'DATABASE_URL';
-  const tlsOptions = options.tls ?? parseTlsOptions(parseDatabaseUrl(connectionString, variable), variable);
+  const parseTls = () => {
+    const parsed = parseDatabaseUrl(connectionString, variable);
+    return parseTlsOptions(parsed, variable, tlsDefaultsFor(parsed, options.env ?? process.env));
+  };
+  const tlsOptions = options.tls ?? parseTls();
   return Object.freeze({
     connectionString: stripParams(connectionString, STRIPPED, variable),
     ssl: sslOption(tlsOptions, variable),
@@ -106,8 +112,7 @@ export function buildClientSettings(connectionString: string, options: ClientSet
 
 /** The `pg.Client` / `pg.Pool` options for the settings. */
 export function pgClientConfig(settings: PgClientSettings): pg.ClientConfig {
-  const config: pg.ClientConfig & { sslnegotiation?: 'direct' } = { connectionString: settings.connectionString };
-  if (settings.ssl !== undefined) config.ssl = settings.ssl;
+  const config: pg.ClientConfig & { sslnegotiation?: 'direct' } = { connectionString: settings.connectionString, ssl: settings.ssl };
   // @types/pg does not know pg 8.20's sslnegotiation yet; pg reads it from the config.
   if (settings.sslnegotiation === 'direct') config.sslnegotiation = 'direct';
   return config;
@@ -171,7 +176,11 @@ export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstruct
   return class extends Base {
     // biome-ignore lint/suspicious/noExplicitAny: pg's connect() is overloaded (callback or promise)
     override connect(callback?: (...args: any[]) => void): any {
-      if (prefer && !this.host.startsWith('/')) {
+      if (prefer && this.host.startsWith('/')) {
+        // libpq never uses TLS on a Unix-domain socket; `prefer` (the default) means plain there.
+        (this as unknown as { ssl: unknown }).ssl = false;
+        (this.connection as unknown as { ssl: unknown }).ssl = false;
+      } else if (prefer) {
         // pg reads `ssl` from the client and its connection at connect time.
         const timeoutMs = (this as unknown as { _connectionTimeoutMillis?: number })._connectionTimeoutMillis ?? 0;
         const ready = askForTls(this.host, this.port, timeoutMs).then((answer) => {
