@@ -407,6 +407,7 @@ describe('the result object', () => {
         'serverless',
         'mode',
         'reason',
+        'urlVariable',
         'provider',
         'tls',
         'databaseUrl',
