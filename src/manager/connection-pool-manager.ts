@@ -91,7 +91,7 @@ export interface TransactionOptions {
   timeout?: number;
   /** Stops waits and backoff at once; a transaction already running finishes first. */
   signal?: AbortSignal;
-  /** Also retry when COMMIT's outcome is unknown (only if running `fn` twice is harmless). Defaults to false. */
+  /** Also retry when COMMIT's outcome is unknown (only if running `fn` twice is harmless). Defaults to true for `readWithPooling`, false otherwise. */
   idempotent?: boolean;
   /** Per-call retry overrides. */
   retry?: RetryOptions;
