@@ -17,6 +17,7 @@ import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from 
 import { checkHealthDetailed, type HealthReport, type HealthStatus } from '../health/health-check.ts';
 import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
 import { autoWarmup, runWarmup } from '../lifecycle/warmup.ts';
+import { emitConfigWarnings } from '../logging/config-warnings.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, createMetricsSink, type Metrics, OPERATION_KINDS, type OperationKind } from '../metrics/metrics.ts';
 import { EMPTY_POOL_STATS, sumPoolStats } from '../metrics/pool-stats.ts';
@@ -615,7 +616,10 @@ function logConfig(config: PoolConfig): void {
   );
   for (const warning of config.warnings) managerLog('warning: %s', warning);
   // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
-  for (const hint of [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)]) if (hint) managerLog('tls: %s', hint);
+  const tlsHints = [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)];
+  for (const hint of tlsHints) if (hint) managerLog('tls: %s', hint);
+  // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts).
+  emitConfigWarnings([...config.warnings, ...tlsHints]);
 }
 
 /**
