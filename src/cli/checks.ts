@@ -76,7 +76,7 @@ export function configurationOutcome(manager: ManagerView, env: Env, sources?: R
   }
   return {
     ok: true,
-    detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}; URL from ${c.urlVariable}${fromWhere(sources, c.urlVariable)}${fromWhere(sources, 'USE_TRANSACTION_MODE') === ' (from --pooled)' ? '; transaction mode forced by --pooled' : ''}${direct}`,
+    detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}; URL from ${c.urlVariable}${fromWhere(sources, c.urlVariable)}${fromWhere(sources, 'USE_TRANSACTION_MODE') === ' (from --pooled)' ? '; transaction mode forced by --pooled' : ''}; TLS: ${c.tls.summary}${direct}`,
   };
 }
 

@@ -2,7 +2,8 @@
  * A URL without `sslmode` means what it meant on Prisma 6 (`prefer`, certificate not verified): on a
  * PgBouncer that offers TLS but also accepts plain TCP (`client_tls_sslmode = prefer`), the pool's
  * connections are encrypted — PgBouncer's `SHOW CLIENTS` names the TLS version of each — and
- * `PGSSLMODE=disable` still turns TLS off. One debug line says the certificate is not verified.
+ * `PGSSLMODE=disable` still turns TLS off. One debug line says the certificate is not verified, and
+ * no process warning does (the URL asked for nothing; an explicit `sslmode=require` gets one).
  * The TLS-only and the plain server are covered by url-forms.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,25 @@ describe('no sslmode in the URL (Prisma 6 default)', () => {
     const hints = capture.lines.slice(before).filter((l) => l.includes('ConnectionPoolManager tls:'));
     expect(hints).toHaveLength(1);
     expect(hints[0]).toMatch(/no sslmode in the URL, Prisma 6's default: sslmode=prefer encrypts but does not verify/);
+  });
+
+  it('is said in the debug log only; an explicit sslmode=require also gets a process warning', async () => {
+    const warnings: string[] = [];
+    const listener = (warning: Error & { code?: string }) => warnings.push(`${warning.code}: ${warning.message}`);
+    process.on('warning', listener);
+    try {
+      const url = urlWithoutSslmode();
+      for (const databaseUrl of [url, rewriteDatabaseUrl(url, { params: { sslmode: 'require' } })]) {
+        const manager = testManager(stack, { DATABASE_URL: databaseUrl });
+        await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`);
+        await manager.disconnect();
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // process.emitWarning delivers on a later tick
+    } finally {
+      process.off('warning', listener);
+    }
+    const tls = warnings.filter((w) => w.startsWith('PGPOOL_TLS_UNVERIFIED'));
+    expect(tls).toEqual([expect.stringMatching(/^PGPOOL_TLS_UNVERIFIED: DATABASE_URL: sslmode=require encrypts but does not verify/)]);
   });
 
   it('PGSSLMODE=disable still wins: plain TCP to the same server', async () => {
