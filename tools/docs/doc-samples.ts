@@ -84,7 +84,9 @@ declare const request: Request;
 declare const signal: AbortSignal;
 `;
 
-const IMPORT = /\bimport\s+(?:type\s+)?([\w$*{}\s,]+?)\s+from\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+/** `import … from 'x'`, `const { a } = await import('x')` or `import('x')`, and `import 'x'`. */
+const IMPORT =
+  /\bimport\s+(?:type\s+)?([\w$*{}\s,]+?)\s+from\s+['"]([^'"]+)['"]|(?:\{([^}]*)\}\s*=\s*)?(?:await\s+)?\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\bimport\s+['"]([^'"]+)['"]/g;
 
 /** What the fixture provides: this package, the service file, the generated client, `@/lib/db`. */
 const STRICT = /^(prisma-pgbouncer-pooling$|~\/services\/|~\/generated\/|@\/lib\/db$|@\/services\/|@\/generated\/|node:|\.)/;
@@ -106,12 +108,12 @@ export function importShims(samples: readonly DocSample[]): string {
   const names = new Map<string, Set<string>>();
   for (const sample of samples) {
     for (const match of sample.code.matchAll(IMPORT)) {
-      const specifier = match[2] ?? match[3] ?? '';
+      const specifier = match[2] ?? match[4] ?? match[5] ?? '';
       if (specifier === '' || STRICT.test(specifier) || installed(specifier)) continue;
       const set = names.get(specifier) ?? new Set<string>();
       names.set(specifier, set);
       const clause = match[1] ?? '';
-      const braces = /\{([^}]*)\}/.exec(clause)?.[1];
+      const braces = match[3] ?? /\{([^}]*)\}/.exec(clause)?.[1];
       for (const item of braces?.split(',') ?? []) {
         const imported = item
           .trim()
@@ -120,13 +122,18 @@ export function importShims(samples: readonly DocSample[]): string {
           ?.trim();
         if (imported) set.add(imported);
       }
-      const outside = clause.replace(/\{[^}]*\}/, '').replace(/\*\s+as\s+[\w$]+/, '');
+      const outside = clause
+        .replace(/\{[^}]*\}/, '')
+        .replace(/\*\s+as\s+[\w$]+/, '')
+        .replace(/,/g, '');
       if (/[\w$]/.test(outside)) set.add('default');
     }
   }
   return [...names]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([specifier, set]) => {
+      // Imported for its side effects, or as a whole module: a shorthand declaration (everything `any`).
+      if (set.size === 0) return `declare module '${specifier}';\n`;
       const lines = [...set]
         .sort()
         .map((n) =>

@@ -45,6 +45,8 @@ describe('importShims', () => {
           "import { withPooling } from '~/services/connection-pool-manager.server';",
           "import { prisma } from '@/lib/db';",
           "import pg from 'pg';",
+          "import 'not-installed-side-effect';",
+          "const { registerThing } = await import('not-installed-dynamic');",
         ].join('\n'),
       ),
     ]);
@@ -52,6 +54,8 @@ describe('importShims', () => {
     expect(shims).toContain('export const ActionFunctionArgs: any;\n  export type ActionFunctionArgs = any;');
     expect(shims).toContain('export const data: any;');
     expect(shims).toContain("declare module '~/lib/helper.server' {\n  const _default: any;");
+    expect(shims).toContain("declare module 'not-installed-side-effect';\n");
+    expect(shims).toContain("declare module 'not-installed-dynamic' {\n  export const registerThing: any;");
     for (const strict of ['prisma-pgbouncer-pooling', '~/services/', '@/lib/db', "'pg'"]) expect(shims).not.toContain(strict);
   });
 });
