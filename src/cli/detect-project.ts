@@ -132,7 +132,7 @@ function schemaFile(root: string): string | null {
 }
 
 /** Where the generated client is, as a module path without extension, or `@prisma/client`. */
-function generatedClient(root: string): string {
+export function generatedClient(root: string): string {
   const schema = schemaFile(root);
   if (schema === null) {
     throw new CannotTell('cannot tell where your generated PrismaClient is (no prisma/schema.prisma): pass --client <import path>');
@@ -175,6 +175,23 @@ function needsJsExtension(root: string): boolean {
 }
 
 /** The import specifier of the generated client, as seen from `serviceFile` (absolute). */
+/**
+ * A Next.js app in `src/app` whose generated client would land in a root `app/`: `prisma generate`
+ * would create the folder that makes Next.js ignore `src/app`. One sentence, or null.
+ */
+export function hiddenRoutesWarning(root: string, project: Project | null): string | null {
+  if (project?.framework !== 'next' || !project.serviceFile.startsWith('src/') || isDir(path.join(root, 'app'))) return null;
+  let client: string;
+  try {
+    client = generatedClient(root);
+  } catch {
+    return null;
+  }
+  const inside = path.relative(path.join(root, 'app'), client);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) return null;
+  return 'warning: your schema\'s generator output is under app/, and a root app/ makes Next.js ignore src/app: set output = "../src/generated/prisma"';
+}
+
 export function clientImportFor(root: string, serviceFile: string): string {
   const client = generatedClient(root);
   if (client === '@prisma/client') return client;

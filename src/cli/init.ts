@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CannotTell, clientImportFor, detectProject, type Project } from './detect-project.ts';
+import { CannotTell, clientImportFor, detectProject, hiddenRoutesWarning, type Project } from './detect-project.ts';
 
 export function serviceFileSource(clientImport: string): string {
   return `import { PrismaClient } from '${clientImport}';
@@ -46,9 +46,10 @@ export interface InitOptions {
   instrumentation?: boolean;
 }
 
-export type InitResult =
+export type InitResult = (
   | { written: true; files: string[]; skipped: string[] }
-  | { written: false; files: string[]; skipped: string[]; reason: string };
+  | { written: false; files: string[]; skipped: string[]; reason: string }
+) & { warning?: string };
 
 /** Writes `content` unless the file exists ('wx' also refuses a file that appears meanwhile). */
 const writeNew = (file: string, content: string): boolean => {
@@ -80,6 +81,8 @@ export function runInit(cwd: string, options: InitOptions = {}): InitResult {
       if (!specifier.startsWith('.')) specifier = `./${specifier}`;
       (writeNew(instrumentation, instrumentationSource(specifier)) ? files : skipped).push(path.relative(cwd, instrumentation));
     }
+    const warning = hiddenRoutesWarning(cwd, project);
+    if (warning !== null && files.length > 0) return { written: true, files, skipped, warning };
     if (files.length === 0)
       return { written: false, files, skipped, reason: `${skipped.join(', ')} ${skipped.length === 1 ? 'exists' : 'exist'}; left as is` };
     return { written: true, files, skipped };

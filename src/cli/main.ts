@@ -67,6 +67,7 @@ async function init(args: string[]): Promise<number> {
     return 1;
   }
   for (const file of result.skipped) process.stdout.write(`kept ${file} (exists)\n`);
+  if (result.warning) process.stderr.write(`prisma-pgbouncer-pooling init: ${result.warning}\n`);
   return 0;
 }
 

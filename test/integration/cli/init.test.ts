@@ -58,6 +58,20 @@ describe('init', () => {
     expect(instrumentation).toContain('await connectionPoolManager.warmup();');
   });
 
+  it('Next.js with src/app whose generator output is under a root app/: written, with a one-line warning', async () => {
+    const root = project({
+      deps: { next: '16.0.0' },
+      dirs: ['src/app'],
+      files: { 'tsconfig.json': tsconfig({ '@/*': ['./src/*'] }), 'prisma/schema.prisma': schema('../app/generated/prisma') },
+    });
+    const result = await init(root);
+    expect(result).toMatchObject({ code: 0, stdout: 'wrote src/lib/db.ts\n' });
+    expect(result.stderr).toMatch(
+      /^prisma-pgbouncer-pooling init: warning: .*makes Next\.js ignore src\/app: set output = "\.\.\/src\/generated\/prisma"\n$/,
+    );
+    expect(existsSync(path.join(root, 'app'))).toBe(false);
+  });
+
   it('Next.js with a root app/: lib/db.ts, a relative import without an alias; no instrumentation unless asked', async () => {
     const root = project({
       deps: { next: '16.0.0' },
