@@ -44,7 +44,11 @@ async function flights(run: () => Promise<unknown>): Promise<number> {
 describe('round trips (request flights through the proxy)', () => {
   it.each([
     ['bare model query (no transaction)', 1, () => manager.client.user.findUnique({ where: { id: userId } })],
-    ['plain model read through manager.prisma (the same count as bare)', 1, () => manager.prisma.user.findUnique({ where: { id: userId } })],
+    [
+      'plain model read through manager.prisma (the same count as bare)',
+      1,
+      () => manager.prisma.user.findUnique({ where: { id: userId } }),
+    ],
     ['plain model write through manager.prisma', 1, () => manager.prisma.user.update({ where: { id: userId }, data: { name: 'rt' } })],
     ['plain $queryRaw through manager.prisma (its own READ ONLY transaction, pipelined)', 1, () => manager.prisma.$queryRaw`SELECT 1`],
     [
