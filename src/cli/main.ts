@@ -6,7 +6,6 @@
  * Exit codes: 0 ok, 1 a check failed, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
-import { WARNING_TYPE } from '../logging/config-warnings.ts';
 
 const USAGE = `usage: prisma-pgbouncer-pooling <command>
 
@@ -70,16 +69,6 @@ async function init(args: string[]): Promise<number> {
   if (result.warning) process.stderr.write(`prisma-pgbouncer-pooling init: ${result.warning}\n`);
   return 0;
 }
-
-// `check` reports configuration warnings and TLS in its own output; the package's once-per-process
-// warnings (src/logging/config-warnings.ts) would repeat them on stderr around that one line.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...args: unknown[]) => {
-  const options = args[0];
-  const type = typeof options === 'string' ? options : (options as { type?: string } | undefined)?.type;
-  if (type === WARNING_TYPE) return;
-  (emitWarning as (...a: unknown[]) => void)(warning, ...args);
-}) as typeof process.emitWarning;
 
 const [command, ...rest] = process.argv.slice(2);
 let code: number;
