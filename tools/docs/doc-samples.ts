@@ -144,19 +144,6 @@ export function importShims(samples: readonly DocSample[]): string {
     .join('');
 }
 
-/**
- * The fixture's service file: the one `init` writes. Until the built types have
- * `ConnectionPoolManager.prisma`, its last line reads `.client` (the bare client) instead.
- */
-function fixtureServiceFile(types: string): string {
-  const source = serviceFileSource('~/generated/prisma/client');
-  const declarations = readdirSync(types, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.d.ts'))
-    .map((f) => readFileSync(path.join(types, f), 'utf8'));
-  const hasPrisma = declarations.some((text) => /\bget prisma\(\)|\breadonly prisma\s*:/.test(text));
-  return hasPrisma ? source : source.replace('connectionPoolManager.prisma', 'connectionPoolManager.client');
-}
-
 export interface Diagnostic {
   readonly sample: DocSample;
   /** Line in the Markdown file. */
@@ -197,7 +184,7 @@ export async function compileSamples(samples: readonly DocSample[]): Promise<{ d
     };
     const generated = path.relative(path.join(dir, 'app/generated/prisma'), path.join(REPO_ROOT, 'src/generated/prisma/client.ts'));
     write('app/generated/prisma/client.ts', `export * from '${generated.split(path.sep).join('/')}';\n`);
-    write('app/services/connection-pool-manager.server.ts', fixtureServiceFile(types));
+    write('app/services/connection-pool-manager.server.ts', serviceFileSource('~/generated/prisma/client'));
     write('app/lib/db.ts', `export * from '../services/connection-pool-manager.server.ts';\n`);
     write('globals.d.ts', SAMPLE_GLOBALS);
     write('shims.d.ts', importShims(samples));
