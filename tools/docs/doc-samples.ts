@@ -86,7 +86,7 @@ declare const signal: AbortSignal;
 
 /** `import … from 'x'`, `const { a } = await import('x')` or `import('x')`, and `import 'x'`. */
 const IMPORT =
-  /\bimport\s+(?:type\s+)?([\w$*{}\s,]+?)\s+from\s+['"]([^'"]+)['"]|(?:\{([^}]*)\}\s*=\s*)?(?:await\s+)?\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\bimport\s+['"]([^'"]+)['"]/g;
+  /\bimport\s+(?:type\s+)?([\w$*{}\s,]+?)\s+from\s+['"]([^'"]+)['"]|(?:\{([^{}]*)\}\s*=\s*)?(?:await\s+)?\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\bimport\s+['"]([^'"]+)['"]/g;
 
 /** What the fixture provides: this package, the service file, the generated client, `@/lib/db`. */
 const STRICT = /^(prisma-pgbouncer-pooling$|~\/services\/|~\/generated\/|@\/lib\/db$|@\/services\/|@\/generated\/|node:|\.)/;
@@ -120,7 +120,7 @@ export function importShims(samples: readonly DocSample[]): string {
           .replace(/^type\s+/, '')
           .split(/\s+as\s+/)[0]
           ?.trim();
-        if (imported) set.add(imported);
+        if (imported && /^[A-Za-z_$][\w$]*$/.test(imported)) set.add(imported);
       }
       const outside = clause
         .replace(/\{[^}]*\}/, '')

@@ -46,7 +46,10 @@ describe('importShims', () => {
           "import { prisma } from '@/lib/db';",
           "import pg from 'pg';",
           "import 'not-installed-side-effect';",
-          "const { registerThing } = await import('not-installed-dynamic');",
+          'export async function register() {',
+          "  if (process.env.X !== 'y') return;",
+          "  const { registerThing } = await import('not-installed-dynamic');",
+          '}',
         ].join('\n'),
       ),
     ]);
@@ -55,7 +58,9 @@ describe('importShims', () => {
     expect(shims).toContain('export const data: any;');
     expect(shims).toContain("declare module '~/lib/helper.server' {\n  const _default: any;");
     expect(shims).toContain("declare module 'not-installed-side-effect';\n");
-    expect(shims).toContain("declare module 'not-installed-dynamic' {\n  export const registerThing: any;");
+    expect(shims).toContain(
+      "declare module 'not-installed-dynamic' {\n  export const registerThing: any;\n  export type registerThing = any;\n}",
+    );
     for (const strict of ['prisma-pgbouncer-pooling', '~/services/', '@/lib/db', "'pg'"]) expect(shims).not.toContain(strict);
   });
 });
