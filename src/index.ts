@@ -3,10 +3,12 @@
 export type { SqlDriverAdapterFactory } from './adapter/create-adapter.ts';
 export type { RewriteOptions } from './config/database-url.ts';
 export { redactDatabaseUrl, rewriteDatabaseUrl } from './config/database-url.ts';
+export type { DirectDatabaseUrl } from './config/env-urls.ts';
+export { DIRECT_URL_VARIABLES, directDatabaseUrl, POOLED_URL_VARIABLES, resolveDirectDatabaseUrl } from './config/env-urls.ts';
 export type { ProviderId, ProviderProfile } from './config/providers.ts';
 export type { PoolConfig, PoolMode, ReadReplicaConfig, ResolveOptions } from './config/resolve-pool-config.ts';
 export { resolvePoolConfig } from './config/resolve-pool-config.ts';
-export type { TlsMode, TlsOptions, TlsVerification } from './config/tls-options.ts';
+export type { TlsMode, TlsModeSource, TlsOptions, TlsVerification } from './config/tls-options.ts';
 export type { ErrorClassification, ErrorKind } from './errors/classify-error.ts';
 export { classifyError, tlsProblem } from './errors/classify-error.ts';
 export type { BatchOutcome, TlsProblem } from './errors/errors.ts';

@@ -26,6 +26,8 @@ import {
   redactDatabaseUrl,
   rewriteDatabaseUrl,
 } from './database-url.ts';
+import { tlsDefaultsFor } from './default-tls.ts';
+import { DIRECT_URL_VARIABLES, firstSetVariable, POOLED_URL_VARIABLES, variableChoice } from './env-urls.ts';
 import { checkMilliseconds } from './milliseconds.ts';
 import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
@@ -68,8 +70,14 @@ export interface PoolConfig {
   /** Instances come and go with traffic (see `detectRuntime`). */
   readonly serverless: boolean;
   readonly mode: PoolMode;
-  /** Why this mode, and what it does on the URL's provider, in words. */
+  /** Why this mode, which variable the URL came from when it is not the first choice, and what it does on the URL's provider, in words. */
   readonly reason: string;
+  /**
+   * The environment variable the effective URL came from: `DATABASE_URL` (or `POSTGRES_PRISMA_URL`),
+   * or in session mode the first set of `DATABASE_URL_SESSION`, `DIRECT_URL`, `DATABASE_URL_UNPOOLED`,
+   * `POSTGRES_URL_NON_POOLING`.
+   */
+  readonly urlVariable: string;
   /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy` or `pgbouncer` (self-hosted). */
   readonly provider: ProviderId;
   /** What TLS does for the effective URL (Prisma 6 / libpq meanings); `sslpassword` is not enumerable. */
@@ -242,6 +250,8 @@ interface Budget {
   readonly instanceCount: number;
   readonly maxPoolSize: number;
   readonly optionLimit: number | undefined;
+  /** For the TLS default of a URL without `sslmode` (`PGSSLMODE`). */
+  readonly env: Env;
 }
 
 interface Endpoint {
@@ -303,7 +313,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
     connectionLimitSource,
     provider: plan.provider.id,
     decision: plan.decision,
-    tls: parseTlsOptions(rewritten, variable),
+    tls: parseTlsOptions(rewritten, variable, tlsDefaultsFor(rewritten, budget.env)),
   };
 };
 
@@ -325,13 +335,21 @@ const deepFreeze = <T>(value: T): T => {
  */
 export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolConfig {
   checkOptions(options);
-  const primary = urlVariable(env, 'DATABASE_URL');
-  if (primary === undefined) throw new ConfigError('DATABASE_URL', 'is not set: expected postgres://user:password@host:5432/database');
-  const session = urlVariable(env, 'DATABASE_URL_SESSION');
+  // Provider integrations inject their own names (src/config/env-urls.ts); the first set one wins.
+  const primaryVariable = firstSetVariable(env, POOLED_URL_VARIABLES);
+  const primary = primaryVariable === undefined ? undefined : urlVariable(env, primaryVariable);
+  if (primary === undefined) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `is not set (nor ${POOLED_URL_VARIABLES.slice(1).join(', ')}): expected postgres://user:password@host:5432/database`,
+    );
+  }
+  const sessionVariable = firstSetVariable(env, DIRECT_URL_VARIABLES);
+  const session = sessionVariable === undefined ? undefined : urlVariable(env, sessionVariable);
   const replicas = urlListVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
   // Its TLS parameters are checked here, at the boundary, not at the first health check.
-  if (admin) parseTlsOptions(admin.parsed, admin.variable);
+  if (admin) parseTlsOptions(admin.parsed, admin.variable, tlsDefaultsFor(admin.parsed, env));
   const forced = transactionFlag(env);
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
@@ -356,10 +374,17 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   }
 
   const warnings: string[] = [];
-  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit };
+  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit, env };
   // Session mode exists for local development, where DATABASE_URL may be the pooler: prefer the direct URL.
   const source = mode === 'session' ? (session ?? primary) : primary;
   const main = resolveEndpoint(source, budget, warnings);
+  const chosen = variableChoice(source.variable, source === primary ? POOLED_URL_VARIABLES : DIRECT_URL_VARIABLES);
+  const urlReason =
+    source === primary
+      ? chosen === null
+        ? ''
+        : `; URL from ${chosen}`
+      : `; session mode uses the direct URL from ${chosen ?? source.variable}`;
   const readReplicas = replicas.map((replica) => {
     const endpoint = resolveEndpoint(replica, budget, warnings);
     return hidden(
@@ -381,7 +406,8 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     runtimeEvidence: evidence,
     serverless,
     mode,
-    reason: `${reason}; ${main.decision}`,
+    reason: `${reason}${urlReason}; ${main.decision}`,
+    urlVariable: source.variable,
     provider: main.provider,
     tls: main.tls,
     databaseUrl: redactDatabaseUrl(main.connectionString),

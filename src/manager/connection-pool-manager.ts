@@ -751,10 +751,12 @@ function logConfig(config: PoolConfig, onWarning: ResolvedManagerOptions<PrismaC
   );
   for (const warning of config.warnings) managerLog('warning: %s', warning);
   // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
-  const tlsHints = [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)];
-  for (const hint of tlsHints) if (hint) managerLog('tls: %s', hint);
-  // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts).
-  emitConfigWarnings([...config.warnings, ...tlsHints], onWarning);
+  const tls = [config.tls, ...config.readReplicas.map((r) => r.tls)];
+  for (const { verifyHint } of tls) if (verifyHint) managerLog('tls: %s', verifyHint);
+  // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts);
+  // a URL that asked for no TLS mode (Prisma 6's default, a TLS-only provider) is told in the debug log only.
+  const asked = tls.filter((t) => t.modeSource === 'url' || t.modeSource === 'PGSSLMODE').map((t) => t.verifyHint);
+  emitConfigWarnings([...config.warnings, ...asked], onWarning);
 }
 
 /**

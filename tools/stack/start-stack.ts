@@ -55,15 +55,16 @@ export interface StackOptions {
    * a managed provider does: `client_tls_sslmode = require`, or `verify-ca` (a client certificate
    * is then required too) with `{ clientCertificate: 'required' }`. The stack's pooler and admin
    * URLs then carry `sslmode=verify-full&sslrootcert=<CA>` (plus the client certificate when
-   * required). Defaults to false.
+   * required). `{ plainAllowed: true }` uses `client_tls_sslmode = prefer`: TLS offered, plain TCP
+   * accepted too (a server that is TLS-capable but not TLS-only). Defaults to false.
    */
-  tls?: boolean | { clientCertificate?: 'required' };
+  tls?: boolean | { clientCertificate?: 'required'; plainAllowed?: boolean };
 }
 
 /** The TLS material of a stack started with `tls`. */
 export interface LocalStackTls extends StackTlsFiles {
   /** PgBouncer's `client_tls_sslmode`. */
-  readonly clientTlsSslmode: 'require' | 'verify-ca';
+  readonly clientTlsSslmode: 'require' | 'verify-ca' | 'prefer';
 }
 
 export type ShutdownMode = 'fast' | 'immediate';
@@ -445,7 +446,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     writeFileSync(userlist, users.map(([u, p]) => `"${u}" "${p}"\n`).join(''));
     own(userlist);
     if (options.tls) {
-      const clientTlsSslmode = options.tls !== true && options.tls.clientCertificate === 'required' ? 'verify-ca' : 'require';
+      const asked = options.tls === true ? {} : options.tls;
+      const clientTlsSslmode = asked.clientCertificate === 'required' ? 'verify-ca' : asked.plainAllowed ? 'prefer' : 'require';
       tls = { ...generateStackTls(baseDir, APP_USER, own), clientTlsSslmode };
       // pg's own parser reads these files; verify-full draws no SECURITY WARNING from it.
       const q = (file: string) => encodeURIComponent(file);
