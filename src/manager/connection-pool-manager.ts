@@ -43,6 +43,7 @@ import {
 import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
+import { logFailoverRetry } from '../transaction/failover-log.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import {
   AttemptFailure,
@@ -688,6 +689,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       transaction,
       poolTimeoutMs,
       signal,
+      readOnly: route.readOnly,
     };
   }
 
@@ -697,8 +699,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return handle.readOnlyClient;
   }
 
-  #onRetry(kind: OperationKind, { attempt, classification, delayMs }: RetryEvent): void {
-    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs });
+  #onRetry(kind: OperationKind, { attempt, classification, delayMs, failoverStarted }: RetryEvent): void {
+    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs, failoverStarted });
+    // One line per call that rides through a failover, not one per retry (src/transaction/failover-log.ts).
+    if (failoverStarted !== undefined) return logFailoverRetry(poolingLog, kind, classification, failoverStarted);
     poolingLog(
       '%s attempt %d failed (%s%s); retrying in %d ms',
       kind,

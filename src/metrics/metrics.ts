@@ -51,6 +51,14 @@ export interface MetricsSnapshot extends LatencyFigures {
   operationDuration: { boundaries: number[]; series: OperationDurationSeries[] };
   /** Operations that ended in TransactionOutcomeUnknownError. */
   outcomeUnknown: number;
+  /**
+   * Failovers ridden through (docs/failover.md): episodes of "the primary is moving" errors, a new
+   * one when none was seen for FAILOVER_EPISODE_GAP_MS. `calls`: calls that entered a failover
+   * window; `retries`: their failover retries (also in `retries`).
+   */
+  failovers: number;
+  failoverCalls: number;
+  failoverRetries: number;
   /** ISO time of creation or of the last reset. */
   windowStartedAt: string;
 }
@@ -72,6 +80,8 @@ export interface Metrics {
   /** Defaults to the primary pool. */
   recordPoolTimeout(pool?: PoolRole): void;
   recordOutcomeUnknown(): void;
+  /** A retry after a "primary is moving" error inside a failover window; `callStarted` for a call's first. */
+  recordFailoverRetry(callStarted: boolean): void;
   /** Fresh plain objects on every call: safe to JSON.stringify and to mutate. */
   snapshot(): MetricsSnapshot;
   /** Starts a new window: histograms and counters back to zero, windowStartedAt = now. */
@@ -84,6 +94,9 @@ export interface Metrics {
  * folded into `other` (which keeps the last slot).
  */
 const MAX_ERROR_KINDS = 32;
+
+/** Failover retries further apart than this belong to separate failovers, ms. */
+export const FAILOVER_EPISODE_GAP_MS = 5000;
 const OVERFLOW_KIND = 'other';
 
 /** One latency series: an HDR histogram (fixed size) plus plain counters. */
@@ -172,7 +185,7 @@ function durationSeries(kind: OperationKind, errorKind: string | null, buckets: 
   };
 }
 
-export function createMetrics(): Metrics {
+export function createMetrics(now: () => number = () => performance.now()): Metrics {
   const overall = createSeries();
   const byKind = new Map<OperationKind, Series>(OPERATION_KINDS.map((kind) => [kind, createSeries()]));
   const errorsByKind = new Map<string, number>();
@@ -181,6 +194,7 @@ export function createMetrics(): Metrics {
   let poolTimeouts = 0;
   const poolTimeoutsByPool: Record<PoolRole, number> = { primary: 0, read: 0 };
   let outcomeUnknown = 0;
+  const failover = { episodes: 0, calls: 0, retries: 0, lastAt: Number.NEGATIVE_INFINITY };
   let windowStartedAt = new Date();
 
   function seriesOf(kind: OperationKind): Series {
@@ -227,6 +241,14 @@ export function createMetrics(): Metrics {
     recordOutcomeUnknown() {
       outcomeUnknown += 1;
     },
+    recordFailoverRetry(callStarted) {
+      const at = now();
+      const newEpisode = at - failover.lastAt > FAILOVER_EPISODE_GAP_MS;
+      failover.lastAt = at;
+      failover.retries += 1;
+      if (callStarted) failover.calls += 1;
+      if (newEpisode) failover.episodes += 1;
+    },
     snapshot() {
       return {
         ...figures(overall),
@@ -242,6 +264,9 @@ export function createMetrics(): Metrics {
         poolTimeouts,
         poolTimeoutsByPool: { ...poolTimeoutsByPool },
         outcomeUnknown,
+        failovers: failover.episodes,
+        failoverCalls: failover.calls,
+        failoverRetries: failover.retries,
         operationDuration: {
           boundaries: [...OPERATION_DURATION_BUCKETS],
           series: OPERATION_KINDS.flatMap((kind) => {
@@ -265,6 +290,9 @@ export function createMetrics(): Metrics {
       poolTimeoutsByPool.primary = 0;
       poolTimeoutsByPool.read = 0;
       outcomeUnknown = 0;
+      failover.episodes = 0;
+      failover.calls = 0;
+      failover.retries = 0;
       windowStartedAt = new Date();
     },
   };
@@ -287,8 +315,9 @@ export function createMetricsSink(metrics: Metrics): OperationSink {
       if (scope !== 'parallel-batch-item')
         metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED);
     },
-    attemptRetried({ kind, error }) {
+    attemptRetried({ kind, error, failoverStarted }) {
       metrics.recordRetry(kind, error.kind);
+      if (error.failover && failoverStarted !== undefined) metrics.recordFailoverRetry(failoverStarted);
     },
     poolWaited() {
       metrics.recordPoolWait();

@@ -202,6 +202,9 @@ describe('createMetrics', () => {
       poolTimeouts: 0,
       poolTimeoutsByPool: { primary: 0, read: 0 },
       outcomeUnknown: 0,
+      failovers: 0,
+      failoverCalls: 0,
+      failoverRetries: 0,
       operationDuration: {
         boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
         series: OPERATION_KINDS.map((kind) => ({ kind, errorKind: null, bucketCounts: new Array(10).fill(0), count: 0, sumSeconds: 0 })),
