@@ -702,15 +702,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #onRetry(kind: OperationKind, { attempt, classification, delayMs, failoverStarted }: RetryEvent): void {
     this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs, failoverStarted });
     // One line per call that rides through a failover, not one per retry (src/transaction/failover-log.ts).
-    if (failoverStarted !== undefined) return logFailoverRetry(poolingLog, kind, classification, failoverStarted);
-    poolingLog(
-      '%s attempt %d failed (%s%s); retrying in %d ms',
-      kind,
-      attempt,
-      classification.kind,
-      classification.code ? ` ${classification.code}` : '',
-      delayMs,
-    );
+    if (failoverStarted !== undefined) logFailoverRetry(poolingLog, kind, classification, failoverStarted);
+    else
+      poolingLog(
+        '%s attempt %d failed (%s%s); retrying in %d ms',
+        kind,
+        attempt,
+        classification.kind,
+        classification.code ? ` ${classification.code}` : '',
+        delayMs,
+      );
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
