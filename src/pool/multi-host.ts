@@ -86,7 +86,7 @@ export function multiHostSetup(settings: PgClientSettings, random: () => number 
   const first = hostList.hosts[0] as HostEndpoint;
   const single = Object.freeze({ ...settings, connectionString: singleHostUrl(parsed, first) });
   if (!needsHostSelection(hostList)) return { settings: single, hostList: null, wrap: (Base) => Base };
-  return { settings: single, hostList, wrap: (Base) => multiHostClient(hostList, single, Base, random) };
+  return { settings: single, hostList, wrap: (Base) => multiHostClient(hostList, Base, random) };
 }
 
 function hasHostListParams(parsed: ReturnType<typeof parseDatabaseUrl>): boolean {
@@ -106,12 +106,7 @@ export function aimClient(client: pg.Client, host: HostEndpoint): void {
  * The class pg-pool constructs: `connect()` picks the host. Each class (one per pool) remembers the
  * host that matched last, shared by its clients.
  */
-export function multiHostClient(
-  hostList: HostList,
-  settings: PgClientSettings,
-  Base: ClientConstructor,
-  random: () => number = Math.random,
-): ClientConstructor {
+export function multiHostClient(hostList: HostList, Base: ClientConstructor, random: () => number = Math.random): ClientConstructor {
   const names = describeHosts(hostList);
   const attrs = hostList.targetSessionAttrs;
   let preferred: HostEndpoint | null = null;

@@ -1,0 +1,168 @@
+/** libpq's multi-host connection strings (§34.1.1–34.1.2): host lists, their attributes, redaction. Pure. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from '../../../src/config/database-url.ts';
+import { describeHosts, needsHostSelection, parseHostList, singleHostUrl } from '../../../src/config/host-list.ts';
+import { ConfigError, NoMatchingHostError } from '../../../src/errors/errors.ts';
+
+const list = (url: string) => parseHostList(parseDatabaseUrl(url));
+
+describe('parseHostList', () => {
+  it.each([
+    [
+      'postgresql://u:p@h1:5432,h2:5433/db',
+      [
+        ['h1', 5432],
+        ['h2', 5433],
+      ],
+      'any',
+      'disable',
+    ],
+    [
+      'postgresql://u:p@h1,h2/db?port=6000',
+      [
+        ['h1', 6000],
+        ['h2', 6000],
+      ],
+      'any',
+      'disable',
+    ],
+    [
+      'postgresql://u:p@h1,h2/db?port=6000,6001',
+      [
+        ['h1', 6000],
+        ['h2', 6001],
+      ],
+      'any',
+      'disable',
+    ],
+    [
+      'postgresql://u:p@/db?host=a,b&port=1,2&target_session_attrs=read-write',
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+      'read-write',
+      'disable',
+    ],
+    [
+      'postgresql://u:p@ignored:9/db?host=a,b',
+      [
+        ['a', 5432],
+        ['b', 5432],
+      ],
+      'any',
+      'disable',
+    ],
+    [
+      'postgresql://u:p@[::1]:5432,h2/db?target_session_attrs=PRIMARY&load_balance_hosts=random',
+      [
+        ['::1', 5432],
+        ['h2', 5432],
+      ],
+      'primary',
+      'random',
+    ],
+    ['postgresql://u:p@h1/db?target_session_attrs=prefer-standby', [['h1', 5432]], 'prefer-standby', 'disable'],
+    ['postgresql:///db', [['localhost', 5432]], 'any', 'disable'],
+  ])('%s', (url, hosts, tsa, lbh) => {
+    expect(list(url)).toEqual({
+      hosts: hosts.map(([host, port]) => ({ host, port })),
+      targetSessionAttrs: tsa,
+      loadBalanceHosts: lbh,
+    });
+  });
+
+  it.each([
+    ['postgresql://u:p@h1,h2/db?target_session_attrs=writable', 'DATABASE_URL (target_session_attrs)'],
+    ['postgresql://u:p@h1,h2/db?load_balance_hosts=yes', 'DATABASE_URL (load_balance_hosts)'],
+    ['postgresql://u:p@h1,h2,h3/db?port=1,2', 'DATABASE_URL (port)'],
+    ['postgresql://u:p@/db?host=a,,b', 'DATABASE_URL (host)'],
+  ])('%s → ConfigError naming %s, without the password', (url, variable) => {
+    const error = (() => {
+      try {
+        list(url);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as Error).message).not.toMatch(/u:p|\bp@/);
+  });
+
+  it('one host with `any` needs no host selection; several hosts or an attribute do', () => {
+    expect(needsHostSelection(list('postgresql://u:p@h1/db'))).toBe(false);
+    expect(needsHostSelection(list('postgresql://u:p@h1,h2/db'))).toBe(true);
+    expect(needsHostSelection(list('postgresql://u:p@h1/db?target_session_attrs=read-write'))).toBe(true);
+  });
+
+  it('singleHostUrl keeps the credentials and database, drops the multi-host parameters, keeps the rest in order', () => {
+    const parsed = parseDatabaseUrl(
+      'postgresql://u:p%40ss@h1:1,h2:2/db?sslmode=disable&target_session_attrs=read-write&host=h1,h2&application_name=x',
+    );
+    const one = parseDatabaseUrl(singleHostUrl(parsed, { host: 'h2', port: 2 }));
+    expect(one).toMatchObject({ user: 'u', password: 'p@ss', database: 'db', hosts: [{ host: 'h2', port: 2 }] });
+    expect(one.params).toEqual([
+      ['sslmode', 'disable'],
+      ['application_name', 'x'],
+    ]);
+  });
+});
+
+/** Passwords carry a marker; any leaked fragment of them contains it. */
+const MARK = '§';
+const leaks = (text: string) => text.includes(MARK) || text.includes(encodeURIComponent(MARK));
+const passwordArb = fc.string({ minLength: 1, maxLength: 8 }).map((s) => `${MARK}${[...s].join(MARK)}${MARK}`);
+const hostArb = fc.record({
+  host: fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6()),
+  port: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: null }),
+});
+
+describe('multi-host URLs never show the password', () => {
+  it('redaction, host descriptions and the no-match error, in the authority and the host= forms', () => {
+    fc.assert(
+      fc.property(
+        passwordArb,
+        fc.array(hostArb, { minLength: 2, maxLength: 4 }),
+        fc.boolean(),
+        fc.constantFrom('any', 'read-write', 'primary', 'standby', 'read-only', 'prefer-standby'),
+        (password, hosts, asParam, tsa) => {
+          const url = asParam
+            ? formatDatabaseUrl({
+                scheme: 'postgresql',
+                user: 'app',
+                password,
+                hosts: [],
+                database: 'db',
+                params: [
+                  ['host', hosts.map((h) => h.host).join(',')],
+                  ['target_session_attrs', tsa],
+                  ['password', password],
+                ],
+              })
+            : formatDatabaseUrl({
+                scheme: 'postgresql',
+                user: 'app',
+                password,
+                hosts,
+                database: 'db',
+                params: [['target_session_attrs', tsa]],
+              });
+          const redacted = redactDatabaseUrl(url);
+          expect(leaks(redacted)).toBe(false);
+          const parsedList = parseHostList(parseDatabaseUrl(url));
+          expect(parsedList.hosts).toHaveLength(hosts.length);
+          const names = describeHosts(parsedList);
+          expect(names.some(leaks)).toBe(false);
+          const error = new NoMatchingHostError(tsa, names, 'matched');
+          expect(leaks(error.message) || leaks(JSON.stringify(error))).toBe(false);
+          // The single-host URL pg gets still has the password (it must connect), and only one host.
+          const single = parseDatabaseUrl(singleHostUrl(parseDatabaseUrl(url), parsedList.hosts[1] ?? parsedList.hosts[0]!));
+          expect(single.hosts).toHaveLength(1);
+          if (!asParam) expect(single.password).toBe(password);
+        },
+      ),
+    );
+  });
+});
