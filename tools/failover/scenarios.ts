@@ -18,9 +18,6 @@ import { type LocalStack, startStack } from '../stack/start-stack.ts';
 import { switchover } from '../stack/switchover.ts';
 import { checkLedger, startWriterLoad } from './writer-load.ts';
 
-export const FAILOVER_PATHS = ['pooler', 'multi-host', 'fence'] as const;
-export type FailoverPath = (typeof FAILOVER_PATHS)[number];
-
 export interface ScenarioOptions {
   /** Concurrent writers. Defaults to 8. */
   writers?: number;
@@ -32,7 +29,8 @@ export interface ScenarioOptions {
 }
 
 export interface ScenarioResult {
-  readonly path: FailoverPath;
+  readonly scenario: Scenario;
+  readonly path: AppPath;
   readonly writers: number;
   readonly faultMs: number;
   readonly calls: number;
@@ -75,80 +73,112 @@ export function multiHostUrl(stack: LocalStack): string {
   );
 }
 
-export async function runScenario(path: FailoverPath, options: ScenarioOptions = {}): Promise<ScenarioResult> {
+/** The app paths a scenario runs writers on, each with its own manager. */
+export type AppPath = 'pooler' | 'multi-host';
+
+/** `switchover`: pooler and multi-host writers at once through one switchover; `fence`: pooler writers, a fenced primary. */
+export type Scenario = 'switchover' | 'fence';
+
+export function scenarioPaths(scenario: Scenario, only?: AppPath): AppPath[] {
+  if (scenario === 'fence') return ['pooler'];
+  return only ? [only] : ['pooler', 'multi-host'];
+}
+
+/** Runs one scenario on a stack of its own; one result per app path (`only` restricts a switchover to one). */
+export async function runScenario(scenario: Scenario, options: ScenarioOptions & { only?: AppPath } = {}): Promise<ScenarioResult[]> {
   const writers = options.writers ?? 8;
   const faultMs = options.faultMs ?? 1500;
   const settleMs = options.settleMs ?? 1000;
   const log = options.log ?? (() => {});
+  const paths = scenarioPaths(scenario, options.only);
   const stack = await startStack({
-    standby: path === 'fence' ? undefined : {},
+    standby: scenario === 'fence' ? undefined : {},
     // An acknowledged commit must survive the switchover: flushed before COMMIT returns.
     postgresSettings: { synchronous_commit: 'on' },
     log,
   });
   try {
     await queryOnce(stack.directUrl, DDL);
-    const env =
-      path === 'multi-host'
-        ? { DATABASE_URL: multiHostUrl(stack), USE_TRANSACTION_MODE: 'false' }
-        : { DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true' };
-    const manager = createConnectionPoolManager({
-      createClient: (adapter) => new PrismaClient({ adapter }),
-      env: { ...env, INSTANCE_COUNT: '1', MAX_POOL_SIZE: '8' },
-      globalKey: null,
-    });
+    const managers = paths.map((path) =>
+      createConnectionPoolManager({
+        createClient: (adapter) => new PrismaClient({ adapter }),
+        env: {
+          ...(path === 'multi-host'
+            ? { DATABASE_URL: multiHostUrl(stack), USE_TRANSACTION_MODE: 'false' }
+            : { DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true' }),
+          INSTANCE_COUNT: '1',
+          MAX_POOL_SIZE: '8',
+        },
+        globalKey: null,
+      }),
+    );
     try {
       // Connections open and Prisma's engine warm: the stall measured is the fault's, not a cold start's.
-      await manager.warmup();
-      for (let i = 0; i < writers; i++) await manager.writeWithPooling((tx) => tx.$executeRaw`SELECT 1`);
-      const load = startWriterLoad({
-        writers,
-        write: (key) => manager.writeWithPooling((tx) => tx.$executeRaw`INSERT INTO failover_ledger (key) VALUES (${key})`),
-      });
+      for (const manager of managers) {
+        await manager.warmup();
+        for (let i = 0; i < writers; i++) await manager.writeWithPooling((tx) => tx.$executeRaw`SELECT 1`);
+      }
+      const loads = managers.map((manager, i) =>
+        startWriterLoad(
+          {
+            writers,
+            write: (key) => manager.writeWithPooling((tx) => tx.$executeRaw`INSERT INTO failover_ledger (key) VALUES (${key})`),
+          },
+          paths[i],
+        ),
+      );
       await sleep(settleMs);
       let faultStart: number;
       let faultEnd: number;
-      if (path === 'fence') {
+      let promotedAt = Number.NaN;
+      if (scenario === 'fence') {
         const t = await fenceReadOnly(stack.superuserUrl, faultMs);
         [faultStart, faultEnd] = [t.fencedAt, t.liftedAt];
       } else {
         // The primary stops, the standby is promoted at once, PgBouncer reloads onto it 1 s later.
         const t = await switchover(stack, { reloadDelayMs: 1000 });
-        [faultStart, faultEnd] = [t.stoppedAt, path === 'pooler' ? t.reloadedAt : t.promotedAt];
+        [faultStart, faultEnd, promotedAt] = [t.stoppedAt, t.reloadedAt, t.promotedAt];
       }
-      log(`${path}: fault over, ${load.acknowledgedCount} writes acknowledged so far`);
+      log(`${scenario}: fault over, ${loads.map((l) => l.acknowledgedCount).join(' + ')} writes acknowledged so far`);
       await sleep(settleMs);
-      const result = await load.stop();
-      const metrics = manager.getMetrics();
+      const results = await Promise.all(loads.map((l) => l.stop()));
       // Read the ledger on the server that is primary now.
-      const primaryUrl = path === 'fence' ? stack.directUrl : withPort(stack.directUrl, stack.standby?.port ?? 0);
+      const primaryUrl = scenario === 'fence' ? stack.directUrl : withPort(stack.directUrl, stack.standby?.port ?? 0);
       const rows = await queryOnce<{ key: string; n: number }>(
         primaryUrl,
         'SELECT key, count(*)::int AS n FROM failover_ledger GROUP BY key',
       );
-      const check = checkLedger(result, new Map(rows.map((r) => [r.key, r.n])));
-      return {
-        path,
-        writers,
-        faultMs,
-        calls: result.calls,
-        acknowledged: result.acknowledged.length,
-        lost: check.lost.length,
-        duplicated: check.duplicated.length,
-        failed: result.failed.length,
-        failedKinds: [...new Set(result.failed.map((f) => `${f.kind}: ${f.message}`))].slice(0, 5),
-        outcomeUnknown: result.outcomeUnknown.length,
-        outcomeUnknownApplied: check.unknownApplied,
-        longestStallMs: result.longestStallMs,
-        longestCallMs: result.longestCallMs,
-        faultWindowMs: Math.round(faultEnd - faultStart),
-        resumeAfterMs: Math.round((load.ackTimes.find((t) => t > faultEnd) ?? Number.NaN) - faultEnd),
-        failovers: metrics.failovers,
-        failoverCalls: metrics.failoverCalls,
-        failoverRetries: metrics.failoverRetries,
-      };
+      const counts = new Map(rows.map((r) => [r.key, r.n]));
+      return results.map((result, i) => {
+        const path = paths[i] as AppPath;
+        const check = checkLedger(result, counts);
+        const metrics = (managers[i] as (typeof managers)[number]).getMetrics();
+        // The multi-host app needs the promotion only; the pooler app needs PgBouncer's RELOAD.
+        const end = path === 'multi-host' ? promotedAt : faultEnd;
+        return {
+          scenario,
+          path,
+          writers,
+          faultMs,
+          calls: result.calls,
+          acknowledged: result.acknowledged.length,
+          lost: check.lost.length,
+          duplicated: check.duplicated.length,
+          failed: result.failed.length,
+          failedKinds: [...new Set(result.failed.map((f) => `${f.kind}: ${f.message}`))].slice(0, 5),
+          outcomeUnknown: result.outcomeUnknown.length,
+          outcomeUnknownApplied: check.unknownApplied,
+          longestStallMs: result.longestStallMs,
+          longestCallMs: result.longestCallMs,
+          faultWindowMs: Math.round(end - faultStart),
+          resumeAfterMs: Math.round((loads[i]?.ackTimes.find((t) => t > end) ?? Number.NaN) - end),
+          failovers: metrics.failovers,
+          failoverCalls: metrics.failoverCalls,
+          failoverRetries: metrics.failoverRetries,
+        };
+      });
     } finally {
-      await manager.disconnect();
+      await Promise.all(managers.map((m) => m.disconnect()));
     }
   } finally {
     await stack.stop();

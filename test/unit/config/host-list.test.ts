@@ -158,7 +158,7 @@ describe('multi-host URLs never show the password', () => {
           const error = new NoMatchingHostError(tsa, names, 'matched');
           expect(leaks(error.message) || leaks(JSON.stringify(error))).toBe(false);
           // The single-host URL pg gets still has the password (it must connect), and only one host.
-          const single = parseDatabaseUrl(singleHostUrl(parseDatabaseUrl(url), parsedList.hosts[1] ?? parsedList.hosts[0]!));
+          const single = parseDatabaseUrl(singleHostUrl(parseDatabaseUrl(url), parsedList.hosts[1] as { host: string; port: number }));
           expect(single.hosts).toHaveLength(1);
           if (!asParam) expect(single.password).toBe(password);
         },
