@@ -91,3 +91,30 @@ export function singleHostUrl(parsed: ParsedDatabaseUrl, host: HostEndpoint): st
 export function describeHosts(list: HostList): string[] {
   return list.hosts.map((h) => (h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`));
 }
+
+/** A managed pooler's own host in any mode: Supavisor, RDS Proxy, Neon's `-pooler` endpoint. */
+export function isPoolerHost(provider: string, parsed: ParsedDatabaseUrl): boolean {
+  return provider === 'supavisor' || provider === 'rds-proxy' || parsed.hosts.some((h) => /-pooler\./.test(h.host));
+}
+
+/**
+ * Warnings for a multi-host URL (several hosts, or a `target_session_attrs` to check) that points
+ * at a pooler: the pooler, not the client, picks the server behind it, so the host list only
+ * picks among poolers and `target_session_attrs` asks the pooler's current server connection, not
+ * "the primary". A pooler follows a switchover with its own configuration (PgBouncer `RELOAD`,
+ * a managed endpoint's DNS); list the database servers themselves for libpq's behaviour.
+ * `pooled`: transaction mode or a managed pooler's host. Also validates the list (ConfigError).
+ */
+export function hostListWarnings(parsed: ParsedDatabaseUrl, pooled: boolean, variable: string): string[] {
+  const list = parseHostList(parsed, variable);
+  if (!needsHostSelection(list) || !pooled) return [];
+  const what = [
+    list.hosts.length > 1 ? `${list.hosts.length} hosts` : null,
+    list.targetSessionAttrs !== 'any' ? `target_session_attrs=${list.targetSessionAttrs}` : null,
+  ]
+    .filter((part) => part !== null)
+    .join(' and ');
+  return [
+    `${variable}: a multi-host URL (${what}) that points at a pooler: the pooler picks the server behind it, so the host list only chooses among poolers and target_session_attrs checks the pooler's server connection; let the pooler follow the primary, or list the PostgreSQL servers themselves in session mode (docs/failover.md)`,
+  ];
+}

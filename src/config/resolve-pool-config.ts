@@ -26,6 +26,7 @@ import {
   redactDatabaseUrl,
   rewriteDatabaseUrl,
 } from './database-url.ts';
+import { hostListWarnings, isPoolerHost } from './host-list.ts';
 import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
 
@@ -287,6 +288,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
   const ports = explicitPorts(parsed);
   const plan = planEndpoint(parsed, mode, variable);
   warnings.push(...plan.warnings);
+  warnings.push(...hostListWarnings(parsed, mode === 'transaction' || isPoolerHost(plan.provider.id, parsed), variable));
   let connectionString: string;
   if (mode === 'transaction') {
     connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: true, connectionLimit }, variable);

@@ -43,7 +43,7 @@ import {
 import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
-import { logFailoverRetry } from '../transaction/failover-log.ts';
+import { healthHostList, logFailoverRetry } from '../transaction/failover-log.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import {
   AttemptFailure,
@@ -767,6 +767,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
         readReplicas: router ? (signal) => router.health(signal) : null,
+        hostList: healthHostList(config.connectionString),
+        failovers: () => this.#metrics.snapshot().failovers,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
     );

@@ -111,10 +111,11 @@ export function multiHostClient(hostList: HostList, Base: ClientConstructor, ran
   const attrs = hostList.targetSessionAttrs;
   let preferred: HostEndpoint | null = null;
 
-  /** Probes the hosts on throwaway clients: the first that matches (libpq's order), or null. */
-  async function probe(config: pg.ClientConfig): Promise<HostEndpoint | null> {
+  /** Probes the hosts on throwaway clients: the first that matches (libpq's order), or null; `answered` if any host did. */
+  async function probe(config: pg.ClientConfig): Promise<{ host: HostEndpoint | null; answered: boolean }> {
     const order = hostList.loadBalanceHosts === 'random' ? shuffle(hostList.hosts, random) : [...hostList.hosts];
     let fallback: HostEndpoint | null = null;
+    let answered = false;
     for (const host of order) {
       const client = new Base(config);
       client.on('error', () => {});
@@ -122,7 +123,8 @@ export function multiHostClient(hostList: HostList, Base: ClientConstructor, ran
       try {
         await client.connect();
         const state = await readSessionState(client);
-        if (sessionMatches(attrs, state)) return host;
+        answered = true;
+        if (sessionMatches(attrs, state)) return { host, answered };
         // prefer-standby: any server will do when no standby answers (libpq's second pass).
         if (attrs === 'prefer-standby') fallback ??= host;
       } catch {
@@ -131,7 +133,7 @@ export function multiHostClient(hostList: HostList, Base: ClientConstructor, ran
         await client.end().catch(() => {});
       }
     }
-    return fallback;
+    return { host: fallback, answered };
   }
 
   return class MultiHostClient extends Base {
@@ -154,8 +156,12 @@ export function multiHostClient(hostList: HostList, Base: ClientConstructor, ran
 
     async #connectToMatch(): Promise<this> {
       const known = preferred;
-      const host = known ?? (await probe(this.#config));
-      if (host === null) throw new NoMatchingHostError(attrs, names, 'answered');
+      let host = known;
+      if (host === null) {
+        const found = await probe(this.#config);
+        if (found.host === null) throw new NoMatchingHostError(attrs, names, found.answered ? 'matched' : 'answered');
+        host = found.host;
+      }
       aimClient(this, host);
       try {
         await super.connect();

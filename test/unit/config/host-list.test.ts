@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from '../../../src/config/database-url.ts';
 import { describeHosts, needsHostSelection, parseHostList, singleHostUrl } from '../../../src/config/host-list.ts';
+import { resolvePoolConfig } from '../../../src/config/resolve-pool-config.ts';
 import { ConfigError, NoMatchingHostError } from '../../../src/errors/errors.ts';
 
 const list = (url: string) => parseHostList(parseDatabaseUrl(url));
@@ -164,5 +165,54 @@ describe('multi-host URLs never show the password', () => {
         },
       ),
     );
+  });
+});
+
+describe('resolvePoolConfig with a multi-host URL', () => {
+  const multi = 'postgresql://app:s3cret@db1.internal:5432,db2.internal:5432/app?target_session_attrs=read-write';
+  const warned = (env: Record<string, string>) => resolvePoolConfig(env).warnings.filter((w) => w.includes('multi-host URL'));
+
+  it('session mode on the database servers: accepted, no warning, the password stays out of the config', () => {
+    const config = resolvePoolConfig({ DATABASE_URL: multi, USE_TRANSACTION_MODE: 'false' });
+    expect(warned({ DATABASE_URL: multi, USE_TRANSACTION_MODE: 'false' })).toEqual([]);
+    expect(config.hosts).toEqual([
+      { host: 'db1.internal', port: 5432 },
+      { host: 'db2.internal', port: 5432 },
+    ]);
+    expect(JSON.stringify(config)).not.toContain('s3cret');
+    expect(config.databaseUrl).toContain('app:***@db1.internal:5432,db2.internal:5432/app');
+  });
+
+  it.each([
+    ['transaction mode (the URL goes to PgBouncer)', { DATABASE_URL: multi, USE_TRANSACTION_MODE: 'true' }],
+    [
+      'a Supavisor host',
+      {
+        DATABASE_URL:
+          'postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:5432,aws-1-eu-west-1.pooler.supabase.com:5432/postgres',
+        USE_TRANSACTION_MODE: 'false',
+      },
+    ],
+  ])('%s: one warning that the pooler picks the server', (_, env) => {
+    const warnings = warned(env);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^DATABASE_URL: a multi-host URL .* points at a pooler/);
+    expect(warnings[0]).not.toMatch(/s3cret|:pw@/);
+  });
+
+  it('a bad target_session_attrs is a ConfigError at configuration time, naming the parameter', () => {
+    expect(() => resolvePoolConfig({ DATABASE_URL: `${multi.replace('read-write', 'master')}`, USE_TRANSACTION_MODE: 'false' })).toThrow(
+      'DATABASE_URL (target_session_attrs): must be one of any, read-write, read-only, primary, standby, prefer-standby',
+    );
+  });
+
+  it('DATABASE_URL_READ may use the same form', () => {
+    const config = resolvePoolConfig({
+      DATABASE_URL: 'postgresql://app:pw@db1:5432/app',
+      DATABASE_URL_READ: 'postgresql://app:pw@db2:5432,db3:5432/app?target_session_attrs=prefer-standby',
+      USE_TRANSACTION_MODE: 'false',
+    });
+    expect(config.readReplicas).toHaveLength(1);
+    expect(config.readReplicas[0]?.databaseUrl).toContain('db2:5432,db3:5432');
   });
 });
