@@ -31,8 +31,8 @@ import { createPool } from '../pool/create-pool.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import { PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
-import { fetchCommitPosition } from '../routing/commit-position.ts';
-import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
+import { fetchWalPosition } from '../routing/commit-position.ts';
+import { encodeConsistencyToken, parseTokenPosition } from '../routing/consistency-token.ts';
 import { createReadRouter, type ReadDecision, type ReadRouter, type ReadsByTarget } from '../routing/read-router.ts';
 import {
   type ReplicaRoutingOptions,
@@ -583,7 +583,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   async consistencyToken(): Promise<string> {
     const state = this.#init();
     if (state.router) return state.router.consistencyToken();
-    return encodeConsistencyToken(await fetchCommitPosition(state.primary.pool));
+    const { lsn, timeline } = await fetchWalPosition(state.primary.pool);
+    return encodeConsistencyToken(lsn, timeline);
   }
 
   async #parallelBatch(ops: readonly TransactionFn<C, unknown>[], txOptions: TransactionOptions): Promise<unknown[]> {
@@ -627,10 +628,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       if (route.useReplica && state.router) {
         // Reads with replicas: each attempt is routed afresh (src/routing), so a replica that could
         // not serve one attempt is skipped by the next.
-        const after = parseConsistencyToken(options.after, 'after');
+        const after = parseTokenPosition(options.after, 'after');
         const { router, primary } = state;
         const routed = async (_: null, attempt: number): Promise<R> => {
-          const decision: ReadDecision<PoolHandle<C>> = router.route(after);
+          const decision: ReadDecision<PoolHandle<C>> = router.route(after?.lsn ?? null, after?.timeline ?? null);
           const handle = decision.handle ?? primary;
           pool = handle.role;
           // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.

@@ -49,6 +49,8 @@ export interface ScenarioResult {
   readonly faultWindowMs: number;
   /** From the end of the fault to the first acknowledged write after it, ms. */
   readonly resumeAfterMs: number;
+  /** `consistencyToken()` before the fault and after it: a switchover moves the primary to a new WAL timeline. */
+  readonly tokens: { readonly before: string; readonly after: string };
   /** The manager's own failover counters. */
   readonly failovers: number;
   readonly failoverCalls: number;
@@ -127,6 +129,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
           paths[i],
         ),
       );
+      const tokensBefore = await Promise.all(managers.map((m) => m.consistencyToken()));
       await sleep(settleMs);
       let faultStart: number;
       let faultEnd: number;
@@ -142,6 +145,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
       log(`${scenario}: fault over, ${loads.map((l) => l.acknowledgedCount).join(' + ')} writes acknowledged so far`);
       await sleep(settleMs);
       const results = await Promise.all(loads.map((l) => l.stop()));
+      const tokensAfter = await Promise.all(managers.map((m) => m.consistencyToken()));
       // Read the ledger on the server that is primary now.
       const primaryUrl = scenario === 'fence' ? stack.directUrl : withPort(stack.directUrl, stack.standby?.port ?? 0);
       const rows = await queryOnce<{ key: string; n: number }>(
@@ -172,6 +176,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
           longestCallMs: result.longestCallMs,
           faultWindowMs: Math.round(end - faultStart),
           resumeAfterMs: Math.round((loads[i]?.ackTimes.find((t) => t > end) ?? Number.NaN) - end),
+          tokens: { before: tokensBefore[i] ?? '', after: tokensAfter[i] ?? '' },
           failovers: metrics.failovers,
           failoverCalls: metrics.failoverCalls,
           failoverRetries: metrics.failoverRetries,

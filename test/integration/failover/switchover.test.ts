@@ -9,7 +9,7 @@
  *   host matched" and are retried; after the promotion the standby is read-write and kept.
  * Own stack (servers are stopped and promoted).
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../../tools/failover/scenarios.ts';
 import { expectRodeThrough, reportLine } from './report.ts';
 
@@ -18,5 +18,10 @@ describe('switchover with writers on the pooler and on a multi-host direct URL a
     const results = await runScenario('switchover');
     for (const r of results) console.log(reportLine(r));
     for (const r of results) expectRodeThrough(r);
+    // Read-your-writes tokens say which timeline they belong to: the promoted standby is on the next one.
+    for (const r of results) {
+      expect(r.tokens.before, r.path).toMatch(/^v2\.1\./);
+      expect(r.tokens.after, r.path).toMatch(/^v2\.2\./);
+    }
   }, 90_000);
 });

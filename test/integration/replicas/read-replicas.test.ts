@@ -161,7 +161,7 @@ describe('routing', () => {
     for (let i = 0; i < 10; i++) {
       const id = await insert(writer, 'token');
       const token = await writer.consistencyToken();
-      expect(token).toMatch(/^v1\.[0-9a-f]+\.[0-9a-f]+$/);
+      expect(token).toMatch(/^v2\.1\.[0-9a-f]+\.[0-9a-f]+$/);
       const seen = await reader.readWithPooling((tx) => probe(tx as unknown as RawTx, id), { after: token });
       if (!seen.found) stale++;
     }
