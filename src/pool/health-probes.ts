@@ -22,6 +22,7 @@ import pg from 'pg';
 import type { PgbouncerFigures } from '../health/health-check.ts';
 import { buildClientSettings, type PgClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
+import { destroyClientSocket } from './pg-internals.ts';
 
 export interface ProbeOptions {
   /** Aborting destroys the connection at once; the probe then rejects. */
@@ -55,7 +56,7 @@ async function withClient<T>(
   const hosts = multiHostSetup(typeof target === 'string' ? buildClientSettings(target, { variable }) : target);
   const settings = hosts.settings;
   // A TLS failure at connect becomes a TlsError; sslmode=prefer falls back to plain TCP like the pool.
-  const Client = hosts.wrap(tlsAwareClient(settings, pg.Client));
+  const Client = hosts.wrap(tlsAwareClient(settings, pg.Client, timeout));
   const client = new Client({
     ...pgClientConfig(settings),
     connectionTimeoutMillis: timeout,
@@ -64,7 +65,7 @@ async function withClient<T>(
   });
   // A late socket error (after abort, or a FATAL after a failed query) must not crash the process.
   client.on('error', () => {});
-  const destroy = () => client.connection.stream.destroy();
+  const destroy = () => destroyClientSocket(client);
   signal?.addEventListener('abort', destroy, { once: true });
   let ok = false;
   try {

@@ -16,15 +16,17 @@
  *   (same settings, TLS included), then connects the client itself to the winner and checks it again.
  * - Leaning on pg's internals: the host and port are set on the client (and its
  *   ConnectionParameters) before `super.connect()`, which reads `this.host` / `this.port` there
- *   (pg 8.23 lib/client.js `_connect`). test/unit/pool/multi-host.test.ts pins it; if a pg release
- *   stops reading them there, the check after connect sees the wrong server or a refused host and
- *   the connect fails as a classified `NoMatchingHostError`, never silently on the wrong host.
+ *   (pg 8.23 lib/client.js `_connect`), through src/pool/pg-internals.ts: fields that are gone are an
+ *   IncompatibleDependencyError (kind `dependency`). test/unit/pool/multi-host.test.ts pins that
+ *   pg reads them at connect; if a release stopped, the session check after connect would see the
+ *   wrong server and fail as `NoMatchingHostError` (for `any`, the first host is the URL's anyway).
  */
 import type pg from 'pg';
 import { parseDatabaseUrl } from '../config/database-url.ts';
 import { describeHosts, type HostEndpoint, type HostList, needsHostSelection, parseHostList, singleHostUrl } from '../config/host-list.ts';
 import { NoMatchingHostError } from '../errors/errors.ts';
 import type { PgClientSettings } from './client-settings.ts';
+import { aimClientAt } from './pg-internals.ts';
 
 type ClientConstructor = new (config: pg.ClientConfig) => pg.Client;
 
@@ -93,14 +95,8 @@ function hasHostListParams(parsed: ReturnType<typeof parseDatabaseUrl>): boolean
   return parsed.params.some(([key]) => key === 'host' || key === 'target_session_attrs' || key === 'load_balance_hosts');
 }
 
-/** Points a client that has not connected yet at `host` (see the file comment: pinned by a unit test). */
-export function aimClient(client: pg.Client, host: HostEndpoint): void {
-  const target = client as unknown as { host: string; port: number; connectionParameters: { host: string; port: number } };
-  target.host = host.host;
-  target.port = host.port;
-  target.connectionParameters.host = host.host;
-  target.connectionParameters.port = host.port;
-}
+/** Points a client that has not connected yet at `host` (src/pool/pg-internals.ts; pinned by a unit test). */
+export const aimClient = aimClientAt;
 
 /**
  * The class pg-pool constructs: `connect()` picks the host. Each class (one per pool) remembers the

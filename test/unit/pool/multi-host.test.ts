@@ -23,6 +23,17 @@ describe('node-postgres internals the multi-host layer leans on', () => {
     expect(pgClientSource).toContain('Client has already been connected. You cannot reuse a client.');
   });
 
+  it('aimClient on a client without those fields is an IncompatibleDependencyError (kind dependency), not a TypeError', () => {
+    const broken = Object.create(null) as pg.Client;
+    let caught: unknown;
+    try {
+      aimClient(broken, { host: 'h', port: 1 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(classifyError(caught)).toMatchObject({ kind: 'dependency', retryable: false });
+  });
+
   it('aimClient sets the host and port on the client and its ConnectionParameters before connect', () => {
     const client = new pg.Client({ connectionString: 'postgresql://u:p@first:1/db' });
     aimClient(client, { host: 'second', port: 2 });
