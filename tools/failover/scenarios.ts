@@ -51,6 +51,8 @@ export interface ScenarioResult {
   readonly resumeAfterMs: number;
   /** `consistencyToken()` before the fault and after it: a switchover moves the primary to a new WAL timeline. */
   readonly tokens: { readonly before: string; readonly after: string };
+  /** Retries by classified kind (failover retries included). */
+  readonly retriesByKind: Readonly<Record<string, number>>;
   /** The manager's own failover counters. */
   readonly failovers: number;
   readonly failoverCalls: number;
@@ -177,6 +179,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
           faultWindowMs: Math.round(end - faultStart),
           resumeAfterMs: Math.round((loads[i]?.ackTimes.find((t) => t > end) ?? Number.NaN) - end),
           tokens: { before: tokensBefore[i] ?? '', after: tokensAfter[i] ?? '' },
+          retriesByKind: metrics.retriesByKind,
           failovers: metrics.failovers,
           failoverCalls: metrics.failoverCalls,
           failoverRetries: metrics.failoverRetries,
