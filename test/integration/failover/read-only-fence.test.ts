@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'vitest';
 import { runScenario } from '../../../tools/failover/scenarios.ts';
-import { expectRodeThrough, reportLine } from './report.ts';
+import { expectRodeThrough, reportLine } from '../../support/failover-report.ts';
 
 describe('primary fenced read-only for 1.5 s, 8 writers', () => {
   it('0 lost, 0 written twice, 0 calls failed; the writes waited for the fence to lift', async () => {

@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../../tools/failover/scenarios.ts';
-import { expectRodeThrough, reportLine } from './report.ts';
+import { expectRodeThrough, reportLine } from '../../support/failover-report.ts';
 
 describe('switchover with writers on the pooler and on a multi-host direct URL at once', () => {
   it('0 lost, 0 written twice, 0 calls failed on both paths; outcome-unknown reported apart', async () => {

@@ -4,6 +4,8 @@
  * call fails (after its failover window) with a NoMatchingHostError that names hosts, not secrets.
  * The switchover itself is test/integration/failover/switchover.test.ts.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { NoMatchingHostError } from '~/errors/errors.ts';
@@ -65,4 +67,36 @@ describe('multi-host URLs (direct, session mode)', () => {
     expect(metrics.failoverCalls).toBe(1);
     expect(metrics.errorsByKind).toEqual({ connection: 1 });
   });
+});
+
+describe('prisma-pgbouncer-pooling check with a multi-host URL', () => {
+  const root = path.resolve(import.meta.dirname, '../../..');
+  const check = (env: Record<string, string>) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const base = Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|USE_TRANSACTION_MODE|PGBOUNCER_ADMIN_URL)/.test(k)),
+      );
+      execFile(
+        path.join(root, 'node_modules/.bin/tsx'),
+        ['src/cli/main.ts', 'check', '--json'],
+        { cwd: root, env: { ...base, ...env }, timeout: 120_000 },
+        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('passes in session mode, reports the hosts, and warns when the URL is used through a pooler; no password printed', async () => {
+    const dead = `127.0.0.1:${await findFreePort()}`;
+    const url = withHosts(`${dead},${primary}`, 'target_session_attrs=read-write');
+    const session = await check({ DATABASE_URL: url, USE_TRANSACTION_MODE: 'false' });
+    expect(session.code, session.stderr).toBe(0);
+    const report = JSON.parse(session.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.health.checks.connectionPool).toMatchObject({ hosts: [dead, primary], targetSessionAttrs: 'read-write' });
+    expect(report.config.databaseUrl).toContain(`${dead},${primary}`);
+    expect(session.stdout + session.stderr).not.toContain(password);
+    const pooled = await check({ DATABASE_URL: url, USE_TRANSACTION_MODE: 'true' });
+    const budget = JSON.parse(pooled.stdout).checks.find((c: { name: string }) => c.name === 'effective URL and budget');
+    expect(budget.detail).toMatch(/a multi-host URL \(2 hosts and target_session_attrs=read-write\) that points at a pooler/);
+    expect(pooled.stdout + pooled.stderr).not.toContain(password);
+  }, 120_000);
 });

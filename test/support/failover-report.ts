@@ -1,6 +1,6 @@
 /** The one line each failover test prints, and what it asserts of every app path. */
 import { expect } from 'vitest';
-import type { ScenarioResult } from '../../../tools/failover/scenarios.ts';
+import type { ScenarioResult } from '../../tools/failover/scenarios.ts';
 
 export function reportLine(r: ScenarioResult): string {
   return `${r.scenario} / ${r.path}: ${r.acknowledged} acknowledged, ${r.failed} failed, ${r.outcomeUnknown} outcome-unknown (${r.outcomeUnknownApplied} committed), longest stall ${r.longestStallMs} ms (fault ${r.faultWindowMs} ms, writes resumed ${r.resumeAfterMs} ms after it), ${r.failoverCalls} calls rode a failover`;
