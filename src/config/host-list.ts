@@ -13,7 +13,7 @@
  * does the trying and pg only ever sees a single-host URL (`singleHostUrl`).
  */
 import { ConfigError } from '../errors/errors.ts';
-import { type DatabaseUrlHost, formatDatabaseUrl, getParam, type ParsedDatabaseUrl } from './database-url.ts';
+import { type DatabaseUrlHost, formatDatabaseUrl, getParam, type ParsedDatabaseUrl, parseDatabaseUrl } from './database-url.ts';
 
 export const TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
 export type TargetSessionAttrs = (typeof TARGET_SESSION_ATTRS)[number];
@@ -117,4 +117,10 @@ export function hostListWarnings(parsed: ParsedDatabaseUrl, pooled: boolean, var
   return [
     `${variable}: a multi-host URL (${what}) that points at a pooler: the pooler picks the server behind it, so the host list only chooses among poolers and target_session_attrs checks the pooler's server connection; let the pooler follow the primary, or list the PostgreSQL servers themselves in session mode (docs/failover.md)`,
   ];
+}
+
+/** The health report's view of a URL's host list (hosts and target_session_attrs, no credentials); null without host selection. */
+export function hostListSummary(connectionString: string): { hosts: string[]; targetSessionAttrs: TargetSessionAttrs } | null {
+  const list = parseHostList(parseDatabaseUrl(connectionString));
+  return needsHostSelection(list) ? { hosts: describeHosts(list), targetSessionAttrs: list.targetSessionAttrs } : null;
 }

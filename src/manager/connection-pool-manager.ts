@@ -9,6 +9,7 @@
  * the `pg.Pool` built in src/pool/create-pool.ts.
  */
 import type pg from 'pg';
+import { hostListSummary } from '../config/host-list.ts';
 import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
@@ -31,7 +32,7 @@ import { encodeConsistencyToken, parseTokenPosition } from '../routing/consisten
 import type { ReadDecision } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
-import { healthHostList, logFailoverRetry } from '../transaction/failover-log.ts';
+import { logFailoverRetry } from '../transaction/failover-log.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { AttemptFailure, type RetryEvent, type RetryHooks, resolveRetryOptions, retry, toAttemptFailure } from '../transaction/retry.ts';
 import {
@@ -549,7 +550,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
         readReplicas: router ? (signal) => router.health(signal) : null,
-        hostList: healthHostList(config.connectionString),
+        hostList: hostListSummary(config.connectionString),
         failovers: () => this.#metrics.snapshot().failovers,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from '../../../src/config/database-url.ts';
-import { describeHosts, needsHostSelection, parseHostList, singleHostUrl } from '../../../src/config/host-list.ts';
+import { describeHosts, hostListSummary, needsHostSelection, parseHostList, singleHostUrl } from '../../../src/config/host-list.ts';
 import { resolvePoolConfig } from '../../../src/config/resolve-pool-config.ts';
 import { ConfigError, NoMatchingHostError } from '../../../src/errors/errors.ts';
 
@@ -96,6 +96,14 @@ describe('parseHostList', () => {
     expect(needsHostSelection(list('postgresql://u:p@h1/db'))).toBe(false);
     expect(needsHostSelection(list('postgresql://u:p@h1,h2/db'))).toBe(true);
     expect(needsHostSelection(list('postgresql://u:p@h1/db?target_session_attrs=read-write'))).toBe(true);
+  });
+
+  it('hostListSummary: hosts and attribute for the health report, without credentials; null for a plain URL', () => {
+    expect(hostListSummary('postgresql://u:s3cret@[::1]:5432,db2/app?target_session_attrs=primary')).toEqual({
+      hosts: ['[::1]:5432', 'db2:5432'],
+      targetSessionAttrs: 'primary',
+    });
+    expect(hostListSummary('postgresql://u:s3cret@db1:5432/app')).toBeNull();
   });
 
   it('singleHostUrl keeps the credentials and database, drops the multi-host parameters, keeps the rest in order', () => {
