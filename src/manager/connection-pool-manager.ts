@@ -127,6 +127,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #telemetry: Telemetry | null | undefined;
   #pools: PoolSet<C> | null = null;
   #closed = false;
+  /** A call has succeeded: the database was reachable once, so "refused" now means it is moving (src/transaction/retry.ts `failoverArmed`). */
+  #reached = false;
   #closing: Promise<void> | null = null;
   /** Wrapper calls that have not settled yet, and who waits for that number to reach 0. */
   #inFlight = 0;
@@ -149,10 +151,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.getMetrics = this.getMetrics.bind(this);
     this.getHealth = this.getHealth.bind(this);
     const hooks = (isRetryable: Hooks['isRetryable']) =>
-      Object.fromEntries(OPERATION_KINDS.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind) }])) as Record<
-        OperationKind,
-        Hooks
-      >;
+      Object.fromEntries(
+        OPERATION_KINDS.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind), failoverArmed: () => this.#reached }]),
+      ) as Record<OperationKind, Hooks>;
     this.#hooks = { strict: hooks(retryableStrict), idempotent: hooks(retryableIdempotent) };
   }
 
@@ -286,6 +287,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       log: managerLog,
     });
     this.#warmupCounts.connections += result.opened;
+    if (result.opened > 0) this.#reached = true;
     this.#warmupCounts.failures += result.failures;
   }
 
@@ -425,6 +427,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         const call = this.#call(kind, primary, fn, route, transaction, pools.config.poolTimeoutMs, options.signal, trace);
         result = await retry(attemptCall, call, policy, hooks, options.signal, trace);
       }
+      this.#reached = true;
       this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - startedAt, error: null, pool: served, trace });
       return result;
     } catch (caught) {

@@ -118,6 +118,13 @@ export interface RetryHooks<T = undefined> {
   onRetry?: (event: RetryEvent, trace: T) => void;
   /** Overrides the classifier's `retryable` for an operation (e.g. an unknown COMMIT outcome of an idempotent call). */
   isRetryable?: (classification: ErrorClassification) => boolean;
+  /**
+   * Whether a failover window may open (see `failoverTimeoutMs`); defaults to yes. The manager
+   * opens it only once its database has answered a call: a database that never answered (a wrong
+   * host or port, a server that is not running) is a setup problem, reported within the ordinary
+   * budget instead of after the window.
+   */
+  failoverArmed?: () => boolean;
 }
 
 const CONFLICT_KINDS: ReadonlySet<ErrorKind> = new Set(['serialization', 'deadlock']);
@@ -154,7 +161,11 @@ export async function retry<C, T, Trace = undefined>(
       const now = performance.now();
       let delayMs: number;
       let limit = deadline;
-      const failover = retryable && classification.failover && options.failoverTimeoutMs > 0;
+      const failover =
+        retryable &&
+        classification.failover &&
+        options.failoverTimeoutMs > 0 &&
+        (failoverDeadline !== null || (hooks.failoverArmed?.() ?? true));
       if (failover) {
         // The primary is moving: retry on a fresh connection until the window closes, whatever the attempt count.
         failoverDeadline ??= now + options.failoverTimeoutMs;

@@ -199,4 +199,29 @@ describe('retry', () => {
     expect(fn).toHaveBeenCalledTimes(2);
     expect(failure).toMatchObject({ classification: { kind: 'outcome-unknown', failover: false } });
   });
+
+  it('failoverArmed false (a database never reached): refused connections get the ordinary budget, no window', async () => {
+    const fn = failing([refused, refused, refused]);
+    const events: (boolean | undefined)[] = [];
+    const options = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0 });
+    await expect(retry(fn, options, { failoverArmed: () => false, onRetry: (e) => events.push(e.failoverStarted) })).rejects.toMatchObject({
+      error: { code: 'ECONNREFUSED' },
+    });
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(events).toEqual([undefined, undefined]);
+  });
+
+  it('a window already open stays open even if failoverArmed changes its mind', async () => {
+    let armed = true;
+    const fn = failing([refused, refused, refused, refused]);
+    const options = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0 });
+    const pending = retry(fn, options, {
+      failoverArmed: () => armed,
+      onRetry: () => {
+        armed = false;
+      },
+    });
+    await expect(pending).resolves.toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(5);
+  });
 });
