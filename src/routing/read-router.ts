@@ -92,16 +92,21 @@ export class ReadRouter<H> {
 
   /**
    * Where the next attempt of a read goes; `after` is a parsed consistency token (or null), with
-   * `afterTimeline`, the WAL timeline it belongs to when the token said (v2); `primaryOnly`: an
-   * earlier attempt found its replica busy, so this one takes the primary (counted as
-   * `primary-fallback`). Counts the decision.
+   * `afterTimeline`, the WAL timeline it belongs to when the token said (v2). `how`: `consistent`
+   * (default) honours this instance's writes and `after`; `any-replica` takes a healthy replica
+   * whatever it has replayed (`prisma.$replica()`); `primary` means an earlier attempt found its
+   * replica busy, so this one takes the primary (counted as `primary-fallback`). Counts the decision.
    */
-  route(after: Lsn | null, primaryOnly = false, afterTimeline: number | null = null): ReadDecision<H> {
-    if (primaryOnly) {
+  route(
+    after: Lsn | null,
+    how: 'consistent' | 'any-replica' | 'primary' = 'consistent',
+    afterTimeline: number | null = null,
+  ): ReadDecision<H> {
+    if (how === 'primary') {
       this.#counts['primary-fallback'] += 1;
       return { target: 'primary-fallback', handle: null, replicaIndex: null };
     }
-    const pending = this.#ownWrites.pending;
+    const pending = how === 'consistent' && this.#ownWrites.pending;
     if (pending) this.#ownWrites.resolveSoon();
     const statuses = this.#monitor.statuses();
     // A token of another timeline than the primary's (made before a promotion, or on a primary we
@@ -112,9 +117,9 @@ export class ReadRouter<H> {
     if (otherTimeline && afterTimeline > known) this.#ownWrites.resolveSoon();
     // A write whose position is not known yet: the primary is the only server sure to show it.
     const route =
-      pending || otherTimeline
+      pending || (how === 'consistent' && otherTimeline)
         ? ({ target: 'primary-consistency' } as const)
-        : selectReadRoute(statuses, maxLsn(this.#ownWrites.position, after), this.#turn++);
+        : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : null, this.#turn++);
     // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
     if (route.target !== 'replica') this.#monitor.refreshSoon();
     else this.#monitor.refreshIfStale();
