@@ -28,6 +28,7 @@ import {
 } from './database-url.ts';
 import { tlsDefaultsFor } from './default-tls.ts';
 import { DIRECT_URL_VARIABLES, firstSetVariable, POOLED_URL_VARIABLES, variableChoice } from './env-urls.ts';
+import { hostListWarnings, isPoolerHost } from './host-list.ts';
 import { checkMilliseconds } from './milliseconds.ts';
 import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
@@ -294,6 +295,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
   const ports = explicitPorts(parsed);
   const plan = planEndpoint(parsed, mode, variable);
   warnings.push(...plan.warnings);
+  warnings.push(...hostListWarnings(parsed, mode === 'transaction' || isPoolerHost(plan.provider.id, parsed), variable));
   let connectionString: string;
   if (mode === 'transaction') {
     connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: true, connectionLimit }, variable);

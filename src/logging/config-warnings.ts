@@ -18,6 +18,7 @@ const CODES: readonly [RegExp, string][] = [
   [/Supavisor needs the user/, 'PGPOOL_SUPAVISOR_USER'],
   [/is neither 5432 \(PostgreSQL\) nor 6543/, 'PGPOOL_UNKNOWN_PORT'],
   [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
+  [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
 ];
 
 /** The code of one of our configuration warnings. */

@@ -9,6 +9,7 @@
  * the `pg.Pool` built in src/pool/create-pool.ts.
  */
 import type pg from 'pg';
+import { hostListSummary } from '../config/host-list.ts';
 import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
@@ -35,11 +36,12 @@ import { buildClientSettings } from '../pool/client-settings.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import type { PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
-import { fetchCommitPosition } from '../routing/commit-position.ts';
-import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
+import { fetchWalPosition } from '../routing/commit-position.ts';
+import { encodeConsistencyToken, parseTokenPosition } from '../routing/consistency-token.ts';
 import type { ReadDecision } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { logFailoverRetry } from '../transaction/failover-log.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { AttemptFailure, type RetryEvent, type RetryHooks, resolveRetryOptions, retry, toAttemptFailure } from '../transaction/retry.ts';
 import { type PlainAttempt, type PlainAttemptState, runPlainAttempt, WriteInDisguise } from '../transaction/run-plain-attempt.ts';
@@ -135,6 +137,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #telemetry: Telemetry | null | undefined;
   #pools: PoolSet<C> | null = null;
   #closed = false;
+  /** A call has succeeded: the database was reachable once, so "refused" now means it is moving (src/transaction/retry.ts `failoverArmed`). */
+  #reached = false;
   #closing: Promise<void> | null = null;
   /** Wrapper calls that have not settled yet, and who waits for that number to reach 0. */
   #inFlight = 0;
@@ -158,10 +162,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.getMetrics = this.getMetrics.bind(this);
     this.getHealth = this.getHealth.bind(this);
     const hooks = (isRetryable: Hooks['isRetryable']) =>
-      Object.fromEntries(OPERATION_KINDS.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind) }])) as Record<
-        OperationKind,
-        Hooks
-      >;
+      Object.fromEntries(
+        OPERATION_KINDS.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind), failoverArmed: () => this.#reached }]),
+      ) as Record<OperationKind, Hooks>;
     this.#hooks = { strict: hooks(retryableStrict), idempotent: hooks(retryableIdempotent) };
   }
 
@@ -310,6 +313,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       log: managerLog,
     });
     this.#warmupCounts.connections += result.opened;
+    if (result.opened > 0) this.#reached = true;
     this.#warmupCounts.failures += result.failures;
   }
 
@@ -367,7 +371,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   async consistencyToken(): Promise<string> {
     const pools = this.#init();
     if (pools.router) return pools.router.consistencyToken();
-    return encodeConsistencyToken(await fetchCommitPosition(pools.primary.pool));
+    const { lsn, timeline } = await fetchWalPosition(pools.primary.pool);
+    return encodeConsistencyToken(lsn, timeline);
   }
 
   async #parallelBatch(
@@ -416,7 +421,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const hooks = ((options.idempotent ?? route.readOnly) ? this.#hooks.idempotent : this.#hooks.strict)[kind];
       const transaction = transactionOptions(pools.config, this.#options.transactionTimeoutMs, options);
       // Checked on every read, with or without replicas: a bad token is the caller's bug either way.
-      const after = route.readOnly ? parseConsistencyToken(options.after, 'after') : null;
+      const after = route.readOnly ? parseTokenPosition(options.after, 'after') : null;
       const { router, primary } = pools;
       let result: R;
       if (route.readOnly && router) {
@@ -424,7 +429,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         // not serve one attempt is skipped by the next.
         let replicaBusy = false;
         const routed = async (_: null, attempt: number): Promise<R> => {
-          const decision: ReadDecision<PoolHandle<C>> = router.route(after, replicaBusy ? 'primary' : 'consistent');
+          const decision: ReadDecision<PoolHandle<C>> = router.route(
+            after?.lsn ?? null,
+            replicaBusy ? 'primary' : 'consistent',
+            after?.timeline ?? null,
+          );
           const handle = decision.handle ?? primary;
           served = handle.target;
           // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.
@@ -448,6 +457,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         const call = this.#call(kind, primary, fn, route, transaction, pools.config.poolTimeoutMs, options.signal, trace);
         result = await retry(attemptCall, call, policy, hooks, options.signal, trace);
       }
+      this.#reached = true;
       this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - startedAt, error: null, pool: served, trace });
       return result;
     } catch (caught) {
@@ -497,7 +507,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const pools = this.#init();
       const { primary, router } = pools;
       const raw = RAW_QUERY_OPERATIONS.has(call.operation);
-      const afterLsn = parseConsistencyToken(after, 'after');
+      const afterPosition = parseTokenPosition(after, 'after');
       const hooks = this.#hooks.strict[kind];
       // A write, or a raw query that turned out to write: the primary, and only what cannot have run is retried.
       const writeAttempt: PlainAttempt = { admission: primary.admission, sink: this.#sink, kind, trace, write: true };
@@ -513,7 +523,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         const read = async (): Promise<unknown> => {
           const decision =
             router && pin !== 'primary'
-              ? router.route(afterLsn, replicaBusy ? 'primary' : pin === 'replica' ? 'any-replica' : 'consistent')
+              ? router.route(
+                  afterPosition?.lsn ?? null,
+                  replicaBusy ? 'primary' : pin === 'replica' ? 'any-replica' : 'consistent',
+                  afterPosition?.timeline ?? null,
+                )
               : null;
           const handle = decision?.handle ?? primary;
           served = handle.target;
@@ -604,19 +618,23 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       transaction,
       poolTimeoutMs,
       signal,
+      readOnly: route.readOnly,
     };
   }
 
-  #onRetry(kind: OperationKind, { attempt, classification, delayMs }: RetryEvent, trace: TraceHandle | undefined): void {
-    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs, trace });
-    poolingLog(
-      '%s attempt %d failed (%s%s); retrying in %d ms',
-      kind,
-      attempt,
-      classification.kind,
-      classification.code ? ` ${classification.code}` : '',
-      delayMs,
-    );
+  #onRetry(kind: OperationKind, { attempt, classification, delayMs, failoverStarted }: RetryEvent, trace: TraceHandle | undefined): void {
+    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs, trace, failoverStarted });
+    // One line per call that rides through a failover, not one per retry (src/transaction/failover-log.ts).
+    if (failoverStarted !== undefined) logFailoverRetry(poolingLog, kind, classification, failoverStarted);
+    else
+      poolingLog(
+        '%s attempt %d failed (%s%s); retrying in %d ms',
+        kind,
+        attempt,
+        classification.kind,
+        classification.code ? ` ${classification.code}` : '',
+        delayMs,
+      );
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
@@ -678,6 +696,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
         readReplicas: router ? (signal) => router.health(signal) : null,
+        hostList: hostListSummary(config.connectionString),
+        failovers: () => this.#metrics.snapshot().failovers,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
     );

@@ -63,7 +63,7 @@ export class ReplicaMonitor {
   readonly #entries: Entry[];
   readonly #options: ReplicaMonitorOptions;
   readonly #now: () => number;
-  readonly #timeline = new WalTimeline();
+  #timeline = new WalTimeline();
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<void> | null = null;
   #lastPollStarted = Number.NEGATIVE_INFINITY;
@@ -178,6 +178,15 @@ export class ReplicaMonitor {
     entry.error = error;
     this.#publishStates();
     this.refreshSoon();
+  }
+
+  /**
+   * A standby was promoted (the primary's WAL timeline changed): positions learnt on the old
+   * timeline say nothing about the new one (they may be ahead of it), so the lag estimate starts
+   * again from the next observations instead of calling every replica lagging.
+   */
+  forgetPositions(): void {
+    this.#timeline = new WalTimeline();
   }
 
   /** The primary's WAL reached `lsn` (learnt after our own write): feeds the lag estimate. */

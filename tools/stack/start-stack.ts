@@ -93,6 +93,11 @@ export interface LocalStack {
   stopPgbouncer(): Promise<void>;
   startPgbouncer(): Promise<void>;
   restartPgbouncer(): Promise<void>;
+  /**
+   * Points PgBouncer's `app` database at another Postgres port (a promoted standby) and sends it
+   * `RELOAD`: new server connections go there, clients stay connected (tools/stack/switchover.ts).
+   */
+  retargetPooler(port: number): Promise<void>;
   /** Stops both processes and removes the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -223,6 +228,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   let standby: StandbyProcess | null = null;
   let stopped = false;
   let postgresPort = 0;
+  /** Where PgBouncer's `app` entry points: the primary, or a promoted standby after a switchover. */
+  let poolerTargetPort = 0;
   let poolerPort = 0;
   let tls: LocalStackTls | null = null;
   /** Query string of every URL that goes to PgBouncer: verified TLS when the stack has it. */
@@ -310,7 +317,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     };
     const ini = [
       '[databases]',
-      `${APP_DB} = host=127.0.0.1 port=${postgresPort} dbname=${APP_DB}`,
+      `${APP_DB} = host=127.0.0.1 port=${poolerTargetPort || postgresPort} dbname=${APP_DB}`,
       ...(standby ? [standbyDatabaseLine(standby.port, APP_DB)] : []),
       '',
       '[pgbouncer]',
@@ -485,6 +492,19 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     restartPgbouncer: async () => {
       await stopPgbouncer();
       await startPgbouncer();
+    },
+    retargetPooler: async (port) => {
+      poolerTargetPort = port;
+      writeBouncerConfig();
+      const adminUrl = url(ADMIN_USER, adminPassword, poolerPort, 'pgbouncer', poolerQuery);
+      const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        await admin.query('RELOAD');
+      } finally {
+        await admin.end().catch(() => {});
+      }
     },
     stop,
   };

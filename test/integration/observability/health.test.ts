@@ -155,7 +155,7 @@ describe('a hung database (blackholed TCP proxy in front of PgBouncer)', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     const body = (await response.json()) as HealthReport;
     expectSeedShape(body, false);
-    expect(body.checks.database).toEqual({ status: 'unhealthy', latency: expect.any(Number), error: 'timeout' });
+    expect(body.checks.database).toEqual({ status: 'unhealthy', latency: expect.any(Number), error: 'timeout', failovers: 0 });
     expect(body.checks.database.latency).toBeGreaterThanOrEqual(990);
 
     // The timed-out probe's socket was destroyed at once, not left waiting on the frozen peer

@@ -31,6 +31,14 @@ describe('configuration warnings', () => {
       'PGPOOL_SUPAVISOR_USER',
     ],
     ['unknown port', { DATABASE_URL: 'postgresql://u:pw@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' }, 'PGPOOL_UNKNOWN_PORT'],
+    [
+      'multi-host URL at a pooler',
+      {
+        DATABASE_URL: 'postgresql://u:pw@db1.example.com:5432,db2.example.com:5432/d?target_session_attrs=read-write',
+        USE_TRANSACTION_MODE: 'true',
+      },
+      'PGPOOL_MULTI_HOST_POOLER',
+    ],
   ])('%s: a warning of its own code', (_name, env, code) => {
     const config = resolvePoolConfig(env);
     expect(config.warnings.map(configWarningCode)).toContain(code);
