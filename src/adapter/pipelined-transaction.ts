@@ -34,6 +34,7 @@
 import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
 import { TransactionRolledBackError } from '../errors/errors.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 
 /** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
 export interface PgQueryPath extends SqlDriverAdapter {
@@ -84,7 +85,7 @@ function ignoreConnectionError(): void {}
  */
 function armBeginDeadline(conn: pg.PoolClient, begin: Promise<unknown>, ms: number): void {
   const timer = setTimeout(() => (conn as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy(), ms);
-  timer.unref();
+  unrefTimer(timer);
   void settled(begin).then(() => clearTimeout(timer));
 }
 

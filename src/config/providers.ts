@@ -10,7 +10,7 @@
 import type { ParsedDatabaseUrl, RewriteOptions } from './database-url.ts';
 import { explicitPorts } from './database-url.ts';
 
-export type ProviderId = 'neon' | 'supabase' | 'supavisor' | 'rds-proxy' | 'pgbouncer';
+export type ProviderId = 'neon' | 'supabase' | 'supavisor' | 'rds-proxy' | 'hyperdrive' | 'pgbouncer';
 
 export interface ProviderProfile {
   readonly id: ProviderId;
@@ -47,6 +47,13 @@ export const PROVIDERS: Readonly<Record<ProviderId, ProviderProfile>> = Object.f
   // <name>.proxy-<id>.<region>.rds.amazonaws.com is the pooler; what pins a session:
   // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html
   'rds-proxy': profile('rds-proxy', 'AWS RDS Proxy', 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html'),
+  // A Worker's Hyperdrive binding: connectionString's host is `<id>.hyperdrive.local` (port 5432), a
+  // transaction-mode pooler in front of the database that also closes what a request left open.
+  hyperdrive: profile(
+    'hyperdrive',
+    'Cloudflare Hyperdrive',
+    'https://developers.cloudflare.com/hyperdrive/concepts/how-hyperdrive-works/#connection-pooling',
+  ),
   // Anything else: a PgBouncer we run ourselves, transaction mode on 6543 by convention.
   pgbouncer: profile('pgbouncer', 'self-hosted PgBouncer', 'https://www.pgbouncer.org/config.html#pool_mode'),
 });
@@ -55,6 +62,7 @@ const NEON = /\.neon\.tech$/;
 const SUPABASE_DIRECT = /^db\.[a-z0-9]+\.supabase\.co$/;
 const SUPAVISOR = /\.pooler\.supabase\.com$/;
 const RDS_PROXY = /(^|\.)proxy-[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com(\.cn)?$/;
+const HYPERDRIVE = /\.hyperdrive\.local$/;
 const NEON_POOLER_SUFFIX = '-pooler';
 /** Supavisor finds the project from the user name's suffix: `postgres.abcdefghijklmnopqrst`. */
 const SUPAVISOR_USER = /^[^.]+(\..+)?\.[a-z0-9]+$/;
@@ -66,6 +74,7 @@ export function detectProvider(parsed: ParsedDatabaseUrl): ProviderProfile {
   if (SUPABASE_DIRECT.test(host)) return PROVIDERS.supabase;
   if (SUPAVISOR.test(host)) return PROVIDERS.supavisor;
   if (RDS_PROXY.test(host)) return PROVIDERS['rds-proxy'];
+  if (HYPERDRIVE.test(host)) return PROVIDERS.hyperdrive;
   return PROVIDERS.pgbouncer;
 }
 
@@ -136,6 +145,21 @@ export function planEndpoint(parsed: ParsedDatabaseUrl, mode: Mode, variable: st
             ? 'AWS RDS Proxy: already the pooler, port kept; it pins a client to one database connection after session-level SET, PREPARE, temporary tables, advisory locks or LISTEN, so keep those inside transactions or out'
             : 'AWS RDS Proxy: URL used as given',
         warnings: [],
+      };
+    case 'hyperdrive':
+      return {
+        provider,
+        rewrite: {},
+        decision:
+          mode === 'transaction'
+            ? 'Cloudflare Hyperdrive: already the pooler (transaction mode), URL kept'
+            : 'Cloudflare Hyperdrive: URL used as given',
+        warnings:
+          mode === 'session'
+            ? [
+                `${variable}: session mode through Cloudflare Hyperdrive (a transaction-mode pooler) breaks session features (SET, advisory locks, LISTEN, named prepared statements); unset USE_TRANSACTION_MODE`,
+              ]
+            : [],
       };
     case 'supavisor': {
       const warnings = supavisorUserWarnings(parsed, variable);

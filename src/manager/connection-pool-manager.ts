@@ -20,6 +20,7 @@ import {
   type HealthThresholds,
   type ReplicaFigures,
 } from '../health/health-check.ts';
+import { peekRequestScoped, requestScoped } from '../lifecycle/request-scope.ts';
 import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
 import { autoWarmup, checkWarmupMode, runWarmup, type WarmupMode } from '../lifecycle/warmup.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
@@ -40,6 +41,7 @@ import {
   replicaStartTimeoutMs,
   resolveReplicaRoutingOptions,
 } from '../routing/routing-options.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
@@ -358,11 +360,29 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   #init(): State<C> {
     if (this.#closed) throw new ManagerClosedError();
+    // Inside a request scope (Cloudflare Workers: src/platforms/cloudflare/) the state is the request's own.
+    const scoped = requestScoped(
+      this,
+      (env) => this.#buildState(env),
+      (state) => this.#disposeState(state),
+    );
+    if (scoped) return scoped;
     if (this.#state) return this.#state;
+    this.#state = this.#buildState(this.#options.env ?? process.env);
+    this.#attachLifecycle(this.#state.config);
+    return this.#state;
+  }
+
+  /** The state calls use now: the request's own inside a request scope, else the process-wide one (null before the first call). */
+  #current(): State<C> | null {
+    return peekRequestScoped<State<C>>(this) ?? this.#state;
+  }
+
+  #buildState(env: Readonly<Record<string, string | undefined>>): State<C> {
     this.#resolveTelemetry();
     // Synchronous and side-effect free until it succeeds: a failure (bad env, a client factory
     // that throws) leaves no pool behind and the next call simply tries again.
-    const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
+    const config = resolvePoolConfig(env, this.#options.pool);
     managerLog(
       'mode %s (%s); runtime %s; url %s; connection_limit %d (%s)',
       config.mode,
@@ -409,9 +429,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
             applicationName: this.#options.applicationName ?? 'connection-pool-manager',
             log: managerLog,
           });
-    this.#state = { config, primary, replicas, router };
-    this.#attachLifecycle(config);
-    return this.#state;
+    return { config, primary, replicas, router };
   }
 
   #createHandle(
@@ -665,7 +683,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       throw error;
     } finally {
       // Whatever the outcome, a primary transaction may have committed a write: reads catch up with it.
-      if (!route.readOnly) this.#state?.router?.noteWrite();
+      if (!route.readOnly) this.#current()?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -711,7 +729,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
   getMetrics(): ManagerMetrics {
-    const state = this.#state;
+    const state = this.#current();
     const replicaPools = state?.replicas.map((h) => readPoolStats(h.pool, h.limit)) ?? [];
     return {
       ...this.#metrics.snapshot(),
@@ -728,7 +746,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Starts a new metrics window. */
   resetMetrics(): void {
     this.#metrics.reset();
-    this.#state?.router?.resetCounts();
+    this.#current()?.router?.resetCounts();
   }
 
   /**
@@ -795,7 +813,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         new Promise<boolean>((resolve) => this.#onDrained.push(() => resolve(true))),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
-          timer.unref(); // running calls keep the process alive on their own; this timer must not
+          unrefTimer(timer); // running calls keep the process alive on their own; this timer must not
         }),
       ]);
       clearTimeout(timer);
@@ -816,10 +834,18 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const state = this.#state;
     this.#state = null;
     if (!state) return;
+    await this.#disposeState(state);
+    this.#telemetry?.dispose();
+    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
+    for (const detach of this.#detach.splice(0)) detach();
+    managerLog('disconnected');
+  }
+
+  /** Ends one state's router, pools and clients (the process-wide one, or a request's). */
+  async #disposeState(state: State<C>): Promise<void> {
     await state.router?.close();
     const handles = [state.primary, ...state.replicas];
     for (const h of handles) h.stopTelemetry?.();
-    this.#telemetry?.dispose();
     const clients = handles.flatMap((h) => (h.readOnlyClient ? [h.client, h.readOnlyClient] : [h.client]));
     await Promise.all(
       clients.map((client) =>
@@ -827,9 +853,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       ),
     );
     await Promise.all(handles.map((h) => h.pool.end()));
-    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
-    for (const detach of this.#detach.splice(0)) detach();
-    managerLog('disconnected');
   }
 }
 

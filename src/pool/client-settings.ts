@@ -23,6 +23,7 @@ import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/dat
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 
 export interface PgClientSettings {
   /** The URL node-postgres gets: without Prisma-only and TLS parameters. Password included. */
@@ -146,7 +147,7 @@ function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' |
       resolve(answer);
     };
     const timer = setTimeout(() => done(null), timeoutMs > 0 ? timeoutMs : 5000);
-    timer.unref();
+    unrefTimer(timer);
     socket.once('connect', () => {
       const request = Buffer.alloc(8);
       request.writeInt32BE(8, 0);
