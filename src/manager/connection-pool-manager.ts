@@ -41,6 +41,7 @@ import {
   replicaStartTimeoutMs,
   resolveReplicaRoutingOptions,
 } from '../routing/routing-options.ts';
+import { assertTcpRuntime } from '../runtime/edge-runtime.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
 import { describePoolTarget, type PoolTarget } from '../telemetry/pool-target.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
@@ -283,6 +284,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
+    assertTcpRuntime(); // an edge runtime (no TCP): one ConfigError, also when the import guard was tree-shaken
     if (typeof options?.createClient !== 'function') throw new ConfigError('createClient', 'must be a function');
     this.#options = options;
     // Bound, so an app can export them destructured: `export const { withPooling } = manager`.

@@ -62,7 +62,8 @@ export class LogLinearHistogram implements LatencyHistogram {
 
   percentile(percentile: number): number {
     if (this.#count === 0) return 0;
-    const target = Math.max(1, Math.ceil((Math.min(100, Math.max(0, percentile)) / 100) * this.#count));
+    // HDR's rank: the count at the percentile rounded half up (HdrHistogram getValueAtPercentile).
+    const target = Math.max(1, Math.floor((Math.min(100, Math.max(0, percentile)) / 100) * this.#count + 0.5));
     let seen = 0;
     for (const bucket of [...this.#counts.keys()].sort((a, b) => a - b)) {
       seen += this.#counts.get(bucket) ?? 0;

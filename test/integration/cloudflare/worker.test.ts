@@ -32,7 +32,8 @@ async function workerClientsLeft(): Promise<SocketRow[]> {
   return left;
 }
 
-const call = (path: string, init: RequestInit = {}) => fetch(`${worker.url}${path}`, { ...init, signal: AbortSignal.timeout(REQUEST_DEADLINE_MS) });
+const call = (path: string, init: RequestInit = {}) =>
+  fetch(`${worker.url}${path}`, { ...init, signal: AbortSignal.timeout(REQUEST_DEADLINE_MS) });
 
 const createUser = (email: string) =>
   call('/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
