@@ -173,6 +173,8 @@ describe('the packed package in a fresh app', () => {
     );
     writeFileSync(path.join(app, 'src/app.ts'), APP);
     for (const mode of ['nodenext', 'node16', 'bundler'] as const) writeFileSync(path.join(app, `tsconfig.${mode}.json`), tsconfig(mode));
+    // Here, under the hook's long timeout: tsc on a busy 2-core machine can take most of a test's minute.
+    await build();
   }, 300_000);
 
   afterAll(async () => {
