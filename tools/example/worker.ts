@@ -17,6 +17,8 @@ export function assertWorkerDependencies(): void {
       throw new Error('examples/cloudflare-worker has no node_modules: run `npm ci --prefix examples/cloudflare-worker` first');
     }
   }
+  // The Worker bundles the package as an app installs it (file:../.. → dist/), not its sources.
+  if (!existsSync(path.join(repoRoot, 'dist/index.js'))) throw new Error('the package is not built: run `npm run build` first');
   if (!existsSync(path.join(workerRoot, 'src/generated/prisma/client.ts'))) {
     throw new Error('examples/cloudflare-worker has no generated client: run `npm run generate --prefix examples/cloudflare-worker`');
   }
