@@ -101,6 +101,11 @@ describe('the Worker example under workerd, through Hyperdrive to PgBouncer', ()
     expect(report.checks.pgbouncer?.status).toBe('healthy');
   });
 
+  it('answers 10 concurrent health requests (their probes share one promise across requests in the isolate)', async () => {
+    const responses = await Promise.all(Array.from({ length: 10 }, () => call('/api/health')));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+  });
+
   it('leaves no client connection open on PgBouncer once the requests have ended', async () => {
     expect(await workerClientsLeft()).toEqual([]);
   });
