@@ -14,7 +14,7 @@ import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
-import { createPoolingClient, lazyClient, type Pin, type PlainCall, type PoolingClient } from '../extension/client-extension.ts';
+import { createPoolingClient, type Pin, type PlainCall, type PoolingClient, proxyClient } from '../extension/client-extension.ts';
 import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from '../extension/operations.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus } from '../health/health-check.ts';
 import { peekRequestScoped, requestScoped } from '../lifecycle/request-scope.ts';
@@ -136,6 +136,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #sink: OperationSink = createMetricsSink(this.#metrics);
   /** undefined until the first call decides; null when off. */
   #telemetry: Telemetry | null | undefined;
+  /** `prisma`'s extended client for each pool set (the process-wide one, or a request's). */
+  readonly #poolingClients = new WeakMap<PoolSet<C>, PoolingClient<C>>();
   #pools: PoolSet<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -203,9 +205,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
    * See docs/client-extension.md.
    */
   get prisma(): PoolingClient<C> {
-    this.#prisma ??= lazyClient(() =>
-      createPoolingClient(this.#init().primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) }),
-    );
+    // One extended client per pool set, looked up at each use: a Worker's requests each have their own.
+    this.#prisma ??= proxyClient(() => {
+      const pools = this.#init();
+      let client = this.#poolingClients.get(pools);
+      if (!client) {
+        client = createPoolingClient(pools.primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) });
+        this.#poolingClients.set(pools, client);
+      }
+      return client;
+    });
     return this.#prisma;
   }
 
@@ -495,7 +504,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const name: OperationName = { operation: call.operation, collection: call.model ?? null };
     const trace = this.#resolveTelemetry()?.trace;
     if (!trace) return this.#runPlain(kind, name, call, pin, after, undefined);
-    return trace(kind, this.#pools?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
+    return trace(kind, this.#current()?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
   }
 
   async #runPlain(
@@ -593,7 +602,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       );
       throw error;
     } finally {
-      if (wrote) this.#pools?.router?.noteWrite();
+      if (wrote) this.#current()?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }

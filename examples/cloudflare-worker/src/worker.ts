@@ -2,6 +2,7 @@
  * The Worker: three routes over the app's service file.
  *   POST /users {"email": …}  → 200 the user (created, or the existing one with that email)
  *   GET  /users/:email        → 200 the user, 404 when absent
+ *   GET  /users               → { count } through a plain `prisma.user.count()` (manager.prisma)
  *   GET  /api/health          → the health report (200 healthy/degraded, 503 unhealthy)
  *
  * withWorkerRequest gives each request its own pool and Prisma client over the Hyperdrive binding
@@ -9,7 +10,7 @@
  * across requests would hang every other one on Workers.
  */
 import { ConfigError, createHealthHandler, withWorkerRequest } from 'prisma-pgbouncer-pooling';
-import { connectionPoolManager, readWithPooling, writeWithPooling } from './services/connection-pool-manager.server';
+import { connectionPoolManager, prisma, readWithPooling, writeWithPooling } from './services/connection-pool-manager.server';
 
 const health = createHealthHandler(connectionPoolManager);
 
@@ -33,6 +34,8 @@ async function route(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === '/api/health' && request.method === 'GET') return health(request);
   if (url.pathname === '/users' && request.method === 'POST') return createUser(request);
+  // A plain call: `prisma` was taken once at module scope, yet each request reaches its own client.
+  if (url.pathname === '/users' && request.method === 'GET') return json({ count: await prisma.user.count() });
   const match = /^\/users\/([^/]+)$/.exec(url.pathname);
   if (match && request.method === 'GET') return findUser(decodeURIComponent(match[1] as string));
   return json({ error: 'no such route' }, 404);

@@ -84,6 +84,17 @@ describe('the Worker example under workerd, through Hyperdrive to PgBouncer', ()
     expect(new Set(bodies.map((b) => b.email))).toEqual(new Set([email]));
   });
 
+  it('plain prisma calls (manager.prisma, taken at module scope) reach each request’s own client', async () => {
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await call('/users');
+      expect(response.status, workerd.join('\n')).toBe(200);
+      counts.push(((await response.json()) as { count: number }).count);
+    }
+    // 30 rounds + 1 user from the tests above, at least.
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(31);
+  });
+
   it('answers 404 for an absent user, 400 for a bad body', async () => {
     expect((await call(`/users/${encodeURIComponent(`nobody-${run}@example.com`)}`)).status).toBe(404);
     expect((await call('/users', { method: 'POST', body: 'not json' })).status).toBe(400);
