@@ -266,7 +266,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     // Side-effect free until it succeeds: a failure (bad env, a client factory that throws) leaves
     // no pool behind, and the next call simply tries again.
     const config = resolvePoolConfig(env, this.#options.pool);
-    logConfig(config);
+    logConfig(config, this.#options.onWarning);
     return openPoolSet(config, this.#options, telemetry);
   }
 
@@ -765,7 +765,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 }
 
 /** The resolved configuration, once per manager: mode and why, the redacted URL, the pool size, warnings. */
-function logConfig(config: PoolConfig): void {
+function logConfig(config: PoolConfig, onWarning: ResolvedManagerOptions<PrismaClientLike>['onWarning']): void {
   managerLog(
     'mode %s (%s); runtime %s; url %s; connection_limit %d (%s)',
     config.mode,
@@ -780,7 +780,7 @@ function logConfig(config: PoolConfig): void {
   const tlsHints = [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)];
   for (const hint of tlsHints) if (hint) managerLog('tls: %s', hint);
   // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts).
-  emitConfigWarnings([...config.warnings, ...tlsHints]);
+  emitConfigWarnings([...config.warnings, ...tlsHints], onWarning);
 }
 
 /**

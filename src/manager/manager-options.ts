@@ -9,6 +9,7 @@ import type { ResolveOptions } from '../config/resolve-pool-config.ts';
 import { ConfigError } from '../errors/errors.ts';
 import type { HealthThresholds } from '../health/health-check.ts';
 import { checkWarmupMode, type WarmupMode } from '../lifecycle/warmup.ts';
+import { type ConfigWarning, emitProcessWarning } from '../logging/config-warnings.ts';
 import {
   type ReplicaRoutingOptions,
   type ResolvedReplicaRoutingOptions,
@@ -68,6 +69,13 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * this moves that out of the first request. Defaults to none.
    */
   warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
+  /**
+   * Receives each configuration warning (budget overrun, session mode through a pooler, unverified
+   * TLS …) with its code when the manager first resolves its configuration. Defaults to
+   * `process.emitWarning`, once per process for each message; `() => {}` silences them (they are
+   * still in `config.warnings` and the debug log).
+   */
+  onWarning?: (warning: ConfigWarning) => void;
 }
 
 /** Every option checked, defaults applied, frozen. */
@@ -85,6 +93,7 @@ export interface ResolvedManagerOptions<C extends PrismaClientLike> {
   readonly healthThresholds: Partial<HealthThresholds> | undefined;
   readonly warmup: WarmupMode | undefined;
   readonly warmupQuery: ((tx: TransactionClientOf<C>) => PromiseLike<unknown>) | undefined;
+  readonly onWarning: (warning: ConfigWarning) => void;
 }
 
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
@@ -103,6 +112,8 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
   if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
   if (warmupQuery !== undefined && typeof warmupQuery !== 'function')
     throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
+    throw new ConfigError('onWarning', 'must be a function (warning) => void');
   return Object.freeze({
     createClient: options.createClient,
     env: options.env,
@@ -117,5 +128,6 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     healthThresholds: options.healthThresholds,
     warmup: options.warmup,
     warmupQuery,
+    onWarning: options.onWarning ?? emitProcessWarning,
   });
 }

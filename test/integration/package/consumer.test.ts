@@ -224,7 +224,7 @@ describe('the packed package in a fresh app', () => {
     expect(result).toBe('');
   });
 
-  it('runs the four wrappers, getMetrics and getHealth on plain node', async () => {
+  it('runs the four wrappers, plain calls, getMetrics and getHealth on plain node', async () => {
     await build();
     const { stdout } = await run(process.execPath, ['build/app.js'], { cwd: app, env: env(stack.poolerUrl) });
     const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
