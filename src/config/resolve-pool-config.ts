@@ -15,7 +15,7 @@
  */
 import { ConfigError } from '../errors/errors.ts';
 import { isVercelFunctionInstance } from '../lifecycle/vercel-fluid.ts';
-import { detectRuntime, type Runtime } from '../runtime/detect-runtime.ts';
+import { detectRuntime, type Runtime, type RuntimeHost } from '../runtime/detect-runtime.ts';
 import {
   type DatabaseUrlHost,
   effectivePort,
@@ -48,6 +48,8 @@ export interface ResolveOptions {
   connectionLimit?: number;
   /** The pooler tracks prepared statements (PgBouncer ≥ 1.21 with `max_prepared_statements`). Defaults to false. */
   poolerTracksPreparedStatements?: boolean;
+  /** What the JavaScript runtime shows of itself (Workers, Bun, Deno). Defaults to this runtime's globals (`currentHost()`). */
+  host?: RuntimeHost;
 }
 
 export interface ReadReplicaConfig {
@@ -79,7 +81,7 @@ export interface PoolConfig {
    * `POSTGRES_URL_NON_POOLING`.
    */
   readonly urlVariable: string;
-  /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy` or `pgbouncer` (self-hosted). */
+  /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy`, `hyperdrive` or `pgbouncer` (self-hosted). */
   readonly provider: ProviderId;
   /** What TLS does for the effective URL (Prisma 6 / libpq meanings); `sslpassword` is not enumerable. */
   readonly tls: TlsOptions;
@@ -356,23 +358,24 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
 
-  const { runtime, serverless, transactionModeByDefault, evidence } = detectRuntime(env);
+  const { runtime, serverless, transactionModeByDefault, evidence, note } = detectRuntime(env, options.host);
   let mode: PoolMode;
   let reason: string;
+  const detected = `${runtime} detected from ${evidence}${note ? ` (${note})` : ''}`;
   if (forced !== undefined) {
     mode = forced ? 'transaction' : 'session';
     reason = `forced by USE_TRANSACTION_MODE=${forced}`;
   } else if (transactionModeByDefault) {
     mode = 'transaction';
     reason = serverless
-      ? `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`
-      : `${runtime} detected from ${evidence}: replicas scale out behind one pooler, so PgBouncer transaction mode`;
+      ? `${detected}: serverless instances need PgBouncer transaction mode`
+      : `${detected}: replicas scale out behind one pooler, so PgBouncer transaction mode`;
   } else {
     mode = 'session';
     reason =
       runtime === 'local'
         ? 'no serverless runtime detected: local development uses session mode'
-        : `${runtime} detected from ${evidence}: long-running instances use session mode (USE_TRANSACTION_MODE=true forces transaction mode)`;
+        : `${detected}: long-running instances use session mode (USE_TRANSACTION_MODE=true forces transaction mode)`;
   }
 
   const warnings: string[] = [];

@@ -22,6 +22,7 @@
 import type { ProviderId } from '../config/providers.ts';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
 import { type PoolStats, utilization as poolUtilization } from '../metrics/pool-stats.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -270,7 +271,7 @@ async function timed<T>(probe: (signal: AbortSignal) => Promise<T>, timeoutMs: n
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    timer.unref();
+    unrefTimer(timer);
   });
   const work = Promise.resolve()
     .then(() => probe(controller.signal))

@@ -24,6 +24,8 @@
  * Pure: no `pg` import; the pool is anything with `on`/`off` for `release` and `remove`.
  */
 
+import { unrefTimer } from '../runtime/unref-timer.ts';
+
 /** What we need of Vercel's request context (a subset of @vercel/functions' `Context`). */
 export interface VercelRequestContext {
   waitUntil?: (promise: Promise<unknown>) => void;
@@ -105,7 +107,7 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
     });
     // The platform keeps the instance up through waitUntil; these timers must not keep a plain process alive.
     timer = setTimeout(onTimer, waitMs);
-    timer.unref();
+    unrefTimer(timer);
     const context = getContext();
     if (context?.waitUntil) {
       context.waitUntil(promise);
@@ -121,7 +123,7 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
     if (lingering > 0) {
       log('vercel: %d idle connection(s) not closed yet; waiting up to %d ms more', lingering, CLOSE_GRACE_MS);
       timer = setTimeout(() => finish('timer'), CLOSE_GRACE_MS);
-      timer.unref();
+      unrefTimer(timer);
       return;
     }
     finish('timer');

@@ -15,9 +15,10 @@ import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
-import { createPoolingClient, lazyClient, type Pin, type PlainCall, type PoolingClient } from '../extension/client-extension.ts';
+import { createPoolingClient, type Pin, type PlainCall, type PoolingClient, proxyClient } from '../extension/client-extension.ts';
 import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from '../extension/operations.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus } from '../health/health-check.ts';
+import { peekRequestScoped, requestScoped } from '../lifecycle/request-scope.ts';
 import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
 import { autoWarmup, runWarmup } from '../lifecycle/warmup.ts';
 import { emitConfigWarnings } from '../logging/config-warnings.ts';
@@ -40,6 +41,8 @@ import { fetchWalPosition } from '../routing/commit-position.ts';
 import { encodeConsistencyToken, parseTokenPosition } from '../routing/consistency-token.ts';
 import type { ReadDecision } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
+import { assertTcpRuntime } from '../runtime/edge-runtime.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { logFailoverRetry } from '../transaction/failover-log.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
@@ -135,6 +138,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #sink: OperationSink = createMetricsSink(this.#metrics);
   /** undefined until the first call decides; null when off. */
   #telemetry: Telemetry | null | undefined;
+  /** `prisma`'s extended client for each pool set (the process-wide one, or a request's). */
+  readonly #poolingClients = new WeakMap<PoolSet<C>, PoolingClient<C>>();
   #pools: PoolSet<C> | null = null;
   #closed = false;
   /** A call has succeeded: the database was reachable once, so "refused" now means it is moving (src/transaction/retry.ts `failoverArmed`). */
@@ -153,6 +158,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
+    assertTcpRuntime(); // an edge runtime (no TCP): one ConfigError, also when the import guard was tree-shaken
     this.#options = resolveManagerOptions(options);
     // Bound, so an app can export them destructured: `export const { withPooling } = manager`.
     this.withPooling = this.withPooling.bind(this);
@@ -202,9 +208,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
    * See docs/client-extension.md.
    */
   get prisma(): PoolingClient<C> {
-    this.#prisma ??= lazyClient(() =>
-      createPoolingClient(this.#init().primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) }),
-    );
+    // One extended client per pool set, looked up at each use: a Worker's requests each have their own.
+    this.#prisma ??= proxyClient(() => {
+      const pools = this.#init();
+      let client = this.#poolingClients.get(pools);
+      if (!client) {
+        client = createPoolingClient(pools.primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) });
+        this.#poolingClients.set(pools, client);
+      }
+      return client;
+    });
     return this.#prisma;
   }
 
@@ -229,13 +242,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   #init(): PoolSet<C> {
     if (this.#closed) throw new ManagerClosedError();
+    // In a request scope (Cloudflare Workers: src/platforms/cloudflare/) the pools are the request's own.
+    const scoped = requestScoped(this, (env) => this.#openPools(env), closePoolSet);
+    if (scoped) return scoped;
     if (this.#pools) return this.#pools;
-    const telemetry = this.#resolveTelemetry();
-    // Side-effect free until it succeeds: a failure (bad env, a client factory that throws) leaves
-    // no pool behind, and the next call simply tries again.
-    const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
-    logConfig(config, this.#options.onWarning);
-    const pools = openPoolSet(config, this.#options, telemetry);
+    const pools = this.#openPools(this.#options.env ?? process.env);
+    const { config } = pools;
     try {
       this.#attachLifecycle(pools);
     } catch (error) {
@@ -245,6 +257,20 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#pools = pools;
     if (autoWarmup(this.#options.warmup, config.serverless)) void this.warmup();
     return pools;
+  }
+
+  /** The pools calls use now: the request's own in a request scope, else the process-wide ones (null before the first call). */
+  #current(): PoolSet<C> | null {
+    return peekRequestScoped<PoolSet<C>>(this) ?? this.#pools;
+  }
+
+  #openPools(env: Readonly<Record<string, string | undefined>>): PoolSet<C> {
+    const telemetry = this.#resolveTelemetry();
+    // Side-effect free until it succeeds: a failure (bad env, a client factory that throws) leaves
+    // no pool behind, and the next call simply tries again.
+    const config = resolvePoolConfig(env, this.#options.pool);
+    logConfig(config, this.#options.onWarning);
+    return openPoolSet(config, this.#options, telemetry);
   }
 
   /** Vercel keep-alive of each pool (inert off Vercel). */
@@ -360,7 +386,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     }
     const trace = this.#resolveTelemetry()?.trace;
     const run = (handle?: TraceHandle) => this.#parallelBatch(ops, txOptions, handle) as Promise<BatchResults<Ops>>;
-    return trace ? trace('batch', this.#pools?.primary.target ?? null, run) : run();
+    return trace ? trace('batch', this.#current()?.primary.target ?? null, run) : run();
   }
 
   /**
@@ -401,7 +427,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: ReadOptions, route: Route): Promise<R> {
     const trace = this.#resolveTelemetry()?.trace;
     if (!trace) return this.#run(kind, fn, options, route, undefined);
-    return trace(kind, this.#pools?.primary.target ?? null, (handle) => this.#run(kind, fn, options, route, handle));
+    return trace(kind, this.#current()?.primary.target ?? null, (handle) => this.#run(kind, fn, options, route, handle));
   }
 
   async #run<R>(
@@ -477,7 +503,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       throw error;
     } finally {
       // Whatever the outcome, a primary transaction may have committed a write: reads catch up with it.
-      if (!route.readOnly) this.#pools?.router?.noteWrite();
+      if (!route.readOnly) this.#current()?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -488,7 +514,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const name: OperationName = { operation: call.operation, collection: call.model ?? null };
     const trace = this.#resolveTelemetry()?.trace;
     if (!trace) return this.#runPlain(kind, name, call, pin, after, undefined);
-    return trace(kind, this.#pools?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
+    return trace(kind, this.#current()?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
   }
 
   async #runPlain(
@@ -590,7 +616,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       );
       throw error;
     } finally {
-      if (wrote) this.#pools?.router?.noteWrite();
+      if (wrote) this.#current()?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -639,7 +665,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
   getMetrics(): ManagerMetrics {
-    const pools = this.#pools;
+    const pools = this.#current();
     const replicaPools =
       pools?.replicas.map((h) => ({
         name: h.target.poolName,
@@ -663,7 +689,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Starts a new metrics window. */
   resetMetrics(): void {
     this.#metrics.reset();
-    this.#pools?.router?.resetCounts();
+    this.#current()?.router?.resetCounts();
   }
 
   /**
@@ -729,7 +755,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         new Promise<boolean>((resolve) => this.#onDrained.push(() => resolve(true))),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
-          timer.unref(); // running calls keep the process alive on their own; this timer must not
+          unrefTimer(timer); // running calls keep the process alive on their own; this timer must not
         }),
       ]);
       clearTimeout(timer);

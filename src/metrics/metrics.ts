@@ -1,5 +1,5 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { createDurationBuckets, type DurationBuckets, OPERATION_DURATION_BUCKETS, recordDuration } from './duration-buckets.ts';
+import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.ts';
 import type { OperationSink, PoolRole, PoolTarget } from './sink.ts';
 
 /**
@@ -131,7 +131,7 @@ const OVERFLOW_KIND = 'other';
 
 /** One latency series: an HDR histogram (fixed size) plus plain counters. */
 interface Series {
-  histogram: RecordableHistogram;
+  histogram: LatencyHistogram;
   /** Sum of raw durations in ns, kept as a double: exact far beyond any realistic window (2^53 ns ≈ 104 days). */
   sumNs: number;
   failed: number;
@@ -147,7 +147,7 @@ interface NamedDurations {
 }
 
 function createSeries(): Series {
-  return { histogram: createHistogram(), sumNs: 0, failed: 0, retries: 0 };
+  return { histogram: createLatencyHistogram(), sumNs: 0, failed: 0, retries: 0 };
 }
 
 /** Bounds memory against free-form names: past this many, further names share one slot. */

@@ -24,6 +24,7 @@ import { tlsDefaultsFor } from '../config/default-tls.ts';
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { disableClientTls } from './pg-internals.ts';
 
 export interface PgClientSettings {
@@ -152,7 +153,7 @@ function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' |
       resolve(answer);
     };
     const timer = setTimeout(() => done(null), timeoutMs > 0 ? timeoutMs : 5000);
-    timer.unref();
+    unrefTimer(timer);
     socket.once('connect', () => {
       const request = Buffer.alloc(8);
       request.writeInt32BE(8, 0);

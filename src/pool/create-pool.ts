@@ -24,6 +24,7 @@ import pg from 'pg';
 import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
+import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
 
@@ -103,8 +104,9 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     // Vercel keep-alive (src/lifecycle/vercel-fluid.ts) and frozen instances rely on.
     min: 0,
     query_timeout: config.socketTimeoutMs ?? undefined,
-    // An idle pool never keeps a serverless handler (or a script) alive.
-    allowExitOnIdle: true,
+    // An idle pool never keeps a serverless handler (or a script) alive. pg-pool then calls
+    // `unref()` on its idle timers unguarded: only where timers have it (not on workerd).
+    allowExitOnIdle: timersCanUnref(),
     // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets.
     keepAlive: true,
     application_name: hooks.applicationName,

@@ -20,6 +20,7 @@
  */
 import pg from 'pg';
 import type { PgbouncerFigures } from '../health/health-check.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { buildClientSettings, type PgClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
 import { destroyClientSocket } from './pg-internals.ts';
@@ -78,7 +79,7 @@ async function withClient<T>(
     if (ok) {
       // Graceful Terminate; should the peer not acknowledge it, the socket still goes.
       const timer = setTimeout(destroy, timeout);
-      timer.unref();
+      unrefTimer(timer);
       client.end().then(
         () => clearTimeout(timer),
         () => clearTimeout(timer),

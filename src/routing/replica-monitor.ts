@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { type Lsn, minLsn, parseLsn } from './lsn.ts';
 import { WalTimeline } from './replica-lag.ts';
 import type { ReplicaState, ReplicaView } from './replica-selection.ts';
@@ -87,7 +88,7 @@ export class ReplicaMonitor {
     this.#timer = setTimeout(() => {
       void this.refresh().finally(() => this.#schedule(this.#options.intervalMs));
     }, delayMs);
-    this.#timer.unref(); // polling must never keep a process (or a serverless handler) alive
+    unrefTimer(this.#timer); // polling must never keep a process (or a serverless handler) alive
   }
 
   /** Polls every replica now; callers arriving meanwhile share the same poll. Never rejects. */
@@ -134,7 +135,7 @@ export class ReplicaMonitor {
           timedOut = true;
           reject(Object.assign(new Error('replica poll timed out'), { code: 'ETIMEDOUT' }));
         }, this.#options.timeoutMs);
-        timer.unref();
+        unrefTimer(timer);
       });
       const connecting = entry.replica.pool.connect();
       // A connection that arrives after the deadline is closed; a late error is dropped.
