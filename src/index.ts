@@ -43,7 +43,7 @@ export {
   DEFAULT_HEALTH_TIMEOUT_MS,
   deriveHealthStatus,
 } from './health/health-check.ts';
-export type { FetchHandler, HealthSource, MetricsSource } from './health/http.ts';
+export type { FetchHandler, HealthSource, LoaderOrRouteHandler, MetricsSource } from './health/http.ts';
 export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader, toNodeListener } from './health/http.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
 export type {
