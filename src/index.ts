@@ -45,6 +45,8 @@ export {
 } from './health/health-check.ts';
 export type { FetchHandler, HealthSource, LoaderOrRouteHandler, MetricsSource } from './health/http.ts';
 export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader, toNodeListener } from './health/http.ts';
+export type { RequestContext, WaitUntil } from './lifecycle/request-context.ts';
+export { runWithRequestContext } from './lifecycle/request-scope.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
 export type {
   BatchOptions,
@@ -65,7 +67,7 @@ export type { ReadsByTarget } from './routing/read-router.ts';
 export type { ReadTarget } from './routing/replica-selection.ts';
 export type { ReplicaRoutingOptions } from './routing/routing-options.ts';
 export { DEFAULT_REPLICA_ROUTING } from './routing/routing-options.ts';
-export type { Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
+export type { PlatformLifecycle, Runtime, RuntimeDetection } from './runtime/detect-runtime.ts';
 export { detectRuntime } from './runtime/detect-runtime.ts';
 export type { TelemetryOptions } from './telemetry/telemetry-options.ts';
 export type { RetryOptions } from './transaction/retry.ts';

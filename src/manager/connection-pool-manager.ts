@@ -20,7 +20,8 @@ import {
   type HealthThresholds,
   type ReplicaFigures,
 } from '../health/health-check.ts';
-import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
+import { attachPlatformLifecycle, checkWaitUntilOption } from '../lifecycle/platform-lifecycle.ts';
+import type { WaitUntil } from '../lifecycle/request-context.ts';
 import { autoWarmup, checkWarmupMode, runWarmup, type WarmupMode } from '../lifecycle/warmup.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
 import { createMetrics, createMetricsSink, type Metrics, type MetricsSnapshot, type OperationKind } from '../metrics/metrics.ts';
@@ -161,6 +162,14 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * this moves that out of the first request. Defaults to none.
    */
   warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
+  /**
+   * The platform's `waitUntil`, e.g. `import { waitUntil } from '@vercel/functions'`: the keep-alive
+   * hands it a promise on each pool release so the instance stays up until idle connections close
+   * (src/lifecycle/platform-lifecycle.ts). Defaults to the request context the platform publishes
+   * (Vercel's or Next.js's), or the one passed with `runWithRequestContext`. Setting it turns the
+   * keep-alive on off those platforms too.
+   */
+  waitUntil?: WaitUntil;
 }
 
 interface PoolHandle<C> {
@@ -277,7 +286,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #healthInFlight: Promise<HealthReport> | null = null;
   #warmup: Promise<void> | null = null;
   readonly #warmupCounts = { connections: 0, failures: 0 };
-  /** Detaches the Vercel keep-alive of each pool (empty off Vercel). */
+  /** Detaches the platform keep-alive of each pool (empty off such platforms). */
   readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
@@ -293,6 +302,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.#retry = resolveRetryOptions(options.retry);
     this.#routing = resolveReplicaRoutingOptions(options);
     this.#telemetryOptions = resolveTelemetryOptions(options.telemetry);
+    checkWaitUntilOption(options.waitUntil);
     if (options.maxWaitingCallers !== undefined && !(Number.isInteger(options.maxWaitingCallers) && options.maxWaitingCallers >= 0)) {
       throw new ConfigError('maxWaitingCallers', `must be an integer ≥ 0, got ${String(options.maxWaitingCallers)}`);
     }
@@ -459,16 +469,14 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     }
   }
 
-  /** Vercel keep-alive (inert off Vercel) and the automatic warmup, once the pools exist. */
+  /** The platform's lifecycle (the keep-alive; none off such platforms) and the automatic warmup, once the pools exist. */
   #attachLifecycle(config: PoolConfig): void {
     const state = this.#state as State<C>;
+    const pools = [state.primary, ...state.replicas].map((handle) => handle.pool);
     const env = this.#options.env ?? process.env;
-    for (const handle of [state.primary, ...state.replicas]) {
-      const detach = attachVercelKeepAlive(handle.pool, env, { idleTimeoutMs: config.idleTimeoutMs, log: managerLog });
-      if (detach) this.#detach.push(detach);
-    }
-    if (this.#detach.length > 0)
-      managerLog('vercel: keeping the instance alive until idle connections close (%d ms)', config.idleTimeoutMs);
+    this.#detach.push(
+      ...attachPlatformLifecycle(pools, { env, idleTimeoutMs: config.idleTimeoutMs, waitUntil: this.#options.waitUntil, log: managerLog }),
+    );
     if (autoWarmup(this.#options.warmup, config.serverless)) void this.warmup();
   }
 
@@ -827,7 +835,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       ),
     );
     await Promise.all(handles.map((h) => h.pool.end()));
-    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
+    // After pool.end: its `remove` events have already settled any keep-alive promise.
     for (const detach of this.#detach.splice(0)) detach();
     managerLog('disconnected');
   }

@@ -31,6 +31,21 @@ export interface RuntimeDetection {
   readonly transactionModeByDefault: boolean;
   /** The environment variable that proved the runtime; `null` for `local`. */
   readonly evidence: string | null;
+  /** How the platform lets work outlive a response (read by src/lifecycle/); null where it has no such mechanism we use. */
+  readonly lifecycle: PlatformLifecycle | null;
+}
+
+/**
+ * A platform's way of keeping an instance up after the response: the request contexts it
+ * publishes on `globalThis`, each `globalThis[Symbol.for(name)].get()` returning `{ waitUntil }`
+ * (@vercel/functions' get-context.ts reads Vercel's; Next.js's `after()` reads `@next/request-context`,
+ * which Netlify's Next.js runtime publishes: @netlify/plugin-nextjs `run/handlers/wait-until.cts`).
+ */
+export interface PlatformLifecycle {
+  /** `Symbol.for` names of the request contexts, tried in order. */
+  readonly requestContexts: readonly string[];
+  /** Variables all set only in a running function (not during a build on the platform); empty: any detected instance. */
+  readonly instanceVariables: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -75,11 +90,22 @@ interface Platform {
   /** Defaults to `serverless`. */
   readonly transactionModeByDefault?: boolean;
   readonly test: Signal;
+  /** Defaults to none. */
+  readonly lifecycle?: PlatformLifecycle;
 }
+
+const lifecycle = (requestContexts: string[], instanceVariables: string[] = []): PlatformLifecycle =>
+  Object.freeze({ requestContexts: Object.freeze(requestContexts), instanceVariables: Object.freeze(instanceVariables) });
 
 /** Adding a platform is one line. Order matters: see the file comment. */
 const PLATFORMS: readonly Platform[] = [
-  { runtime: 'vercel', serverless: true, test: anyOf('VERCEL', 'VERCEL_ENV', 'VERCEL_URL') },
+  {
+    runtime: 'vercel',
+    serverless: true,
+    test: anyOf('VERCEL', 'VERCEL_ENV', 'VERCEL_URL'),
+    // `VERCEL_REGION` is absent during builds. Vercel's own context first; a Next.js app there may also see Next's.
+    lifecycle: lifecycle(['@vercel/request-context', '@next/request-context'], ['VERCEL_URL', 'VERCEL_REGION']),
+  },
   // Netlify documents `NETLIFY=true` for builds; at function runtime only `URL`, `SITE_NAME` and
   // `SITE_ID` are guaranteed (docs.netlify.com/build/functions/environment-variables), and those
   // names are too generic on their own, so they count only together with a Lambda variable.
@@ -88,6 +114,9 @@ const PLATFORMS: readonly Platform[] = [
     runtime: 'netlify',
     serverless: true,
     test: firstOf(anyOf('NETLIFY'), withAll('SITE_ID', 'SITE_NAME', 'AWS_LAMBDA_FUNCTION_NAME')),
+    // Netlify's Next.js runtime publishes Next's request context; a plain Netlify function passes its
+    // `context` through runWithRequestContext (src/lifecycle/request-scope.ts).
+    lifecycle: lifecycle(['@next/request-context']),
   },
   { runtime: 'lambda', serverless: true, test: firstOf(anyOf('AWS_LAMBDA_FUNCTION_NAME'), lambdaExecutionEnv, anyOf('LAMBDA_TASK_ROOT')) },
   // Before Cloud Run: Cloud Functions set K_SERVICE too. `FUNCTION_NAME` + `GCP_PROJECT` is 1st gen on old runtimes.
@@ -113,12 +142,18 @@ const PLATFORMS: readonly Platform[] = [
   { runtime: 'heroku', serverless: false, test: anyOf('DYNO') },
 ];
 
-const LOCAL: RuntimeDetection = Object.freeze({ runtime: 'local', serverless: false, transactionModeByDefault: false, evidence: null });
+const LOCAL: RuntimeDetection = Object.freeze({
+  runtime: 'local',
+  serverless: false,
+  transactionModeByDefault: false,
+  evidence: null,
+  lifecycle: null,
+});
 
 export function detectRuntime(env: Env): RuntimeDetection {
-  for (const { runtime, serverless, transactionModeByDefault = serverless, test } of PLATFORMS) {
+  for (const { runtime, serverless, transactionModeByDefault = serverless, test, lifecycle = null } of PLATFORMS) {
     const evidence = test(env);
-    if (evidence !== null) return Object.freeze({ runtime, serverless, transactionModeByDefault, evidence });
+    if (evidence !== null) return Object.freeze({ runtime, serverless, transactionModeByDefault, evidence, lifecycle });
   }
   return LOCAL;
 }

@@ -38,6 +38,7 @@ describe('detectRuntime: one row per signal', () => {
       evidence,
       serverless: expect.any(Boolean),
       transactionModeByDefault: expect.any(Boolean),
+      lifecycle: runtime === 'vercel' || runtime === 'netlify' ? expect.any(Object) : null,
     });
   });
 });
@@ -67,7 +68,13 @@ describe('detectRuntime: things that are not proof', () => {
     ['unrelated variables', { HOME: '/root', NODE_ENV: 'production', DATABASE_URL: 'postgres://h/db' }],
   ];
   it.each(cases)('%s → local', (_name, env) => {
-    expect(detectRuntime(env)).toEqual({ runtime: 'local', serverless: false, transactionModeByDefault: false, evidence: null });
+    expect(detectRuntime(env)).toEqual({
+      runtime: 'local',
+      serverless: false,
+      transactionModeByDefault: false,
+      evidence: null,
+      lifecycle: null,
+    });
   });
 });
 
