@@ -11,6 +11,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
+import { IncompatibleDependencyError } from '../errors/errors.ts';
 import { beginStatement, isPgQueryPath, type PgQueryPath, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
 
 export type { SqlDriverAdapterFactory };
@@ -69,7 +70,7 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
     const adapter = await this.#inner.connect();
     if (!isPgQueryPath(adapter)) {
       await adapter.dispose();
-      throw new Error('prisma-pgbouncer-pooling: this @prisma/adapter-pg version has no PgQueryable query path (performIO/client)');
+      throw new IncompatibleDependencyError('@prisma/adapter-pg', 'a connected adapter with client, performIO and onError');
     }
     return new PipelinedAdapter(adapter, this.#settings);
   }

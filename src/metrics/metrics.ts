@@ -1,6 +1,6 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { createDurationBuckets, type DurationBuckets, OPERATION_DURATION_BUCKETS, recordDuration } from './duration-buckets.ts';
-import type { OperationSink, PoolRole } from './sink.ts';
+import type { OperationSink, PoolRole, PoolTarget } from './sink.ts';
 
 /** Which wrapper ran the operation (`withPooling` is `default`). */
 export type OperationKind = 'default' | 'read' | 'write' | 'batch';
@@ -41,8 +41,10 @@ export interface MetricsSnapshot extends LatencyFigures {
   poolWaits: number;
   /** Operations that failed with a pool acquire timeout. */
   poolTimeouts: number;
-  /** `poolTimeouts` by the pool that timed out. */
+  /** `poolTimeouts` by the role of the pool that timed out (`read`: all replicas together). */
   poolTimeoutsByPool: Record<PoolRole, number>;
+  /** `poolTimeouts` by the `db.client.connection.pool.name` of the pool that timed out (each replica on its own). */
+  poolTimeoutsByName: Record<string, number>;
   /**
    * Wrapper-call durations in the buckets of OpenTelemetry's `db.client.operation.duration`
    * (`boundaries` in seconds), per wrapper and final error kind (`errorKind` null: succeeded);
@@ -69,8 +71,8 @@ export interface Metrics {
   recordOperation(kind: OperationKind, durationNs: bigint, outcome: { ok: true } | { ok: false; errorKind: string }): void;
   recordRetry(kind: OperationKind, errorKind: string): void;
   recordPoolWait(): void;
-  /** Defaults to the primary pool. */
-  recordPoolTimeout(pool?: PoolRole): void;
+  /** The pool that timed out; null when unknown (counted as the primary's). */
+  recordPoolTimeout(pool?: PoolTarget | null): void;
   recordOutcomeUnknown(): void;
   /** Fresh plain objects on every call: safe to JSON.stringify and to mutate. */
   snapshot(): MetricsSnapshot;
@@ -180,6 +182,7 @@ export function createMetrics(): Metrics {
   let poolWaits = 0;
   let poolTimeouts = 0;
   const poolTimeoutsByPool: Record<PoolRole, number> = { primary: 0, read: 0 };
+  const poolTimeoutsByName = new Map<string, number>();
   let outcomeUnknown = 0;
   let windowStartedAt = new Date();
 
@@ -220,9 +223,10 @@ export function createMetrics(): Metrics {
     recordPoolWait() {
       poolWaits += 1;
     },
-    recordPoolTimeout(pool = 'primary') {
+    recordPoolTimeout(pool = null) {
       poolTimeouts += 1;
-      poolTimeoutsByPool[pool] += 1;
+      poolTimeoutsByPool[pool?.role ?? 'primary'] += 1;
+      if (pool) increment(poolTimeoutsByName, pool.poolName);
     },
     recordOutcomeUnknown() {
       outcomeUnknown += 1;
@@ -241,6 +245,7 @@ export function createMetrics(): Metrics {
         poolWaits,
         poolTimeouts,
         poolTimeoutsByPool: { ...poolTimeoutsByPool },
+        poolTimeoutsByName: Object.fromEntries(poolTimeoutsByName),
         outcomeUnknown,
         operationDuration: {
           boundaries: [...OPERATION_DURATION_BUCKETS],
@@ -264,6 +269,7 @@ export function createMetrics(): Metrics {
       poolTimeouts = 0;
       poolTimeoutsByPool.primary = 0;
       poolTimeoutsByPool.read = 0;
+      poolTimeoutsByName.clear();
       outcomeUnknown = 0;
       windowStartedAt = new Date();
     },
@@ -282,7 +288,7 @@ export function createMetricsSink(metrics: Metrics): OperationSink {
       const { kind, scope, durationNs, error } = event;
       if (scope !== 'parallel-batch') {
         if (error?.kind === 'outcome-unknown') metrics.recordOutcomeUnknown();
-        else if (error?.kind === 'pool-timeout') metrics.recordPoolTimeout(event.pool ?? 'primary');
+        else if (error?.kind === 'pool-timeout') metrics.recordPoolTimeout(event.pool);
       }
       if (scope !== 'parallel-batch-item')
         metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED);

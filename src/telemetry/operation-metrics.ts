@@ -4,8 +4,7 @@
  */
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import type { OperationKind } from '../metrics/metrics.ts';
-import type { OperationSink, PoolRole } from '../metrics/sink.ts';
-import type { PoolTarget } from './pool-target.ts';
+import type { OperationSink, PoolTarget } from '../metrics/sink.ts';
 import {
   ATTR_DB_NAMESPACE,
   ATTR_DB_OPERATION_NAME,
@@ -70,23 +69,22 @@ export function sharedSpanAttributes(kind: OperationKind, target: PoolTarget | n
   return slot.span;
 }
 
-export function createOperationDurationSink(meter: Meter, targetOf: (role: PoolRole | null) => PoolTarget | null): OperationSink {
+export function createOperationDurationSink(meter: Meter): OperationSink {
   const histogram: Histogram = meter.createHistogram(METRIC_OPERATION_DURATION, {
     description: 'Duration of database client operations: one wrapper call, all its attempts and backoff included.',
     unit: 's',
     advice: { explicitBucketBoundaries: [...OPERATION_DURATION_BUCKETS] },
   });
-  const base = (kind: OperationKind, role: PoolRole | null): Attributes => sharedOperationAttributes(kind, targetOf(role));
   return {
     operationFinished({ kind, scope, durationNs, error, pool }) {
       if (scope === 'parallel-batch-item') return;
       const seconds = Number(durationNs) / 1e9;
       if (!error) {
-        histogram.record(seconds, base(kind, pool));
+        histogram.record(seconds, sharedOperationAttributes(kind, pool));
         return;
       }
       // error.type is our classified kind (documented in docs/opentelemetry.md); the SQLSTATE, when the failure has one, goes to db.response.status_code.
-      const attributes: Attributes = { ...base(kind, pool), [ATTR_ERROR_TYPE]: error.kind };
+      const attributes: Attributes = { ...sharedOperationAttributes(kind, pool), [ATTR_ERROR_TYPE]: error.kind };
       const sqlState = sqlStateOf(error.code);
       if (sqlState !== null) attributes[ATTR_DB_RESPONSE_STATUS_CODE] = sqlState;
       histogram.record(seconds, attributes);

@@ -10,6 +10,7 @@ import { isFunctionInstance } from '../../../src/lifecycle/function-instance.ts'
 import { attachPlatformLifecycle, checkWaitUntilOption, waitUntilSources } from '../../../src/lifecycle/platform-lifecycle.ts';
 import { NEXT_REQUEST_CONTEXT, VERCEL_REQUEST_CONTEXT } from '../../../src/lifecycle/request-context.ts';
 import { runWithRequestContext } from '../../../src/lifecycle/request-scope.ts';
+import { createConnectionPoolManager } from '../../../src/manager/connection-pool-manager.ts';
 import { detectRuntime } from '../../../src/runtime/detect-runtime.ts';
 
 const VERCEL = { VERCEL_URL: 'app-abc.vercel.app', VERCEL_REGION: 'iad1' };
@@ -164,5 +165,16 @@ describe('checkWaitUntilOption', () => {
     expect(checkWaitUntilOption(undefined)).toBeUndefined();
     expect(() => checkWaitUntilOption({ waitUntil: fn })).toThrow(ConfigError);
     expect(() => checkWaitUntilOption('yes')).toThrow(/waitUntil/);
+  });
+
+  it('the manager checks it where it is created', () => {
+    const create = () =>
+      createConnectionPoolManager({
+        createClient: () => ({ $transaction: async () => {}, $disconnect: async () => {} }),
+        globalKey: null,
+        waitUntil: 'later' as never,
+      });
+    expect(create).toThrow(ConfigError);
+    expect(create).toThrow(/^waitUntil: must be a function/);
   });
 });

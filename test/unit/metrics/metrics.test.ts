@@ -201,6 +201,7 @@ describe('createMetrics', () => {
       poolWaits: 0,
       poolTimeouts: 0,
       poolTimeoutsByPool: { primary: 0, read: 0 },
+      poolTimeoutsByName: {},
       outcomeUnknown: 0,
       operationDuration: {
         boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
@@ -223,7 +224,10 @@ describe('operation duration buckets (OpenTelemetry boundaries)', () => {
     metrics.recordOperation('read', ms(1.001), ok);
     metrics.recordOperation('read', ms(20_000), ok); // past 10 s: the overflow slot
     metrics.recordOperation('write', ms(70), failed('serialization'));
-    metrics.recordPoolTimeout('read');
+    const replica = (poolName: string) => ({ role: 'read' as const, address: 'r', port: 5432, namespace: null, poolName });
+    metrics.recordPoolTimeout(replica('r:5432/a'));
+    metrics.recordPoolTimeout(replica('r:5432/b'));
+    metrics.recordPoolTimeout(replica('r:5432/b'));
     metrics.recordPoolTimeout();
     const snapshot = metrics.snapshot();
     const read = snapshot.operationDuration.series.find((s) => s.kind === 'read' && s.errorKind === null);
@@ -234,8 +238,9 @@ describe('operation duration buckets (OpenTelemetry boundaries)', () => {
       ['serialization', 1],
     ]);
     expect(write[1]?.bucketCounts).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
-    expect(snapshot.poolTimeoutsByPool).toEqual({ primary: 1, read: 1 });
-    expect(snapshot.poolTimeouts).toBe(2);
+    expect(snapshot.poolTimeoutsByPool).toEqual({ primary: 1, read: 3 });
+    expect(snapshot.poolTimeoutsByName).toEqual({ 'r:5432/a': 1, 'r:5432/b': 2 });
+    expect(snapshot.poolTimeouts).toBe(4);
   });
 });
 
