@@ -110,6 +110,8 @@ export async function runChecks(env: Env, options: { progress?: (text: string) =
       env,
       applicationName: 'prisma-pgbouncer-pooling:check',
       globalKey: null,
+      // The report shows config.warnings itself (the configuration check's detail).
+      onWarning: () => {},
     });
     report.config = manager.config;
   } catch (error) {

@@ -14,12 +14,21 @@ import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
+import { createPoolingClient, lazyClient, type Pin, type PlainCall, type PoolingClient } from '../extension/client-extension.ts';
+import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from '../extension/operations.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus } from '../health/health-check.ts';
 import { attachPlatformLifecycle } from '../lifecycle/platform-lifecycle.ts';
 import { autoWarmup, runWarmup } from '../lifecycle/warmup.ts';
 import { emitConfigWarnings } from '../logging/config-warnings.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
-import { createMetrics, createMetricsSink, type Metrics, OPERATION_KINDS, type OperationKind } from '../metrics/metrics.ts';
+import {
+  createMetrics,
+  createMetricsSink,
+  type Metrics,
+  OPERATION_KINDS,
+  type OperationKind,
+  type OperationName,
+} from '../metrics/metrics.ts';
 import { EMPTY_POOL_STATS, sumPoolStats } from '../metrics/pool-stats.ts';
 import { fanOutSinks, type OperationScope, type OperationSink, type PoolTarget, type TraceHandle } from '../metrics/sink.ts';
 import { buildClientSettings } from '../pool/client-settings.ts';
@@ -33,6 +42,7 @@ import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { AttemptFailure, type RetryEvent, type RetryHooks, resolveRetryOptions, retry, toAttemptFailure } from '../transaction/retry.ts';
+import { type PlainAttempt, type PlainAttemptState, runPlainAttempt, WriteInDisguise } from '../transaction/run-plain-attempt.ts';
 import {
   type AttemptOptions,
   type PrismaTransactionOptions,
@@ -133,6 +143,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #lastHealth: HealthStatus | null = null;
   #healthInFlight: Promise<HealthReport> | null = null;
   #warmup: Promise<void> | null = null;
+  #prisma: PoolingClient<C> | null = null;
   readonly #warmupCounts = { connections: 0, failures: 0 };
   /** Detaches the platform keep-alive of each pool (empty off such platforms). */
   readonly #detach: (() => void)[] = [];
@@ -179,6 +190,21 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return this.#init().replicas.map((h) => h.pool);
   }
 
+  /**
+   * The app's client, extended so that plain calls — `prisma.user.findMany()`, `$queryRaw` … — get
+   * the wrappers' guarantees: classified retries (a write whose outcome is unknown raises
+   * TransactionOutcomeUnknownError, never a blind retry), metrics and spans per operation, and
+   * replica routing with read-your-writes. `prisma.$primary()` / `$replica()` pin one call. Built
+   * at its first use, so `export const prisma = manager.prisma` in the service file opens nothing.
+   * See docs/client-extension.md.
+   */
+  get prisma(): PoolingClient<C> {
+    this.#prisma ??= lazyClient(() =>
+      createPoolingClient(this.#init().primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) }),
+    );
+    return this.#prisma;
+  }
+
   /** True after `disconnect()`. */
   get closed(): boolean {
     return this.#closed;
@@ -205,7 +231,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     // Side-effect free until it succeeds: a failure (bad env, a client factory that throws) leaves
     // no pool behind, and the next call simply tries again.
     const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
-    logConfig(config);
+    logConfig(config, this.#options.onWarning);
     const pools = openPoolSet(config, this.#options, telemetry);
     try {
       this.#attachLifecycle(pools);
@@ -395,7 +421,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         // not serve one attempt is skipped by the next.
         let replicaBusy = false;
         const routed = async (_: null, attempt: number): Promise<R> => {
-          const decision: ReadDecision<PoolHandle<C>> = router.route(after, replicaBusy);
+          const decision: ReadDecision<PoolHandle<C>> = router.route(after, replicaBusy ? 'primary' : 'consistent');
           const handle = decision.handle ?? primary;
           served = handle.target;
           // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.
@@ -439,6 +465,115 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     } finally {
       // Whatever the outcome, a primary transaction may have committed a write: reads catch up with it.
       if (!route.readOnly) this.#pools?.router?.noteWrite();
+      if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
+    }
+  }
+
+  /** One plain client call (through `prisma`), inside its span when tracing. */
+  #plain(call: PlainCall, pin: Pin, after: string | null): Promise<unknown> {
+    const kind: OperationKind = isReadOperation(call.operation) ? 'plain-read' : 'plain-write';
+    const name: OperationName = { operation: call.operation, collection: call.model ?? null };
+    const trace = this.#resolveTelemetry()?.trace;
+    if (!trace) return this.#runPlain(kind, name, call, pin, after, undefined);
+    return trace(kind, this.#pools?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
+  }
+
+  async #runPlain(
+    kind: OperationKind,
+    name: OperationName,
+    call: PlainCall,
+    pin: Pin,
+    after: string | null,
+    trace: TraceHandle | undefined,
+  ): Promise<unknown> {
+    const startedAt = process.hrtime.bigint();
+    let served: PoolTarget | null = null;
+    let wrote = kind === 'plain-write';
+    this.#inFlight++;
+    try {
+      const pools = this.#init();
+      const { primary, router } = pools;
+      const raw = RAW_QUERY_OPERATIONS.has(call.operation);
+      const afterLsn = parseConsistencyToken(after, 'after');
+      const hooks = this.#hooks.strict[kind];
+      // A write, or a raw query that turned out to write: the primary, and only what cannot have run is retried.
+      const writeAttempt: PlainAttempt = { admission: primary.admission, sink: this.#sink, kind, trace, write: true };
+      const write = (): Promise<unknown> => {
+        served = primary.target;
+        return runPlainAttempt(writeAttempt, () => call.query(call.args));
+      };
+      let result: unknown;
+      if (kind === 'plain-write') {
+        result = await retry(write, null, this.#options.retry, hooks, undefined, trace);
+      } else {
+        let replicaBusy = false;
+        const read = async (): Promise<unknown> => {
+          const decision =
+            router && pin !== 'primary'
+              ? router.route(afterLsn, replicaBusy ? 'primary' : pin === 'replica' ? 'any-replica' : 'consistent')
+              : null;
+          const handle = decision?.handle ?? primary;
+          served = handle.target;
+          // Raw SQL runs on a read-only client (its statement is its own READ ONLY transaction): a
+          // write in disguise fails with 25006 instead of running twice on a retry.
+          const run =
+            raw || handle !== primary
+              ? () =>
+                  replay(raw ? readOnlyClientOf(handle, this.#options.createClient) : handle.client, call.model, call.operation, call.args)
+              : () => call.query(call.args);
+          const state: PlainAttemptState = { waited: false };
+          try {
+            return await runPlainAttempt({ admission: handle.admission, sink: this.#sink, kind, trace, write: false }, run, state);
+          } catch (caught) {
+            const failure = toAttemptFailure(caught);
+            if (raw && failure.classification.kind === 'read-only') throw new WriteInDisguise();
+            if (!decision?.handle || !router) throw failure;
+            if (!router.replicaFailed(decision, failure.classification, { busy: state.waited })) throw failure;
+            replicaBusy = state.waited;
+            throw new AttemptFailure(failure.error, { ...failure.classification, retryable: true });
+          }
+        };
+        try {
+          result = await retry(read, null, this.#options.retry, this.#hooks.idempotent[kind], undefined, trace);
+        } catch (caught) {
+          if (!(caught instanceof AttemptFailure && caught.error instanceof WriteInDisguise)) throw caught;
+          // The read-only transaction refused it, so it did not run: run it once as the write it is.
+          wrote = true;
+          result = await retry(write, null, this.#options.retry, hooks, undefined, trace);
+        }
+      }
+      this.#sink.operationFinished({
+        kind,
+        scope: 'call',
+        durationNs: process.hrtime.bigint() - startedAt,
+        error: null,
+        pool: served,
+        trace,
+        name,
+      });
+      return result;
+    } catch (caught) {
+      const { error, classification } = toAttemptFailure(caught);
+      this.#sink.operationFinished({
+        kind,
+        scope: 'call',
+        durationNs: process.hrtime.bigint() - startedAt,
+        error: classification,
+        pool: served,
+        trace,
+        name,
+      });
+      poolingLog(
+        '%s %s%s failed: %s%s',
+        kind,
+        name.collection ? `${name.collection}.` : '',
+        name.operation,
+        classification.kind,
+        classification.code ? ` ${classification.code}` : '',
+      );
+      throw error;
+    } finally {
+      if (wrote) this.#pools?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -601,7 +736,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 }
 
 /** The resolved configuration, once per manager: mode and why, the redacted URL, the pool size, warnings. */
-function logConfig(config: PoolConfig): void {
+function logConfig(config: PoolConfig, onWarning: ResolvedManagerOptions<PrismaClientLike>['onWarning']): void {
   managerLog(
     'mode %s (%s); runtime %s; url %s; connection_limit %d (%s)',
     config.mode,
@@ -616,7 +751,7 @@ function logConfig(config: PoolConfig): void {
   const tlsHints = [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)];
   for (const hint of tlsHints) if (hint) managerLog('tls: %s', hint);
   // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts).
-  emitConfigWarnings([...config.warnings, ...tlsHints]);
+  emitConfigWarnings([...config.warnings, ...tlsHints], onWarning);
 }
 
 /**

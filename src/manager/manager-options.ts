@@ -11,6 +11,7 @@ import type { HealthThresholds } from '../health/health-check.ts';
 import { checkWaitUntilOption } from '../lifecycle/platform-lifecycle.ts';
 import type { WaitUntil } from '../lifecycle/request-context.ts';
 import { checkWarmupMode, type WarmupMode } from '../lifecycle/warmup.ts';
+import { type ConfigWarning, emitProcessWarning } from '../logging/config-warnings.ts';
 import {
   type ReplicaRoutingOptions,
   type ResolvedReplicaRoutingOptions,
@@ -78,6 +79,13 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * keep-alive on off those platforms too.
    */
   waitUntil?: WaitUntil;
+  /**
+   * Receives each configuration warning (budget overrun, session mode through a pooler, unverified
+   * TLS …) with its code when the manager first resolves its configuration. Defaults to
+   * `process.emitWarning`, once per process for each message; `() => {}` silences them (they are
+   * still in `config.warnings` and the debug log).
+   */
+  onWarning?: (warning: ConfigWarning) => void;
 }
 
 /** Every option checked, defaults applied, frozen. */
@@ -96,6 +104,7 @@ export interface ResolvedManagerOptions<C extends PrismaClientLike> {
   readonly warmup: WarmupMode | undefined;
   readonly warmupQuery: ((tx: TransactionClientOf<C>) => PromiseLike<unknown>) | undefined;
   readonly waitUntil: WaitUntil | undefined;
+  readonly onWarning: (warning: ConfigWarning) => void;
 }
 
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
@@ -114,6 +123,8 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
   if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
   if (warmupQuery !== undefined && typeof warmupQuery !== 'function')
     throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
+    throw new ConfigError('onWarning', 'must be a function (warning) => void');
   return Object.freeze({
     createClient: options.createClient,
     env: options.env,
@@ -129,5 +140,6 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     warmup: options.warmup,
     warmupQuery,
     waitUntil: checkWaitUntilOption(options.waitUntil),
+    onWarning: options.onWarning ?? emitProcessWarning,
   });
 }

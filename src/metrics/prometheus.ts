@@ -1,4 +1,4 @@
-import { type LatencyFigures, type MetricsSnapshot, OPERATION_KINDS, WRAPPER_NAMES } from './metrics.ts';
+import { type LatencyFigures, type MetricsSnapshot, OPERATION_KINDS } from './metrics.ts';
 import type { PoolStats } from './pool-stats.ts';
 
 /**
@@ -65,7 +65,8 @@ function openTelemetryFamilies(snapshot: MetricsSnapshot, pools: PrometheusPools
   const { boundaries, series } = snapshot.operationDuration;
   const duration: Sample[] = [];
   for (const s of series) {
-    const labels: Record<string, string> = { db_system_name: 'postgresql', db_operation_name: WRAPPER_NAMES[s.kind] };
+    const labels: Record<string, string> = { db_system_name: 'postgresql', db_operation_name: s.operation };
+    if (s.collection !== null) labels.db_collection_name = s.collection;
     if (s.errorKind !== null) labels.error_type = s.errorKind;
     let cumulative = 0;
     boundaries.forEach((boundary, i) => {

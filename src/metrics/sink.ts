@@ -7,7 +7,7 @@
  * kinds of `operationFinished` (classified once, by the manager), not events of their own.
  */
 import type { ErrorClassification } from '../errors/classify-error.ts';
-import type { OperationKind } from './metrics.ts';
+import type { OperationKind, OperationName } from './metrics.ts';
 
 /** Which pool served an operation. */
 export type PoolRole = 'primary' | 'read';
@@ -54,6 +54,8 @@ export interface OperationFinished {
   readonly pool: PoolTarget | null;
   /** The operation's span, when a tracer started one. */
   readonly trace?: TraceHandle | undefined;
+  /** A plain client call's Prisma operation and model; absent for wrapper calls. */
+  readonly name?: OperationName | undefined;
 }
 
 export interface AttemptRetried {

@@ -87,22 +87,23 @@ export class ReadRouter<H> {
   }
 
   /**
-   * Where the next attempt of a read goes; `after` is a parsed consistency token (or null);
-   * `primaryOnly`: an earlier attempt found its replica busy, so this one takes the primary
-   * (counted as `primary-fallback`). Counts the decision.
+   * Where the next attempt of a read goes; `after` is a parsed consistency token (or null). `how`:
+   * `consistent` (default) honours this instance's writes and `after`; `any-replica` takes a healthy
+   * replica whatever it has replayed (`prisma.$replica()`); `primary` means an earlier attempt found
+   * its replica busy, so this one takes the primary (counted as `primary-fallback`). Counts the decision.
    */
-  route(after: Lsn | null, primaryOnly = false): ReadDecision<H> {
-    if (primaryOnly) {
+  route(after: Lsn | null, how: 'consistent' | 'any-replica' | 'primary' = 'consistent'): ReadDecision<H> {
+    if (how === 'primary') {
       this.#counts['primary-fallback'] += 1;
       return { target: 'primary-fallback', handle: null, replicaIndex: null };
     }
-    const pending = this.#ownWrites.pending;
+    const pending = how === 'consistent' && this.#ownWrites.pending;
     if (pending) this.#ownWrites.resolveSoon();
     const statuses = this.#monitor.statuses();
     // A write whose position is not known yet: the primary is the only server sure to show it.
     const route = pending
       ? ({ target: 'primary-consistency' } as const)
-      : selectReadRoute(statuses, maxLsn(this.#ownWrites.position, after), this.#turn++);
+      : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : null, this.#turn++);
     // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
     if (route.target !== 'replica') this.#monitor.refreshSoon();
     else this.#monitor.refreshIfStale();

@@ -11,7 +11,7 @@
  * message goes into the span: messages can quote parameter values (22P02 quotes the bad input).
  */
 import type { Context, Span, Tracer } from '@opentelemetry/api';
-import type { OperationKind } from '../metrics/metrics.ts';
+import type { OperationKind, OperationName } from '../metrics/metrics.ts';
 import type { OperationSink, PoolTarget, TraceHandle } from '../metrics/sink.ts';
 import type { OpenTelemetryApi } from './load-api.ts';
 import { sharedSpanAttributes } from './operation-metrics.ts';
@@ -32,22 +32,32 @@ export interface OperationSpans {
    * Runs one wrapper call inside its span; `target` is the pool expected to serve it (the span's
    * attributes at creation), `run` gets the handle its events carry.
    */
-  trace<R>(kind: OperationKind, target: PoolTarget | null, run: (handle: TraceHandle) => Promise<R>): Promise<R>;
+  trace<R>(kind: OperationKind, target: PoolTarget | null, run: (handle: TraceHandle) => Promise<R>, name?: OperationName): Promise<R>;
   /** Fills the span of each event's `trace` handle from the manager's per-operation events. */
   readonly sink: OperationSink;
 }
 
-/** `{db.operation.name} {target}`, the target being `db.namespace` (database-spans.md, "Name"). */
-const spanNames = new WeakMap<PoolTarget, Partial<Record<OperationKind, string>>>();
-const spanName = (kind: OperationKind, target: PoolTarget | null): string => {
-  if (!target?.namespace) return OPERATION_NAMES[kind];
+/**
+ * `{db.operation.name} {target}` (database-spans.md, "Name"): the target is the model
+ * (`db.collection.name`) for a plain client call, else `db.namespace`.
+ */
+const spanNames = new WeakMap<PoolTarget, Map<string, string>>();
+const spanName = (kind: OperationKind, target: PoolTarget | null, name?: OperationName): string => {
+  const operation = name?.operation ?? OPERATION_NAMES[kind];
+  const on = name?.collection ?? target?.namespace ?? null;
+  if (on === null) return operation;
+  if (!target || name) return `${operation} ${on}`;
   let names = spanNames.get(target);
   if (!names) {
-    names = {};
+    names = new Map();
     spanNames.set(target, names);
   }
-  names[kind] ??= `${OPERATION_NAMES[kind]} ${target.namespace}`;
-  return names[kind];
+  let cached = names.get(kind);
+  if (cached === undefined) {
+    cached = `${operation} ${on}`;
+    names.set(kind, cached);
+  }
+  return cached;
 };
 
 export function createOperationSpans(api: OpenTelemetryApi, tracer: Tracer): OperationSpans {
@@ -56,6 +66,7 @@ export function createOperationSpans(api: OpenTelemetryApi, tracer: Tracer): Ope
   interface Operation {
     readonly span: Span;
     target: PoolTarget | null;
+    readonly name: OperationName | undefined;
   }
   // Only a span this file started is ever annotated by it: the handle is ours, never looked up.
   const spans = new WeakSet<TraceHandle>();
@@ -63,15 +74,15 @@ export function createOperationSpans(api: OpenTelemetryApi, tracer: Tracer): Ope
     handle !== undefined && spans.has(handle) ? (handle as Operation) : undefined;
 
   return {
-    trace(kind, target, run) {
+    trace(kind, target, run, name) {
       const parent: Context = context.active();
       // Attributes at creation, so samplers see them: the expected pool's, until the call says which pool served it.
       const span = tracer.startSpan(
-        spanName(kind, target),
-        { kind: SpanKind.CLIENT, attributes: sharedSpanAttributes(kind, target) },
+        spanName(kind, target, name),
+        { kind: SpanKind.CLIENT, attributes: sharedSpanAttributes(kind, target, name) },
         parent,
       );
-      const operation: Operation = { span, target };
+      const operation: Operation = { span, target, name };
       spans.add(operation);
       // Active while the call runs, so Prisma's and the app's spans nest under it (where a context manager is registered).
       const active = trace.setSpan(parent, span);
@@ -92,8 +103,8 @@ export function createOperationSpans(api: OpenTelemetryApi, tracer: Tracer): Ope
         // replica for reads when configured; on the first call no pool existed yet).
         if (pool && pool !== operation.target) {
           operation.target = pool;
-          span.setAttributes(sharedSpanAttributes(kind, pool));
-          span.updateName(spanName(kind, pool));
+          span.setAttributes(sharedSpanAttributes(kind, pool, operation.name));
+          span.updateName(spanName(kind, pool, operation.name));
         }
         if (!error) return;
         span.setAttribute(ATTR_ERROR_TYPE, error.kind);

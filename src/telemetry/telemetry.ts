@@ -9,7 +9,7 @@
  * every OpenTelemetry instrumentation.
  */
 import type pg from 'pg';
-import type { OperationKind } from '../metrics/metrics.ts';
+import type { OperationKind, OperationName } from '../metrics/metrics.ts';
 import { fanOutSinks, type OperationSink, type PoolTarget, type TraceHandle } from '../metrics/sink.ts';
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './load-api.ts';
 import { createOperationDurationSink } from './operation-metrics.ts';
@@ -27,7 +27,9 @@ export interface Telemetry {
    * Runs one wrapper call inside its span (`target`: the pool expected to serve it; `run` gets the
    * handle the call's events carry); null when no TracerProvider is registered.
    */
-  readonly trace: (<R>(kind: OperationKind, target: PoolTarget | null, run: (handle: TraceHandle) => Promise<R>) => Promise<R>) | null;
+  readonly trace:
+    | (<R>(kind: OperationKind, target: PoolTarget | null, run: (handle: TraceHandle) => Promise<R>, name?: OperationName) => Promise<R>)
+    | null;
   /** Starts pool metrics for one of the manager's pools; returns what stops them. */
   observePool(pool: pg.Pool, limit: number, target: PoolTarget): () => void;
   /** Stops every pool observation. */
@@ -57,7 +59,7 @@ export function createTelemetry(
 
   return {
     sink: fanOutSinks(sinks),
-    trace: spans ? (kind, target, run) => spans.trace(kind, target, run) : null,
+    trace: spans ? (kind, target, run, name) => spans.trace(kind, target, run, name) : null,
     observePool(pool, limit, target) {
       const stopPool = poolMetrics?.observe(pool, limit, target);
       const stop = () => {

@@ -307,6 +307,47 @@ describe('several replicas, health and failure', () => {
   });
 });
 
+describe('plain calls through manager.prisma', () => {
+  const onStandby = async (client: { $queryRaw: RawTx['$queryRaw'] }) =>
+    ((await client.$queryRaw<[{ standby: boolean }]>`SELECT pg_is_in_recovery() AS standby`) as [{ standby: boolean }])[0].standby;
+
+  it('read-your-writes: 20 of 20 plain reads right after a plain write see it; reads go to the replica otherwise', async () => {
+    const m = manager();
+    const prisma = m.prisma;
+    expect(await onStandby(prisma)).toBe(true); // nothing written yet: the replica
+    for (let i = 0; i < 20; i++) {
+      const email = `ryw-${randomUUID()}@example.com`;
+      await prisma.user.create({ data: { email } });
+      expect(await prisma.user.findUnique({ where: { email } })).not.toBeNull();
+    }
+    const metrics = m.getMetrics();
+    expect(metrics.readsByTarget['primary-consistency']).toBeGreaterThanOrEqual(20);
+    expect(metrics.byKind['plain-read']).toMatchObject({ totalQueries: 21, failedQueries: 0 });
+    expect(metrics.byKind['plain-write']).toMatchObject({ totalQueries: 20, failedQueries: 0 });
+    // Once the standby has replayed the writes, plain reads return to it.
+    await waitFor(async () => onStandby(prisma), 15_000);
+  });
+
+  it('$primary() and $replica() land where they say, even right after a write', async () => {
+    const m = manager();
+    await m.prisma.user.create({ data: { email: `pin-${randomUUID()}@example.com` } });
+    expect(await onStandby(m.prisma.$replica())).toBe(true);
+    expect(await onStandby(m.prisma.$primary())).toBe(false);
+    expect(await onStandby(m.prisma)).toBe(false); // auto: this instance's write is not on the replica yet
+  });
+
+  it('a $queryRaw that writes, sent to the replica as a read, runs once on the primary', async () => {
+    const m = manager();
+    const id = randomUUID();
+    const rows = await m.prisma.$replica().$queryRaw<
+      { id: string }[]
+    >`INSERT INTO replica_probe (id, instance) VALUES (${id}, 'raw') RETURNING id`;
+    expect(rows).toEqual([{ id }]);
+    const [count] = await sql<{ n: number }>(stack.directUrl, 'SELECT count(*)::int AS n FROM replica_probe WHERE id = $1', [id]);
+    expect(count?.n).toBe(1);
+  });
+});
+
 describe('metrics', () => {
   it('counts reads by target in getMetrics() and the Prometheus text', async () => {
     const { renderPrometheus } = await import('~/metrics/prometheus.ts');

@@ -46,6 +46,9 @@ describe('configuration warnings', () => {
     const config = resolvePoolConfig({ DATABASE_URL: 'postgresql://u:Sup3rS3cret@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' });
     emitConfigWarnings([...config.warnings, null]);
     emitConfigWarnings(config.warnings);
+    const handed: string[] = [];
+    emitConfigWarnings(config.warnings, (w) => handed.push(w.code)); // an onWarning of the app's own instead
+    expect(handed).toEqual(['PGPOOL_UNKNOWN_PORT']);
     await flush();
     expect(seen).toHaveLength(config.warnings.length);
     expect(seen[0]).toMatchObject({ name: WARNING_TYPE, code: 'PGPOOL_UNKNOWN_PORT' });

@@ -1,7 +1,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createMetrics, type LatencyFigures, type Metrics, OPERATION_KINDS } from '../../../src/metrics/metrics.ts';
+import {
+  createMetrics,
+  type LatencyFigures,
+  type Metrics,
+  OPERATION_KINDS,
+  WRAPPER_KINDS,
+  WRAPPER_NAMES,
+} from '../../../src/metrics/metrics.ts';
 
 const ms = (value: number): bigint => BigInt(Math.round(value * 1e6));
 const ok = { ok: true } as const;
@@ -195,7 +202,7 @@ describe('createMetrics', () => {
     const cleared = metrics.snapshot();
     expect(cleared).toEqual({
       ...ZERO,
-      byKind: { default: ZERO, read: ZERO, write: ZERO, batch: ZERO },
+      byKind: { default: ZERO, read: ZERO, write: ZERO, batch: ZERO, 'plain-read': ZERO, 'plain-write': ZERO },
       errorsByKind: {},
       retriesByKind: {},
       poolWaits: 0,
@@ -205,7 +212,15 @@ describe('createMetrics', () => {
       outcomeUnknown: 0,
       operationDuration: {
         boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
-        series: OPERATION_KINDS.map((kind) => ({ kind, errorKind: null, bucketCounts: new Array(10).fill(0), count: 0, sumSeconds: 0 })),
+        series: WRAPPER_KINDS.map((kind) => ({
+          kind,
+          operation: WRAPPER_NAMES[kind],
+          collection: null,
+          errorKind: null,
+          bucketCounts: new Array(10).fill(0),
+          count: 0,
+          sumSeconds: 0,
+        })),
       },
       windowStartedAt: '2026-11-01T10:05:00.000Z',
     });
@@ -231,7 +246,15 @@ describe('operation duration buckets (OpenTelemetry boundaries)', () => {
     metrics.recordPoolTimeout();
     const snapshot = metrics.snapshot();
     const read = snapshot.operationDuration.series.find((s) => s.kind === 'read' && s.errorKind === null);
-    expect(read).toEqual({ kind: 'read', errorKind: null, bucketCounts: [1, 1, 0, 0, 0, 0, 0, 0, 0, 1], count: 3, sumSeconds: 20.002001 });
+    expect(read).toEqual({
+      kind: 'read',
+      operation: 'readWithPooling',
+      collection: null,
+      errorKind: null,
+      bucketCounts: [1, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+      count: 3,
+      sumSeconds: 20.002001,
+    });
     const write = snapshot.operationDuration.series.filter((s) => s.kind === 'write');
     expect(write.map((s) => [s.errorKind, s.count])).toEqual([
       [null, 0],
@@ -295,3 +318,23 @@ function pickFigures(snapshot: LatencyFigures): LatencyFigures {
   const { totalQueries, failedQueries, retries, avgLatency, p50Latency, p95Latency, p99Latency, maxLatency, totalLatency } = snapshot;
   return { totalQueries, failedQueries, retries, avgLatency, p50Latency, p95Latency, p99Latency, maxLatency, totalLatency };
 }
+
+describe('plain client calls', () => {
+  it('count under their own kinds, with their Prisma operation and model in the duration series', () => {
+    const metrics = createMetrics();
+    const findMany = { operation: 'findMany', collection: 'User' };
+    metrics.recordOperation('plain-read', 2_000_000n, { ok: true }, findMany);
+    metrics.recordOperation('plain-read', 3_000_000n, { ok: true }, findMany);
+    metrics.recordOperation('plain-write', 4_000_000n, { ok: false, errorKind: 'constraint' }, { operation: 'create', collection: 'User' });
+    const snapshot = metrics.snapshot();
+    expect(snapshot.totalQueries).toBe(3);
+    expect(snapshot.byKind['plain-read'].totalQueries).toBe(2);
+    expect(snapshot.byKind['plain-write'].failedQueries).toBe(1);
+    const series = snapshot.operationDuration.series.filter((s) => s.kind.startsWith('plain-'));
+    expect(series.map((s) => [s.operation, s.collection, s.errorKind, s.count])).toEqual([
+      ['findMany', 'User', null, 2],
+      ['create', 'User', null, 0],
+      ['create', 'User', 'constraint', 1],
+    ]);
+  });
+});
