@@ -17,3 +17,5 @@ export const connectionPoolManager = createConnectionPoolManager({
   warmupQuery: (tx) => tx.workspace.findFirst({ select: { id: true } }),
 });
 export const { withPooling, readWithPooling, writeWithPooling, batchWithPooling } = connectionPoolManager;
+/** Plain Prisma calls with the wrappers' guarantees (retries, metrics, spans, replica routing): for single reads and writes. */
+export const prisma = connectionPoolManager.prisma;

@@ -19,6 +19,7 @@ export function poolStatus() {
     p95Latency: m.p95Latency,
     p99Latency: m.p99Latency,
     reads: m.byKind.read.totalQueries,
+    plainReads: m.byKind['plain-read'].totalQueries,
     writes: m.byKind.write.totalQueries,
     pool: m.pool,
     warmupConnections: m.warmupConnections,

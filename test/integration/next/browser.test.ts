@@ -123,11 +123,13 @@ describe('examples/next-app in headless Chromium', () => {
     expect(await page.locator('h1').textContent()).toBe('Demo workspace');
     await page.locator('[data-testid="status-panel"][data-hydrated="true"]').waitFor();
     expect(await page.getByTestId('metric-mode').textContent()).toBe(`transaction (:${stack.poolerPort})`);
-    expect(await metric(page, 'reads')).toBeGreaterThanOrEqual(1); // this page's own read
+    expect(await metric(page, 'reads')).toBeGreaterThanOrEqual(1); // this page's own readWithPooling…
+    expect(await metric(page, 'plain-reads')).toBeGreaterThanOrEqual(1); // …and its plain prisma.user read
     // register() warmed the same manager the page uses (one per process, whichever bundle layer imports it)…
     expect(await metric(page, 'warmup')).toBeGreaterThanOrEqual(1);
-    // …and registered a TracerProvider before the first call, so every wrapper call has its span.
-    await expect.poll(() => metric(page, 'spans')).toBeGreaterThanOrEqual(await metric(page, 'reads'));
+    // …and registered a TracerProvider before the first call, so every wrapper and plain call has its span.
+    const calls = (await metric(page, 'reads')) + (await metric(page, 'plain-reads'));
+    await expect.poll(() => metric(page, 'spans')).toBeGreaterThanOrEqual(calls);
   });
 
   it('serves /api/health and /api/metrics from the library handlers, in transaction mode through PgBouncer', async () => {
