@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { KeepAliveSettle } from '~/lifecycle/keep-alive.ts';
 import { NEXT_REQUEST_CONTEXT, VERCEL_REQUEST_CONTEXT } from '~/lifecycle/request-context.ts';
+import { runWithRequestContext } from '~/lifecycle/request-scope.ts';
 import { showClients } from '../../../tools/stack/faults/index.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
 
@@ -106,6 +107,22 @@ describe('platform keep-alive (stand-in request contexts)', () => {
     expect(registered.length).toBeGreaterThanOrEqual(1);
     expect(await registered.at(-1)?.promise).toBe('pool-empty');
     expect(await pgbouncerClients(applicationName)).toBe(0);
+  });
+
+  it("a plain Netlify function's context, passed with runWithRequestContext, gets the release of a real call", async () => {
+    const handed: Promise<unknown>[] = [];
+    // Like Netlify's Context: waitUntil is a method.
+    const context = {
+      handed,
+      waitUntil(promise: Promise<unknown>) {
+        this.handed.push(promise);
+      },
+    };
+    const m = manager({ NETLIFY: 'true', USE_TRANSACTION_MODE: 'true' }, `netlify-fn-${randomUUID().slice(0, 8)}`);
+    await runWithRequestContext(context, () => m.writeWithPooling((tx) => tx.$executeRaw`SELECT 1`));
+    expect(handed.length).toBeGreaterThanOrEqual(1);
+    expect(registered).toHaveLength(0); // Vercel's stand-in is not read on Netlify
+    expect(await handed.at(-1)).toBe('pool-empty');
   });
 
   it('the waitUntil option is used first, and works where the platform has no request context (Lambda)', async () => {
