@@ -8,6 +8,8 @@ import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { ResolveOptions } from '../config/resolve-pool-config.ts';
 import { ConfigError } from '../errors/errors.ts';
 import type { HealthThresholds } from '../health/health-check.ts';
+import { checkWaitUntilOption } from '../lifecycle/platform-lifecycle.ts';
+import type { WaitUntil } from '../lifecycle/request-context.ts';
 import { checkWarmupMode, type WarmupMode } from '../lifecycle/warmup.ts';
 import { type ConfigWarning, emitProcessWarning } from '../logging/config-warnings.ts';
 import {
@@ -70,6 +72,14 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    */
   warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
   /**
+   * The platform's `waitUntil`, e.g. `import { waitUntil } from '@vercel/functions'`: the keep-alive
+   * hands it a promise on each pool release so the instance stays up until idle connections close
+   * (src/lifecycle/platform-lifecycle.ts). Defaults to the request context the platform publishes
+   * (Vercel's or Next.js's), or the one passed with `runWithRequestContext`. Setting it turns the
+   * keep-alive on off those platforms too.
+   */
+  waitUntil?: WaitUntil;
+  /**
    * Receives each configuration warning (budget overrun, session mode through a pooler, unverified
    * TLS …) with its code when the manager first resolves its configuration. Defaults to
    * `process.emitWarning`, once per process for each message; `() => {}` silences them (they are
@@ -93,6 +103,7 @@ export interface ResolvedManagerOptions<C extends PrismaClientLike> {
   readonly healthThresholds: Partial<HealthThresholds> | undefined;
   readonly warmup: WarmupMode | undefined;
   readonly warmupQuery: ((tx: TransactionClientOf<C>) => PromiseLike<unknown>) | undefined;
+  readonly waitUntil: WaitUntil | undefined;
   readonly onWarning: (warning: ConfigWarning) => void;
 }
 
@@ -128,6 +139,7 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     healthThresholds: options.healthThresholds,
     warmup: options.warmup,
     warmupQuery,
+    waitUntil: checkWaitUntilOption(options.waitUntil),
     onWarning: options.onWarning ?? emitProcessWarning,
   });
 }
