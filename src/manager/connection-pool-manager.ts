@@ -114,8 +114,9 @@ export interface BatchOptions extends TransactionOptions {
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
   /**
    * Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`.
-   * Called once per pool at first use, and once more on a pool's first read, for a client whose
-   * transactions open READ ONLY (Prisma passes an adapter no "read only" flag).
+   * Called at most twice per pool, each time at first need: for the client of writes and
+   * `withPooling` (and `manager.client`), and for the client of reads, whose transactions open
+   * READ ONLY (Prisma passes an adapter no "read only" flag).
    */
   createClient: (adapter: SqlDriverAdapterFactory) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
@@ -167,7 +168,9 @@ interface PoolHandle<C> {
   readonly role: PoolRole;
   /** Host, port, namespace and `db.client.connection.pool.name` (telemetry and the Prometheus text). */
   readonly target: PoolTarget;
-  readonly client: C;
+  /** Built on first use (a read-first instance never builds it): see #primaryClient. */
+  client: C | null;
+  readonly adapter: SqlDriverAdapterFactory;
   /** Built on first read: its transactions open READ ONLY (one BEGIN, Postgres enforces it). */
   readOnlyClient: C | null;
   readonly readOnlyAdapter: SqlDriverAdapterFactory;
@@ -324,7 +327,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   /** The primary Prisma client, for queries outside the wrappers. */
   get client(): C {
-    return this.#init().primary.client;
+    return this.#primaryClient(this.#init().primary);
   }
 
   /** The primary pg.Pool (health checks, diagnostics). */
@@ -430,7 +433,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', role, classifyError(error).kind),
     });
     try {
-      const client = this.#options.createClient(adapter);
       managerLog(
         '%s pool created: max %d, pool timeout %d ms, connect timeout %d ms, idle %d ms, named statements %s',
         role,
@@ -445,7 +447,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       return {
         role,
         target: poolTarget,
-        client,
+        client: null,
+        adapter,
         readOnlyClient: null,
         readOnlyAdapter,
         pool,
@@ -499,7 +502,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const result = await runWarmup({
       // Readers get a client of their own (#readOnlyClient): its engine starts here too.
       startEngine: async () => {
-        await Promise.all(handles.flatMap((h) => [h.client.$connect?.(), this.#readOnlyClient(h).$connect?.()]));
+        await Promise.all(handles.flatMap((h) => [this.#primaryClient(h).$connect?.(), this.#readOnlyClient(h).$connect?.()]));
       },
       targets: handles,
       // Once per pool, on the client readWithPooling uses, as its transaction, but not an app
@@ -681,7 +684,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     signal: AbortSignal | undefined,
   ): Call<C, R> {
     return {
-      client: (route.readOnly ? this.#readOnlyClient(handle) : handle.client) as TransactionCapable<TransactionClientOf<C>>,
+      client: (route.readOnly ? this.#readOnlyClient(handle) : this.#primaryClient(handle)) as TransactionCapable<TransactionClientOf<C>>,
       fn,
       admission: handle.admission,
       onPoolWait: this.#poolWaited[kind],
@@ -689,6 +692,15 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       poolTimeoutMs,
       signal,
     };
+  }
+
+  /**
+   * Built at first use, not with the pool: a first request that reads would otherwise pay for a
+   * client it does not use (a PrismaClient takes milliseconds to construct; docs/benchmarks.md, cold start).
+   */
+  #primaryClient(handle: PoolHandle<C>): C {
+    handle.client ??= this.#options.createClient(handle.adapter);
+    return handle.client;
   }
 
   /** A read-only transaction needs a client of its own: Prisma passes the adapter no "read only" flag. */
@@ -820,7 +832,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const handles = [state.primary, ...state.replicas];
     for (const h of handles) h.stopTelemetry?.();
     this.#telemetry?.dispose();
-    const clients = handles.flatMap((h) => (h.readOnlyClient ? [h.client, h.readOnlyClient] : [h.client]));
+    const clients = handles.flatMap((h) => [h.client, h.readOnlyClient].filter((c): c is C => c !== null));
     await Promise.all(
       clients.map((client) =>
         client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
