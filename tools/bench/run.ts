@@ -9,7 +9,9 @@
  * tools/bench/cold-start.ts),
  * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
- * --window-s=20 (measurement window per run).
+ * --window-s=20 (measurement window per run), --client=light|prisma (what each simulated instance runs
+ * on: tools/bench/light-client.ts, the default, or a PrismaClient each), --sections=scale,overheads,round-trips
+ * (default all; with --update-docs only the docs blocks and charts of the sections run are rewritten).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,10 +24,12 @@ import { updateGeneratedBlocks } from '../lib/markers.ts';
 import { queryOnce } from '../lib/pg.ts';
 import { findBinaries } from '../stack/binaries.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
+import { writeCharts } from './charts.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
 import { childrenOf } from './proc-memory.ts';
-import { type BenchResults, computeRatios, renderMarkdown } from './report.ts';
+import type { BenchClient } from './protocol.ts';
+import { type BenchResults, computeRatios, renderBlocks, renderMarkdown } from './report.ts';
 import { measureRoundTrips, renderRoundTrips, writeRoundTripsDoc } from './round-trips.ts';
 import { liveWorkers, runScale, type ScaleResult } from './scale.ts';
 import { seed } from './workload.ts';
@@ -42,6 +46,13 @@ const ns = (value('n') ?? (quick ? '100,1000' : '100,1000,10000')).split(',').ma
 if (ns.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error('bench: --n must be a comma-separated list of positive integers');
 const thinkMs = Number(value('think-ms') ?? 3000);
 const windowMs = Number(value('window-s') ?? (quick ? 6 : 20)) * 1000;
+const client = (value('client') ?? 'light') as BenchClient;
+if (client !== 'light' && client !== 'prisma') throw new Error('bench: --client must be light or prisma');
+const SECTIONS = ['scale', 'overheads', 'round-trips'] as const;
+const sections = new Set((value('sections') ?? SECTIONS.join(',')).split(','));
+for (const section of sections)
+  if (!(SECTIONS as readonly string[]).includes(section))
+    throw new Error(`bench: --sections takes ${SECTIONS.join(', ')}; got "${section}"`);
 const POOL_SIZE = 40;
 const MAX_CONNECTIONS = 100;
 const WORKERS = 4;
@@ -158,9 +169,10 @@ async function main(): Promise<void> {
     const postgresVersion = (await queryOne(sessionStack.superuserUrl, 'SHOW server_version')).split(' ')[0] ?? '?';
 
     const scale: ScaleResult[] = [];
-    let rssPerInstanceMb = 2;
+    // A first guess until a run measures it: a PrismaClient per instance takes a few MB, a light client a few hundred KB.
+    let rssPerInstanceMb = client === 'prisma' ? 2 : 0.5;
     let lastN = 0;
-    for (const wanted of ns) {
+    for (const wanted of sections.has('scale') ? ns : []) {
       // Worker memory grows with N (a Prisma client and pool per instance, ~2-3 MB each): go as far as this
       // machine's free memory allows, with a margin, instead of running into the OOM killer.
       const freeMb = os.freemem() / 1024 / 1024;
@@ -193,32 +205,21 @@ async function main(): Promise<void> {
       };
       await waitForBackends(sessionStack, 0);
       log(`bench: N=${n} session mode (direct to Postgres)`);
-      scale.push(await runScale(sessionStack, { ...common, mode: 'session', maxPoolSize: MAX_CONNECTIONS - superuserReserved }));
+      scale.push(await runScale(sessionStack, { ...common, client, mode: 'session', maxPoolSize: MAX_CONNECTIONS - superuserReserved }));
       log(`bench: N=${n} transaction mode (PgBouncer)`);
-      const pooled = await runScale(pooledStack, { ...common, mode: 'transaction', maxPoolSize: POOL_SIZE });
+      const pooled = await runScale(pooledStack, { ...common, client, mode: 'transaction', maxPoolSize: POOL_SIZE });
       scale.push(pooled);
       // From the largest run so far: small runs overstate it (fixed costs spread over few instances).
-      rssPerInstanceMb = Math.max(1, (pooled.workerRssMb - pooled.idleWorkerRssMb) / n);
+      rssPerInstanceMb = Math.max(client === 'prisma' ? 1 : 0.1, (pooled.workerRssMb - pooled.idleWorkerRssMb) / n);
       lastN = n;
     }
 
-    log('bench: overheads (wrapper vs raw, metrics record, pgbench, prepared statements)');
-    const overheadOptions = quick ? { concurrency: 8, durationMs: 1000, rounds: 1 } : { concurrency: 8, durationMs: 2000, rounds: 5 };
-    const wrapperOverhead = await measureWrapperOverhead(pooledStack.poolerUrl, users, overheadOptions);
-    const metricsCost = measureMetricsCost(quick ? 300_000 : 2_000_000);
-    const pgbench = await runPgbench(pooledStack.poolerUrl, users, {
-      concurrency: 8,
-      seconds: quick ? 2 : 10,
-      withPoolingOpsPerS: wrapperOverhead.opsPerS.withPooling,
-    });
-    const statements = await measureStatementModes(sessionStack.directUrl, pooledStack.poolerUrl, users, {
-      concurrency: 8,
-      durationMs: quick ? 1000 : 2000,
-      rounds: quick ? 1 : 4,
-    });
-
-    log('bench: round trips at RTT 0, 2, 20 ms and interleaved overhead ratios (tools/bench/round-trips.ts)');
-    const roundTrips = await measureRoundTrips(pooledStack, users, quick, log);
+    const overheads = sections.has('overheads') ? await measureOverheads(sessionStack, pooledStack, users) : null;
+    let roundTrips: Awaited<ReturnType<typeof measureRoundTrips>> | null = null;
+    if (sections.has('round-trips')) {
+      log('bench: round trips at RTT 0, 2, 20 ms and interleaved overhead ratios (tools/bench/round-trips.ts)');
+      roundTrips = await measureRoundTrips(pooledStack, users, quick, log);
+    }
 
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
@@ -244,29 +245,55 @@ async function main(): Promise<void> {
       scale,
       ratios: computeRatios(scale),
       loginCost,
-      wrapperOverhead,
-      metricsCost,
-      pgbench,
-      statements,
+      wrapperOverhead: overheads?.wrapperOverhead ?? null,
+      metricsCost: overheads?.metricsCost ?? null,
+      pgbench: overheads?.pgbench ?? null,
+      statements: overheads?.statements ?? null,
       skipped,
     };
-    const markdown = renderMarkdown(results);
-    console.log(markdown);
+    console.log(renderMarkdown(results));
     mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('bench: wrote bench-results/latest.json');
-    console.log(renderRoundTrips(roundTrips));
-    writeFileSync(path.join(ROOT, 'bench-results/round-trips.json'), `${JSON.stringify(roundTrips, null, 2)}\n`);
+    if (roundTrips) {
+      console.log(renderRoundTrips(roundTrips));
+      writeFileSync(path.join(ROOT, 'bench-results/round-trips.json'), `${JSON.stringify(roundTrips, null, 2)}\n`);
+    }
     if (flag('update-docs')) {
-      writeRoundTripsDoc(roundTrips);
-      log('bench: updated docs/round-trips.md (round-trip tables)');
-      updateGeneratedBlocks('docs/benchmarks.md', { bench: markdown });
-      log('bench: updated docs/benchmarks.md (benchmark section)');
+      if (roundTrips) {
+        writeRoundTripsDoc(roundTrips);
+        log('bench: updated docs/round-trips.md (round-trip tables)');
+      }
+      const blocks = renderBlocks(results);
+      if (Object.keys(blocks).length > 0) {
+        updateGeneratedBlocks('docs/benchmarks.md', blocks);
+        log(`bench: updated docs/benchmarks.md (${Object.keys(blocks).join(', ')})`);
+      }
+      for (const file of await writeCharts(results, roundTrips)) log(`bench: wrote ${file}`);
     }
   } finally {
     for (const worker of liveWorkers) worker.kill('SIGKILL');
     await Promise.allSettled(stacks.map((s) => s.stop()));
   }
+}
+
+async function measureOverheads(sessionStack: LocalStack, pooledStack: LocalStack, users: number) {
+  log('bench: overheads (wrapper vs raw, metrics record, pgbench, prepared statements)');
+  const overheadOptions = quick ? { concurrency: 8, durationMs: 1000, rounds: 1 } : { concurrency: 8, durationMs: 2000, rounds: 5 };
+  const wrapperOverhead = await measureWrapperOverhead(pooledStack.poolerUrl, users, overheadOptions);
+  const metricsCost = measureMetricsCost(quick ? 300_000 : 2_000_000);
+  const pgbench = await runPgbench(pooledStack.poolerUrl, users, {
+    concurrency: 8,
+    seconds: quick ? 2 : 10,
+    withPoolingOpsPerS: wrapperOverhead.opsPerS.withPooling,
+  });
+  const statements = await measureStatementModes(sessionStack.directUrl, pooledStack.poolerUrl, users, {
+    concurrency: 8,
+    durationMs: quick ? 1000 : 2000,
+    rounds: quick ? 1 : 4,
+  });
+
+  return { wrapperOverhead, metricsCost, pgbench, statements };
 }
 
 // `--cold-start`: only the cold-start benchmark (tools/bench/cold-start.ts; its options are listed there).
