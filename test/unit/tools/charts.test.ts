@@ -64,7 +64,9 @@ describe('chart specs', () => {
 describe('themeSvg', () => {
   it('adds the dark-mode style and an opaque card right after the <svg> tag', () => {
     const out = themeSvg('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><g/></svg>', 'Served <&> refused');
-    expect(out.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><title>Served &lt;&amp;&gt; refused</title><style>')).toBe(true);
+    expect(
+      out.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><title>Served &lt;&amp;&gt; refused</title><style>'),
+    ).toBe(true);
     expect(out).toContain('@media (prefers-color-scheme: dark)');
     expect(out).toContain('<rect class="chart-card" x="0.5" y="0.5" width="199" height="99" rx="6"/>');
     expect(out.endsWith('<g/></svg>')).toBe(true);
