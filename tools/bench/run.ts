@@ -209,8 +209,10 @@ async function main(): Promise<void> {
       log(`bench: N=${n} transaction mode (PgBouncer)`);
       const pooled = await runScale(pooledStack, { ...common, client, mode: 'transaction', maxPoolSize: POOL_SIZE });
       scale.push(pooled);
-      // From the largest run so far: small runs overstate it (fixed costs spread over few instances).
-      rssPerInstanceMb = Math.max(client === 'prisma' ? 1 : 0.1, (pooled.workerRssMb - pooled.idleWorkerRssMb) / n);
+      // From the largest run so far: small runs overstate it (fixed costs spread over few instances). The
+      // light client's is taken after the warm-up: what the instances hold, not the window's latency samples and garbage.
+      const heldMb = client === 'prisma' ? pooled.workerRssMb : pooled.readyWorkerRssMb;
+      rssPerInstanceMb = Math.max(client === 'prisma' ? 1 : 0.1, (heldMb - pooled.idleWorkerRssMb) / n);
       lastN = n;
     }
 

@@ -74,8 +74,9 @@ export interface ScaleResult {
     /** (Backend PSS + PgBouncer PSS) / instances served. */
     serverPssPerServedMb: number | null;
   };
-  /** RSS of all workers after the window, and before any instance existed (MB). */
+  /** RSS of all workers after the window, after the warm-up (every instance created and connected), and before any instance existed (MB). */
   workerRssMb: number;
+  readyWorkerRssMb: number;
   idleWorkerRssMb: number;
   /** Worst worker's event-loop delay p99 in the window (ms). */
   eventLoopDelayP99Ms: number;
@@ -202,7 +203,7 @@ export async function runScale(stack: LocalStack, params: ScaleParams): Promise<
     const connected = ready.reduce((sum, r) => sum + r.connected, 0);
     const warmupMs = Math.max(...ready.map((r) => r.warmupMs));
     params.log(
-      `  ${mode} N=${instances}: warm-up ${(warmupMs / 1000).toFixed(1)} s, ${connected} connected, ${instances - connected} refused; window ${params.windowMs / 1000} s`,
+      `  ${mode} N=${instances}: warm-up ${(warmupMs / 1000).toFixed(1)} s, ${connected} connected, ${instances - connected} refused${instances > connected ? ` ${JSON.stringify(refusedByKind)}` : ''}; window ${params.windowMs / 1000} s; workers' RSS ${Math.round(ready.reduce((t, r) => t + r.rssBytes, 0) / 1024 / 1024)} MB`,
     );
 
     for (const h of handles) h.send({ type: 'start', windowMs: params.windowMs, graceMs: params.graceMs });
@@ -269,6 +270,7 @@ export async function runScale(stack: LocalStack, params: ScaleParams): Promise<
         serverPssPerServedMb: served > 0 ? Math.round(((backendsPssKb + pgbouncerKb) / 1024 / served) * 1000) / 1000 : null,
       },
       workerRssMb: Math.round(sum((r) => r.rssBytes) / 1024 / 1024),
+      readyWorkerRssMb: Math.round(ready.reduce((t, r) => t + r.rssBytes, 0) / 1024 / 1024),
       idleWorkerRssMb,
       eventLoopDelayP99Ms: Math.max(...results.map((r) => r.eventLoopDelayP99Ms)),
       pgbouncerCpuPct: warmupCpu === null || windowCpu === null ? null : { warmup: warmupCpu, window: windowCpu },
