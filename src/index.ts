@@ -13,6 +13,7 @@ export type { BatchOutcome, TlsProblem } from './errors/errors.ts';
 export {
   BatchError,
   ConfigError,
+  IncompatibleDependencyError,
   ManagerClosedError,
   PoolingError,
   PoolSaturatedError,
@@ -21,6 +22,7 @@ export {
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
 } from './errors/errors.ts';
+export type { Pin, PoolingClient, PoolingClientMethods } from './extension/client-extension.ts';
 export type {
   ConnectionPoolCheck,
   DatabaseCheck,
@@ -51,6 +53,7 @@ export type {
   BatchResults,
   ConnectionPoolManagerOptions,
   ManagerMetrics,
+  NamedPoolStats,
   PrismaClientLike,
   ReadOptions,
   TransactionClientOf,
@@ -58,7 +61,7 @@ export type {
   TransactionOptions,
 } from './manager/connection-pool-manager.ts';
 export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
-export type { MetricsSnapshot, OperationKind } from './metrics/metrics.ts';
+export type { MetricsSnapshot, OperationKind, OperationName } from './metrics/metrics.ts';
 export type { PoolStats } from './metrics/pool-stats.ts';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';
 export type { ReadsByTarget } from './routing/read-router.ts';

@@ -11,6 +11,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
+import { IncompatibleDependencyError } from '../errors/errors.ts';
+import { raiseNotSent } from './not-sent.ts';
 import { beginStatement, isPgQueryPath, type PgQueryPath, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
 
 export type { SqlDriverAdapterFactory };
@@ -69,7 +71,7 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
     const adapter = await this.#inner.connect();
     if (!isPgQueryPath(adapter)) {
       await adapter.dispose();
-      throw new Error('prisma-pgbouncer-pooling: this @prisma/adapter-pg version has no PgQueryable query path (performIO/client)');
+      throw new IncompatibleDependencyError('@prisma/adapter-pg', 'a connected adapter with client, performIO and onError');
     }
     return new PipelinedAdapter(adapter, this.#settings);
   }
@@ -89,22 +91,58 @@ class PipelinedAdapter implements SqlDriverAdapter {
     this.#settings = settings;
   }
 
-  queryRaw: SqlDriverAdapter['queryRaw'] = (query) => this.#path.queryRaw(query);
-  executeRaw: SqlDriverAdapter['executeRaw'] = (query) => this.#path.executeRaw(query);
+  // A statement outside a transaction: on a connection of its own, so that a failure to get one
+  // is told apart from a failure after the statement was sent (./not-sent.ts). A read-only
+  // adapter runs it as its own pipelined `BEGIN READ ONLY; statement; COMMIT` (one round trip),
+  // so a raw query routed as a read cannot write: Postgres answers 25006.
+  queryRaw: SqlDriverAdapter['queryRaw'] = (query) =>
+    this.#settings.readOnly ? this.#readOnly((tx) => tx.queryRaw(query)) : this.#onConnection((path) => path.queryRaw(query));
+  executeRaw: SqlDriverAdapter['executeRaw'] = (query) =>
+    this.#settings.readOnly ? this.#readOnly((tx) => tx.executeRaw(query)) : this.#onConnection((path) => path.executeRaw(query));
   executeScript: SqlDriverAdapter['executeScript'] = (script) => this.#path.executeScript(script);
   getConnectionInfo: NonNullable<SqlDriverAdapter['getConnectionInfo']> = () =>
     this.#path.getConnectionInfo?.() ?? { supportsRelationJoins: false };
   dispose: SqlDriverAdapter['dispose'] = () => this.#path.dispose();
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
-    const { pool, readOnly, beginTimeoutMs } = this.#settings;
+    const { readOnly, beginTimeoutMs } = this.#settings;
     const begin = beginStatement(isolationLevel, readOnly);
-    let conn: pg.PoolClient;
-    try {
-      conn = await pool.connect();
-    } catch (error) {
-      return this.#path.onError(error); // the DriverAdapterError adapter-pg would throw
-    }
+    const conn = await this.#connect();
     return new PipelinedTransaction(conn, this.#path, begin, runsPerStatement(isolationLevel, readOnly), beginTimeoutMs);
+  }
+
+  /** A pool connection; a failure to get one throws adapter-pg's DriverAdapterError, marked as sending nothing. */
+  async #connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.#settings.pool.connect();
+    } catch (error) {
+      return raiseNotSent(() => this.#path.onError(error));
+    }
+  }
+
+  /** adapter-pg's query path on a connection of its own, released afterwards (destroyed after an error, as pg-pool's `query` does). */
+  async #onConnection<T>(run: (path: PgQueryPath) => Promise<T>): Promise<T> {
+    const conn = await this.#connect();
+    try {
+      const result = await run(Object.create(this.#path, { client: { value: conn } }) as PgQueryPath);
+      conn.release();
+      return result;
+    } catch (error) {
+      conn.release(error instanceof Error ? error : new Error('query failed'));
+      throw error;
+    }
+  }
+
+  /** One statement as its own read-only transaction (per-statement mode: one round trip). */
+  async #readOnly<T>(run: (tx: Transaction) => Promise<T>): Promise<T> {
+    const tx = await this.startTransaction('READ COMMITTED');
+    try {
+      const result = await run(tx);
+      await tx.commit();
+      return result;
+    } catch (error) {
+      await tx.rollback().catch(() => {});
+      throw error;
+    }
   }
 }

@@ -34,6 +34,7 @@
 import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
 import { TransactionRolledBackError } from '../errors/errors.ts';
+import { destroyClientSocket } from '../pool/pg-internals.ts';
 
 /** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
 export interface PgQueryPath extends SqlDriverAdapter {
@@ -83,7 +84,8 @@ function ignoreConnectionError(): void {}
  * before it, so this bounds the wait for a server, not the statement's own run time.
  */
 function armBeginDeadline(conn: pg.PoolClient, begin: Promise<unknown>, ms: number): void {
-  const timer = setTimeout(() => (conn as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy(), ms);
+  // destroyClientSocket never throws: this timer fires exactly when a replica hangs, and must not crash the process then.
+  const timer = setTimeout(() => destroyClientSocket(conn), ms);
   timer.unref();
   void settled(begin).then(() => clearTimeout(timer));
 }

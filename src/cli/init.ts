@@ -16,6 +16,7 @@ export const connectionPoolManager = createConnectionPoolManager({
   createClient: (adapter) => new PrismaClient({ adapter }),
 });
 export const { withPooling, readWithPooling, writeWithPooling, batchWithPooling } = connectionPoolManager;
+export const prisma = connectionPoolManager.prisma;
 `;
 }
 

@@ -26,6 +26,7 @@ import {
   redactDatabaseUrl,
   rewriteDatabaseUrl,
 } from './database-url.ts';
+import { checkMilliseconds } from './milliseconds.ts';
 import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
 
@@ -155,12 +156,8 @@ const transactionFlag = (env: Env): boolean | undefined => {
 };
 
 const checkOptions = (options: ResolveOptions): void => {
-  for (const name of ['poolTimeoutMs', 'connectTimeoutMs', 'idleTimeoutMs'] as const) {
-    const value = options[name];
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-      throw new ConfigError(name, 'must be a positive number of milliseconds (node-postgres reads 0 as "no limit")');
-    }
-  }
+  // Above 0: node-postgres reads 0 as "no limit".
+  for (const name of ['poolTimeoutMs', 'connectTimeoutMs', 'idleTimeoutMs'] as const) checkMilliseconds(name, options[name]);
   const limit = options.connectionLimit;
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0))
     throw new ConfigError('connectionLimit', 'must be a positive integer');
@@ -187,13 +184,13 @@ const urlSettings = (parsed: ParsedDatabaseUrl, variable: string): UrlSettings =
     const value = getParam(parsed, key);
     if (value === undefined) return undefined;
     const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
-    if (!(Number.isFinite(n) && n > 0)) {
+    // Above 0: node-postgres treats 0 as "wait forever".
+    if (!(n > 0))
       throw new ConfigError(
         `${variable} (${key})`,
         'must be a positive number of seconds; 0 is rejected because node-postgres treats 0 as "wait forever"',
       );
-    }
-    return Math.max(1, Math.round(n * 1000));
+    return checkMilliseconds(`${variable} (${key})`, Math.max(1, Math.round(n * 1000)), { unit: 's' }) as number;
   };
   const cacheSize = getParam(parsed, 'statement_cache_size');
   if (cacheSize !== undefined && !/^\d+$/.test(cacheSize)) {

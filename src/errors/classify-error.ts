@@ -13,6 +13,7 @@
  */
 import {
   ConfigError,
+  IncompatibleDependencyError,
   ManagerClosedError,
   PoolSaturatedError,
   PoolTimeoutError,
@@ -61,6 +62,8 @@ export type ErrorKind =
   | 'aborted'
   /** `ConfigError`, or use after `disconnect()`. */
   | 'config'
+  /** `IncompatibleDependencyError`: an installed pg / adapter-pg lacks what this package relies on. Never retried. */
+  | 'dependency'
   /** Any other database error. */
   | 'database'
   /** Anything else: an error thrown by the caller's own code. Never retried. */
@@ -298,6 +301,7 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/Query read timeout/i, 'timeout'], // pg's query_timeout (socket_timeout in the URL)
   [/Unable to start a transaction in the given time/i, 'pool-timeout'],
   [/COMMIT answered ROLLBACK/, 'transaction-closed'], // our TransactionRolledBackError, after Prisma wrapped it
+  [/does not have the shape prisma-pgbouncer-pooling relies on/, 'dependency'], // our IncompatibleDependencyError, after Prisma wrapped it
   [/server conn crashed\?/i, 'connection'], // PgBouncer lost its server connection
   [/Client has encountered a connection error and is not queryable/i, 'connection'], // pg after a socket error
   [/Connection terminated/i, 'connection'], // pg: "Connection terminated unexpectedly" / "due to connection timeout"
@@ -348,6 +352,7 @@ function classify(error: unknown): ErrorClassification {
   if (error instanceof TransactionRolledBackError) return result('transaction-closed', null);
   if (error instanceof PoolSaturatedError) return result('pool-saturated', null);
   if (error instanceof ConfigError || error instanceof ManagerClosedError) return result('config', null);
+  if (error instanceof IncompatibleDependencyError) return result('dependency', null);
   if (isAbort(error)) return result('aborted', null);
 
   const s = collectSignals(error);

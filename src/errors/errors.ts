@@ -19,6 +19,23 @@ export class ConfigError extends PoolingError {
   }
 }
 
+/**
+ * A dependency no longer has the shape this package relies on (a private field of node-postgres,
+ * @prisma/adapter-pg's query path): the versions installed are not the ones this package was
+ * tested with (see the peer dependency ranges). Never retried; nothing was sent.
+ */
+export class IncompatibleDependencyError extends PoolingError {
+  override name = 'IncompatibleDependencyError';
+  /** The package, e.g. `pg`. */
+  readonly dependency: string;
+  constructor(dependency: string, assumption: string) {
+    super(
+      `${dependency} does not have the shape prisma-pgbouncer-pooling relies on (${assumption}): install the ${dependency} version in this package's peer dependency range`,
+    );
+    this.dependency = dependency;
+  }
+}
+
 /** No pool connection became free within the pool timeout (`pool_timeout`, default 10 s). */
 export class PoolTimeoutError extends PoolingError {
   override name = 'PoolTimeoutError';

@@ -20,6 +20,8 @@ export interface MetricsSource {
   getMetrics(): MetricsSnapshot & {
     pool: PoolStats;
     readPool?: PoolStats | null;
+    /** Each replica's pool under its `db.client.connection.pool.name`. */
+    replicaPools?: ReadonlyArray<{ name: string; stats: PoolStats }>;
     /** `db.client.connection.pool.name` of the pools, for the OpenTelemetry-named families. */
     poolNames?: { primary: string; read: string | null } | null;
   } & Pick<Parameters<typeof renderPrometheus>[0], 'readsByTarget' | 'replicas' | 'warmupConnections' | 'warmupFailures'>;
@@ -56,7 +58,12 @@ export function createMetricsHandler(source: MetricsSource): FetchHandler {
     try {
       const metrics = source.getMetrics();
       return new Response(
-        renderPrometheus(metrics, { primary: metrics.pool, read: metrics.readPool ?? null, names: metrics.poolNames ?? null }),
+        renderPrometheus(metrics, {
+          primary: metrics.pool,
+          read: metrics.readPool ?? null,
+          replicas: metrics.replicaPools ?? null,
+          names: metrics.poolNames ?? null,
+        }),
         {
           status: 200,
           headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': NO_STORE },

@@ -1,19 +1,38 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { createDurationBuckets, type DurationBuckets, OPERATION_DURATION_BUCKETS, recordDuration } from './duration-buckets.ts';
-import type { OperationSink, PoolRole } from './sink.ts';
+import type { OperationSink, PoolRole, PoolTarget } from './sink.ts';
 
-/** Which wrapper ran the operation (`withPooling` is `default`). */
-export type OperationKind = 'default' | 'read' | 'write' | 'batch';
+/**
+ * What ran the operation: a wrapper (`withPooling` is `default`), or a plain client call through
+ * `manager.prisma` (`plain-read`: findMany, count, $queryRaw …; `plain-write`: everything else).
+ */
+export type OperationKind = 'default' | 'read' | 'write' | 'batch' | 'plain-read' | 'plain-write';
 
-export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze(['default', 'read', 'write', 'batch']);
+export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze(['default', 'read', 'write', 'batch', 'plain-read', 'plain-write']);
 
-/** The wrapper function of each kind: OpenTelemetry's `db.operation.name`. */
+/** The wrapper kinds (what `withPooling` and friends record). */
+export type WrapperKind = Exclude<OperationKind, 'plain-read' | 'plain-write'>;
+
+export const WRAPPER_KINDS: readonly WrapperKind[] = Object.freeze(['default', 'read', 'write', 'batch']);
+
+/**
+ * OpenTelemetry's `db.operation.name` of each kind: the wrapper function, or for plain calls a
+ * fallback used only when the call's own Prisma operation is unknown.
+ */
 export const WRAPPER_NAMES = Object.freeze({
   default: 'withPooling',
   read: 'readWithPooling',
   write: 'writeWithPooling',
   batch: 'batchWithPooling',
+  'plain-read': 'read',
+  'plain-write': 'write',
 } as const satisfies Record<OperationKind, string>);
+
+/** A plain client call's own name: Prisma's operation (`findMany`, `$queryRaw`) and model (`User`, null for raw queries). */
+export interface OperationName {
+  readonly operation: string;
+  readonly collection: string | null;
+}
 
 /** Latencies are in milliseconds, rounded to 3 decimals (the recording resolution is 1 µs); 0 when there is no data. */
 export interface LatencyFigures {
@@ -41,8 +60,10 @@ export interface MetricsSnapshot extends LatencyFigures {
   poolWaits: number;
   /** Operations that failed with a pool acquire timeout. */
   poolTimeouts: number;
-  /** `poolTimeouts` by the pool that timed out. */
+  /** `poolTimeouts` by the role of the pool that timed out (`read`: all replicas together). */
   poolTimeoutsByPool: Record<PoolRole, number>;
+  /** `poolTimeouts` by the `db.client.connection.pool.name` of the pool that timed out (each replica on its own). */
+  poolTimeoutsByName: Record<string, number>;
   /**
    * Wrapper-call durations in the buckets of OpenTelemetry's `db.client.operation.duration`
    * (`boundaries` in seconds), per wrapper and final error kind (`errorKind` null: succeeded);
@@ -57,6 +78,10 @@ export interface MetricsSnapshot extends LatencyFigures {
 
 export interface OperationDurationSeries {
   kind: OperationKind;
+  /** `db.operation.name`: the wrapper, or the plain call's Prisma operation. */
+  operation: string;
+  /** `db.collection.name`: the plain call's model; null for wrappers and raw queries. */
+  collection: string | null;
   errorKind: string | null;
   /** Per-bucket counts, not cumulative; the last one is the overflow (> the last boundary). */
   bucketCounts: number[];
@@ -66,11 +91,16 @@ export interface OperationDurationSeries {
 
 export interface Metrics {
   /** One finished wrapper operation (all its attempts). durationNs from process.hrtime.bigint() differences. */
-  recordOperation(kind: OperationKind, durationNs: bigint, outcome: { ok: true } | { ok: false; errorKind: string }): void;
+  recordOperation(
+    kind: OperationKind,
+    durationNs: bigint,
+    outcome: { ok: true } | { ok: false; errorKind: string },
+    name?: OperationName,
+  ): void;
   recordRetry(kind: OperationKind, errorKind: string): void;
   recordPoolWait(): void;
-  /** Defaults to the primary pool. */
-  recordPoolTimeout(pool?: PoolRole): void;
+  /** The pool that timed out; null when unknown (counted as the primary's). */
+  recordPoolTimeout(pool?: PoolTarget | null): void;
   recordOutcomeUnknown(): void;
   /** Fresh plain objects on every call: safe to JSON.stringify and to mutate. */
   snapshot(): MetricsSnapshot;
@@ -93,22 +123,28 @@ interface Series {
   sumNs: number;
   failed: number;
   retries: number;
-  /** Succeeded operations in the OpenTelemetry buckets, and failed ones per error kind. */
+}
+
+/** The OpenTelemetry-bucketed durations of one operation name: succeeded, and failed per error kind. */
+interface NamedDurations {
+  readonly kind: OperationKind;
+  readonly name: OperationName;
   succeeded: DurationBuckets;
   failedByKind: Map<string, DurationBuckets>;
 }
 
 function createSeries(): Series {
-  return { histogram: createHistogram(), sumNs: 0, failed: 0, retries: 0, succeeded: createDurationBuckets(), failedByKind: new Map() };
+  return { histogram: createHistogram(), sumNs: 0, failed: 0, retries: 0 };
 }
+
+/** Bounds memory against free-form names: past this many, further names share one slot. */
+const MAX_OPERATION_NAMES = 256;
 
 function resetSeries(series: Series): void {
   series.histogram.reset();
   series.sumNs = 0;
   series.failed = 0;
   series.retries = 0;
-  series.succeeded = createDurationBuckets();
-  series.failedByKind.clear();
 }
 
 function record(series: Series, durationNs: number): void {
@@ -162,9 +198,11 @@ function increment(counts: Map<string, number>, key: string): void {
   counts.set(slot, (counts.get(slot) ?? 0) + 1);
 }
 
-function durationSeries(kind: OperationKind, errorKind: string | null, buckets: DurationBuckets): OperationDurationSeries {
+function durationSeries(named: NamedDurations, errorKind: string | null, buckets: DurationBuckets): OperationDurationSeries {
   return {
-    kind,
+    kind: named.kind,
+    operation: named.name.operation,
+    collection: named.name.collection,
     errorKind,
     bucketCounts: [...buckets.counts],
     count: buckets.counts.reduce((total, n) => total + n, 0),
@@ -180,8 +218,36 @@ export function createMetrics(): Metrics {
   let poolWaits = 0;
   let poolTimeouts = 0;
   const poolTimeoutsByPool: Record<PoolRole, number> = { primary: 0, read: 0 };
+  const poolTimeoutsByName = new Map<string, number>();
   let outcomeUnknown = 0;
   let windowStartedAt = new Date();
+  /** By `kind operation collection`; the wrappers' four always exist (a dashboard sees them at 0). */
+  const durations = new Map<string, NamedDurations>();
+  const durationsKey = (kind: OperationKind, name: OperationName): string => `${kind}\u0000${name.operation}\u0000${name.collection ?? ''}`;
+  const addDurations = (kind: OperationKind, name: OperationName): NamedDurations => {
+    const named: NamedDurations = { kind, name, succeeded: createDurationBuckets(), failedByKind: new Map() };
+    durations.set(durationsKey(kind, name), named);
+    return named;
+  };
+  const wrapperNames = new Map<OperationKind, OperationName>(
+    OPERATION_KINDS.map((kind) => [kind, Object.freeze({ operation: WRAPPER_NAMES[kind], collection: null })]),
+  );
+  const addWrapperDurations = () => {
+    for (const kind of WRAPPER_KINDS) addDurations(kind, wrapperNames.get(kind) as OperationName);
+  };
+  addWrapperDurations();
+  function durationsOf(kind: OperationKind, name: OperationName | undefined): NamedDurations {
+    const resolved = name ?? (wrapperNames.get(kind) as OperationName);
+    const found = durations.get(durationsKey(kind, resolved));
+    if (found) return found;
+    // Past the cap a new name is folded into the kind's own (bounded memory whatever the caller passes).
+    if (durations.size >= MAX_OPERATION_NAMES)
+      return (
+        durations.get(durationsKey(kind, wrapperNames.get(kind) as OperationName)) ??
+        addDurations(kind, wrapperNames.get(kind) as OperationName)
+      );
+    return addDurations(kind, { operation: resolved.operation, collection: resolved.collection });
+  }
 
   function seriesOf(kind: OperationKind): Series {
     const series = byKind.get(kind);
@@ -191,8 +257,9 @@ export function createMetrics(): Metrics {
   }
 
   return {
-    recordOperation(kind, durationNs, outcome) {
+    recordOperation(kind, durationNs, outcome, name) {
       const series = seriesOf(kind);
+      const named = durationsOf(kind, name);
       const ns = Math.max(0, Number(durationNs));
       record(overall, ns);
       record(series, ns);
@@ -200,15 +267,15 @@ export function createMetrics(): Metrics {
         overall.failed += 1;
         series.failed += 1;
         increment(errorsByKind, outcome.errorKind);
-        const slot = slotOf(series.failedByKind, outcome.errorKind);
-        let buckets = series.failedByKind.get(slot);
+        const slot = slotOf(named.failedByKind, outcome.errorKind);
+        let buckets = named.failedByKind.get(slot);
         if (!buckets) {
           buckets = createDurationBuckets();
-          series.failedByKind.set(slot, buckets);
+          named.failedByKind.set(slot, buckets);
         }
         recordDuration(buckets, ns / 1e9);
       } else {
-        recordDuration(series.succeeded, ns / 1e9);
+        recordDuration(named.succeeded, ns / 1e9);
       }
     },
     recordRetry(kind, errorKind) {
@@ -220,9 +287,10 @@ export function createMetrics(): Metrics {
     recordPoolWait() {
       poolWaits += 1;
     },
-    recordPoolTimeout(pool = 'primary') {
+    recordPoolTimeout(pool = null) {
       poolTimeouts += 1;
-      poolTimeoutsByPool[pool] += 1;
+      poolTimeoutsByPool[pool?.role ?? 'primary'] += 1;
+      if (pool) increment(poolTimeoutsByName, pool.poolName);
     },
     recordOutcomeUnknown() {
       outcomeUnknown += 1;
@@ -235,22 +303,22 @@ export function createMetrics(): Metrics {
           read: figures(seriesOf('read')),
           write: figures(seriesOf('write')),
           batch: figures(seriesOf('batch')),
+          'plain-read': figures(seriesOf('plain-read')),
+          'plain-write': figures(seriesOf('plain-write')),
         },
         errorsByKind: Object.fromEntries(errorsByKind),
         retriesByKind: Object.fromEntries(retriesByKind),
         poolWaits,
         poolTimeouts,
         poolTimeoutsByPool: { ...poolTimeoutsByPool },
+        poolTimeoutsByName: Object.fromEntries(poolTimeoutsByName),
         outcomeUnknown,
         operationDuration: {
           boundaries: [...OPERATION_DURATION_BUCKETS],
-          series: OPERATION_KINDS.flatMap((kind) => {
-            const series = seriesOf(kind);
-            return [
-              durationSeries(kind, null, series.succeeded),
-              ...[...series.failedByKind].map(([errorKind, buckets]) => durationSeries(kind, errorKind, buckets)),
-            ];
-          }),
+          series: [...durations.values()].flatMap((named) => [
+            durationSeries(named, null, named.succeeded),
+            ...[...named.failedByKind].map(([errorKind, buckets]) => durationSeries(named, errorKind, buckets)),
+          ]),
         },
         windowStartedAt: windowStartedAt.toISOString(),
       };
@@ -258,12 +326,15 @@ export function createMetrics(): Metrics {
     reset() {
       resetSeries(overall);
       for (const series of byKind.values()) resetSeries(series);
+      durations.clear();
+      addWrapperDurations();
       errorsByKind.clear();
       retriesByKind.clear();
       poolWaits = 0;
       poolTimeouts = 0;
       poolTimeoutsByPool.primary = 0;
       poolTimeoutsByPool.read = 0;
+      poolTimeoutsByName.clear();
       outcomeUnknown = 0;
       windowStartedAt = new Date();
     },
@@ -282,10 +353,10 @@ export function createMetricsSink(metrics: Metrics): OperationSink {
       const { kind, scope, durationNs, error } = event;
       if (scope !== 'parallel-batch') {
         if (error?.kind === 'outcome-unknown') metrics.recordOutcomeUnknown();
-        else if (error?.kind === 'pool-timeout') metrics.recordPoolTimeout(event.pool ?? 'primary');
+        else if (error?.kind === 'pool-timeout') metrics.recordPoolTimeout(event.pool);
       }
       if (scope !== 'parallel-batch-item')
-        metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED);
+        metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED, event.name);
     },
     attemptRetried({ kind, error }) {
       metrics.recordRetry(kind, error.kind);

@@ -16,3 +16,19 @@ export function utilization(stats: PoolStats): number {
   const percent = (stats.active / stats.limit) * 100;
   return Math.round(Math.min(100, Math.max(0, percent)) * 10) / 10;
 }
+
+/** Figures of several pools added up (the replicas' pools as one `readPool`). */
+export function sumPoolStats(stats: readonly PoolStats[]): PoolStats {
+  const sum: PoolStats = { active: 0, idle: 0, total: 0, waiting: 0, limit: 0 };
+  for (const s of stats) {
+    sum.active += s.active;
+    sum.idle += s.idle;
+    sum.total += s.total;
+    sum.waiting += s.waiting;
+    sum.limit += s.limit;
+  }
+  return sum;
+}
+
+/** A pool that does not exist yet (before the first call). */
+export const EMPTY_POOL_STATS: Readonly<PoolStats> = Object.freeze({ active: 0, idle: 0, total: 0, waiting: 0, limit: 0 });

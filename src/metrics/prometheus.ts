@@ -1,4 +1,4 @@
-import { type LatencyFigures, type MetricsSnapshot, OPERATION_KINDS, WRAPPER_NAMES } from './metrics.ts';
+import { type LatencyFigures, type MetricsSnapshot, OPERATION_KINDS } from './metrics.ts';
 import type { PoolStats } from './pool-stats.ts';
 
 /**
@@ -48,7 +48,10 @@ const msToSeconds = (ms: number): number => Math.round(ms * 1000) / 1e6;
 /** The pools to render; `names` are their `db.client.connection.pool.name` (defaults: `primary`, `read`). */
 export interface PrometheusPools {
   primary: PoolStats;
+  /** The replicas' pools summed (`pgpool_pool_*{pool="read"}`). */
   read?: PoolStats | null;
+  /** Each replica's pool under its own name (the `db_client_connection_*` families); without it, `read` under one name. */
+  replicas?: ReadonlyArray<{ name: string; stats: PoolStats }> | null;
   names?: { primary: string; read?: string | null } | null;
 }
 
@@ -62,7 +65,8 @@ function openTelemetryFamilies(snapshot: MetricsSnapshot, pools: PrometheusPools
   const { boundaries, series } = snapshot.operationDuration;
   const duration: Sample[] = [];
   for (const s of series) {
-    const labels: Record<string, string> = { db_system_name: 'postgresql', db_operation_name: WRAPPER_NAMES[s.kind] };
+    const labels: Record<string, string> = { db_system_name: 'postgresql', db_operation_name: s.operation };
+    if (s.collection !== null) labels.db_collection_name = s.collection;
     if (s.errorKind !== null) labels.error_type = s.errorKind;
     let cumulative = 0;
     boundaries.forEach((boundary, i) => {
@@ -76,7 +80,11 @@ function openTelemetryFamilies(snapshot: MetricsSnapshot, pools: PrometheusPools
   const poolList: Array<[string, PoolStats, number]> = [
     [pools.names?.primary ?? 'primary', pools.primary, snapshot.poolTimeoutsByPool.primary],
   ];
-  if (pools.read) poolList.push([pools.names?.read ?? 'read', pools.read, snapshot.poolTimeoutsByPool.read]);
+  if (pools.replicas && pools.replicas.length > 0) {
+    for (const { name, stats } of pools.replicas) poolList.push([name, stats, snapshot.poolTimeoutsByName?.[name] ?? 0]);
+  } else if (pools.read) {
+    poolList.push([pools.names?.read ?? 'read', pools.read, snapshot.poolTimeoutsByPool.read]);
+  }
   const pool = (name: string) => ({ db_client_connection_pool_name: name });
   return [
     family(

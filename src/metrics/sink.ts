@@ -7,10 +7,31 @@
  * kinds of `operationFinished` (classified once, by the manager), not events of their own.
  */
 import type { ErrorClassification } from '../errors/classify-error.ts';
-import type { OperationKind } from './metrics.ts';
+import type { OperationKind, OperationName } from './metrics.ts';
 
 /** Which pool served an operation. */
 export type PoolRole = 'primary' | 'read';
+
+/**
+ * One of the manager's pools as telemetry and metrics name it: built once per pool
+ * (src/telemetry/pool-target.ts), frozen, and carried by every event of an operation it served, so
+ * several replicas are told apart. Host and path only: user and password never reach it.
+ */
+export interface PoolTarget {
+  readonly role: PoolRole;
+  readonly address: string;
+  readonly port: number;
+  readonly namespace: string | null;
+  /** `db.client.connection.pool.name`: distinct for each of the manager's pools. */
+  readonly poolName: string;
+}
+
+/**
+ * What a tracer handed the manager for one operation (src/telemetry/operation-spans.ts), opaque
+ * here. Carried on the operation's events so the span is annotated directly: finding it through
+ * the active context fails when the app registered no context manager.
+ */
+export type TraceHandle = object;
 
 /**
  * What a finished record stands for. A parallel `batchWithPooling` is one wrapper call made of
@@ -30,7 +51,11 @@ export interface OperationFinished {
   /** The final error's classification (computed once by the manager); null when it succeeded. */
   readonly error: ErrorClassification | null;
   /** The pool that served it; null when the manager could not even initialize (bad config). */
-  readonly pool: PoolRole | null;
+  readonly pool: PoolTarget | null;
+  /** The operation's span, when a tracer started one. */
+  readonly trace?: TraceHandle | undefined;
+  /** A plain client call's Prisma operation and model; absent for wrapper calls. */
+  readonly name?: OperationName | undefined;
 }
 
 export interface AttemptRetried {
@@ -40,6 +65,8 @@ export interface AttemptRetried {
   readonly error: ErrorClassification;
   /** The backoff before the next attempt. */
   readonly delayMs: number;
+  /** The operation's span, when a tracer started one. */
+  readonly trace?: TraceHandle | undefined;
 }
 
 export interface OperationSink {
@@ -48,7 +75,7 @@ export interface OperationSink {
   /** Before each backoff wait. */
   attemptRetried(event: AttemptRetried): void;
   /** An attempt was admitted while every connection of its pool was taken: it waits for one. */
-  poolWaited(kind: OperationKind): void;
+  poolWaited(kind: OperationKind, trace?: TraceHandle): void;
 }
 
 /** One sink that calls each of `sinks` in order; with a single sink, that sink itself (no extra call). */
@@ -62,8 +89,8 @@ export function fanOutSinks(sinks: readonly OperationSink[]): OperationSink {
     attemptRetried(event) {
       for (const sink of list) sink.attemptRetried(event);
     },
-    poolWaited(kind) {
-      for (const sink of list) sink.poolWaited(kind);
+    poolWaited(kind, trace) {
+      for (const sink of list) sink.poolWaited(kind, trace);
     },
   };
 }

@@ -23,6 +23,7 @@ import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/dat
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
+import { disableClientTls } from './pg-internals.ts';
 
 export interface PgClientSettings {
   /** The URL node-postgres gets: without Prisma-only and TLS parameters. Password included. */
@@ -165,23 +166,21 @@ function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' |
 /**
  * A `pg.Client` subclass whose `connect()` rejects with a `TlsError` on TLS failures. pg-pool
  * creates its clients from the pool's `Client` option and connects them with a callback.
+ * `connectTimeoutMs` bounds `sslmode=prefer`'s TLS question (0: 5 s).
  */
-export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstructor): ClientConstructor {
+export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstructor, connectTimeoutMs = 0): ClientConstructor {
   const prefer = settings.tls.mode === 'prefer' && settings.tls.negotiation === 'postgres';
   return class extends Base {
     // biome-ignore lint/suspicious/noExplicitAny: pg's connect() is overloaded (callback or promise)
     override connect(callback?: (...args: any[]) => void): any {
       if (prefer && !this.host.startsWith('/')) {
-        // pg reads `ssl` from the client and its connection at connect time.
-        const timeoutMs = (this as unknown as { _connectionTimeoutMillis?: number })._connectionTimeoutMillis ?? 0;
-        const ready = askForTls(this.host, this.port, timeoutMs).then((answer) => {
-          if (answer === 'N') {
-            (this as unknown as { ssl: unknown }).ssl = false;
-            (this.connection as unknown as { ssl: unknown }).ssl = false;
-          }
+        const ready = askForTls(this.host, this.port, connectTimeoutMs).then((answer) => {
+          if (answer === 'N') disableClientTls(this);
         });
         if (callback) {
-          void ready.then(() => this.#connect(callback));
+          // Whatever fails before pg's own connect (a pg without the fields disableClientTls
+          // needs) reaches the callback: never an unhandled rejection, never a caller left waiting.
+          ready.then(() => this.#connect(callback)).catch((error: unknown) => callback(error));
           return undefined;
         }
         return ready.then(() => this.#connect());

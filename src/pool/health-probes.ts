@@ -21,6 +21,7 @@
 import pg from 'pg';
 import type { PgbouncerFigures } from '../health/health-check.ts';
 import { buildClientSettings, type PgClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
+import { destroyClientSocket } from './pg-internals.ts';
 
 export interface ProbeOptions {
   /** Aborting destroys the connection at once; the probe then rejects. */
@@ -52,7 +53,7 @@ async function withClient<T>(
   // The same builder as the pool's (src/pool/client-settings.ts): the probe connects as the app does.
   const settings = typeof target === 'string' ? buildClientSettings(target, { variable }) : target;
   // A TLS failure at connect becomes a TlsError; sslmode=prefer falls back to plain TCP like the pool.
-  const Client = tlsAwareClient(settings, pg.Client);
+  const Client = tlsAwareClient(settings, pg.Client, timeout);
   const client = new Client({
     ...pgClientConfig(settings),
     connectionTimeoutMillis: timeout,
@@ -61,7 +62,7 @@ async function withClient<T>(
   });
   // A late socket error (after abort, or a FATAL after a failed query) must not crash the process.
   client.on('error', () => {});
-  const destroy = () => client.connection.stream.destroy();
+  const destroy = () => destroyClientSocket(client);
   signal?.addEventListener('abort', destroy, { once: true });
   let ok = false;
   try {

@@ -22,8 +22,9 @@
  * primary a little longer (the next record: any write, or the standby snapshot the primary logs
  * within 15 s of activity); never stale.
  *
- * Kept to this one function so that a driver which pipelines statements can send the query
- * together with the COMMIT itself and hand the result to `ReadRouter.recordCommitPosition()`.
+ * Fetched once a write's transaction has ended, off the caller's path (src/routing/own-writes.ts).
+ * Pipelining it behind the write's COMMIT would save that background query, but only apps with
+ * replicas need it and the adapter would have to hand the answer to the router; not done.
  */
 import { type Lsn, parseLsn } from './lsn.ts';
 

@@ -86,15 +86,24 @@ export class ReadRouter<H> {
     this.#ownWrites = new OwnWrites(deps.fetchCommitPosition, (lsn) => this.#monitor.notePrimaryPosition(lsn));
   }
 
-  /** Where the next attempt of a read goes; `after` is a parsed consistency token (or null). Counts the decision. */
-  route(after: Lsn | null): ReadDecision<H> {
-    const pending = this.#ownWrites.pending;
+  /**
+   * Where the next attempt of a read goes; `after` is a parsed consistency token (or null). `how`:
+   * `consistent` (default) honours this instance's writes and `after`; `any-replica` takes a healthy
+   * replica whatever it has replayed (`prisma.$replica()`); `primary` means an earlier attempt found
+   * its replica busy, so this one takes the primary (counted as `primary-fallback`). Counts the decision.
+   */
+  route(after: Lsn | null, how: 'consistent' | 'any-replica' | 'primary' = 'consistent'): ReadDecision<H> {
+    if (how === 'primary') {
+      this.#counts['primary-fallback'] += 1;
+      return { target: 'primary-fallback', handle: null, replicaIndex: null };
+    }
+    const pending = how === 'consistent' && this.#ownWrites.pending;
     if (pending) this.#ownWrites.resolveSoon();
     const statuses = this.#monitor.statuses();
     // A write whose position is not known yet: the primary is the only server sure to show it.
     const route = pending
       ? ({ target: 'primary-consistency' } as const)
-      : selectReadRoute(statuses, maxLsn(this.#ownWrites.position, after), this.#turn++);
+      : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : null, this.#turn++);
     // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
     if (route.target !== 'replica') this.#monitor.refreshSoon();
     else this.#monitor.refreshIfStale();
@@ -107,11 +116,14 @@ export class ReadRouter<H> {
   }
 
   /**
-   * A read attempt on a replica failed. A connection-class error (or a start that timed out) takes
-   * that replica out until a poll finds it answering; returns true then: retry the read elsewhere.
+   * A read attempt on a replica failed. Returns true when the read should be retried elsewhere: a
+   * connection-class error (or a start that timed out) takes that replica out until a poll finds
+   * it answering; a pool timeout while every connection of the replica's pool was taken (`busy`)
+   * sends the read to the primary but leaves the replica in: it is busy, not down.
    */
-  replicaFailed(decision: ReadDecision<H>, classification: ErrorClassification): boolean {
+  replicaFailed(decision: ReadDecision<H>, classification: ErrorClassification, attempt: { busy?: boolean } = {}): boolean {
     if (decision.replicaIndex === null || !REPLICA_DOWN_KINDS.has(classification.kind)) return false;
+    if (attempt.busy && classification.kind === 'pool-timeout') return true;
     this.#monitor.markDown(decision.replicaIndex, classification.kind);
     return true;
   }
@@ -122,11 +134,6 @@ export class ReadRouter<H> {
    */
   noteWrite(): void {
     this.#ownWrites.noteWrite();
-  }
-
-  /** A position known to cover every write so far (e.g. fetched together with the COMMIT by a pipelining driver). */
-  recordCommitPosition(lsn: Lsn): void {
-    this.#ownWrites.record(lsn);
   }
 
   /**

@@ -2,8 +2,9 @@
  * Replica routing options, validated at the boundary, and the deadlines derived from the pool
  * config. Pure.
  */
+
+import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
-import { ConfigError } from '../errors/errors.ts';
 
 export interface ReplicaRoutingOptions {
   /** A replica behind the primary by more than this is skipped (its reads go to the primary), ms. Defaults to 10000. */
@@ -21,12 +22,7 @@ export const DEFAULT_REPLICA_ROUTING: ResolvedReplicaRoutingOptions = Object.fre
 
 /** Validates at the boundary; throws ConfigError naming the option. */
 export function resolveReplicaRoutingOptions(options: ReplicaRoutingOptions = {}): ResolvedReplicaRoutingOptions {
-  for (const name of ['maxReplicaLagMs', 'replicaPollIntervalMs'] as const) {
-    const value = options[name];
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-      throw new ConfigError(name, `must be a positive number of milliseconds, got ${String(value)}`);
-    }
-  }
+  for (const name of ['maxReplicaLagMs', 'replicaPollIntervalMs'] as const) checkMilliseconds(name, options[name]);
   return Object.freeze({
     maxReplicaLagMs: options.maxReplicaLagMs ?? DEFAULT_REPLICA_ROUTING.maxReplicaLagMs,
     replicaPollIntervalMs: options.replicaPollIntervalMs ?? DEFAULT_REPLICA_ROUTING.replicaPollIntervalMs,

@@ -5,3 +5,4 @@ export const connectionPoolManager = createConnectionPoolManager({
   createClient: (adapter) => new PrismaClient({ adapter }),
 });
 export const { withPooling, readWithPooling, writeWithPooling, batchWithPooling } = connectionPoolManager;
+export const prisma = connectionPoolManager.prisma;

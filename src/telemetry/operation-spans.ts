@@ -10,12 +10,11 @@
  * outcome also sets `pgpool.outcome_unknown` and says so in the status description. No error
  * message goes into the span: messages can quote parameter values (22P02 quotes the bad input).
  */
-import type { Context, ContextAPI, Span, Tracer } from '@opentelemetry/api';
-import type { OperationKind } from '../metrics/metrics.ts';
-import type { OperationSink, PoolRole } from '../metrics/sink.ts';
+import type { Context, Span, Tracer } from '@opentelemetry/api';
+import type { OperationKind, OperationName } from '../metrics/metrics.ts';
+import type { OperationSink, PoolTarget, TraceHandle } from '../metrics/sink.ts';
 import type { OpenTelemetryApi } from './load-api.ts';
 import { sharedSpanAttributes } from './operation-metrics.ts';
-import type { PoolTarget } from './pool-target.ts';
 import {
   ATTR_ATTEMPT,
   ATTR_BACKOFF_MS,
@@ -29,72 +28,83 @@ import {
 } from './semantic-conventions.ts';
 
 export interface OperationSpans {
-  /** Runs one wrapper call inside its span. */
-  trace<R>(kind: OperationKind, run: () => Promise<R>): Promise<R>;
-  /** Fills the active operation's span from the manager's per-operation events. */
+  /**
+   * Runs one wrapper call inside its span; `target` is the pool expected to serve it (the span's
+   * attributes at creation), `run` gets the handle its events carry.
+   */
+  trace<R>(kind: OperationKind, target: PoolTarget | null, run: (handle: TraceHandle) => Promise<R>, name?: OperationName): Promise<R>;
+  /** Fills the span of each event's `trace` handle from the manager's per-operation events. */
   readonly sink: OperationSink;
 }
 
-/** `{db.operation.name} {target}`, the target being `db.namespace` (database-spans.md, "Name"). */
-const spanNames = new WeakMap<PoolTarget, Partial<Record<OperationKind, string>>>();
-const spanName = (kind: OperationKind, target: PoolTarget | null): string => {
-  if (!target?.namespace) return OPERATION_NAMES[kind];
+/**
+ * `{db.operation.name} {target}` (database-spans.md, "Name"): the target is the model
+ * (`db.collection.name`) for a plain client call, else `db.namespace`.
+ */
+const spanNames = new WeakMap<PoolTarget, Map<string, string>>();
+const spanName = (kind: OperationKind, target: PoolTarget | null, name?: OperationName): string => {
+  const operation = name?.operation ?? OPERATION_NAMES[kind];
+  const on = name?.collection ?? target?.namespace ?? null;
+  if (on === null) return operation;
+  if (!target || name) return `${operation} ${on}`;
   let names = spanNames.get(target);
   if (!names) {
-    names = {};
+    names = new Map();
     spanNames.set(target, names);
   }
-  names[kind] ??= `${OPERATION_NAMES[kind]} ${target.namespace}`;
-  return names[kind];
+  let cached = names.get(kind);
+  if (cached === undefined) {
+    cached = `${operation} ${on}`;
+    names.set(kind, cached);
+  }
+  return cached;
 };
 
-export function createOperationSpans(
-  api: OpenTelemetryApi,
-  tracer: Tracer,
-  targetOf: (role: PoolRole | null) => PoolTarget | null,
-): OperationSpans {
+export function createOperationSpans(api: OpenTelemetryApi, tracer: Tracer): OperationSpans {
   const { context, trace, SpanKind, SpanStatusCode } = api;
-  // Our own key, so that only a span this file started is ever ended or annotated by it.
-  const OPERATION_SPAN = api.createContextKey('prisma-pgbouncer-pooling operation span');
-  /** The span, and the pool whose attributes it already carries. */
+  /** The span, and the pool whose attributes it already carries: the handle the manager's events carry. */
   interface Operation {
     readonly span: Span;
     target: PoolTarget | null;
+    readonly name: OperationName | undefined;
   }
-  const current = (ctx: ContextAPI): Operation | undefined => ctx.active().getValue(OPERATION_SPAN) as Operation | undefined;
+  // Only a span this file started is ever annotated by it: the handle is ours, never looked up.
+  const spans = new WeakSet<TraceHandle>();
+  const own = (handle: TraceHandle | undefined): Operation | undefined =>
+    handle !== undefined && spans.has(handle) ? (handle as Operation) : undefined;
 
   return {
-    trace(kind, run) {
+    trace(kind, target, run, name) {
       const parent: Context = context.active();
-      // Attributes at creation, so samplers see them; the pool's come from the primary until the call says which pool served it.
-      const primary = targetOf('primary');
+      // Attributes at creation, so samplers see them: the expected pool's, until the call says which pool served it.
       const span = tracer.startSpan(
-        spanName(kind, primary),
-        { kind: SpanKind.CLIENT, attributes: sharedSpanAttributes(kind, primary) },
+        spanName(kind, target, name),
+        { kind: SpanKind.CLIENT, attributes: sharedSpanAttributes(kind, target, name) },
         parent,
       );
-      const operation: Operation = { span, target: primary };
-      const active = trace.setSpan(parent, span).setValue(OPERATION_SPAN, operation);
+      const operation: Operation = { span, target, name };
+      spans.add(operation);
+      // Active while the call runs, so Prisma's and the app's spans nest under it (where a context manager is registered).
+      const active = trace.setSpan(parent, span);
       const end = () => span.end();
       try {
-        return context.with(active, run).finally(end);
+        return context.with(active, run, undefined, operation).finally(end);
       } catch (error) {
         end();
         throw error;
       }
     },
     sink: {
-      operationFinished({ kind, error, pool }) {
-        const operation = current(context);
+      operationFinished({ kind, error, pool, trace: handle }) {
+        const operation = own(handle);
         if (!operation) return;
         const { span } = operation;
-        // The pool that really served the call, when it is not the one the span started with (the
+        // The pool that really served the call, when it is not the one the span started with (a
         // replica for reads when configured; on the first call no pool existed yet).
-        const target = targetOf(pool);
-        if (target && target !== operation.target) {
-          operation.target = target;
-          span.setAttributes(sharedSpanAttributes(kind, target));
-          span.updateName(spanName(kind, target));
+        if (pool && pool !== operation.target) {
+          operation.target = pool;
+          span.setAttributes(sharedSpanAttributes(kind, pool, operation.name));
+          span.updateName(spanName(kind, pool, operation.name));
         }
         if (!error) return;
         span.setAttribute(ATTR_ERROR_TYPE, error.kind);
@@ -110,8 +120,8 @@ export function createOperationSpans(
           span.setStatus({ code: SpanStatusCode.ERROR });
         }
       },
-      attemptRetried({ attempt, error, delayMs }) {
-        const span = current(context)?.span;
+      attemptRetried({ attempt, error, delayMs, trace: handle }) {
+        const span = own(handle)?.span;
         if (!span) return;
         const sqlState = sqlStateOf(error.code);
         span.addEvent(EVENT_RETRY, {
@@ -121,8 +131,8 @@ export function createOperationSpans(
           [ATTR_BACKOFF_MS]: delayMs,
         });
       },
-      poolWaited() {
-        current(context)?.span.addEvent(EVENT_POOL_WAIT);
+      poolWaited(_kind, handle) {
+        own(handle)?.span.addEvent(EVENT_POOL_WAIT);
       },
     },
   };

@@ -9,6 +9,8 @@ import { WRAPPER_NAMES } from '../metrics/metrics.ts';
 export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_DB_NAMESPACE = 'db.namespace';
 export const ATTR_DB_OPERATION_NAME = 'db.operation.name';
+/** The table (for us: the Prisma model) a plain client call works on. */
+export const ATTR_DB_COLLECTION_NAME = 'db.collection.name';
 export const ATTR_DB_OPERATION_BATCH_SIZE = 'db.operation.batch.size';
 export const ATTR_DB_RESPONSE_STATUS_CODE = 'db.response.status_code';
 export const ATTR_ERROR_TYPE = 'error.type';

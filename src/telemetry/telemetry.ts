@@ -9,13 +9,12 @@
  * every OpenTelemetry instrumentation.
  */
 import type pg from 'pg';
-import type { OperationKind } from '../metrics/metrics.ts';
-import { fanOutSinks, type OperationSink, type PoolRole } from '../metrics/sink.ts';
+import type { OperationKind, OperationName } from '../metrics/metrics.ts';
+import { fanOutSinks, type OperationSink, type PoolTarget, type TraceHandle } from '../metrics/sink.ts';
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './load-api.ts';
 import { createOperationDurationSink } from './operation-metrics.ts';
 import { createOperationSpans } from './operation-spans.ts';
 import { createPoolMetrics, type PoolMetrics } from './pool-metrics.ts';
-import type { PoolTarget } from './pool-target.ts';
 import type { TelemetryOptions } from './telemetry-options.ts';
 
 /** The instrumentation scope name of our meter and tracer. */
@@ -24,8 +23,13 @@ export const INSTRUMENTATION_SCOPE = 'prisma-pgbouncer-pooling';
 export interface Telemetry {
   /** Receives the manager's per-operation events. */
   readonly sink: OperationSink;
-  /** Runs one wrapper call inside its span; null when no TracerProvider is registered. */
-  readonly trace: (<R>(kind: OperationKind, run: () => Promise<R>) => Promise<R>) | null;
+  /**
+   * Runs one wrapper call inside its span (`target`: the pool expected to serve it; `run` gets the
+   * handle the call's events carry); null when no TracerProvider is registered.
+   */
+  readonly trace:
+    | (<R>(kind: OperationKind, target: PoolTarget | null, run: (handle: TraceHandle) => Promise<R>, name?: OperationName) => Promise<R>)
+    | null;
   /** Starts pool metrics for one of the manager's pools; returns what stops them. */
   observePool(pool: pg.Pool, limit: number, target: PoolTarget): () => void;
   /** Stops every pool observation. */
@@ -46,20 +50,17 @@ export function createTelemetry(
   const tracing = !(tracer instanceof api.ProxyTracer);
   if (!metering && !tracing) return null;
 
-  const targets = new Map<PoolRole, PoolTarget>();
-  const targetOf = (role: PoolRole | null): PoolTarget | null => (role === null ? null : (targets.get(role) ?? null));
   const sinks: OperationSink[] = [];
-  if (metering) sinks.push(createOperationDurationSink(meter, targetOf));
-  const spans = tracing ? createOperationSpans(api, tracer, targetOf) : null;
+  if (metering) sinks.push(createOperationDurationSink(meter));
+  const spans = tracing ? createOperationSpans(api, tracer) : null;
   if (spans) sinks.push(spans.sink);
   const poolMetrics: PoolMetrics | null = metering ? createPoolMetrics(meter) : null;
   const stops = new Set<() => void>();
 
   return {
     sink: fanOutSinks(sinks),
-    trace: spans ? (kind, run) => spans.trace(kind, run) : null,
+    trace: spans ? (kind, target, run, name) => spans.trace(kind, target, run, name) : null,
     observePool(pool, limit, target) {
-      targets.set(target.role, target);
       const stopPool = poolMetrics?.observe(pool, limit, target);
       const stop = () => {
         stops.delete(stop);

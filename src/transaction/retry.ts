@@ -10,6 +10,7 @@
  * that are not retried. What is left is a short loop, kept here in one place.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkMilliseconds } from '../config/milliseconds.ts';
 import { classifyError, type ErrorClassification, type ErrorKind } from '../errors/classify-error.ts';
 import { ConfigError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 
@@ -41,6 +42,7 @@ export const DEFAULT_RETRY_OPTIONS: ResolvedRetryOptions = Object.freeze({
 
 function positive(name: keyof RetryOptions, value: number | undefined, integer: boolean, min: number): number | undefined {
   if (value === undefined) return undefined;
+  if (name.endsWith('Ms')) return checkMilliseconds(`retry.${name}`, value, { zero: min === 0 });
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
     throw new ConfigError(`retry.${name}`, `must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${String(value)}`);
   }
@@ -88,9 +90,9 @@ export function toAttemptFailure(caught: unknown): AttemptFailure {
   return caught instanceof AttemptFailure ? caught : new AttemptFailure(caught, classifyError(caught));
 }
 
-export interface RetryHooks {
-  /** Called before each backoff wait. */
-  onRetry?: (event: RetryEvent) => void;
+export interface RetryHooks<T = undefined> {
+  /** Called before each backoff wait, with the `trace` that `retry` was given. */
+  onRetry?: (event: RetryEvent, trace: T) => void;
   /** Overrides the classifier's `retryable` for an operation (e.g. an unknown COMMIT outcome of an idempotent call). */
   isRetryable?: (classification: ErrorClassification) => boolean;
 }
@@ -103,12 +105,13 @@ const CONFLICT_KINDS: ReadonlySet<ErrorKind> = new Set(['serialization', 'deadlo
  * was unknown, the final error is a TransactionOutcomeUnknownError whatever the last attempt did:
  * that earlier attempt may have committed.
  */
-export async function retry<C, T>(
+export async function retry<C, T, Trace = undefined>(
   attempt: (context: C, attemptNumber: number) => Promise<T>,
   context: C,
   options: ResolvedRetryOptions,
-  hooks: RetryHooks = {},
+  hooks: RetryHooks<Trace> = {},
   signal?: AbortSignal,
+  trace?: Trace,
 ): Promise<T> {
   const deadline = performance.now() + options.deadlineMs;
   let conflictRetries = 0;
@@ -131,7 +134,7 @@ export async function retry<C, T>(
         throw toAttemptFailure(new TransactionOutcomeUnknownError({ cause: failure.error }));
       }
       if (classification.kind === 'outcome-unknown') ambiguous = true;
-      hooks.onRetry?.({ attempt: attemptNumber, classification, delayMs });
+      hooks.onRetry?.({ attempt: attemptNumber, classification, delayMs }, trace as Trace);
       // This timer stays referenced on purpose: it is part of an operation the caller is awaiting
       // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
       // maxDelayMs and the deadline, and the signal clears it at once.

@@ -23,10 +23,13 @@ export interface OtelHarness {
   uninstall(): Promise<void>;
 }
 
-export function installOtel(options: { metrics?: boolean; traces?: boolean; prisma?: boolean } = {}): OtelHarness {
+export function installOtel(
+  options: { metrics?: boolean; traces?: boolean; prisma?: boolean; contextManager?: boolean } = {},
+): OtelHarness {
   const { metrics: withMetrics = true, traces: withTraces = true, prisma = true } = options;
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
+  // Without one (a BasicTracerProvider set globally, as many apps do), context.active() is always the root.
+  const contextManager = options.contextManager === false ? null : new AsyncLocalStorageContextManager().enable();
+  if (contextManager) context.setGlobalContextManager(contextManager);
   const reader = new InMemoryReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
   if (withMetrics) metrics.setGlobalMeterProvider(meterProvider);
@@ -56,7 +59,7 @@ export function installOtel(options: { metrics?: boolean; traces?: boolean; pris
       metrics.disable();
       trace.disable();
       context.disable();
-      contextManager.disable();
+      contextManager?.disable();
       await Promise.all([meterProvider.shutdown(), tracerProvider.shutdown()]);
     },
   };

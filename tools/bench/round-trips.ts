@@ -60,6 +60,8 @@ export interface RoundTripResults {
     vsSameClientRaw: InterleavedResult;
     /** readWithPooling (A) vs raw ReadCommitted $transaction on stock adapter-pg (B). */
     readVsStockRaw: InterleavedResult;
+    /** `findUnique` through manager.prisma (A) vs the same call on the bare client, same pool (B): the extension's cost. */
+    plainVsBare: InterleavedResult;
   };
   statementCache: { namedVsUnnamed: InterleavedResult };
 }
@@ -69,6 +71,11 @@ type Call = () => Promise<unknown>;
 function rowsFor(manager: AppManager, stock: AppClient, id: () => string): (Row & { run: Call })[] {
   return [
     { name: 'bare `findUnique` (no transaction)', limit: 1, run: () => stock.user.findUnique({ where: { id: id() } }) },
+    {
+      name: '`prisma.user.findUnique` through `manager.prisma` (plain call)',
+      limit: 1,
+      run: () => manager.prisma.user.findUnique({ where: { id: id() } }),
+    },
     {
       name: 'raw `$transaction`, 1 query (stock adapter-pg)',
       limit: null,
@@ -247,6 +254,11 @@ export async function measureOverhead(
         (i) => stock.client.$transaction((tx) => tx.$queryRawUnsafe(POINT_SELECT_SQL, id(i)), { ...same, isolationLevel: 'ReadCommitted' }),
         options,
       ),
+      plainVsBare: await interleaved(
+        (i) => manager.prisma.user.findUnique({ where: { id: id(i) } }),
+        (i) => manager.client.user.findUnique({ where: { id: id(i) } }),
+        options,
+      ),
     };
   } finally {
     await manager.disconnect();
@@ -343,6 +355,7 @@ export function renderRoundTrips(results: RoundTripResults): string {
     ab('`withPooling` vs raw `$transaction` (stock adapter-pg), same maxWait/timeout', o.vsStockRaw),
     ab('`withPooling` vs raw `$transaction` on the same client (our adapter): the call path alone', o.vsSameClientRaw),
     ab('`readWithPooling` vs raw ReadCommitted `$transaction` (stock adapter-pg)', o.readVsStockRaw),
+    ab('`prisma.user.findUnique` through `manager.prisma` vs the bare client (same pool): the extension alone', o.plainVsBare),
     ab('session mode: named statements vs unnamed (`readWithPooling` read mix, direct)', results.statementCache.namedVsUnnamed),
   );
   return lines.join('\n');

@@ -109,21 +109,22 @@ async function measureInProcess(rounds: number, iterations: number): Promise<Tel
   const { trace: traced } = telemetry;
   const pool = new pg.Pool({ max: 1 }); // never connects: only its events are used
   const bare = new pg.Pool({ max: 1 });
-  const stop = telemetry.observePool(pool, 1, describePoolTarget('primary', 'postgresql://u@db.example.com:6543/app', null));
+  const target = describePoolTarget('primary', 'postgresql://u@db.example.com:6543/app', null);
+  const stop = telemetry.observePool(pool, 1, target);
   const hdr = createMetricsSink(createMetrics());
   const both = fanOutSinks([createMetricsSink(createMetrics()), telemetry.sink]);
   const client = {};
-  const event: OperationFinished = { kind: 'default', scope: 'call', durationNs: 1_500_000n, error: null, pool: 'primary' };
+  const event: OperationFinished = { kind: 'default', scope: 'call', durationNs: 1_500_000n, error: null, pool: target };
   const without = async () => {
     bare.emit('acquire', client);
     bare.emit('release', undefined, client);
     hdr.operationFinished(event);
   };
   const withTelemetry = () =>
-    traced('default', async () => {
+    traced('default', target, async (trace) => {
       pool.emit('acquire', client);
       pool.emit('release', undefined, client);
-      both.operationFinished(event);
+      both.operationFinished({ ...event, trace });
     });
   // CPU time, not wall time: on a shared machine a CPU-bound loop's wall time mostly measures
   // the other processes it waits behind.

@@ -43,7 +43,7 @@ describe('debug logs', () => {
 
     const log = lines.join('\n');
     expect(log).toMatch(/ConnectionPoolManager mode transaction \(forced by USE_TRANSACTION_MODE=true; self-hosted PgBouncer: port kept/);
-    expect(log).toMatch(/ConnectionPoolManager primary pool created: max 3/);
+    expect(log).toMatch(/ConnectionPoolManager primary pool \S+ created: max 3/);
     expect(log).toMatch(/DatabasePooling default attempt 1 failed \(serialization 40001\); retrying in \d+ ms/);
     expect(log).toMatch(/DatabasePooling write failed: constraint/);
     expect(log).toMatch(/ConnectionPoolManager health unknown -> healthy/);

@@ -39,7 +39,7 @@ model ConsumerInvoice {
 }
 `;
 
-const APP = `import { batchWithPooling, connectionPoolManager, readWithPooling, withPooling, writeWithPooling } from './services/connection-pool-manager.server.js';
+const APP = `import { batchWithPooling, connectionPoolManager, prisma, readWithPooling, withPooling, writeWithPooling } from './services/connection-pool-manager.server.js';
 
 const created = await writeWithPooling(async (tx) => {
   const a = await tx.consumerInvoice.create({ data: { amount: 10, note: 'first' } });
@@ -54,10 +54,15 @@ const batch = await batchWithPooling([
 ]);
 const total = await readWithPooling(async (tx) => (await tx.consumerInvoice.aggregate({ _sum: { amount: true } }))._sum.amount);
 const amount: number | null = found?.amount ?? null;
+// Plain calls, as in a model file that only changed its import: precisely typed (a select'ed shape).
+const plain = await prisma.consumerInvoice.create({ data: { amount: 5, note: 'plain' }, select: { id: true, note: true } });
+const plainNote: string | null = plain.note;
+const plainFound = await prisma.consumerInvoice.findUnique({ where: { id: plain.id }, select: { amount: true } });
+const plainAmount: number | undefined = plainFound?.amount;
 const metrics = connectionPoolManager.getMetrics();
 const health = await connectionPoolManager.getHealth();
 await connectionPoolManager.disconnect();
-console.log(JSON.stringify({ amount, batchCount: batch[2], total, totalQueries: metrics.totalQueries, failedQueries: metrics.failedQueries, health: health.status, closed: connectionPoolManager.closed }));
+console.log(JSON.stringify({ amount, plainNote, plainAmount, batchCount: batch[2], total, totalQueries: metrics.totalQueries, failedQueries: metrics.failedQueries, health: health.status, closed: connectionPoolManager.closed }));
 `;
 
 function tsconfig(moduleResolution: 'nodenext' | 'node16' | 'bundler'): string {
@@ -175,9 +180,11 @@ describe('the packed package in a fresh app', () => {
     const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
     expect(result).toEqual({
       amount: 11,
+      plainNote: 'plain',
+      plainAmount: 5,
       batchCount: expect.any(Number),
       total: expect.any(Number),
-      totalQueries: 4,
+      totalQueries: 6,
       failedQueries: 0,
       health: 'healthy',
       closed: true,

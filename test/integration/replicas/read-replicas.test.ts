@@ -240,6 +240,46 @@ describe('several replicas, health and failure', () => {
     expect(JSON.stringify(health)).not.toContain(new URL(stack.poolerUrl).password);
   });
 
+  it('two replicas are two pools: each with its own name and address in getMetrics() and the Prometheus text', async () => {
+    // The same standby reached two ways (through its PgBouncer, and directly): two endpoints, two pools.
+    const m = manager(`${standby.poolerUrl},${standby.directUrl}`);
+    for (let i = 0; i < 6; i++) expect((await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby).toBe(true);
+    const metrics = m.getMetrics();
+    const names = metrics.replicaPools.map((p) => p.name);
+    expect(names).toHaveLength(2);
+    expect(new Set([metrics.poolNames?.primary, ...names]).size).toBe(3);
+    expect(metrics.replicaPools.map((p) => p.port)).toEqual([new URL(standby.poolerUrl).port, new URL(standby.directUrl).port].map(Number));
+    // Reads alternate between the two: each pool opened its own connection.
+    expect(metrics.replicaPools.every((p) => p.stats.total >= 1)).toBe(true);
+    expect(metrics.readPool?.total).toBe(metrics.replicaPools.reduce((n, p) => n + p.stats.total, 0));
+    const { renderPrometheus } = await import('~/metrics/prometheus.ts');
+    const text = renderPrometheus(metrics, {
+      primary: metrics.pool,
+      read: metrics.readPool,
+      replicas: metrics.replicaPools,
+      names: metrics.poolNames,
+    });
+    for (const name of names) expect(text).toContain(`db_client_connection_max{db_client_connection_pool_name="${name}"} 3`);
+  });
+
+  it('a busy replica (its pool full) sends the read to the primary without marking the replica down', async () => {
+    const busyUrl = `${standby.poolerUrl}${standby.poolerUrl.includes('?') ? '&' : '?'}connection_limit=1`;
+    const m = manager(busyUrl);
+    expect((await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby).toBe(true);
+    // Hold the replica pool's one connection longer than a read may wait to start there.
+    const holding = m.readWithPooling((tx) => tx.$queryRaw`SELECT pg_sleep(4)::text`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const seen = await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'));
+    await holding;
+    expect(seen.onStandby).toBe(false);
+    const metrics = m.getMetrics();
+    expect(metrics.readsByTarget['primary-fallback']).toBe(1);
+    expect(metrics.failedQueries).toBe(0);
+    expect(metrics.replicas[0]?.state).toBe('up');
+    // And the next read is the replica's again.
+    expect((await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby).toBe(true);
+  });
+
   it('replica stopped: reads keep working within the pool timeout (fallback counted); restarted: reads return to it', async () => {
     const m = manager();
     expect((await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby).toBe(true);
@@ -264,6 +304,47 @@ describe('several replicas, health and failure', () => {
 
     await waitFor(async () => (await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby, 15_000);
     expect((await m.getHealth()).checks.replicas?.endpoints[0]?.state).toBe('up');
+  });
+});
+
+describe('plain calls through manager.prisma', () => {
+  const onStandby = async (client: { $queryRaw: RawTx['$queryRaw'] }) =>
+    ((await client.$queryRaw<[{ standby: boolean }]>`SELECT pg_is_in_recovery() AS standby`) as [{ standby: boolean }])[0].standby;
+
+  it('read-your-writes: 20 of 20 plain reads right after a plain write see it; reads go to the replica otherwise', async () => {
+    const m = manager();
+    const prisma = m.prisma;
+    expect(await onStandby(prisma)).toBe(true); // nothing written yet: the replica
+    for (let i = 0; i < 20; i++) {
+      const email = `ryw-${randomUUID()}@example.com`;
+      await prisma.user.create({ data: { email } });
+      expect(await prisma.user.findUnique({ where: { email } })).not.toBeNull();
+    }
+    const metrics = m.getMetrics();
+    expect(metrics.readsByTarget['primary-consistency']).toBeGreaterThanOrEqual(20);
+    expect(metrics.byKind['plain-read']).toMatchObject({ totalQueries: 21, failedQueries: 0 });
+    expect(metrics.byKind['plain-write']).toMatchObject({ totalQueries: 20, failedQueries: 0 });
+    // Once the standby has replayed the writes, plain reads return to it.
+    await waitFor(async () => onStandby(prisma), 15_000);
+  });
+
+  it('$primary() and $replica() land where they say, even right after a write', async () => {
+    const m = manager();
+    await m.prisma.user.create({ data: { email: `pin-${randomUUID()}@example.com` } });
+    expect(await onStandby(m.prisma.$replica())).toBe(true);
+    expect(await onStandby(m.prisma.$primary())).toBe(false);
+    expect(await onStandby(m.prisma)).toBe(false); // auto: this instance's write is not on the replica yet
+  });
+
+  it('a $queryRaw that writes, sent to the replica as a read, runs once on the primary', async () => {
+    const m = manager();
+    const id = randomUUID();
+    const rows = await m.prisma.$replica().$queryRaw<
+      { id: string }[]
+    >`INSERT INTO replica_probe (id, instance) VALUES (${id}, 'raw') RETURNING id`;
+    expect(rows).toEqual([{ id }]);
+    const [count] = await sql<{ n: number }>(stack.directUrl, 'SELECT count(*)::int AS n FROM replica_probe WHERE id = $1', [id]);
+    expect(count?.n).toBe(1);
   });
 });
 

@@ -302,6 +302,25 @@ describe('spans', () => {
     expect(failed?.attributes).toMatchObject({ 'error.type': 'query', 'db.response.status_code': '42P01' });
   });
 
+  it('a plain call through manager.prisma: its own span and duration record, named by Prisma’s operation and model', async () => {
+    const m = manager();
+    await m.prisma.user.findMany({ take: 1 });
+    const [span] = ours(otel.spans.getFinishedSpans());
+    expect(span?.name).toBe('findMany User');
+    expect(span?.kind).toBe(SpanKind.CLIENT);
+    expect(span?.attributes).toMatchObject({
+      'db.operation.name': 'findMany',
+      'db.collection.name': 'User',
+      'server.port': stack.poolerPort,
+    });
+    const metrics = await otel.collect();
+    const points = histogram(metrics, 'db.client.operation.duration').dataPoints.filter(
+      (p) => p.attributes['db.operation.name'] === 'findMany',
+    );
+    expect(points).toHaveLength(1);
+    expect(points[0]?.attributes).toMatchObject({ 'db.collection.name': 'User', 'db.system.name': 'postgresql' });
+  });
+
   it('outcome-unknown: error status, error.type outcome-unknown and pgpool.outcome_unknown', async () => {
     const m = manager();
     const error = await m

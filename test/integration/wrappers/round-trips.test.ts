@@ -28,6 +28,7 @@ beforeAll(async () => {
   // Warm: the connection (and each client's first use) exists before anything is counted.
   await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`);
   await manager.readWithPooling((tx) => tx.$queryRaw`SELECT 1`);
+  await manager.prisma.$queryRaw`SELECT 1`;
 });
 afterAll(async () => {
   await manager?.disconnect();
@@ -43,6 +44,13 @@ async function flights(run: () => Promise<unknown>): Promise<number> {
 describe('round trips (request flights through the proxy)', () => {
   it.each([
     ['bare model query (no transaction)', 1, () => manager.client.user.findUnique({ where: { id: userId } })],
+    [
+      'plain model read through manager.prisma (the same count as bare)',
+      1,
+      () => manager.prisma.user.findUnique({ where: { id: userId } }),
+    ],
+    ['plain model write through manager.prisma', 1, () => manager.prisma.user.update({ where: { id: userId }, data: { name: 'rt' } })],
+    ['plain $queryRaw through manager.prisma (its own READ ONLY transaction, pipelined)', 1, () => manager.prisma.$queryRaw`SELECT 1`],
     [
       'raw $transaction, 1 query (adapter-pg would take BEGIN, query, COMMIT = 3)',
       2,

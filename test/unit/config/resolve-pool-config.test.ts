@@ -232,6 +232,12 @@ describe('validation: one ConfigError naming the variable, never the password', 
         /positive number of seconds; 0 is rejected because node-postgres treats 0 as "wait forever"/,
       ]),
     ),
+    ...['pool_timeout', 'connect_timeout', 'socket_timeout'].map((key): [string, Env, string, RegExp] => [
+      `${key} past Node's timer limit (2147484 s)`,
+      { DATABASE_URL: `postgres://u:${ENC}@h/d?${key}=2147484` },
+      `DATABASE_URL (${key})`,
+      /at most 2147483 \(Node's timer limit\), got 2147484/,
+    ]),
     [
       'connection_limit in the replica',
       { DATABASE_URL_READ: 'postgres://h/d?connection_limit=0' },

@@ -1,7 +1,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createMetrics, type LatencyFigures, type Metrics, OPERATION_KINDS } from '../../../src/metrics/metrics.ts';
+import {
+  createMetrics,
+  type LatencyFigures,
+  type Metrics,
+  OPERATION_KINDS,
+  WRAPPER_KINDS,
+  WRAPPER_NAMES,
+} from '../../../src/metrics/metrics.ts';
 
 const ms = (value: number): bigint => BigInt(Math.round(value * 1e6));
 const ok = { ok: true } as const;
@@ -195,16 +202,25 @@ describe('createMetrics', () => {
     const cleared = metrics.snapshot();
     expect(cleared).toEqual({
       ...ZERO,
-      byKind: { default: ZERO, read: ZERO, write: ZERO, batch: ZERO },
+      byKind: { default: ZERO, read: ZERO, write: ZERO, batch: ZERO, 'plain-read': ZERO, 'plain-write': ZERO },
       errorsByKind: {},
       retriesByKind: {},
       poolWaits: 0,
       poolTimeouts: 0,
       poolTimeoutsByPool: { primary: 0, read: 0 },
+      poolTimeoutsByName: {},
       outcomeUnknown: 0,
       operationDuration: {
         boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
-        series: OPERATION_KINDS.map((kind) => ({ kind, errorKind: null, bucketCounts: new Array(10).fill(0), count: 0, sumSeconds: 0 })),
+        series: WRAPPER_KINDS.map((kind) => ({
+          kind,
+          operation: WRAPPER_NAMES[kind],
+          collection: null,
+          errorKind: null,
+          bucketCounts: new Array(10).fill(0),
+          count: 0,
+          sumSeconds: 0,
+        })),
       },
       windowStartedAt: '2026-11-01T10:05:00.000Z',
     });
@@ -223,19 +239,31 @@ describe('operation duration buckets (OpenTelemetry boundaries)', () => {
     metrics.recordOperation('read', ms(1.001), ok);
     metrics.recordOperation('read', ms(20_000), ok); // past 10 s: the overflow slot
     metrics.recordOperation('write', ms(70), failed('serialization'));
-    metrics.recordPoolTimeout('read');
+    const replica = (poolName: string) => ({ role: 'read' as const, address: 'r', port: 5432, namespace: null, poolName });
+    metrics.recordPoolTimeout(replica('r:5432/a'));
+    metrics.recordPoolTimeout(replica('r:5432/b'));
+    metrics.recordPoolTimeout(replica('r:5432/b'));
     metrics.recordPoolTimeout();
     const snapshot = metrics.snapshot();
     const read = snapshot.operationDuration.series.find((s) => s.kind === 'read' && s.errorKind === null);
-    expect(read).toEqual({ kind: 'read', errorKind: null, bucketCounts: [1, 1, 0, 0, 0, 0, 0, 0, 0, 1], count: 3, sumSeconds: 20.002001 });
+    expect(read).toEqual({
+      kind: 'read',
+      operation: 'readWithPooling',
+      collection: null,
+      errorKind: null,
+      bucketCounts: [1, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+      count: 3,
+      sumSeconds: 20.002001,
+    });
     const write = snapshot.operationDuration.series.filter((s) => s.kind === 'write');
     expect(write.map((s) => [s.errorKind, s.count])).toEqual([
       [null, 0],
       ['serialization', 1],
     ]);
     expect(write[1]?.bucketCounts).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
-    expect(snapshot.poolTimeoutsByPool).toEqual({ primary: 1, read: 1 });
-    expect(snapshot.poolTimeouts).toBe(2);
+    expect(snapshot.poolTimeoutsByPool).toEqual({ primary: 1, read: 3 });
+    expect(snapshot.poolTimeoutsByName).toEqual({ 'r:5432/a': 1, 'r:5432/b': 2 });
+    expect(snapshot.poolTimeouts).toBe(4);
   });
 });
 
@@ -290,3 +318,23 @@ function pickFigures(snapshot: LatencyFigures): LatencyFigures {
   const { totalQueries, failedQueries, retries, avgLatency, p50Latency, p95Latency, p99Latency, maxLatency, totalLatency } = snapshot;
   return { totalQueries, failedQueries, retries, avgLatency, p50Latency, p95Latency, p99Latency, maxLatency, totalLatency };
 }
+
+describe('plain client calls', () => {
+  it('count under their own kinds, with their Prisma operation and model in the duration series', () => {
+    const metrics = createMetrics();
+    const findMany = { operation: 'findMany', collection: 'User' };
+    metrics.recordOperation('plain-read', 2_000_000n, { ok: true }, findMany);
+    metrics.recordOperation('plain-read', 3_000_000n, { ok: true }, findMany);
+    metrics.recordOperation('plain-write', 4_000_000n, { ok: false, errorKind: 'constraint' }, { operation: 'create', collection: 'User' });
+    const snapshot = metrics.snapshot();
+    expect(snapshot.totalQueries).toBe(3);
+    expect(snapshot.byKind['plain-read'].totalQueries).toBe(2);
+    expect(snapshot.byKind['plain-write'].failedQueries).toBe(1);
+    const series = snapshot.operationDuration.series.filter((s) => s.kind.startsWith('plain-'));
+    expect(series.map((s) => [s.operation, s.collection, s.errorKind, s.count])).toEqual([
+      ['findMany', 'User', null, 2],
+      ['create', 'User', null, 0],
+      ['create', 'User', 'constraint', 1],
+    ]);
+  });
+});

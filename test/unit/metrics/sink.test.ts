@@ -9,7 +9,7 @@ const finished = (overrides: Partial<OperationFinished>): OperationFinished => (
   scope: 'call',
   durationNs: 2_000_000n,
   error: null,
-  pool: 'primary',
+  pool: { role: 'primary', address: 'db', port: 6543, namespace: 'app', poolName: 'db:6543/app' },
   ...overrides,
 });
 

@@ -29,10 +29,24 @@ it('pool names: the option names the primary, the replica gets :read; default na
   expect(describePoolTarget('primary', URL, null, { poolName: 'orders' }).poolName).toBe('orders');
   expect(describePoolTarget('read', URL, null, { poolName: 'orders' }).poolName).toBe('orders:read');
   const replica = 'postgresql://app:x@replica.example.com:6543/shop';
-  expect(describePoolTarget('read', replica, null, { primaryPoolName: 'db.example.com:6543/shop' }).poolName).toBe(
+  const primaryName = new Set(['db.example.com:6543/shop']);
+  expect(describePoolTarget('read', replica, null, { taken: primaryName }).poolName).toBe('replica.example.com:6543/shop');
+  expect(describePoolTarget('read', URL, null, { taken: primaryName }).poolName).toBe('db.example.com:6543/shop:read');
+});
+
+it('several replicas get distinct names, whatever their URLs and the poolName option', () => {
+  const replica = 'postgresql://app:x@replica.example.com:6543/shop';
+  const names = (poolName?: string): string[] => {
+    const taken = new Set<string>([describePoolTarget('primary', URL, null, { poolName }).poolName]);
+    for (const url of [replica, replica, URL, replica]) taken.add(describePoolTarget('read', url, null, { poolName, taken }).poolName);
+    return [...taken];
+  };
+  expect(names()).toEqual([
+    'db.example.com:6543/shop',
     'replica.example.com:6543/shop',
-  );
-  expect(describePoolTarget('read', URL, null, { primaryPoolName: 'db.example.com:6543/shop' }).poolName).toBe(
+    'replica.example.com:6543/shop:read',
     'db.example.com:6543/shop:read',
-  );
+    'replica.example.com:6543/shop:read-2',
+  ]);
+  expect(names('orders')).toEqual(['orders', 'orders:read', 'orders:read-2', 'orders:read-3', 'orders:read-4']);
 });

@@ -1,0 +1,173 @@
+/**
+ * The manager's pools: the primary's and one per read replica, each with its Prisma client,
+ * admission and telemetry, plus the read router over the replicas. Built together, torn down
+ * together: `openPoolSet` leaves nothing open when any step throws (a replica's TLS file, the
+ * router), so the manager's next call simply tries again. The clients are built at first need (a
+ * factory that throws fails that call, and the next one builds again): a first request that reads
+ * must not pay for a write client it does not use (a PrismaClient takes milliseconds to construct;
+ * docs/benchmarks.md, cold start).
+ */
+import type pg from 'pg';
+import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
+import type { PoolConfig } from '../config/resolve-pool-config.ts';
+import { classifyError } from '../errors/classify-error.ts';
+import { managerLog } from '../logging/loggers.ts';
+import type { PoolTarget } from '../metrics/sink.ts';
+import { createPool } from '../pool/create-pool.ts';
+import { PoolAdmission } from '../pool/pool-admission.ts';
+import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
+import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
+import { describePoolTarget } from '../telemetry/pool-target.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { ResolvedManagerOptions } from './manager-options.ts';
+import type { PrismaClientLike } from './types.ts';
+
+export interface PoolHandle<C> {
+  /** Role, host, port, namespace and a `db.client.connection.pool.name` of its own (telemetry, metrics, Prometheus). */
+  readonly target: PoolTarget;
+  /** The client of writes and `withPooling`, built on first access. */
+  readonly client: C;
+  /** That client once built (what `closePoolSet` disconnects), else null. */
+  writeClient: C | null;
+  /** Built on first read: its transactions open READ ONLY (one BEGIN, Postgres enforces it). */
+  readOnlyClient: C | null;
+  readonly readOnlyAdapter: SqlDriverAdapterFactory;
+  readonly pool: pg.Pool;
+  readonly limit: number;
+  readonly admission: PoolAdmission;
+  /** Stops this pool's telemetry; null without telemetry. */
+  readonly stopTelemetry: (() => void) | null;
+}
+
+export interface PoolSet<C> {
+  readonly config: PoolConfig;
+  readonly primary: PoolHandle<C>;
+  /** One per DATABASE_URL_READ entry, in order. */
+  readonly replicas: readonly PoolHandle<C>[];
+  /** The primary, then the replicas: what warmup, the keep-alive and shutdown go over. */
+  readonly all: readonly PoolHandle<C>[];
+  /** Picks primary or replica for each read attempt (src/routing); null without replicas. */
+  readonly router: ReadRouter<PoolHandle<C>> | null;
+}
+
+/** One pool's connection settings: the primary's from the config, or one of `config.readReplicas`. */
+interface Endpoint {
+  readonly connectionString: string;
+  readonly connectionLimit: number;
+  readonly tls: PoolConfig['tls'];
+}
+
+/** Builds every pool of `config`, or none: on a throw, what was built is closed before rethrowing. */
+export function openPoolSet<C extends PrismaClientLike>(
+  config: PoolConfig,
+  options: ResolvedManagerOptions<C>,
+  telemetry: Telemetry | null,
+): PoolSet<C> {
+  const built: PoolHandle<C>[] = [];
+  const names = new Set<string>();
+  const open = (endpoint: Endpoint, role: PoolTarget['role']): PoolHandle<C> => {
+    const target = describePoolTarget(role, endpoint.connectionString, config.schema, {
+      poolName: options.telemetry.poolName,
+      taken: names,
+    });
+    names.add(target.poolName);
+    const handle = openHandle(config, endpoint, target, options, telemetry);
+    built.push(handle);
+    return handle;
+  };
+  try {
+    const primary = open(config, 'primary');
+    const replicas = config.readReplicas.map((replica) => open(replica, 'read'));
+    const router =
+      replicas.length === 0
+        ? null
+        : createReadRouter({
+            handles: replicas,
+            config,
+            options: options.routing,
+            primaryPool: primary.pool,
+            applicationName: options.applicationName,
+            log: managerLog,
+          });
+    return { config, primary, replicas, all: [primary, ...replicas], router };
+  } catch (error) {
+    for (const handle of built) {
+      handle.stopTelemetry?.();
+      void handle.pool.end();
+    }
+    throw error;
+  }
+}
+
+function openHandle<C extends PrismaClientLike>(
+  config: PoolConfig,
+  endpoint: Endpoint,
+  target: PoolTarget,
+  options: ResolvedManagerOptions<C>,
+  telemetry: Telemetry | null,
+): PoolHandle<C> {
+  const { role } = target;
+  const { connectionString, connectionLimit, tls } = endpoint;
+  const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
+  const { pool, adapter, readOnlyAdapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
+    // A replica behind PgBouncer that lost its server hangs a connected client instead of refusing
+    // it: bound the wait so the read can still fall back to the primary within the pool timeout.
+    beginTimeoutMs: role === 'read' ? replicaStartTimeoutMs(config) : undefined,
+    applicationName: options.applicationName,
+    onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', target.poolName, classifyError(error).kind),
+  });
+  try {
+    managerLog(
+      '%s pool %s created: max %d, pool timeout %d ms, connect timeout %d ms, idle %d ms, named statements %s',
+      role,
+      target.poolName,
+      connectionLimit,
+      config.poolTimeoutMs,
+      config.connectTimeoutMs,
+      config.idleTimeoutMs,
+      config.statementCache ? 'on' : 'off',
+    );
+    const handle: PoolHandle<C> = {
+      target,
+      get client(): C {
+        handle.writeClient ??= options.createClient(adapter);
+        return handle.writeClient;
+      },
+      writeClient: null,
+      readOnlyClient: null,
+      readOnlyAdapter,
+      pool,
+      limit: connectionLimit,
+      admission: new PoolAdmission(pool, connectionLimit, options.maxWaitingCallers),
+      stopTelemetry: telemetry?.observePool(pool, connectionLimit, target) ?? null,
+    };
+    return handle;
+  } catch (error) {
+    void pool.end();
+    throw error;
+  }
+}
+
+/** A read-only transaction needs a client of its own: Prisma passes the adapter no "read only" flag. */
+export function readOnlyClientOf<C extends PrismaClientLike>(
+  handle: PoolHandle<C>,
+  createClient: (adapter: SqlDriverAdapterFactory) => C,
+): C {
+  handle.readOnlyClient ??= createClient(handle.readOnlyAdapter);
+  return handle.readOnlyClient;
+}
+
+/** Stops the router, telemetry, clients and pools, in that order; never rejects. */
+export async function closePoolSet<C extends PrismaClientLike>(set: PoolSet<C>): Promise<void> {
+  await set.router?.close();
+  for (const h of set.all) h.stopTelemetry?.();
+  const clients = set.all.flatMap((h) => [h.writeClient, h.readOnlyClient].filter((c): c is C => c !== null));
+  await Promise.all(
+    clients.map((client) =>
+      client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),
+    ),
+  );
+  await Promise.all(
+    set.all.map((h) => h.pool.end().catch((error: unknown) => managerLog('pool end failed: %s', classifyError(error).kind))),
+  );
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { lazyClient } from '~/extension/client-extension.ts';
+import { clientProperty, isReadOperation, RAW_QUERY_OPERATIONS, replay } from '~/extension/operations.ts';
+
+describe('reads and writes', () => {
+  it.each([
+    'findUnique',
+    'findUniqueOrThrow',
+    'findFirst',
+    'findFirstOrThrow',
+    'findMany',
+    'count',
+    'aggregate',
+    'groupBy',
+    '$queryRaw',
+    '$queryRawUnsafe',
+    '$queryRawTyped',
+  ])('%s is a read', (operation) => expect(isReadOperation(operation)).toBe(true));
+  it.each([
+    'create',
+    'createMany',
+    'createManyAndReturn',
+    'update',
+    'updateMany',
+    'upsert',
+    'delete',
+    'deleteMany',
+    '$executeRaw',
+    '$executeRawUnsafe',
+  ])('%s is a write', (operation) => expect(isReadOperation(operation)).toBe(false));
+  it('only the raw query forms may hide a write', () => {
+    expect([...RAW_QUERY_OPERATIONS].sort()).toEqual(['$queryRaw', '$queryRawTyped', '$queryRawUnsafe']);
+  });
+});
+
+describe('replay on another client', () => {
+  const calls: unknown[][] = [];
+  const record =
+    (name: string) =>
+    (...args: unknown[]) => {
+      calls.push([name, ...args]);
+      return Promise.resolve(name);
+    };
+  const client = {
+    activityLog: { findMany: record('activityLog.findMany') },
+    $queryRaw: record('$queryRaw'),
+    $queryRawUnsafe: record('$queryRawUnsafe'),
+  };
+
+  it('model operations go to the model property with one args object', async () => {
+    calls.length = 0;
+    expect(clientProperty('ActivityLog')).toBe('activityLog');
+    await replay(client, 'ActivityLog', 'findMany', { take: 1 });
+    expect(calls).toEqual([['activityLog.findMany', { take: 1 }]]);
+  });
+
+  it('Unsafe forms get their array spread; $queryRaw its Sql object as is', async () => {
+    calls.length = 0;
+    const sqlObject = { strings: ['SELECT 1'], values: [] };
+    await replay(client, undefined, '$queryRawUnsafe', ['SELECT $1', 2]);
+    await replay(client, undefined, '$queryRaw', sqlObject);
+    expect(calls).toEqual([
+      ['$queryRawUnsafe', 'SELECT $1', 2],
+      ['$queryRaw', sqlObject],
+    ]);
+  });
+
+  it('an operation the client lacks is a TypeError naming it', () => {
+    expect(() => replay(client, 'Post', 'findMany', {})).toThrow(/no post\.findMany/);
+  });
+});
+
+describe('lazyClient', () => {
+  it('builds the client at first use only, once, and binds its methods', () => {
+    let built = 0;
+    const lazy = lazyClient(() => {
+      built++;
+      return {
+        name: 'real',
+        hello(this: { name: string }) {
+          return this.name;
+        },
+      };
+    });
+    expect(built).toBe(0);
+    const hello = lazy.hello as unknown as () => string; // detached: still bound to the real client
+    expect(hello()).toBe('real');
+    expect(lazy.name).toBe('real');
+    expect('hello' in lazy).toBe(true);
+    expect(built).toBe(1);
+  });
+});

@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolvePoolConfig } from '~/config/resolve-pool-config.ts';
+import { configWarningCode, emitConfigWarnings, WARNING_TYPE } from '~/logging/config-warnings.ts';
+
+const seen: Error[] = [];
+const onWarning = (warning: Error) => seen.push(warning);
+beforeEach(() => {
+  seen.length = 0;
+  process.on('warning', onWarning);
+});
+afterEach(() => {
+  process.off('warning', onWarning);
+});
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('configuration warnings', () => {
+  it.each<[string, Record<string, string>, string]>([
+    [
+      'budget overrun',
+      { DATABASE_URL: 'postgresql://u:pw@db.example.com:5432/d?connection_limit=20', INSTANCE_COUNT: '10', MAX_POOL_SIZE: '100' },
+      'PGPOOL_BUDGET_EXCEEDED',
+    ],
+    [
+      'session mode through a pooler',
+      { DATABASE_URL: 'postgresql://u:pw@db.example.com:6543/d', USE_TRANSACTION_MODE: 'false' },
+      'PGPOOL_SESSION_THROUGH_POOLER',
+    ],
+    [
+      'Supavisor user without project ref',
+      { DATABASE_URL: 'postgresql://postgres:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres', USE_TRANSACTION_MODE: 'true' },
+      'PGPOOL_SUPAVISOR_USER',
+    ],
+    ['unknown port', { DATABASE_URL: 'postgresql://u:pw@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' }, 'PGPOOL_UNKNOWN_PORT'],
+  ])('%s: a warning of its own code', (_name, env, code) => {
+    const config = resolvePoolConfig(env);
+    expect(config.warnings.map(configWarningCode)).toContain(code);
+  });
+
+  it('unverified TLS has its code', () => {
+    const config = resolvePoolConfig({ DATABASE_URL: 'postgresql://u:pw@db.example.com:5432/d?sslmode=require' });
+    expect(config.tls.verifyHint).not.toBeNull();
+    expect(configWarningCode(config.tls.verifyHint as string)).toBe('PGPOOL_TLS_UNVERIFIED');
+  });
+
+  it('each is emitted once per process through process.emitWarning, with its type and code, and no password', async () => {
+    const config = resolvePoolConfig({ DATABASE_URL: 'postgresql://u:Sup3rS3cret@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' });
+    emitConfigWarnings([...config.warnings, null]);
+    emitConfigWarnings(config.warnings);
+    await flush();
+    expect(seen).toHaveLength(config.warnings.length);
+    expect(seen[0]).toMatchObject({ name: WARNING_TYPE, code: 'PGPOOL_UNKNOWN_PORT' });
+    expect(seen.map((w) => w.message).join('\n')).not.toContain('Sup3rS3cret');
+  });
+});
