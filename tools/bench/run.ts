@@ -11,7 +11,9 @@
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run), --client=light|prisma (what each simulated instance runs
  * on: tools/bench/light-client.ts, the default, or a PrismaClient each), --sections=scale,overheads,round-trips
- * (default all; with --update-docs only the docs blocks and charts of the sections run are rewritten).
+ * (default all; with --update-docs only the docs blocks and charts of the sections run are rewritten),
+ * --connect-timeout-s=N (`connect_timeout` in every simulated instance's URL; default: the package's, 5 s; on
+ * a machine whose other load starves the simulated instances' logins, a longer one keeps them from timing out).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,9 @@ if (ns.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error('bench: --n
 const thinkMs = Number(value('think-ms') ?? 3000);
 const windowMs = Number(value('window-s') ?? (quick ? 6 : 20)) * 1000;
 const client = (value('client') ?? 'light') as BenchClient;
+const connectTimeoutS = value('connect-timeout-s') === undefined ? undefined : Number(value('connect-timeout-s'));
+if (connectTimeoutS !== undefined && !(Number.isInteger(connectTimeoutS) && connectTimeoutS > 0))
+  throw new Error('bench: --connect-timeout-s must be a positive integer');
 if (client !== 'light' && client !== 'prisma') throw new Error('bench: --client must be light or prisma');
 const SECTIONS = ['scale', 'overheads', 'round-trips'] as const;
 const sections = new Set((value('sections') ?? SECTIONS.join(',')).split(','));
@@ -201,6 +206,7 @@ async function main(): Promise<void> {
         thinkMs,
         windowMs,
         graceMs: 15_000,
+        connectTimeoutS,
         log,
       };
       await waitForBackends(sessionStack, 0);
@@ -243,6 +249,7 @@ async function main(): Promise<void> {
         thinkMs,
         windowMs,
         users,
+        connectTimeoutS: connectTimeoutS ?? null,
       },
       scale,
       ratios: computeRatios(scale),

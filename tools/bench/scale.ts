@@ -32,6 +32,8 @@ export interface ScaleParams {
   readonly maxPoolSize: number;
   /** What each simulated instance runs on (tools/bench/light-client.ts). */
   readonly client: BenchClient;
+  /** `connect_timeout` (s) in every instance's DATABASE_URL; unset: the package's default. */
+  readonly connectTimeoutS?: number;
   readonly log: (line: string) => void;
 }
 
@@ -154,8 +156,10 @@ const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
 
 export async function runScale(stack: LocalStack, params: ScaleParams): Promise<ScaleResult> {
   const { mode, instances } = params;
+  const url = new URL(mode === 'session' ? stack.directUrl : stack.poolerUrl);
+  if (params.connectTimeoutS !== undefined) url.searchParams.set('connect_timeout', String(params.connectTimeoutS));
   const env: Record<string, string> = {
-    DATABASE_URL: mode === 'session' ? stack.directUrl : stack.poolerUrl,
+    DATABASE_URL: url.href,
     USE_TRANSACTION_MODE: mode === 'transaction' ? 'true' : 'false',
     INSTANCE_COUNT: String(instances),
     MAX_POOL_SIZE: String(params.maxPoolSize),
