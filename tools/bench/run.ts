@@ -48,6 +48,14 @@ const ns = (value('n') ?? (quick ? '100,1000' : '100,1000,10000')).split(',').ma
 if (ns.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error('bench: --n must be a comma-separated list of positive integers');
 const thinkMs = Number(value('think-ms') ?? 3000);
 const windowMs = Number(value('window-s') ?? (quick ? 6 : 20)) * 1000;
+/**
+ * Unless --think-ms is given, the pause grows with N past 1,000 instances so that the offered load stays
+ * at what N = 1,000 offers (~333 operations/s, about what this 2-core machine serves): the rows then compare
+ * how many instances each mode admits and serves, not how deep a queue grows. The window grows with it so
+ * that every instance's first operation falls inside it.
+ */
+const thinkFor = (n: number): number => (value('think-ms') === undefined ? Math.max(thinkMs, n * 3) : thinkMs);
+const windowFor = (n: number): number => Math.max(windowMs, Math.round(thinkFor(n) * 1.5));
 const client = (value('client') ?? 'light') as BenchClient;
 const connectTimeoutS = value('connect-timeout-s') === undefined ? undefined : Number(value('connect-timeout-s'));
 if (connectTimeoutS !== undefined && !(Number.isInteger(connectTimeoutS) && connectTimeoutS > 0))
@@ -203,8 +211,8 @@ async function main(): Promise<void> {
         // ~17 ms of CPU here (SCRAM's PBKDF2, Prisma's engine start), and all instances share 2 cores.
         rampMs: Math.min(120_000, Math.max(1000, n * 12)),
         warmupCapMs: 60_000 + Math.min(120_000, n * 12),
-        thinkMs,
-        windowMs,
+        thinkMs: thinkFor(n),
+        windowMs: windowFor(n),
         graceMs: 15_000,
         connectTimeoutS,
         log,
