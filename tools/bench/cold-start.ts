@@ -40,7 +40,9 @@ const LABELS: Record<Arm, string> = {
 interface Sample {
   prismaImportMs: number;
   importMs: number | null;
+  importCpuMs: number | null;
   firstMs: number;
+  firstCpuMs: number;
   warmMs: number[];
 }
 
@@ -97,7 +99,10 @@ interface ArmResult {
   prismaImportMs: number[];
   /** The package's import after Prisma's modules (empty for bare Prisma). */
   importMs: number[];
+  /** The same in CPU time of the process. */
+  importCpuMs: number[];
   firstMs: number[];
+  firstCpuMs: number[];
   /** Per run: the median of that run's warm requests. */
   warmMs: number[];
   /** Per run: first ÷ that run's warm median. */
@@ -113,11 +118,11 @@ export interface ColdStartResults {
 }
 
 /** Run i of `arm` minus run i of bare Prisma at the same RTT (the runs were interleaved, so they are neighbours in time). */
-function pairedOverBare(r: ColdStartResults, arm: Arm, rttMs: number): number[] {
+function pairedOverBare(r: ColdStartResults, arm: Arm, rttMs: number, field: 'firstMs' | 'firstCpuMs'): number[] {
   const bare = r.results.find((x) => x.arm === 'prisma' && x.rttMs === rttMs);
   const ours = r.results.find((x) => x.arm === arm && x.rttMs === rttMs);
   if (!bare || !ours) return [];
-  return ours.firstMs.map((ms, i) => ms - (bare.firstMs[i] ?? Number.NaN)).filter(Number.isFinite);
+  return (ours[field] ?? []).map((ms, i) => ms - (bare[field]?.[i] ?? Number.NaN)).filter(Number.isFinite);
 }
 
 export function renderColdStart(r: ColdStartResults): string {
@@ -130,16 +135,24 @@ export function renderColdStart(r: ColdStartResults): string {
     '',
     "The package's share of a cold start:",
     '',
-    '| what | ms |',
-    '|---|---:|',
-    `| import of the package, Prisma's modules already loaded (every package row) | ${spread(r.results.flatMap((x) => x.importMs))} |`,
+    '| what | wall ms | CPU ms |',
+    '|---|---:|---:|',
+    `| import of the package, Prisma's modules already loaded (every package row) | ${spread(r.results.flatMap((x) => x.importMs))} | ${spread(r.results.flatMap((x) => x.importCpuMs ?? []))} |`,
   ];
   for (const rtt of rtts) {
-    lines.push(
-      `| first \`readWithPooling\` minus bare Prisma's first \`findFirst\`, run by run, RTT ${rtt} ms | ${spread(pairedOverBare(r, 'package', rtt))} |`,
-      `| first \`withPooling\` minus bare Prisma's first \`findFirst\`, run by run, RTT ${rtt} ms | ${spread(pairedOverBare(r, 'package-write', rtt))} |`,
-    );
+    for (const [arm, call] of [
+      ['package', 'readWithPooling'],
+      ['package-write', 'withPooling'],
+    ] as const) {
+      lines.push(
+        `| first \`${call}\` minus bare Prisma's first \`findFirst\`, run by run, RTT ${rtt} ms | ${spread(pairedOverBare(r, arm, rtt, 'firstMs'))} | ${spread(pairedOverBare(r, arm, rtt, 'firstCpuMs'))} |`,
+      );
+    }
   }
+  lines.push(
+    '',
+    "CPU ms is the process's own CPU time over the same interval: other processes on a shared machine stretch wall times far more than they stretch it.",
+  );
   lines.push(
     '',
     "| RTT | what | Prisma's modules | package import | first request | warm request | first ÷ warm |",
@@ -170,7 +183,7 @@ export async function runColdStart(argv: readonly string[]): Promise<void> {
     const slot = (arm: Arm, rttMs: number): ArmResult => {
       let found = results.find((x) => x.arm === arm && x.rttMs === rttMs);
       if (!found) {
-        found = { arm, rttMs, prismaImportMs: [], importMs: [], firstMs: [], warmMs: [], ratio: [] };
+        found = { arm, rttMs, prismaImportMs: [], importMs: [], importCpuMs: [], firstMs: [], firstCpuMs: [], warmMs: [], ratio: [] };
         results.push(found);
       }
       return found;
@@ -186,7 +199,9 @@ export async function runColdStart(argv: readonly string[]): Promise<void> {
           const warm = median(sample.warmMs);
           x.prismaImportMs.push(sample.prismaImportMs);
           if (sample.importMs !== null) x.importMs.push(sample.importMs);
+          if (sample.importCpuMs !== null) x.importCpuMs.push(sample.importCpuMs);
           x.firstMs.push(sample.firstMs);
+          x.firstCpuMs.push(sample.firstCpuMs);
           x.warmMs.push(warm);
           x.ratio.push(sample.firstMs / warm);
         }

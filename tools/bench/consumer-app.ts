@@ -27,18 +27,21 @@ const version = (name: string): string =>
 
 /**
  * One cold start (see cold-start.ts for the arms). Prints one JSON line:
- * `{ prismaImportMs, importMs, firstMs, warmMs[] }`, ms from `performance.now()`.
+ * `{ prismaImportMs, importMs, importCpuMs, firstMs, firstCpuMs, warmMs[] }`: ms of wall time (`performance.now()`)
+ * and of the process's CPU time (`process.cpuUsage()`, which other processes on a shared machine disturb far less).
  */
 const CHILD = `import { setTimeout as sleep } from 'node:timers/promises';
 const arm = process.env.ARM;
 const databaseUrl = process.env.DATABASE_URL;
 const arrivalMs = Number(process.env.ARRIVAL_MS ?? 1000);
 const warmRequests = Number(process.env.WARM_REQUESTS ?? 5);
-const timed = async (fn) => { const t = performance.now(); const value = await fn(); return [value, performance.now() - t]; };
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const timed = async (fn) => { const c = cpu(); const t = performance.now(); const value = await fn(); return [value, performance.now() - t, cpu() - c]; };
 // Prisma's own modules first, in every arm: the package's import is then its own share.
 const [[{ PrismaClient }, { PrismaPg }], prismaImportMs] = await timed(() =>
   Promise.all([import('./build/generated/prisma/client.js'), import('@prisma/adapter-pg')]));
 let importMs = null;
+let importCpuMs = null;
 let call;
 let close;
 if (arm === 'prisma') {
@@ -46,8 +49,9 @@ if (arm === 'prisma') {
   call = () => prisma.user.findFirst();
   close = () => prisma.$disconnect();
 } else {
-  const [pkg, ms] = await timed(() => import('prisma-pgbouncer-pooling'));
+  const [pkg, ms, cpuMs] = await timed(() => import('prisma-pgbouncer-pooling'));
   importMs = ms;
+  importCpuMs = cpuMs;
   const manager = pkg.createConnectionPoolManager({
     createClient: (adapter) => new PrismaClient({ adapter }),
     env: { DATABASE_URL: databaseUrl, USE_TRANSACTION_MODE: 'true' },
@@ -64,11 +68,11 @@ if (arm === 'prisma') {
   };
 }
 await sleep(arrivalMs);
-const [, firstMs] = await timed(call);
+const [, firstMs, firstCpuMs] = await timed(call);
 const warmMs = [];
 for (let i = 0; i < warmRequests; i++) warmMs.push((await timed(call))[1]);
 await close();
-console.log(JSON.stringify({ prismaImportMs, importMs, firstMs, warmMs }));
+console.log(JSON.stringify({ prismaImportMs, importMs, importCpuMs, firstMs, firstCpuMs, warmMs }));
 `;
 
 export async function createConsumerApp(log: (line: string) => void): Promise<ConsumerApp> {
