@@ -12,6 +12,8 @@
  * --window-s=20 (measurement window per run), --client=light|prisma (what each simulated instance runs
  * on: tools/bench/light-client.ts, the default, or a PrismaClient each), --sections=scale,overheads,round-trips
  * (default all; with --update-docs only the docs blocks and charts of the sections run are rewritten),
+ * --session-n=100,1000 (the N that also run in session mode; default: all of --n; direct mode past a few
+ * thousand instances is a reconnect storm that stalls the simulation itself on a small machine),
  * --connect-timeout-s=N (`connect_timeout` in every simulated instance's URL; default: the package's, 5 s; on
  * a machine whose other load starves the simulated instances' logins, a longer one keeps them from timing out).
  */
@@ -57,6 +59,7 @@ const windowMs = Number(value('window-s') ?? (quick ? 6 : 20)) * 1000;
 const thinkFor = (n: number): number => (value('think-ms') === undefined ? Math.max(thinkMs, n * 3) : thinkMs);
 const windowFor = (n: number): number => Math.max(windowMs, Math.round(thinkFor(n) * 1.5));
 const client = (value('client') ?? 'light') as BenchClient;
+const sessionNs = value('session-n') === undefined ? null : new Set(value('session-n')?.split(',').map(Number));
 const connectTimeoutS = value('connect-timeout-s') === undefined ? undefined : Number(value('connect-timeout-s'));
 if (connectTimeoutS !== undefined && !(Number.isInteger(connectTimeoutS) && connectTimeoutS > 0))
   throw new Error('bench: --connect-timeout-s must be a positive integer');
@@ -217,9 +220,15 @@ async function main(): Promise<void> {
         connectTimeoutS,
         log,
       };
-      await waitForBackends(sessionStack, 0);
-      log(`bench: N=${n} session mode (direct to Postgres)`);
-      scale.push(await runScale(sessionStack, { ...common, client, mode: 'session', maxPoolSize: MAX_CONNECTIONS - superuserReserved }));
+      if (sessionNs === null || sessionNs.has(wanted)) {
+        await waitForBackends(sessionStack, 0);
+        log(`bench: N=${n} session mode (direct to Postgres)`);
+        scale.push(await runScale(sessionStack, { ...common, client, mode: 'session', maxPoolSize: MAX_CONNECTIONS - superuserReserved }));
+      } else {
+        skipped.push(
+          `N = ${n.toLocaleString('en-US')} in session mode (\`--session-n\`): ${n.toLocaleString('en-US')} instances reconnecting straight to Postgres stall the simulation itself on this machine (its worker processes stop answering), so only the pooled row ran`,
+        );
+      }
       log(`bench: N=${n} transaction mode (PgBouncer)`);
       const pooled = await runScale(pooledStack, { ...common, client, mode: 'transaction', maxPoolSize: POOL_SIZE });
       scale.push(pooled);
