@@ -17,6 +17,11 @@ for (const example of ['examples/remix-app', 'examples/cloudflare-worker']) {
   }
 }
 
+if (!existsSync('examples/next-app/node_modules')) {
+  console.error('pretest: installing the Next.js example dependencies (npm ci --prefix examples/next-app)');
+  run('npm', ['ci', '--prefix', 'examples/next-app', '--no-audit', '--no-fund']);
+}
+
 if (!existsSync('/usr/bin/chromium')) {
   const root = process.getuid?.() === 0;
   if (root && existsSync('/etc/debian_version')) {

@@ -50,8 +50,10 @@ export {
   DEFAULT_HEALTH_TIMEOUT_MS,
   deriveHealthStatus,
 } from './health/health-check.ts';
-export type { FetchHandler, HealthSource, MetricsSource } from './health/http.ts';
+export type { FetchHandler, HealthSource, LoaderOrRouteHandler, MetricsSource } from './health/http.ts';
 export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader, toNodeListener } from './health/http.ts';
+export type { RequestContext, WaitUntil } from './lifecycle/request-context.ts';
+export { runWithRequestContext } from './lifecycle/request-context-scope.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
 export type {
   BatchOptions,
@@ -77,7 +79,7 @@ export type { ReadsByTarget } from './routing/read-router.ts';
 export type { ReadTarget } from './routing/replica-selection.ts';
 export type { ReplicaRoutingOptions } from './routing/routing-options.ts';
 export { DEFAULT_REPLICA_ROUTING } from './routing/routing-options.ts';
-export type { Runtime, RuntimeDetection, RuntimeHost } from './runtime/detect-runtime.ts';
+export type { PlatformLifecycle, Runtime, RuntimeDetection, RuntimeHost } from './runtime/detect-runtime.ts';
 export { currentHost, detectRuntime } from './runtime/detect-runtime.ts';
 export { assertTcpRuntime, detectEdgeRuntime } from './runtime/edge-runtime.ts';
 export type { TelemetryOptions } from './telemetry/telemetry-options.ts';

@@ -14,7 +14,7 @@
  * `JSON.stringify`, `util.inspect` and spread copies never show a password, while the pool can still connect.
  */
 import { ConfigError } from '../errors/errors.ts';
-import { isVercelFunctionInstance } from '../lifecycle/vercel-fluid.ts';
+import { isVercelFunctionInstance } from '../lifecycle/function-instance.ts';
 import { detectRuntime, type Runtime, type RuntimeHost } from '../runtime/detect-runtime.ts';
 import {
   type DatabaseUrlHost,
@@ -133,7 +133,7 @@ const SERVERLESS_IDLE_TIMEOUT_MS = 5_000;
 const SESSION_IDLE_TIMEOUT_MS = 30_000;
 /**
  * Vercel keeps the instance up (and bills its memory) for this + 100 ms after each release, so
- * that pg can close idle connections before a suspension (src/lifecycle/vercel-fluid.ts). Keeping
+ * that pg can close idle connections before a suspension (src/lifecycle/keep-alive.ts). Keeping
  * a connection idle longer saves one pooler login (~4 round trips with SCRAM) only for a request
  * that arrives within the window; Fluid sends a busy instance its next request well inside 2 s,
  * and a quiet one is released after 2.1 s instead of 5.1 s.

@@ -18,8 +18,8 @@ import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from 
 import { createPoolingClient, type Pin, type PlainCall, type PoolingClient, proxyClient } from '../extension/client-extension.ts';
 import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from '../extension/operations.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus } from '../health/health-check.ts';
+import { attachPlatformLifecycle } from '../lifecycle/platform-lifecycle.ts';
 import { peekRequestScoped, requestScoped } from '../lifecycle/request-scope.ts';
-import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
 import { autoWarmup, runWarmup } from '../lifecycle/warmup.ts';
 import { emitConfigWarnings } from '../logging/config-warnings.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
@@ -154,7 +154,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #warmup: Promise<void> | null = null;
   #prisma: PoolingClient<C> | null = null;
   readonly #warmupCounts = { connections: 0, failures: 0 };
-  /** Detaches the Vercel keep-alive of each pool (empty off Vercel). */
+  /** Detaches the platform keep-alive of each pool (empty off such platforms). */
   readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
@@ -273,15 +273,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return openPoolSet(config, this.#options, telemetry);
   }
 
-  /** Vercel keep-alive of each pool (inert off Vercel). */
+  /** The platform's lifecycle for each pool: the keep-alive, fed by the request's waitUntil (none off such platforms). */
   #attachLifecycle(pools: PoolSet<C>): void {
     const env = this.#options.env ?? process.env;
-    for (const handle of pools.all) {
-      const detach = attachVercelKeepAlive(handle.pool, env, { idleTimeoutMs: pools.config.idleTimeoutMs, log: managerLog });
-      if (detach) this.#detach.push(detach);
-    }
-    if (this.#detach.length > 0)
-      managerLog('vercel: keeping the instance alive until idle connections close (%d ms)', pools.config.idleTimeoutMs);
+    const { idleTimeoutMs } = pools.config;
+    const emitters = pools.all.map((handle) => handle.pool);
+    this.#detach.push(...attachPlatformLifecycle(emitters, { env, idleTimeoutMs, waitUntil: this.#options.waitUntil, log: managerLog }));
   }
 
   /**
@@ -778,7 +775,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (!pools) return;
     this.#telemetry?.dispose();
     await closePoolSet(pools);
-    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
+    // After pool.end: its `remove` events have already settled any keep-alive promise.
     for (const detach of this.#detach.splice(0)) detach();
     managerLog('disconnected');
   }

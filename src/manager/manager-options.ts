@@ -8,6 +8,8 @@ import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { ResolveOptions } from '../config/resolve-pool-config.ts';
 import { ConfigError } from '../errors/errors.ts';
 import type { HealthThresholds } from '../health/health-check.ts';
+import { checkWaitUntilOption } from '../lifecycle/platform-lifecycle.ts';
+import type { WaitUntil } from '../lifecycle/request-context.ts';
 import { checkWarmupMode, type WarmupMode } from '../lifecycle/warmup.ts';
 import { type ConfigWarning, emitProcessWarning } from '../logging/config-warnings.ts';
 import {
@@ -22,8 +24,9 @@ import type { PrismaClientLike, TransactionClientOf } from './types.ts';
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
   /**
    * Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`.
-   * Called once per pool at first use, and once more on a pool's first read, for a client whose
-   * transactions open READ ONLY (Prisma passes an adapter no "read only" flag).
+   * Called at most twice per pool, each time at first need: for the client of writes, `withPooling`
+   * and `manager.client` / `manager.prisma`, and for the client of reads, whose transactions open
+   * READ ONLY (Prisma passes an adapter no "read only" flag).
    */
   createClient: (adapter: SqlDriverAdapterFactory) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
@@ -70,6 +73,14 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    */
   warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
   /**
+   * The platform's `waitUntil`, e.g. `import { waitUntil } from '@vercel/functions'`: the keep-alive
+   * hands it a promise on each pool release so the instance stays up until idle connections close
+   * (src/lifecycle/platform-lifecycle.ts). Defaults to the request context the platform publishes
+   * (Vercel's or Next.js's), or the one passed with `runWithRequestContext`. Setting it turns the
+   * keep-alive on off those platforms too.
+   */
+  waitUntil?: WaitUntil;
+  /**
    * Receives each configuration warning (budget overrun, session mode through a pooler, unverified
    * TLS …) with its code when the manager first resolves its configuration. Defaults to
    * `process.emitWarning`, once per process for each message; `() => {}` silences them (they are
@@ -93,6 +104,7 @@ export interface ResolvedManagerOptions<C extends PrismaClientLike> {
   readonly healthThresholds: Partial<HealthThresholds> | undefined;
   readonly warmup: WarmupMode | undefined;
   readonly warmupQuery: ((tx: TransactionClientOf<C>) => PromiseLike<unknown>) | undefined;
+  readonly waitUntil: WaitUntil | undefined;
   readonly onWarning: (warning: ConfigWarning) => void;
 }
 
@@ -128,6 +140,7 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     healthThresholds: options.healthThresholds,
     warmup: options.warmup,
     warmupQuery,
+    waitUntil: checkWaitUntilOption(options.waitUntil),
     onWarning: options.onWarning ?? emitProcessWarning,
   });
 }

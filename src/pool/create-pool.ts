@@ -101,7 +101,7 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     connectionTimeoutMillis: config.poolTimeoutMs,
     idleTimeoutMillis: config.idleTimeoutMs,
     // pg-pool closes idle clients only above `min`; 0 lets every idle connection close, which the
-    // Vercel keep-alive (src/lifecycle/vercel-fluid.ts) and frozen instances rely on.
+    // keep-alive (src/lifecycle/keep-alive.ts) and frozen instances rely on.
     min: 0,
     query_timeout: config.socketTimeoutMs ?? undefined,
     // An idle pool never keeps a serverless handler (or a script) alive. pg-pool then calls

@@ -42,6 +42,21 @@ export interface RuntimeDetection {
   readonly evidence: string | null;
   /** What the runtime means for connections, in words (part of `config.reason`); null when nothing special. */
   readonly note: string | null;
+  /** How the platform lets work outlive a response (read by src/lifecycle/); null where it has no such mechanism we use. */
+  readonly lifecycle: PlatformLifecycle | null;
+}
+
+/**
+ * A platform's way of keeping an instance up after the response: the request contexts it
+ * publishes on `globalThis`, each `globalThis[Symbol.for(name)].get()` returning `{ waitUntil }`
+ * (@vercel/functions' get-context.ts reads Vercel's; Next.js's `after()` reads `@next/request-context`,
+ * which Netlify's Next.js runtime publishes: @netlify/plugin-nextjs `run/handlers/wait-until.cts`).
+ */
+export interface PlatformLifecycle {
+  /** `Symbol.for` names of the request contexts, tried in order. */
+  readonly requestContexts: readonly string[];
+  /** Variables all set only in a running function (not during a build on the platform); empty: any detected instance. */
+  readonly instanceVariables: readonly string[];
 }
 
 /** What the JavaScript runtime shows of itself, from its globals (see `currentHost()`). */
@@ -111,7 +126,12 @@ interface Platform {
   /** See RuntimeDetection.note. */
   readonly note?: string;
   readonly test: Signal;
+  /** Defaults to none. */
+  readonly lifecycle?: PlatformLifecycle;
 }
+
+const lifecycle = (requestContexts: string[], instanceVariables: string[] = []): PlatformLifecycle =>
+  Object.freeze({ requestContexts: Object.freeze(requestContexts), instanceVariables: Object.freeze(instanceVariables) });
 
 /** Adding a platform is one line. Order matters: see the file comment. */
 const PLATFORMS: readonly Platform[] = [
@@ -122,7 +142,13 @@ const PLATFORMS: readonly Platform[] = [
     note: 'connections and the Prisma client live for one request (withWorkerRequest), closed through ctx.waitUntil',
     test: cloudflareWorkers,
   },
-  { runtime: 'vercel', serverless: true, test: anyOf('VERCEL', 'VERCEL_ENV', 'VERCEL_URL') },
+  {
+    runtime: 'vercel',
+    serverless: true,
+    test: anyOf('VERCEL', 'VERCEL_ENV', 'VERCEL_URL'),
+    // `VERCEL_REGION` is absent during builds. Vercel's own context first; a Next.js app there may also see Next's.
+    lifecycle: lifecycle(['@vercel/request-context', '@next/request-context'], ['VERCEL_URL', 'VERCEL_REGION']),
+  },
   // Netlify documents `NETLIFY=true` for builds; at function runtime only `URL`, `SITE_NAME` and
   // `SITE_ID` are guaranteed (docs.netlify.com/build/functions/environment-variables), and those
   // names are too generic on their own, so they count only together with a Lambda variable.
@@ -131,6 +157,9 @@ const PLATFORMS: readonly Platform[] = [
     runtime: 'netlify',
     serverless: true,
     test: firstOf(anyOf('NETLIFY'), withAll('SITE_ID', 'SITE_NAME', 'AWS_LAMBDA_FUNCTION_NAME')),
+    // Netlify's Next.js runtime publishes Next's request context; a plain Netlify function passes its
+    // `context` through runWithRequestContext (src/lifecycle/request-context-scope.ts).
+    lifecycle: lifecycle(['@next/request-context']),
   },
   // Before plain Lambda, whose variables it sets too.
   {
@@ -174,6 +203,7 @@ const LOCAL: RuntimeDetection = Object.freeze({
   transactionModeByDefault: false,
   evidence: null,
   note: null,
+  lifecycle: null,
 });
 
 /** The running runtime's globals, read defensively (any of them may be absent or odd). */
@@ -193,9 +223,9 @@ export function currentHost(): RuntimeHost {
 
 /** The platform from `env` and, for Workers, Bun and Deno, from `host` (defaults to this runtime's globals). */
 export function detectRuntime(env: Env, host: RuntimeHost = currentHost()): RuntimeDetection {
-  for (const { runtime, serverless, transactionModeByDefault = serverless, note, test } of PLATFORMS) {
+  for (const { runtime, serverless, transactionModeByDefault = serverless, note, test, lifecycle = null } of PLATFORMS) {
     const evidence = test(env, host);
-    if (evidence !== null) return Object.freeze({ runtime, serverless, transactionModeByDefault, evidence, note: note ?? null });
+    if (evidence !== null) return Object.freeze({ runtime, serverless, transactionModeByDefault, evidence, note: note ?? null, lifecycle });
   }
   return LOCAL;
 }

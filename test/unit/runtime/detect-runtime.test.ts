@@ -49,6 +49,7 @@ describe('detectRuntime: one row per signal', () => {
       serverless: expect.any(Boolean),
       transactionModeByDefault: expect.any(Boolean),
       note: runtime === 'lambda-managed-instances' ? expect.stringContaining('worker thread') : null,
+      lifecycle: runtime === 'vercel' || runtime === 'netlify' ? expect.any(Object) : null,
     });
   });
 });
@@ -131,6 +132,7 @@ describe('detectRuntime: things that are not proof', () => {
       transactionModeByDefault: false,
       evidence: null,
       note: null,
+      lifecycle: null,
     });
   });
 });
