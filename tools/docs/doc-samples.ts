@@ -6,7 +6,8 @@
  *   is compiled, each as its own module, unless its info string also says `partial`
  *   (```` ```ts partial ````): a fragment that leaves out on purpose what it does not show.
  * - A sample imports this package by its name, an app's service file
- *   (`~/services/connection-pool-manager.server` or `@/lib/db`) and its generated client
+ *   (`~/services/connection-pool-manager.server` or `@/lib/db`, or relatively, as from the app's
+ *   `src/`: `./services/connection-pool-manager.server`, `./lib/db`) and its generated client
  *   (`~/generated/prisma/client`, over this repository's schema), and any package installed at the
  *   repository's root. Anything else — a package not installed there (`next/server`, `@vercel/otel`),
  *   an app's own helper (`~/lib/demo.server`) — is typed `any`: the sample is checked against this
@@ -186,6 +187,9 @@ export async function compileSamples(samples: readonly DocSample[]): Promise<{ d
     write('app/generated/prisma/client.ts', `export * from '${generated.split(path.sep).join('/')}';\n`);
     write('app/services/connection-pool-manager.server.ts', serviceFileSource('~/generated/prisma/client'));
     write('app/lib/db.ts', `export * from '../services/connection-pool-manager.server.ts';\n`);
+    // A sample in an app's src/ folder may import the service file relatively, too.
+    write('samples/services/connection-pool-manager.server.ts', `export * from '~/services/connection-pool-manager.server';\n`);
+    write('samples/lib/db.ts', `export * from '~/lib/db';\n`);
     write('globals.d.ts', SAMPLE_GLOBALS);
     write('shims.d.ts', importShims(samples));
 
