@@ -24,8 +24,9 @@ import type { PrismaClientLike, TransactionClientOf } from './types.ts';
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
   /**
    * Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`.
-   * Called once per pool at first use, and once more on a pool's first read, for a client whose
-   * transactions open READ ONLY (Prisma passes an adapter no "read only" flag).
+   * Called at most twice per pool, each time at first need: for the client of writes, `withPooling`
+   * and `manager.client` / `manager.prisma`, and for the client of reads, whose transactions open
+   * READ ONLY (Prisma passes an adapter no "read only" flag).
    */
   createClient: (adapter: SqlDriverAdapterFactory) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */

@@ -1,8 +1,11 @@
 /**
  * The manager's pools: the primary's and one per read replica, each with its Prisma client,
  * admission and telemetry, plus the read router over the replicas. Built together, torn down
- * together: `openPoolSet` leaves nothing open when any step throws (a client factory, a replica's
- * TLS file, the router), so the manager's next call simply tries again.
+ * together: `openPoolSet` leaves nothing open when any step throws (a replica's TLS file, the
+ * router), so the manager's next call simply tries again. The clients are built at first need (a
+ * factory that throws fails that call, and the next one builds again): a first request that reads
+ * must not pay for a write client it does not use (a PrismaClient takes milliseconds to construct;
+ * docs/benchmarks.md, cold start).
  */
 import type pg from 'pg';
 import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
@@ -22,7 +25,10 @@ import type { PrismaClientLike } from './types.ts';
 export interface PoolHandle<C> {
   /** Role, host, port, namespace and a `db.client.connection.pool.name` of its own (telemetry, metrics, Prometheus). */
   readonly target: PoolTarget;
+  /** The client of writes and `withPooling`, built on first access. */
   readonly client: C;
+  /** That client once built (what `closePoolSet` disconnects), else null. */
+  writeClient: C | null;
   /** Built on first read: its transactions open READ ONLY (one BEGIN, Postgres enforces it). */
   readOnlyClient: C | null;
   readonly readOnlyAdapter: SqlDriverAdapterFactory;
@@ -111,7 +117,6 @@ function openHandle<C extends PrismaClientLike>(
     onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', target.poolName, classifyError(error).kind),
   });
   try {
-    const client = options.createClient(adapter);
     managerLog(
       '%s pool %s created: max %d, pool timeout %d ms, connect timeout %d ms, idle %d ms, named statements %s',
       role,
@@ -122,9 +127,13 @@ function openHandle<C extends PrismaClientLike>(
       config.idleTimeoutMs,
       config.statementCache ? 'on' : 'off',
     );
-    return {
+    const handle: PoolHandle<C> = {
       target,
-      client,
+      get client(): C {
+        handle.writeClient ??= options.createClient(adapter);
+        return handle.writeClient;
+      },
+      writeClient: null,
       readOnlyClient: null,
       readOnlyAdapter,
       pool,
@@ -132,6 +141,7 @@ function openHandle<C extends PrismaClientLike>(
       admission: new PoolAdmission(pool, connectionLimit, options.maxWaitingCallers),
       stopTelemetry: telemetry?.observePool(pool, connectionLimit, target) ?? null,
     };
+    return handle;
   } catch (error) {
     void pool.end();
     throw error;
@@ -151,7 +161,7 @@ export function readOnlyClientOf<C extends PrismaClientLike>(
 export async function closePoolSet<C extends PrismaClientLike>(set: PoolSet<C>): Promise<void> {
   await set.router?.close();
   for (const h of set.all) h.stopTelemetry?.();
-  const clients = set.all.flatMap((h) => (h.readOnlyClient ? [h.client, h.readOnlyClient] : [h.client]));
+  const clients = set.all.flatMap((h) => [h.writeClient, h.readOnlyClient].filter((c): c is C => c !== null));
   await Promise.all(
     clients.map((client) =>
       client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

@@ -1,85 +1,68 @@
 /**
- * `npm run bench -- --cold-start`: what a fresh instance pays before its first answer, and what
- * `warmup()` saves. Each run is a fresh `node` process (tools/bench/cold-start-child.ts): import,
- * wait ARRIVAL_MS (the instance idles until its first request), first request, then warm ones.
- * Arms run interleaved (run i of every arm, then run i+1) so machine noise spreads over all of them,
- * at RTT 0 (PgBouncer on loopback) and RTT 20 ms (tools/stack/faults/tcp-proxy.ts, 10 ms each way).
- * Writes bench-results/cold-start.json and the table between the cold-start markers of
- * docs/serverless-platforms.md. A benchmark, not a test: nothing here asserts.
+ * `npm run bench -- --cold-start`: what a fresh instance pays before its first answer, the package's
+ * share of it, and what `warmup()` saves. Measured on the package as users get it: `npm pack` (the
+ * build), installed into a consumer app outside the repository (tools/bench/consumer-app.ts), each run a
+ * fresh plain `node` process (no tsx): Prisma's modules are imported first, then the package (its own
+ * import time), the instance idles ARRIVAL_MS (its first request "arrives a moment later"), then the
+ * first request and warm ones. Arms run interleaved (run i of every arm, then run i+1), so machine noise
+ * spreads over all of them and run i of an arm can be paired with run i of bare Prisma, at RTT 0
+ * (PgBouncer on loopback) and RTT 20 ms (tools/stack/faults/tcp-proxy.ts, 10 ms each way).
+ * Writes bench-results/cold-start.json and the tables between the cold-start markers of
+ * docs/benchmarks.md and docs/serverless-platforms.md. A benchmark, not a test: nothing here asserts.
  *
- * Options: --runs=N (default 7; --quick 3), --arrival-ms=1000, --module=dist/index.js (the package
- * entry: the build, `npm run build` first; `--module=src/index.ts` measures the sources through
- * tsx without building), --no-docs (print only).
- * Loaders: the import rows load a `.js` entry with plain `node` and a `.ts` entry through
- * `node --import tsx` (Node 20 cannot strip types; tsx transforms at load, cached on disk, and
- * costs per file). The request rows always run under tsx: the child and this repository's generated
- * Prisma client are TypeScript, for every arm alike, bare Prisma included.
+ * Options: --runs=N (default 11; --quick 3), --arrival-ms=1000, --no-docs (print only).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { intArg, usageError } from '../lib/args.ts';
+import { intArg } from '../lib/args.ts';
 import { REPO_ROOT as ROOT, updateGeneratedBlocks } from '../lib/markers.ts';
 import { startProxy } from '../stack/faults/index.ts';
 import { startStack } from '../stack/start-stack.ts';
+import { type ConsumerApp, createConsumerApp } from './consumer-app.ts';
 import { seed } from './workload.ts';
 
-const CHILD = fileURLToPath(new URL('./cold-start-child.ts', import.meta.url));
-const DOC = 'docs/serverless-platforms.md';
+const DOCS = ['docs/benchmarks.md', 'docs/serverless-platforms.md'];
 const log = (line: string) => console.error(line);
 
-const REQUEST_ARMS = ['prisma', 'package', 'package-warmup', 'package-warmup-query'] as const;
-const IMPORT_ARMS = ['import', 'import-own'] as const;
-type RequestArm = (typeof REQUEST_ARMS)[number];
-type Arm = RequestArm | (typeof IMPORT_ARMS)[number];
+const ARMS = ['prisma', 'package', 'package-write', 'package-warmup', 'package-warmup-query'] as const;
+type Arm = (typeof ARMS)[number];
 
 const LABELS: Record<Arm, string> = {
   prisma: 'bare Prisma (PrismaClient + PrismaPg), first `findFirst`',
   package: 'package, first `readWithPooling`, no warmup',
+  'package-write': 'package, first `withPooling`, no warmup',
   'package-warmup': 'package, `void warmup()` at start, first `readWithPooling`',
   'package-warmup-query': 'package, `warmup()` + `warmupQuery`, first `readWithPooling`',
-  import: 'import of the package entry (with pg, adapter-pg, debug)',
-  'import-own': "import of the package entry, its dependencies already loaded (the package's own code)",
 };
 
 interface Sample {
-  importMs: number;
-  firstMs?: number;
-  warmMs?: number[];
+  prismaImportMs: number;
+  importMs: number | null;
+  importCpuMs: number | null;
+  firstMs: number;
+  firstCpuMs: number;
+  warmMs: number[];
 }
 
 export interface ColdStartOptions {
   runs: number;
   arrivalMs: number;
-  module: string;
   writeDocs: boolean;
 }
 
 function parseOptions(argv: readonly string[]): ColdStartOptions {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const runs = intArg('--runs', value('runs'), argv.includes('--quick') ? 3 : 7);
+  const runs = intArg('--runs', value('runs'), argv.includes('--quick') ? 3 : 11);
   const arrivalMs = intArg('--arrival-ms', value('arrival-ms'), 1000, { min: 0 });
-  const module = path.resolve(ROOT, value('module') ?? 'dist/index.js');
-  if (!/\.(ts|js|mjs)$/.test(module)) usageError(`--module must be a .ts, .js or .mjs file, got "${module}"`);
-  if (!existsSync(module))
-    usageError(`--module ${path.relative(ROOT, module)} does not exist (run \`npm run build\` first, or pass --module=src/index.ts)`);
-  return { runs, arrivalMs, module, writeDocs: !argv.includes('--no-docs') };
+  return { runs, arrivalMs, writeDocs: !argv.includes('--no-docs') };
 }
 
-function runChild(options: ColdStartOptions, arm: Arm, databaseUrl: string): Promise<Sample> {
-  const tsx = ['--import', 'tsx'];
-  // Import rows: a tiny inline script, so a built entry is measured without any loader at all.
-  const importScript = `${arm === 'import-own' ? "await Promise.all([import('pg'), import('@prisma/adapter-pg'), import('debug')]);" : ''}
-    const t = performance.now(); await import(${JSON.stringify(pathToFileURL(options.module).href)});
-    console.log(JSON.stringify({ importMs: performance.now() - t }));`;
-  const args = (IMPORT_ARMS as readonly string[]).includes(arm)
-    ? [...(options.module.endsWith('.ts') ? tsx : []), '--input-type=module', '-e', importScript]
-    : [...tsx, CHILD];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ARM: arm, MODULE: options.module, DATABASE_URL: databaseUrl, ARRIVAL_MS: String(options.arrivalMs), DEBUG: '' },
+function runChild(app: ConsumerApp, options: ColdStartOptions, arm: Arm, databaseUrl: string): Promise<Sample> {
+  const child = spawn(process.execPath, [app.child], {
+    cwd: app.dir,
+    env: { ...process.env, ARM: arm, DATABASE_URL: databaseUrl, ARRIVAL_MS: String(options.arrivalMs), DEBUG: '', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -106,15 +89,20 @@ const median = (xs: number[]): number => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
-const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+const fmt = (ms: number) => (Math.abs(ms) >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 /** `median (min–max)` */
-const spread = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+const spread = (xs: number[]) => (xs.length === 0 ? '–' : `${fmt(median(xs))} (${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))})`);
 
 interface ArmResult {
   arm: Arm;
   rttMs: number;
+  prismaImportMs: number[];
+  /** The package's import after Prisma's modules (empty for bare Prisma). */
   importMs: number[];
+  /** The same in CPU time of the process. */
+  importCpuMs: number[];
   firstMs: number[];
+  firstCpuMs: number[];
   /** Per run: the median of that run's warm requests. */
   warmMs: number[];
   /** Per run: first ÷ that run's warm median. */
@@ -124,31 +112,56 @@ interface ArmResult {
 export interface ColdStartResults {
   generatedAt: string;
   options: Omit<ColdStartOptions, 'writeDocs'>;
-  /** How the import rows loaded the entry. */
-  importLoader: 'tsx' | 'node';
+  tarball: string;
   environment: { node: string; cores: number; loadAverage: { start: number; end: number } };
   results: ArmResult[];
 }
 
+/** Run i of `arm` minus run i of bare Prisma at the same RTT (the runs were interleaved, so they are neighbours in time). */
+function pairedOverBare(r: ColdStartResults, arm: Arm, rttMs: number, field: 'firstMs' | 'firstCpuMs'): number[] {
+  const bare = r.results.find((x) => x.arm === 'prisma' && x.rttMs === rttMs);
+  const ours = r.results.find((x) => x.arm === arm && x.rttMs === rttMs);
+  if (!bare || !ours) return [];
+  return (ours[field] ?? []).map((ms, i) => ms - (bare[field]?.[i] ?? Number.NaN)).filter(Number.isFinite);
+}
+
 export function renderColdStart(r: ColdStartResults): string {
-  const rel = path.relative(ROOT, r.options.module);
+  const rtts = [...new Set(r.results.map((x) => x.rttMs))];
   const lines = [
-    `Measured ${r.generatedAt.slice(0, 10)} on ${r.environment.cores} shared cores (load average ${r.environment.loadAverage.start.toFixed(1)} → ${r.environment.loadAverage.end.toFixed(1)}), Node ${r.environment.node}, ` +
-      `${r.options.runs} fresh processes per row, arms interleaved; entry \`${rel}\`; import rows ${r.importLoader === 'tsx' ? 'through `node --import tsx` (TypeScript transformed at load, from its cache)' : 'by plain `node`'}, request rows under tsx (the generated client is TypeScript); ` +
-      `the first request arrives ${r.options.arrivalMs} ms after the imports. Times in ms: median (min–max). ` +
+    `Measured ${r.generatedAt.slice(0, 10)} with \`npm run bench -- --cold-start\` on ${r.environment.cores} shared cores (load average ${r.environment.loadAverage.start.toFixed(1)} → ${r.environment.loadAverage.end.toFixed(1)}), Node ${r.environment.node}: ` +
+      `\`${r.tarball}\` from \`npm pack\`, installed in a consumer app outside the repository and run by plain \`node\`; ${r.options.runs} fresh processes per row, arms interleaved; ` +
+      `Prisma's modules (the generated client, adapter-pg) are imported first, then the package; the first request arrives ${r.options.arrivalMs} ms after the imports. Times in ms: median (min – max). ` +
       '"warm" is the median of the 5 requests after the first in the same process; "first ÷ warm" is per run, then the median.',
     '',
-    '| RTT | what | import | first request | warm request | first ÷ warm |',
-    '|---:|---|---:|---:|---:|---:|',
+    "The package's share of a cold start:",
+    '',
+    '| what | wall ms | CPU ms |',
+    '|---|---:|---:|',
+    `| import of the package, Prisma's modules already loaded (every package row) | ${spread(r.results.flatMap((x) => x.importMs))} | ${spread(r.results.flatMap((x) => x.importCpuMs ?? []))} |`,
   ];
-  for (const x of r.results.filter((x) => (REQUEST_ARMS as readonly string[]).includes(x.arm))) {
-    lines.push(
-      `| ${x.rttMs} ms | ${LABELS[x.arm]} | ${spread(x.importMs)} | ${spread(x.firstMs)} | ${spread(x.warmMs)} | ${median(x.ratio).toFixed(2)}× |`,
-    );
+  for (const rtt of rtts) {
+    for (const [arm, call] of [
+      ['package', 'readWithPooling'],
+      ['package-write', 'withPooling'],
+    ] as const) {
+      lines.push(
+        `| first \`${call}\` minus bare Prisma's first \`findFirst\`, run by run, RTT ${rtt} ms | ${spread(pairedOverBare(r, arm, rtt, 'firstMs'))} | ${spread(pairedOverBare(r, arm, rtt, 'firstCpuMs'))} |`,
+      );
+    }
   }
-  lines.push('', '| import cost | ms |', '|---|---:|');
-  for (const x of r.results.filter((x) => (IMPORT_ARMS as readonly string[]).includes(x.arm))) {
-    lines.push(`| ${LABELS[x.arm]} | ${spread(x.importMs)} |`);
+  lines.push(
+    '',
+    "CPU ms is the process's own CPU time over the same interval: other processes on a shared machine stretch wall times far more than they stretch it.",
+  );
+  lines.push(
+    '',
+    "| RTT | what | Prisma's modules | package import | first request | warm request | first ÷ warm |",
+    '|---:|---|---:|---:|---:|---:|---:|',
+  );
+  for (const x of r.results) {
+    lines.push(
+      `| ${x.rttMs} ms | ${LABELS[x.arm]} | ${spread(x.prismaImportMs)} | ${spread(x.importMs)} | ${spread(x.firstMs)} | ${spread(x.warmMs)} | ${median(x.ratio).toFixed(2)}× |`,
+    );
   }
   return lines.join('\n');
 }
@@ -156,7 +169,8 @@ export function renderColdStart(r: ColdStartResults): string {
 export async function runColdStart(argv: readonly string[]): Promise<void> {
   const options = parseOptions(argv);
   const loadStart = os.loadavg()[0] ?? 0;
-  log(`cold-start: ${options.runs} runs per arm, arrival ${options.arrivalMs} ms, entry ${options.module}`);
+  log(`cold-start: ${options.runs} runs per arm, arrival ${options.arrivalMs} ms`);
+  const app = await createConsumerApp(log);
   const stack = await startStack({ log });
   const proxy = await startProxy({ upstreamHost: '127.0.0.1', upstreamPort: stack.poolerPort, mode: { delayMs: 10 } });
   try {
@@ -169,32 +183,34 @@ export async function runColdStart(argv: readonly string[]): Promise<void> {
     const slot = (arm: Arm, rttMs: number): ArmResult => {
       let found = results.find((x) => x.arm === arm && x.rttMs === rttMs);
       if (!found) {
-        found = { arm, rttMs, importMs: [], firstMs: [], warmMs: [], ratio: [] };
+        found = { arm, rttMs, prismaImportMs: [], importMs: [], importCpuMs: [], firstMs: [], firstCpuMs: [], warmMs: [], ratio: [] };
         results.push(found);
       }
       return found;
     };
     // One discarded run per RTT: PgBouncer opens its server connections and the OS caches the files.
-    for (const [, url] of urls) await runChild(options, 'package-warmup', url);
+    for (const [, url] of urls) await runChild(app, options, 'package-warmup', url);
     for (let run = 1; run <= options.runs; run++) {
       log(`cold-start: run ${run}/${options.runs}`);
       for (const [rttMs, url] of urls) {
-        for (const arm of REQUEST_ARMS) {
-          const sample = await runChild(options, arm, url);
+        for (const arm of ARMS) {
+          const sample = await runChild(app, options, arm, url);
           const x = slot(arm, rttMs);
-          const warm = median(sample.warmMs ?? []);
-          x.importMs.push(sample.importMs);
-          x.firstMs.push(sample.firstMs ?? Number.NaN);
+          const warm = median(sample.warmMs);
+          x.prismaImportMs.push(sample.prismaImportMs);
+          if (sample.importMs !== null) x.importMs.push(sample.importMs);
+          if (sample.importCpuMs !== null) x.importCpuMs.push(sample.importCpuMs);
+          x.firstMs.push(sample.firstMs);
+          x.firstCpuMs.push(sample.firstCpuMs);
           x.warmMs.push(warm);
-          x.ratio.push((sample.firstMs ?? Number.NaN) / warm);
+          x.ratio.push(sample.firstMs / warm);
         }
       }
-      for (const arm of IMPORT_ARMS) slot(arm, 0).importMs.push((await runChild(options, arm, stack.poolerUrl)).importMs);
     }
     const output: ColdStartResults = {
       generatedAt: new Date().toISOString(),
-      options: { runs: options.runs, arrivalMs: options.arrivalMs, module: options.module },
-      importLoader: options.module.endsWith('.ts') ? 'tsx' : 'node',
+      options: { runs: options.runs, arrivalMs: options.arrivalMs },
+      tarball: app.tarball,
       environment: { node: process.versions.node, cores: os.cpus().length, loadAverage: { start: loadStart, end: os.loadavg()[0] ?? 0 } },
       results,
     };
@@ -203,11 +219,14 @@ export async function runColdStart(argv: readonly string[]): Promise<void> {
     mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(path.join(ROOT, 'bench-results/cold-start.json'), `${JSON.stringify(output, null, 2)}\n`);
     if (options.writeDocs) {
-      updateGeneratedBlocks(DOC, { 'cold-start': markdown });
-      log(`cold-start: updated ${DOC}`);
+      for (const doc of DOCS) {
+        updateGeneratedBlocks(doc, { 'cold-start': markdown });
+        log(`cold-start: updated ${doc}`);
+      }
     }
   } finally {
     await proxy.close();
     await stack.stop();
+    app.remove();
   }
 }

@@ -16,7 +16,11 @@ export interface WorkerSetup {
   readonly thinkMs: number;
   /** Hard cap on the warm-up: instances still connecting after it count as refused (kind `warmup-timeout`). */
   readonly warmupCapMs: number;
+  /** `prisma`: a PrismaClient per instance; `light`: tools/bench/light-client.ts (what it keeps and drops is said there). */
+  readonly client: BenchClient;
 }
+
+export type BenchClient = 'prisma' | 'light';
 
 export interface WorkerStart {
   readonly type: 'start';

@@ -9,7 +9,13 @@
  * tools/bench/cold-start.ts),
  * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
- * --window-s=20 (measurement window per run).
+ * --window-s=20 (measurement window per run), --client=light|prisma (what each simulated instance runs
+ * on: tools/bench/light-client.ts, the default, or a PrismaClient each), --sections=scale,overheads,round-trips
+ * (default all; with --update-docs only the docs blocks and charts of the sections run are rewritten),
+ * --session-n=100,1000 (the N that also run in session mode; default: all of --n; direct mode past a few
+ * thousand instances is a reconnect storm that stalls the simulation itself on a small machine),
+ * --connect-timeout-s=N (`connect_timeout` in every simulated instance's URL; default: the package's, 5 s; on
+ * a machine whose other load starves the simulated instances' logins, a longer one keeps them from timing out).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,10 +28,12 @@ import { updateGeneratedBlocks } from '../lib/markers.ts';
 import { queryOnce } from '../lib/pg.ts';
 import { findBinaries } from '../stack/binaries.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
+import { writeCharts } from './charts.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
 import { childrenOf } from './proc-memory.ts';
-import { type BenchResults, computeRatios, renderMarkdown } from './report.ts';
+import type { BenchClient } from './protocol.ts';
+import { type BenchResults, computeRatios, renderBlocks, renderMarkdown } from './report.ts';
 import { measureRoundTrips, renderRoundTrips, writeRoundTripsDoc } from './round-trips.ts';
 import { liveWorkers, runScale, type ScaleResult } from './scale.ts';
 import { seed } from './workload.ts';
@@ -42,6 +50,25 @@ const ns = (value('n') ?? (quick ? '100,1000' : '100,1000,10000')).split(',').ma
 if (ns.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error('bench: --n must be a comma-separated list of positive integers');
 const thinkMs = Number(value('think-ms') ?? 3000);
 const windowMs = Number(value('window-s') ?? (quick ? 6 : 20)) * 1000;
+/**
+ * Unless --think-ms is given, the pause grows with N past 1,000 instances so that the offered load stays
+ * at what N = 1,000 offers (~333 operations/s, about what this 2-core machine serves): the rows then compare
+ * how many instances each mode admits and serves, not how deep a queue grows. The window grows with it so
+ * that every instance's first operation falls inside it.
+ */
+const thinkFor = (n: number): number => (value('think-ms') === undefined ? Math.max(thinkMs, n * 3) : thinkMs);
+const windowFor = (n: number): number => Math.max(windowMs, Math.round(thinkFor(n) * 1.5));
+const client = (value('client') ?? 'light') as BenchClient;
+const sessionNs = value('session-n') === undefined ? null : new Set(value('session-n')?.split(',').map(Number));
+const connectTimeoutS = value('connect-timeout-s') === undefined ? undefined : Number(value('connect-timeout-s'));
+if (connectTimeoutS !== undefined && !(Number.isInteger(connectTimeoutS) && connectTimeoutS > 0))
+  throw new Error('bench: --connect-timeout-s must be a positive integer');
+if (client !== 'light' && client !== 'prisma') throw new Error('bench: --client must be light or prisma');
+const SECTIONS = ['scale', 'overheads', 'round-trips'] as const;
+const sections = new Set((value('sections') ?? SECTIONS.join(',')).split(','));
+for (const section of sections)
+  if (!(SECTIONS as readonly string[]).includes(section))
+    throw new Error(`bench: --sections takes ${SECTIONS.join(', ')}; got "${section}"`);
 const POOL_SIZE = 40;
 const MAX_CONNECTIONS = 100;
 const WORKERS = 4;
@@ -158,9 +185,10 @@ async function main(): Promise<void> {
     const postgresVersion = (await queryOne(sessionStack.superuserUrl, 'SHOW server_version')).split(' ')[0] ?? '?';
 
     const scale: ScaleResult[] = [];
-    let rssPerInstanceMb = 2;
+    // A first guess until a run measures it: a PrismaClient per instance takes a few MB, a light client a few hundred KB.
+    let rssPerInstanceMb = client === 'prisma' ? 2 : 0.5;
     let lastN = 0;
-    for (const wanted of ns) {
+    for (const wanted of sections.has('scale') ? ns : []) {
       // Worker memory grows with N (a Prisma client and pool per instance, ~2-3 MB each): go as far as this
       // machine's free memory allows, with a margin, instead of running into the OOM killer.
       const freeMb = os.freemem() / 1024 / 1024;
@@ -186,39 +214,37 @@ async function main(): Promise<void> {
         // ~17 ms of CPU here (SCRAM's PBKDF2, Prisma's engine start), and all instances share 2 cores.
         rampMs: Math.min(120_000, Math.max(1000, n * 12)),
         warmupCapMs: 60_000 + Math.min(120_000, n * 12),
-        thinkMs,
-        windowMs,
+        thinkMs: thinkFor(n),
+        windowMs: windowFor(n),
         graceMs: 15_000,
+        connectTimeoutS,
         log,
       };
-      await waitForBackends(sessionStack, 0);
-      log(`bench: N=${n} session mode (direct to Postgres)`);
-      scale.push(await runScale(sessionStack, { ...common, mode: 'session', maxPoolSize: MAX_CONNECTIONS - superuserReserved }));
+      if (sessionNs === null || sessionNs.has(wanted)) {
+        await waitForBackends(sessionStack, 0);
+        log(`bench: N=${n} session mode (direct to Postgres)`);
+        scale.push(await runScale(sessionStack, { ...common, client, mode: 'session', maxPoolSize: MAX_CONNECTIONS - superuserReserved }));
+      } else {
+        skipped.push(
+          `N = ${n.toLocaleString('en-US')} in session mode (\`--session-n\`): ${n.toLocaleString('en-US')} instances reconnecting straight to Postgres stall the simulation itself on this machine (its worker processes stop answering), so only the pooled row ran`,
+        );
+      }
       log(`bench: N=${n} transaction mode (PgBouncer)`);
-      const pooled = await runScale(pooledStack, { ...common, mode: 'transaction', maxPoolSize: POOL_SIZE });
+      const pooled = await runScale(pooledStack, { ...common, client, mode: 'transaction', maxPoolSize: POOL_SIZE });
       scale.push(pooled);
-      // From the largest run so far: small runs overstate it (fixed costs spread over few instances).
-      rssPerInstanceMb = Math.max(1, (pooled.workerRssMb - pooled.idleWorkerRssMb) / n);
+      // From the largest run so far: small runs overstate it (fixed costs spread over few instances). The
+      // light client's is taken after the warm-up: what the instances hold, not the window's latency samples and garbage.
+      const heldMb = client === 'prisma' ? pooled.workerRssMb : pooled.readyWorkerRssMb;
+      rssPerInstanceMb = Math.max(client === 'prisma' ? 1 : 0.1, (heldMb - pooled.idleWorkerRssMb) / n);
       lastN = n;
     }
 
-    log('bench: overheads (wrapper vs raw, metrics record, pgbench, prepared statements)');
-    const overheadOptions = quick ? { concurrency: 8, durationMs: 1000, rounds: 1 } : { concurrency: 8, durationMs: 2000, rounds: 5 };
-    const wrapperOverhead = await measureWrapperOverhead(pooledStack.poolerUrl, users, overheadOptions);
-    const metricsCost = measureMetricsCost(quick ? 300_000 : 2_000_000);
-    const pgbench = await runPgbench(pooledStack.poolerUrl, users, {
-      concurrency: 8,
-      seconds: quick ? 2 : 10,
-      withPoolingOpsPerS: wrapperOverhead.opsPerS.withPooling,
-    });
-    const statements = await measureStatementModes(sessionStack.directUrl, pooledStack.poolerUrl, users, {
-      concurrency: 8,
-      durationMs: quick ? 1000 : 2000,
-      rounds: quick ? 1 : 4,
-    });
-
-    log('bench: round trips at RTT 0, 2, 20 ms and interleaved overhead ratios (tools/bench/round-trips.ts)');
-    const roundTrips = await measureRoundTrips(pooledStack, users, quick, log);
+    const overheads = sections.has('overheads') ? await measureOverheads(sessionStack, pooledStack, users) : null;
+    let roundTrips: Awaited<ReturnType<typeof measureRoundTrips>> | null = null;
+    if (sections.has('round-trips')) {
+      log('bench: round trips at RTT 0, 2, 20 ms and interleaved overhead ratios (tools/bench/round-trips.ts)');
+      roundTrips = await measureRoundTrips(pooledStack, users, quick, log);
+    }
 
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
@@ -240,33 +266,60 @@ async function main(): Promise<void> {
         thinkMs,
         windowMs,
         users,
+        connectTimeoutS: connectTimeoutS ?? null,
       },
       scale,
       ratios: computeRatios(scale),
       loginCost,
-      wrapperOverhead,
-      metricsCost,
-      pgbench,
-      statements,
+      wrapperOverhead: overheads?.wrapperOverhead ?? null,
+      metricsCost: overheads?.metricsCost ?? null,
+      pgbench: overheads?.pgbench ?? null,
+      statements: overheads?.statements ?? null,
       skipped,
     };
-    const markdown = renderMarkdown(results);
-    console.log(markdown);
+    console.log(renderMarkdown(results));
     mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('bench: wrote bench-results/latest.json');
-    console.log(renderRoundTrips(roundTrips));
-    writeFileSync(path.join(ROOT, 'bench-results/round-trips.json'), `${JSON.stringify(roundTrips, null, 2)}\n`);
+    if (roundTrips) {
+      console.log(renderRoundTrips(roundTrips));
+      writeFileSync(path.join(ROOT, 'bench-results/round-trips.json'), `${JSON.stringify(roundTrips, null, 2)}\n`);
+    }
     if (flag('update-docs')) {
-      writeRoundTripsDoc(roundTrips);
-      log('bench: updated docs/round-trips.md (round-trip tables)');
-      updateGeneratedBlocks('docs/benchmarks.md', { bench: markdown });
-      log('bench: updated docs/benchmarks.md (benchmark section)');
+      if (roundTrips) {
+        writeRoundTripsDoc(roundTrips);
+        log('bench: updated docs/round-trips.md (round-trip tables)');
+      }
+      const blocks = renderBlocks(results);
+      if (Object.keys(blocks).length > 0) {
+        updateGeneratedBlocks('docs/benchmarks.md', blocks);
+        log(`bench: updated docs/benchmarks.md (${Object.keys(blocks).join(', ')})`);
+      }
+      for (const file of await writeCharts(results, roundTrips)) log(`bench: wrote ${file}`);
     }
   } finally {
     for (const worker of liveWorkers) worker.kill('SIGKILL');
     await Promise.allSettled(stacks.map((s) => s.stop()));
   }
+}
+
+async function measureOverheads(sessionStack: LocalStack, pooledStack: LocalStack, users: number) {
+  log('bench: overheads (wrapper vs raw, metrics record, pgbench, prepared statements)');
+  const overheadOptions = quick ? { concurrency: 8, durationMs: 1000, rounds: 1 } : { concurrency: 8, durationMs: 2000, rounds: 5 };
+  const wrapperOverhead = await measureWrapperOverhead(pooledStack.poolerUrl, users, overheadOptions);
+  const metricsCost = measureMetricsCost(quick ? 300_000 : 2_000_000);
+  const pgbench = await runPgbench(pooledStack.poolerUrl, users, {
+    concurrency: 8,
+    seconds: quick ? 2 : 10,
+    withPoolingOpsPerS: wrapperOverhead.opsPerS.withPooling,
+  });
+  const statements = await measureStatementModes(sessionStack.directUrl, pooledStack.poolerUrl, users, {
+    concurrency: 8,
+    durationMs: quick ? 1000 : 2000,
+    rounds: quick ? 1 : 4,
+  });
+
+  return { wrapperOverhead, metricsCost, pgbench, statements };
 }
 
 // `--cold-start`: only the cold-start benchmark (tools/bench/cold-start.ts; its options are listed there).

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { resolvePoolConfig } from '../../src/config/resolve-pool-config.ts';
 import type { LocalStack } from '../stack/start-stack.ts';
 import { type LatencySummary, summarize } from './latency.ts';
+import { cpuSeconds } from './proc-cpu.ts';
 import { startPeakSampler } from './proc-memory.ts';
-import type { BenchMode, CoordinatorMessage, WarmupReport, WindowReport, WorkerMessage } from './protocol.ts';
+import type { BenchClient, BenchMode, CoordinatorMessage, WarmupReport, WindowReport, WorkerMessage } from './protocol.ts';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
 
@@ -29,11 +30,16 @@ export interface ScaleParams {
   readonly graceMs: number;
   /** MAX_POOL_SIZE for the budget rule: Postgres slots (session) or PgBouncer's pool (transaction). */
   readonly maxPoolSize: number;
+  /** What each simulated instance runs on (tools/bench/light-client.ts). */
+  readonly client: BenchClient;
+  /** `connect_timeout` (s) in every instance's DATABASE_URL; unset: the package's default. */
+  readonly connectTimeoutS?: number;
   readonly log: (line: string) => void;
 }
 
 export interface ScaleResult {
   mode: BenchMode;
+  client: BenchClient;
   instances: number;
   workers: number;
   connectionLimit: number;
@@ -70,11 +76,17 @@ export interface ScaleResult {
     /** (Backend PSS + PgBouncer PSS) / instances served. */
     serverPssPerServedMb: number | null;
   };
-  /** RSS of all workers after the window, and before any instance existed (MB). */
+  /** RSS of all workers after the window, after the warm-up (every instance created and connected), and before any instance existed (MB). */
   workerRssMb: number;
+  readyWorkerRssMb: number;
   idleWorkerRssMb: number;
   /** Worst worker's event-loop delay p99 in the window (ms). */
   eventLoopDelayP99Ms: number;
+  /**
+   * PgBouncer's CPU (user + system) as % of one core, during the warm-up (the cold-start wave of logins)
+   * and during the measurement window; null in session mode. PgBouncer runs on one thread: near 100% it is the limit.
+   */
+  pgbouncerCpuPct: { warmup: number; window: number } | null;
   /** 1-minute load average at the start and end of this run. */
   loadAverage: [number, number];
 }
@@ -144,8 +156,10 @@ const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
 
 export async function runScale(stack: LocalStack, params: ScaleParams): Promise<ScaleResult> {
   const { mode, instances } = params;
+  const url = new URL(mode === 'session' ? stack.directUrl : stack.poolerUrl);
+  if (params.connectTimeoutS !== undefined) url.searchParams.set('connect_timeout', String(params.connectTimeoutS));
   const env: Record<string, string> = {
-    DATABASE_URL: mode === 'session' ? stack.directUrl : stack.poolerUrl,
+    DATABASE_URL: url.href,
     USE_TRANSACTION_MODE: mode === 'transaction' ? 'true' : 'false',
     INSTANCE_COUNT: String(instances),
     MAX_POOL_SIZE: String(params.maxPoolSize),
@@ -162,6 +176,11 @@ export async function runScale(stack: LocalStack, params: ScaleParams): Promise<
     for (let w = 0; w < workerCount; w++) handles.push(spawnWorker(w));
     // All workers loaded (tsx, Prisma) before the cold-start wave, so loading does not compete with it.
     const online = await Promise.all(handles.map((h) => h.next('online', 120_000)));
+    const bouncerPid = mode === 'transaction' ? pids.pgbouncer : null;
+    const cpuMark = () => ({ at: performance.now(), cpu: bouncerPid === null ? null : cpuSeconds(bouncerPid) });
+    const cpuPct = (from: ReturnType<typeof cpuMark>, to: ReturnType<typeof cpuMark>): number | null =>
+      from.cpu === null || to.cpu === null ? null : Math.round(((to.cpu - from.cpu) / ((to.at - from.at) / 1000)) * 1000) / 10;
+    const warmupStart = cpuMark();
     const idleWorkerRssMb = Math.round(online.reduce((t, o) => t + o.rssBytes, 0) / 1024 / 1024);
     const base = Math.floor(instances / workerCount);
     let first = 1;
@@ -176,21 +195,26 @@ export async function runScale(stack: LocalStack, params: ScaleParams): Promise<
         rampMs: params.rampMs,
         thinkMs: params.thinkMs,
         warmupCapMs: params.warmupCapMs,
+        client: params.client,
       });
       first += count;
     }
     // Startup (tsx, Prisma) + ramp + the warm-up cap, with room to spare.
     const ready: WarmupReport[] = await Promise.all(handles.map((h) => h.next('ready', params.warmupCapMs + 120_000)));
+    const windowStart = cpuMark();
     const refusedByKind: Record<string, number> = {};
     for (const r of ready) mergeCounts(refusedByKind, r.refusedByKind);
     const connected = ready.reduce((sum, r) => sum + r.connected, 0);
     const warmupMs = Math.max(...ready.map((r) => r.warmupMs));
     params.log(
-      `  ${mode} N=${instances}: warm-up ${(warmupMs / 1000).toFixed(1)} s, ${connected} connected, ${instances - connected} refused; window ${params.windowMs / 1000} s`,
+      `  ${mode} N=${instances}: warm-up ${(warmupMs / 1000).toFixed(1)} s, ${connected} connected, ${instances - connected} refused${instances > connected ? ` ${JSON.stringify(refusedByKind)}` : ''}; window ${params.windowMs / 1000} s; workers' RSS ${Math.round(ready.reduce((t, r) => t + r.rssBytes, 0) / 1024 / 1024)} MB`,
     );
 
     for (const h of handles) h.send({ type: 'start', windowMs: params.windowMs, graceMs: params.graceMs });
     const results: WindowReport[] = await Promise.all(handles.map((h) => h.next('result', params.windowMs + params.graceMs + 60_000)));
+    const windowEnd = cpuMark();
+    const warmupCpu = cpuPct(warmupStart, windowStart);
+    const windowCpu = cpuPct(windowStart, windowEnd);
     const memory = sampler.stop();
 
     const errorsByKind: Record<string, number> = {};
@@ -211,6 +235,7 @@ export async function runScale(stack: LocalStack, params: ScaleParams): Promise<
     const pgbouncerKb = mode === 'transaction' ? memory.peakPgbouncerKb : 0;
     return {
       mode,
+      client: params.client,
       instances,
       workers: workerCount,
       connectionLimit,
@@ -249,8 +274,10 @@ export async function runScale(stack: LocalStack, params: ScaleParams): Promise<
         serverPssPerServedMb: served > 0 ? Math.round(((backendsPssKb + pgbouncerKb) / 1024 / served) * 1000) / 1000 : null,
       },
       workerRssMb: Math.round(sum((r) => r.rssBytes) / 1024 / 1024),
+      readyWorkerRssMb: Math.round(ready.reduce((t, r) => t + r.rssBytes, 0) / 1024 / 1024),
       idleWorkerRssMb,
       eventLoopDelayP99Ms: Math.max(...results.map((r) => r.eventLoopDelayP99Ms)),
+      pgbouncerCpuPct: warmupCpu === null || windowCpu === null ? null : { warmup: warmupCpu, window: windowCpu },
       loadAverage: [loadStart, Math.round((os.loadavg()[0] ?? 0) * 100) / 100],
     };
   } finally {

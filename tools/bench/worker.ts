@@ -1,7 +1,7 @@
 /**
  * One worker process of the scale bench: simulates `count` serverless instances, each a manager
- * of its own (its own Prisma client and `pg.Pool` of `connection_limit` connections), as a real
- * instance would hold. Driven by run.ts over IPC: setup (create + first operation = the cold
+ * of its own (its own `pg.Pool` of `connection_limit` connections, and its own Prisma client or the
+ * light client of tools/bench/light-client.ts), as a real instance would hold. Driven by run.ts over IPC: setup (create + first operation = the cold
  * start), start (the measurement window), close.
  *
  * Latencies go back to the coordinator as raw integer-µs samples rather than percentiles:
@@ -13,8 +13,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError } from '../../src/errors/classify-error.ts';
 import { createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
+import { createLightClient } from './light-client.ts';
 import type { CoordinatorMessage, WindowReport, WorkerMessage, WorkerSetup, WorkerStart } from './protocol.ts';
-import { type AppManager, createAppClient, runStep, stepKind } from './workload.ts';
+import { createAppClient, lightFirstRequest, runLightStep, runStep, stepKind } from './workload.ts';
 
 const send = (message: WorkerMessage): void => {
   process.send?.(message);
@@ -45,7 +46,10 @@ const bump = (counts: Record<string, number>, key: string, by = 1): void => {
 
 interface Instance {
   readonly number: number;
-  readonly manager: AppManager;
+  readonly manager: { resetMetrics(): void; getMetrics(): { retriesByKind: Record<string, number> }; disconnect(): Promise<void> };
+  /** The instance's first request (its cold start), and one operation at `step` of its cycle. */
+  readonly first: () => Promise<unknown>;
+  readonly run: (step: number) => Promise<unknown>;
   /** Result of the first operation: null = ok, else the error key. */
   firstOutcome: Promise<string | null>;
   step: number;
@@ -59,8 +63,24 @@ async function setup(message: WorkerSetup): Promise<void> {
   const started = performance.now();
   instances = Array.from({ length: message.count }, (_, k) => {
     const number = message.firstInstance + k;
+    const common = { firstOutcome: Promise.resolve(null), step: number % 10, number };
+    if (message.client === 'light') {
+      const manager = createConnectionPoolManager({ createClient: createLightClient, env: message.env });
+      return {
+        ...common,
+        manager,
+        first: () => lightFirstRequest(manager, number),
+        run: (step: number) => runLightStep(manager, number, step),
+      };
+    }
     const manager = createConnectionPoolManager({ createClient: createAppClient, env: message.env });
-    return { number, manager, firstOutcome: Promise.resolve(null), step: number % 10 };
+    return {
+      ...common,
+      manager,
+      // A cold start's first request: read the instance's own user (connects the pool).
+      first: () => manager.readWithPooling((tx) => tx.user.findUnique({ where: { id: String(number) } })),
+      run: (step: number) => runStep(manager, number, step),
+    };
   });
   // The cold-start wave: instance k makes its first request at k/count of the ramp.
   for (const [k, instance] of instances.entries()) {
@@ -68,8 +88,7 @@ async function setup(message: WorkerSetup): Promise<void> {
     instance.firstOutcome = (async () => {
       await sleep(delay);
       try {
-        // A cold start's first request: read the instance's own user (connects the pool).
-        await instance.manager.readWithPooling((tx) => tx.user.findUnique({ where: { id: String(instance.number) } }));
+        await instance.first();
         return null;
       } catch (error) {
         return errorKey(error);
@@ -122,7 +141,7 @@ async function runWindow(message: WorkerStart): Promise<void> {
       const step = instance.step++;
       inFlight++;
       try {
-        await runStep(instance.manager, instance.number, step);
+        await instance.run(step);
         okLatenciesUs[stepKind(step)].push(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
         ok++;
         served.add(instance.number);

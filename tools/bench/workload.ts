@@ -11,9 +11,11 @@ import pg from 'pg';
 import type { SqlDriverAdapterFactory } from '../../src/adapter/create-adapter.ts';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import type { ConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
+import type { LightClient } from './light-client.ts';
 
 export type AppClient = InstanceType<typeof PrismaClient>;
 export type AppManager = ConnectionPoolManager<AppClient>;
+export type LightManager = ConnectionPoolManager<LightClient>;
 
 export const createAppClient = (adapter: SqlDriverAdapterFactory): AppClient => new PrismaClient({ adapter });
 
@@ -83,3 +85,44 @@ export function runStep(manager: AppManager, instance: number, step: number): Pr
       ]);
   }
 }
+
+/**
+ * The light simulation's cycle (tools/bench/light-client.ts): the same operations as runStep, as the SQL
+ * Prisma 7 sends for them (one statement per model call; `include` as a second query), in the same wrappers.
+ */
+export function runLightStep(manager: LightManager, instance: number, step: number): Promise<unknown> {
+  const id = String(instance);
+  switch (stepKind(step)) {
+    case 'read':
+      return step % 2 === 0
+        ? manager.readWithPooling((tx) => tx.query(LIGHT_SQL.findUser, id))
+        : manager.readWithPooling(async (tx) => {
+            await tx.query(LIGHT_SQL.findPages, `w${id}`);
+            return tx.query(LIGHT_SQL.findBlocks, `p${id}-1`, `p${id}-2`);
+          });
+    case 'write':
+      return manager.writeWithPooling(async (tx) => {
+        await tx.query(LIGHT_SQL.touchUser, id);
+        return tx.query(LIGHT_SQL.logActivity, id);
+      });
+    case 'batch':
+      return manager.batchWithPooling([(tx) => tx.query(LIGHT_SQL.createPost, id), (tx) => tx.query(LIGHT_SQL.renameUser, id)]);
+  }
+}
+
+/** An instance's first request in the light simulation: its own user, as the Prisma one reads it. */
+export const lightFirstRequest = (manager: LightManager, instance: number): Promise<unknown> =>
+  manager.readWithPooling((tx) => tx.query(LIGHT_SQL.findUser, String(instance)));
+
+const USER_COLUMNS = '"id", "email", "name", "lastActive", "createdAt"';
+const LIGHT_SQL = {
+  findUser: `SELECT ${USER_COLUMNS} FROM "public"."User" WHERE "id" = $1 LIMIT 1`,
+  findPages: 'SELECT "id", "workspaceId", "title", "createdAt" FROM "public"."Page" WHERE "workspaceId" = $1',
+  findBlocks: 'SELECT "id", "pageId", "position", "content" FROM "public"."Block" WHERE "pageId" IN ($1, $2)',
+  touchUser: `UPDATE "public"."User" SET "lastActive" = now() WHERE "id" = $1 RETURNING ${USER_COLUMNS}`,
+  logActivity:
+    'INSERT INTO "public"."ActivityLog" ("id", "userId", "action", "createdAt") VALUES (gen_random_uuid()::text, $1, \'bench\', now()) RETURNING "id", "userId", "action", "createdAt"',
+  createPost:
+    'INSERT INTO "public"."Post" ("id", "userId", "title", "createdAt") VALUES (gen_random_uuid()::text, $1, \'bench post\', now()) RETURNING "id", "userId", "title", "createdAt"',
+  renameUser: `UPDATE "public"."User" SET "name" = 'user ' || $1 WHERE "id" = $1 RETURNING ${USER_COLUMNS}`,
+} as const;
