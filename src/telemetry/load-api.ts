@@ -21,10 +21,27 @@ let cached: OpenTelemetryApi | null | undefined;
 /** The API module, or null when it is not installed. `load` is for tests. */
 export function loadOpenTelemetryApi(load?: RequireFn): OpenTelemetryApi | null {
   if (load) return tryLoad(load);
-  // Inside tryLoad's catch: where modules have no file URL (a workerd bundle: `import.meta.url` is
-  // undefined there) createRequire itself throws, and telemetry is then simply off.
-  cached ??= tryLoad((id) => createRequire(import.meta.url)(id));
+  if (cached === undefined) {
+    const nodeRequire = moduleRequire();
+    cached = nodeRequire ? tryLoad(nodeRequire) : null;
+  }
   return cached;
+}
+
+/**
+ * This module's `require`, or null where modules have no file URL (a workerd bundle:
+ * `import.meta.url` is undefined there and createRequire throws; telemetry is then simply off).
+ * Returned as a value and called elsewhere on purpose: a bundler that sees
+ * `createRequire(import.meta.url)(id)` in one expression treats it as a `require` with a dynamic
+ * id and compiles it to a throwing stub (Next.js 16's Turbopack does; the Next.js example's
+ * browser test counts the spans that prove telemetry is on).
+ */
+function moduleRequire(): RequireFn | null {
+  try {
+    return createRequire(import.meta.url);
+  } catch {
+    return null;
+  }
 }
 
 function tryLoad(load: RequireFn): OpenTelemetryApi | null {
