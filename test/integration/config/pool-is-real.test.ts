@@ -61,13 +61,14 @@ describe('connection_limit, pool_timeout and socket_timeout are real', () => {
     managers.push(manager);
     expect(manager.config.poolTimeoutMs).toBe(500);
     await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`);
-    let release: () => void = () => {};
+    let release: (() => void) | null = null;
     const holding = manager.withPooling(() => new Promise<void>((r) => (release = r)), { timeout: 30_000 });
-    await vi.waitUntil(() => manager.getMetrics().pool.active === 1);
+    // `fn` must be running (holding the connection and `release` set), not only the connection checked out.
+    await vi.waitUntil(() => release !== null && manager.getMetrics().pool.active === 1, { timeout: 10_000 });
     const started = performance.now();
     const error = await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`).catch((e: unknown) => e);
     const waited = performance.now() - started;
-    release();
+    (release as unknown as () => void)();
     await holding;
     expect(error).toBeInstanceOf(PoolTimeoutError);
     expect((error as PoolTimeoutError).timeoutMs).toBe(500);

@@ -190,11 +190,13 @@ describe('pool exhaustion', () => {
   it('a caller that cannot get a connection within pool_timeout gets PoolTimeoutError', async () => {
     const manager = track(testManager(stack, { DATABASE_URL: `${stack.poolerUrl}?connection_limit=1&pool_timeout=0.3` }));
     await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`); // warm: the connection exists before anyone waits
-    let release: () => void = () => {};
+    let release: (() => void) | null = null;
     const holding = manager.withPooling(() => new Promise<void>((resolve) => (release = resolve)), { timeout: 30_000 });
-    await vi.waitUntil(() => manager.getMetrics().pool.active === 1);
+    // Until `fn` runs, `release` is not there to call (a connection checked out is not enough: on a
+    // loaded machine Prisma may not have entered the callback yet).
+    await vi.waitUntil(() => release !== null && manager.getMetrics().pool.active === 1, { timeout: 10_000 });
     const error = await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`).catch((e: unknown) => e);
-    release();
+    (release as unknown as () => void)();
     await holding;
     expect(error).toBeInstanceOf(PoolTimeoutError);
     expect(classifyError(error).kind).toBe('pool-timeout');
@@ -255,9 +257,11 @@ describe('abort', () => {
 
   it('an abort while waiting for a pool connection rejects at once; the transaction never runs', async () => {
     const manager = track(testManager(stack, { DATABASE_URL: `${stack.poolerUrl}?connection_limit=1&pool_timeout=30` }));
-    let release: () => void = () => {};
+    let release: (() => void) | null = null;
     const holding = manager.withPooling(() => new Promise<void>((resolve) => (release = resolve)), { timeout: 30_000 });
-    await vi.waitUntil(() => manager.getMetrics().pool.active === 1);
+    // Until `fn` runs, `release` is not there to call (a connection checked out is not enough: on a
+    // loaded machine Prisma may not have entered the callback yet).
+    await vi.waitUntil(() => release !== null && manager.getMetrics().pool.active === 1, { timeout: 10_000 });
     const controller = new AbortController();
     let ran = false;
     const waiting = manager.withPooling(
@@ -269,7 +273,7 @@ describe('abort', () => {
     await vi.waitUntil(() => manager.getMetrics().pool.waiting === 1);
     controller.abort(new Error('stop waiting'));
     await expect(waiting).rejects.toThrow('stop waiting');
-    release();
+    (release as unknown as () => void)();
     await holding;
     await vi.waitUntil(() => manager.getMetrics().pool.active === 0);
     expect(ran).toBe(false);
