@@ -1,6 +1,6 @@
 // `npm test` on a fresh clone must work after `npm install` alone: this `pretest` step installs
-// what the test suite needs beyond the root's node_modules — the Remix example's own packages
-// (it has its own lock file) and, as root on Debian/Ubuntu, Debian's chromium for the browser
+// what the test suite needs beyond the root's node_modules — the examples' own packages
+// (each has its own lock file) and, as root on Debian/Ubuntu, Debian's chromium for the browser
 // test. PostgreSQL and PgBouncer are installed by the local stack itself when missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,9 +10,16 @@ function run(cmd, args, env = process.env) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-if (!existsSync('examples/remix-app/node_modules')) {
-  console.error('pretest: installing the Remix example dependencies (npm ci --prefix examples/remix-app)');
-  run('npm', ['ci', '--prefix', 'examples/remix-app', '--no-audit', '--no-fund']);
+for (const example of ['examples/remix-app', 'examples/cloudflare-worker']) {
+  if (!existsSync(`${example}/node_modules`)) {
+    console.error(`pretest: installing the example's dependencies (npm ci --prefix ${example})`);
+    run('npm', ['ci', '--prefix', example, '--no-audit', '--no-fund']);
+  }
+}
+
+if (!existsSync('examples/next-app/node_modules')) {
+  console.error('pretest: installing the Next.js example dependencies (npm ci --prefix examples/next-app)');
+  run('npm', ['ci', '--prefix', 'examples/next-app', '--no-audit', '--no-fund']);
 }
 
 if (!existsSync('/usr/bin/chromium')) {

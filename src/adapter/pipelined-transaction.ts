@@ -35,6 +35,7 @@ import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transact
 import type pg from 'pg';
 import { TransactionRolledBackError } from '../errors/errors.ts';
 import { destroyClientSocket } from '../pool/pg-internals.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 
 /** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
 export interface PgQueryPath extends SqlDriverAdapter {
@@ -86,7 +87,7 @@ function ignoreConnectionError(): void {}
 function armBeginDeadline(conn: pg.PoolClient, begin: Promise<unknown>, ms: number): void {
   // destroyClientSocket never throws: this timer fires exactly when a replica hangs, and must not crash the process then.
   const timer = setTimeout(() => destroyClientSocket(conn), ms);
-  timer.unref();
+  unrefTimer(timer);
   void settled(begin).then(() => clearTimeout(timer));
 }
 

@@ -7,6 +7,7 @@
  */
 import { redactDatabaseUrl } from '../config/database-url.ts';
 import { classifyError } from '../errors/classify-error.ts';
+import { ConfigError } from '../errors/errors.ts';
 
 export interface CheckResult {
   readonly name: string;
@@ -23,11 +24,14 @@ export interface CheckOutcome {
 
 const URL_PATTERN = /postgres(?:ql)?:\/\/\S+/g;
 
-/** The first non-empty line of an error, URLs redacted, prefixed with its classified kind. */
+/**
+ * The first non-empty line of an error, URLs redacted, prefixed with its classified kind — except a
+ * `ConfigError`, whose message already starts with the variable at fault (no "config: DATABASE_URL: …").
+ */
 export function describeError(error: unknown): string {
   const message = String((error as Error)?.message ?? error).replace(URL_PATTERN, (url) => redactDatabaseUrl(url));
   const line = message.split('\n').find((l) => l.trim()) ?? '';
-  return `${classifyError(error).kind}: ${line}`.slice(0, 300);
+  return (error instanceof ConfigError ? line : `${classifyError(error).kind}: ${line}`).slice(0, 300);
 }
 
 export class CheckRunner {

@@ -5,12 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactDatabaseUrl } from '../config/database-url.ts';
+import { resolveDirectDatabaseUrl } from '../config/env-urls.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
 import type { HealthReport } from '../health/health-check.ts';
 import { type ConnectionPoolManager, createConnectionPoolManager, type ManagerMetrics } from '../manager/connection-pool-manager.ts';
 import { detectRuntime } from '../runtime/detect-runtime.ts';
 import { type CheckOutcome, CheckRunner, describeError } from './check-runner.ts';
+import { networkCause } from './network-cause.ts';
 import { RawClient, type RawTransaction } from './raw-client.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -23,6 +26,12 @@ export interface CheckReport {
   config?: unknown;
   health?: unknown;
   metrics?: unknown;
+}
+
+export interface CheckOptions {
+  progress?: (text: string) => void;
+  /** Where each variable came from (`process.env`, `.env.local` …), for messages. */
+  sources?: Readonly<Record<string, string>>;
 }
 
 const DOCS = 'docs/troubleshooting.md in the package';
@@ -48,11 +57,40 @@ interface ManagerView {
   getMetrics(): ManagerMetrics;
 }
 
-/** Runtime, mode and why. */
-export function configurationOutcome(manager: ManagerView, env: Env): CheckOutcome {
+/** ` (from .env.local)` for a variable read from a file or set by a flag; '' for process.env or unknown. */
+const fromWhere = (sources: Readonly<Record<string, string>> | undefined, variable: string): string => {
+  const source = sources?.[variable];
+  return source === undefined || source === 'process.env' ? '' : ` (from ${source})`;
+};
+
+/** Runtime, mode and why; which variable the URL came from (and which file); the direct URL for migrations. */
+export function configurationOutcome(manager: ManagerView, env: Env, sources?: Readonly<Record<string, string>>): CheckOutcome {
   const runtime = detectRuntime(env);
   const c = manager.config;
-  return { ok: true, detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}` };
+  let direct: string;
+  try {
+    const found = resolveDirectDatabaseUrl(env);
+    direct = `; migrations (directDatabaseUrl): ${found.reason}${fromWhere(sources, found.variable)}`;
+  } catch (error) {
+    direct = `; migrations (directDatabaseUrl): ${describeError(error)}`;
+  }
+  return {
+    ok: true,
+    detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}; URL from ${c.urlVariable}${fromWhere(sources, c.urlVariable)}${fromWhere(sources, 'USE_TRANSACTION_MODE') === ' (from --pooled)' ? '; transaction mode forced by --pooled' : ''}; TLS: ${c.tls.summary}${direct}`,
+  };
+}
+
+/**
+ * The one line for an unreachable database: the variable (and its file), the URL as the user wrote
+ * it and as the pool used it (both redacted), and the cause — the OS-level one when TCP fails.
+ */
+async function unreachable(config: PoolConfig, env: Env, sources: CheckOptions['sources'], detail: string): Promise<string> {
+  const variable = config.urlVariable;
+  const given = redactDatabaseUrl((env[variable] ?? '').trim());
+  const used = given === config.databaseUrl ? '' : `, used as ${config.databaseUrl}`;
+  const host = config.hosts[0]?.host ?? 'localhost';
+  const cause = await networkCause(host, config.port, Math.min(config.connectTimeoutMs, 5000)).catch(() => null);
+  return `cannot reach ${variable}${fromWhere(sources, variable)} ${given}${used}: ${cause ?? detail}`;
 }
 
 /** The effective URL (redacted) and whether INSTANCE_COUNT × connection_limit fits MAX_POOL_SIZE. */
@@ -100,7 +138,7 @@ async function meanRoundTrip(manager: ConnectionPoolManager<RawClient>, n: numbe
   return (performance.now() - started) / n;
 }
 
-export async function runChecks(env: Env, options: { progress?: (text: string) => void } = {}): Promise<CheckReport> {
+export async function runChecks(env: Env, options: CheckOptions = {}): Promise<CheckReport> {
   const runner = new CheckRunner(options);
   const report: CheckReport = { ok: false, fatal: null, checks: runner.results };
   let manager: ConnectionPoolManager<RawClient>;
@@ -110,24 +148,29 @@ export async function runChecks(env: Env, options: { progress?: (text: string) =
       env,
       applicationName: 'prisma-pgbouncer-pooling:check',
       globalKey: null,
+      // The report shows config.warnings itself (the configuration check's detail).
+      onWarning: () => {},
     });
     report.config = manager.config;
   } catch (error) {
-    report.fatal = `configuration: ${describeError(error)}`;
+    // A ConfigError's message starts with the variable at fault: no "configuration: config:" prefix.
+    const variable = (error as { variable?: string }).variable;
+    report.fatal = `${describeError(error)}${variable === undefined ? '' : fromWhere(options.sources, variable.split(' ')[0] ?? variable)}`;
     return report;
   }
   const table = `pgbouncer_pooling_check_${randomBytes(4).toString('hex')}`;
   try {
-    await runner.check(CHECK_NAMES.configuration, FIXES.configuration, async () => configurationOutcome(manager, env));
+    await runner.check(CHECK_NAMES.configuration, FIXES.configuration, async () => configurationOutcome(manager, env, options.sources));
     await runner.check(CHECK_NAMES.budget, FIXES.budget, async () => budgetOutcome(manager));
 
-    const reachable = await runner.check('connectivity', `Check host, port, user and password in DATABASE_URL (${DOCS}).`, async () => {
+    const variable = manager.config.urlVariable;
+    const reachable = await runner.check('connectivity', `Check host, port, user and password in ${variable} (${DOCS}).`, async () => {
       const mean = await meanRoundTrip(manager, 20);
       return { ok: true, detail: `SELECT 1 through the pool: mean ${mean.toFixed(2)} ms over 20` };
     });
     if (!reachable) {
       const failed = runner.results.at(-1);
-      report.fatal = `cannot reach ${manager.config.databaseUrl}: ${failed?.detail ?? 'unknown error'}`;
+      report.fatal = await unreachable(manager.config, env, options.sources, failed?.detail ?? 'unknown error');
       return report;
     }
 

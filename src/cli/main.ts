@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 /**
  * The package's command line:
- *   npx prisma-pgbouncer-pooling check [--json]                  checks the app's DATABASE_URL
- *   npx prisma-pgbouncer-pooling init [--path FILE] [--client IMPORT]   writes the service file
+ *   npx prisma-pgbouncer-pooling check [--json] [--pooled]       checks the app's DATABASE_URL
+ *   npx prisma-pgbouncer-pooling init [--path FILE] [--client IMPORT] [--instrumentation]   writes the service file
  * Exit codes: 0 ok, 1 a check failed, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: prisma-pgbouncer-pooling <command>
 
-  check [--json]                    run the pooling checks against DATABASE_URL (.env is read when present)
-  init [--path FILE] [--client IMPORT]
-                                    write the service file (default app/services/connection-pool-manager.server.ts,
-                                    PrismaClient imported from '~/generated/prisma/client'); never overwrites`;
+  check [--json] [--pooled]         run the pooling checks against DATABASE_URL; reads .env, .env.local,
+                                    .env.<NODE_ENV>[.local] as Next.js and Vite do; --pooled checks
+                                    PgBouncer's transaction mode (the path serverless functions take)
+  init [--path FILE] [--client IMPORT] [--instrumentation]
+                                    write the service file where the framework expects it (Next.js: lib/db.ts
+                                    or src/lib/db.ts; React Router / Remix: app/services/connection-pool-manager.server.ts),
+                                    PrismaClient imported from the schema's generator output; --instrumentation
+                                    also writes Next.js' instrumentation.ts (warmup); never overwrites`;
 
 function usage(message: string): never {
   process.stderr.write(`prisma-pgbouncer-pooling: ${message}\n\n${USAGE}\n`);
@@ -20,32 +24,49 @@ function usage(message: string): never {
 }
 
 async function check(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false }, pooled: { type: 'boolean', default: false } },
+    strict: true,
+  });
   const { loadAppEnv } = await import('./env-file.ts');
   const { runChecks } = await import('./checks.ts');
-  const { env } = loadAppEnv(process.cwd(), process.env);
+  const loaded = loadAppEnv(process.cwd(), process.env);
+  const env = { ...loaded.env };
+  const sources = { ...loaded.sources };
+  if (values.pooled) {
+    env.USE_TRANSACTION_MODE = 'true';
+    sources.USE_TRANSACTION_MODE = '--pooled';
+  }
   const tty = !values.json && process.stderr.isTTY;
-  const report = await runChecks(env, { progress: (text) => tty && process.stderr.write(`\r\x1b[2K${text}`) });
+  const report = await runChecks(env, { sources, progress: (text) => tty && process.stderr.write(`\r\x1b[2K${text}`) });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...report, envFiles: loaded.files }, null, 2)}\n`);
   } else if (report.fatal) {
     process.stderr.write(`prisma-pgbouncer-pooling check: FAILED: ${report.fatal}\n`);
   } else {
     const { renderTable } = await import('./check-runner.ts');
-    process.stdout.write(`\n${renderTable(report.checks)}\n`);
+    const files = loaded.files.length === 0 ? 'no .env file' : loaded.files.join(', ');
+    process.stdout.write(`\nenv files (NODE_ENV=${loaded.nodeEnv}, first wins): ${files}\n\n${renderTable(report.checks)}\n`);
   }
   return report.ok ? 0 : 1;
 }
 
 async function init(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { path: { type: 'string' }, client: { type: 'string' } }, strict: true });
-  const { writeServiceFile } = await import('./init.ts');
-  const result = writeServiceFile(process.cwd(), { path: values.path, clientImport: values.client });
-  if (!result.written) {
-    process.stderr.write(`prisma-pgbouncer-pooling init: ${result.file} ${result.reason}\n`);
+  const { values } = parseArgs({
+    args,
+    options: { path: { type: 'string' }, client: { type: 'string' }, instrumentation: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const { runInit } = await import('./init.ts');
+  const result = runInit(process.cwd(), { path: values.path, clientImport: values.client, instrumentation: values.instrumentation });
+  for (const file of result.files) process.stdout.write(`wrote ${file}\n`);
+  if ('reason' in result) {
+    process.stderr.write(`prisma-pgbouncer-pooling init: ${result.reason}\n`);
     return 1;
   }
-  process.stdout.write(`wrote ${result.file}\n`);
+  for (const file of result.skipped) process.stdout.write(`kept ${file} (exists)\n`);
+  if (result.warning) process.stderr.write(`prisma-pgbouncer-pooling init: ${result.warning}\n`);
   return 0;
 }
 

@@ -45,6 +45,7 @@ const NEON = /\.neon\.tech$/;
 const SUPABASE_DIRECT = /^db\.[a-z0-9]+\.supabase\.co$/;
 const SUPAVISOR = /\.pooler\.supabase\.com$/;
 const RDS_PROXY = /(^|\.)proxy-[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com(\.cn)?$/;
+const HYPERDRIVE = /\.hyperdrive\.local$/;
 const NEON_POOLER_SUFFIX = '-pooler';
 /** Supavisor finds the project from the user name's suffix: `postgres.abcdefghijklmnopqrst`. */
 const SUPAVISOR_USER = /^[^.]+(\..+)?\.[a-z0-9]+$/;
@@ -160,6 +161,27 @@ const PROVIDER_TABLE = [
           ? 'AWS RDS Proxy: already the pooler, port kept; it pins a client to one database connection after session-level SET, PREPARE, temporary tables, advisory locks or LISTEN, so keep those inside transactions or out'
           : 'AWS RDS Proxy: URL used as given',
       warnings: [],
+    }),
+  },
+  {
+    // A Worker's Hyperdrive binding: its connectionString's host is `<id>.hyperdrive.local` on 5432, a
+    // transaction-mode pooler in front of the database; the URL is used as Cloudflare hands it out.
+    id: 'hyperdrive',
+    name: 'Cloudflare Hyperdrive',
+    docs: 'https://developers.cloudflare.com/hyperdrive/concepts/how-hyperdrive-works/#connection-pooling',
+    matches: (host) => HYPERDRIVE.test(host),
+    plan: (_parsed, mode, variable) => ({
+      rewrite: {},
+      decision:
+        mode === 'transaction'
+          ? 'Cloudflare Hyperdrive: already the pooler (transaction mode), URL kept'
+          : 'Cloudflare Hyperdrive: URL used as given',
+      warnings:
+        mode === 'session'
+          ? [
+              `${variable}: session mode through Cloudflare Hyperdrive (a transaction-mode pooler) breaks session features (SET, advisory locks, LISTEN, named prepared statements); unset USE_TRANSACTION_MODE`,
+            ]
+          : [],
     }),
   },
   {

@@ -14,8 +14,8 @@
  * `JSON.stringify`, `util.inspect` and spread copies never show a password, while the pool can still connect.
  */
 import { ConfigError } from '../errors/errors.ts';
-import { isVercelFunctionInstance } from '../lifecycle/vercel-fluid.ts';
-import { detectRuntime, type Runtime } from '../runtime/detect-runtime.ts';
+import { isVercelFunctionInstance } from '../lifecycle/function-instance.ts';
+import { detectRuntime, type Runtime, type RuntimeHost } from '../runtime/detect-runtime.ts';
 import {
   type DatabaseUrlHost,
   effectivePort,
@@ -26,6 +26,9 @@ import {
   redactDatabaseUrl,
   rewriteDatabaseUrl,
 } from './database-url.ts';
+import { tlsDefaultsFor } from './default-tls.ts';
+import { DIRECT_URL_VARIABLES, firstSetVariable, POOLED_URL_VARIABLES, variableChoice } from './env-urls.ts';
+import { hostListWarnings, isPoolerHost } from './host-list.ts';
 import { checkMilliseconds } from './milliseconds.ts';
 import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
@@ -45,6 +48,8 @@ export interface ResolveOptions {
   connectionLimit?: number;
   /** The pooler tracks prepared statements (PgBouncer ≥ 1.21 with `max_prepared_statements`). Defaults to false. */
   poolerTracksPreparedStatements?: boolean;
+  /** What the JavaScript runtime shows of itself (Workers, Bun, Deno). Defaults to this runtime's globals (`currentHost()`). */
+  host?: RuntimeHost;
 }
 
 export interface ReadReplicaConfig {
@@ -68,9 +73,15 @@ export interface PoolConfig {
   /** Instances come and go with traffic (see `detectRuntime`). */
   readonly serverless: boolean;
   readonly mode: PoolMode;
-  /** Why this mode, and what it does on the URL's provider, in words. */
+  /** Why this mode, which variable the URL came from when it is not the first choice, and what it does on the URL's provider, in words. */
   readonly reason: string;
-  /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy` or `pgbouncer` (self-hosted). */
+  /**
+   * The environment variable the effective URL came from: `DATABASE_URL` (or `POSTGRES_PRISMA_URL`),
+   * or in session mode the first set of `DATABASE_URL_SESSION`, `DIRECT_URL`, `DATABASE_URL_UNPOOLED`,
+   * `POSTGRES_URL_NON_POOLING`.
+   */
+  readonly urlVariable: string;
+  /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy`, `hyperdrive` or `pgbouncer` (self-hosted). */
   readonly provider: ProviderId;
   /** What TLS does for the effective URL (Prisma 6 / libpq meanings); `sslpassword` is not enumerable. */
   readonly tls: TlsOptions;
@@ -122,7 +133,7 @@ const SERVERLESS_IDLE_TIMEOUT_MS = 5_000;
 const SESSION_IDLE_TIMEOUT_MS = 30_000;
 /**
  * Vercel keeps the instance up (and bills its memory) for this + 100 ms after each release, so
- * that pg can close idle connections before a suspension (src/lifecycle/vercel-fluid.ts). Keeping
+ * that pg can close idle connections before a suspension (src/lifecycle/keep-alive.ts). Keeping
  * a connection idle longer saves one pooler login (~4 round trips with SCRAM) only for a request
  * that arrives within the window; Fluid sends a busy instance its next request well inside 2 s,
  * and a quiet one is released after 2.1 s instead of 5.1 s.
@@ -242,6 +253,8 @@ interface Budget {
   readonly instanceCount: number;
   readonly maxPoolSize: number;
   readonly optionLimit: number | undefined;
+  /** For the TLS default of a URL without `sslmode` (`PGSSLMODE`). */
+  readonly env: Env;
 }
 
 interface Endpoint {
@@ -284,6 +297,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
   const ports = explicitPorts(parsed);
   const plan = planEndpoint(parsed, mode, variable);
   warnings.push(...plan.warnings);
+  warnings.push(...hostListWarnings(parsed, mode === 'transaction' || isPoolerHost(plan.provider.id, parsed), variable));
   let connectionString: string;
   if (mode === 'transaction') {
     connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: true, connectionLimit }, variable);
@@ -303,7 +317,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
     connectionLimitSource,
     provider: plan.provider.id,
     decision: plan.decision,
-    tls: parseTlsOptions(rewritten, variable),
+    tls: parseTlsOptions(rewritten, variable, tlsDefaultsFor(rewritten, budget.env)),
   };
 };
 
@@ -325,41 +339,57 @@ const deepFreeze = <T>(value: T): T => {
  */
 export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolConfig {
   checkOptions(options);
-  const primary = urlVariable(env, 'DATABASE_URL');
-  if (primary === undefined) throw new ConfigError('DATABASE_URL', 'is not set: expected postgres://user:password@host:5432/database');
-  const session = urlVariable(env, 'DATABASE_URL_SESSION');
+  // Provider integrations inject their own names (src/config/env-urls.ts); the first set one wins.
+  const primaryVariable = firstSetVariable(env, POOLED_URL_VARIABLES);
+  const primary = primaryVariable === undefined ? undefined : urlVariable(env, primaryVariable);
+  if (primary === undefined) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `is not set (nor ${POOLED_URL_VARIABLES.slice(1).join(', ')}): expected postgres://user:password@host:5432/database`,
+    );
+  }
+  const sessionVariable = firstSetVariable(env, DIRECT_URL_VARIABLES);
+  const session = sessionVariable === undefined ? undefined : urlVariable(env, sessionVariable);
   const replicas = urlListVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
   // Its TLS parameters are checked here, at the boundary, not at the first health check.
-  if (admin) parseTlsOptions(admin.parsed, admin.variable);
+  if (admin) parseTlsOptions(admin.parsed, admin.variable, tlsDefaultsFor(admin.parsed, env));
   const forced = transactionFlag(env);
   const instanceCount = positiveInteger(env, 'INSTANCE_COUNT', DEFAULT_INSTANCE_COUNT);
   const maxPoolSize = positiveInteger(env, 'MAX_POOL_SIZE', DEFAULT_MAX_POOL_SIZE);
 
-  const { runtime, serverless, transactionModeByDefault, evidence } = detectRuntime(env);
+  const { runtime, serverless, transactionModeByDefault, evidence, note } = detectRuntime(env, options.host);
   let mode: PoolMode;
   let reason: string;
+  const detected = `${runtime} detected from ${evidence}${note ? ` (${note})` : ''}`;
   if (forced !== undefined) {
     mode = forced ? 'transaction' : 'session';
     reason = `forced by USE_TRANSACTION_MODE=${forced}`;
   } else if (transactionModeByDefault) {
     mode = 'transaction';
     reason = serverless
-      ? `${runtime} detected from ${evidence}: serverless instances need PgBouncer transaction mode`
-      : `${runtime} detected from ${evidence}: replicas scale out behind one pooler, so PgBouncer transaction mode`;
+      ? `${detected}: serverless instances need PgBouncer transaction mode`
+      : `${detected}: replicas scale out behind one pooler, so PgBouncer transaction mode`;
   } else {
     mode = 'session';
     reason =
       runtime === 'local'
         ? 'no serverless runtime detected: local development uses session mode'
-        : `${runtime} detected from ${evidence}: long-running instances use session mode (USE_TRANSACTION_MODE=true forces transaction mode)`;
+        : `${detected}: long-running instances use session mode (USE_TRANSACTION_MODE=true forces transaction mode)`;
   }
 
   const warnings: string[] = [];
-  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit };
+  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit, env };
   // Session mode exists for local development, where DATABASE_URL may be the pooler: prefer the direct URL.
   const source = mode === 'session' ? (session ?? primary) : primary;
   const main = resolveEndpoint(source, budget, warnings);
+  const chosen = variableChoice(source.variable, source === primary ? POOLED_URL_VARIABLES : DIRECT_URL_VARIABLES);
+  const urlReason =
+    source === primary
+      ? chosen === null
+        ? ''
+        : `; URL from ${chosen}`
+      : `; session mode uses the direct URL from ${chosen ?? source.variable}`;
   const readReplicas = replicas.map((replica) => {
     const endpoint = resolveEndpoint(replica, budget, warnings);
     return hidden(
@@ -381,7 +411,8 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     runtimeEvidence: evidence,
     serverless,
     mode,
-    reason: `${reason}; ${main.decision}`,
+    reason: `${reason}${urlReason}; ${main.decision}`,
+    urlVariable: source.variable,
     provider: main.provider,
     tls: main.tls,
     databaseUrl: redactDatabaseUrl(main.connectionString),

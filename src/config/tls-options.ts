@@ -11,7 +11,7 @@
  *
  * | URL                                               | meaning                                                   |
  * |---------------------------------------------------|-----------------------------------------------------------|
- * | no TLS parameter                                  | node-postgres' default: plain TCP (or `PGSSLMODE`)        |
+ * | no TLS parameter                                  | Prisma 6's default, `prefer` not verified (or `PGSSLMODE`; `require` for a provider that only speaks TLS) |
  * | `sslmode=disable` (`allow`)                       | plain TCP                                                 |
  * | `sslmode=prefer`                                  | encrypted, not verified; plain TCP if the server has no TLS (libpq) |
  * | `sslmode=require`                                 | encrypted, certificate not verified (Prisma 6, libpq)     |
@@ -30,6 +30,14 @@
  *
  * libpq: https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-SSLMODE
  * Prisma 6: https://www.prisma.io/docs/orm/overview/databases/postgresql#configuring-an-ssl-connection
+ *
+ * No TLS parameter: Prisma 6 (quaint's Postgres URL parser) defaulted to `sslmode=prefer` with
+ * `sslaccept=accept_invalid_certs`, so a Supabase URL without `sslmode` was encrypted whenever the
+ * server offered TLS. node-postgres' own default is plain TCP: keeping it would send the password and
+ * every row in clear text after a move from Prisma 6, and fail on a TLS-only pooler. So the default is
+ * Prisma 6's, `PGSSLMODE` (libpq's variable) wins when set, and a provider whose endpoints accept TLS
+ * connections only (src/config/default-tls.ts) gets `require`, so no plain-TCP fallback is attempted.
+ * https://github.com/prisma/prisma-engines/blob/main/quaint/src/connector/postgres/url.rs
  *
  * `prefer`'s fallback to plain TCP is done by the pool's client (src/pool/client-settings.ts), which
  * asks the server whether it offers TLS before connecting, since node-postgres cannot retry a
@@ -62,14 +70,28 @@ const MODES: readonly TlsMode[] = ['disable', 'allow', 'prefer', 'require', 'ver
  */
 export type TlsVerification = 'none' | 'ca' | 'full';
 
+/**
+ * Where the effective `sslmode` came from: the URL (`sslmode`, `ssl`, or Prisma 6's other TLS
+ * parameters), the `PGSSLMODE` environment variable, the provider (TLS-only endpoints), or
+ * Prisma 6's default (`prefer`, not verified).
+ */
+export type TlsModeSource = 'url' | 'PGSSLMODE' | 'provider' | 'default';
+
+/** What decides the `sslmode` of a URL that sets none. */
+export interface TlsDefaults {
+  /** The `PGSSLMODE` environment variable (libpq's); wins over the defaults below when set. */
+  readonly pgsslmode?: string | undefined;
+  /** The provider's name when its endpoints accept TLS connections only: the default becomes `require`. */
+  readonly tlsOnlyProvider?: string | null | undefined;
+}
+
 export interface TlsOptions {
-  /**
-   * `default`: the URL says nothing about TLS, node-postgres keeps its own default (plain TCP, or
-   * `PGSSLMODE`). `off`: plain TCP. `on`: TLS.
-   */
-  readonly state: 'default' | 'off' | 'on';
-  /** The effective `sslmode` (libpq's name), null for `default`. */
-  readonly mode: TlsMode | null;
+  /** `off`: plain TCP. `on`: TLS (with `prefer`: when the server offers it). */
+  readonly state: 'off' | 'on';
+  /** The effective `sslmode` (libpq's name). */
+  readonly mode: TlsMode;
+  /** Where `mode` came from. */
+  readonly modeSource: TlsModeSource;
   readonly verify: TlsVerification;
   /** The server's CA file; null = the system CAs. */
   readonly caFile: string | null;
@@ -94,7 +116,7 @@ export interface TlsOptions {
 
 const fail = (variable: string, key: string, message: string) => new ConfigError(`${variable} (${key})`, message);
 
-const PLAIN: Omit<TlsOptions, 'state' | 'mode' | 'summary' | 'password'> = {
+const PLAIN: Omit<TlsOptions, 'state' | 'mode' | 'modeSource' | 'summary' | 'password'> = {
   verify: 'none',
   caFile: null,
   caParam: null,
@@ -109,13 +131,13 @@ const PLAIN: Omit<TlsOptions, 'state' | 'mode' | 'summary' | 'password'> = {
 const freeze = (options: Omit<TlsOptions, 'password'>, password: string | null): TlsOptions =>
   Object.freeze(Object.defineProperty({ ...options }, 'password', { value: password, enumerable: false }) as TlsOptions);
 
+const MODE_HELP = `must be one of ${MODES.join(', ')} (libpq's names; Prisma 6 URLs use prefer or require)`;
+
 /** `mode` from `sslmode`, else from node-postgres' own `ssl` parameter, else null. */
 const readMode = (parsed: ParsedDatabaseUrl, variable: string): TlsMode | null => {
   const sslmode = getParam(parsed, 'sslmode');
   if (sslmode !== undefined) {
-    if (!MODES.includes(sslmode as TlsMode)) {
-      throw fail(variable, 'sslmode', `must be one of ${MODES.join(', ')} (libpq's names; Prisma 6 URLs use prefer or require)`);
-    }
+    if (!MODES.includes(sslmode as TlsMode)) throw fail(variable, 'sslmode', MODE_HELP);
     return sslmode as TlsMode;
   }
   const ssl = getParam(parsed, 'ssl');
@@ -127,12 +149,23 @@ const readMode = (parsed: ParsedDatabaseUrl, variable: string): TlsMode | null =
   throw fail(variable, 'ssl', 'must be true, 1, false, 0 or no-verify (or use sslmode)');
 };
 
+/** The mode of a URL with no TLS parameter: `PGSSLMODE`, else `require` on a TLS-only provider, else Prisma 6's `prefer`. */
+const defaultMode = (defaults: TlsDefaults): { mode: TlsMode; source: TlsModeSource } => {
+  const pgsslmode = defaults.pgsslmode?.trim() ?? '';
+  if (pgsslmode !== '') {
+    if (!MODES.includes(pgsslmode as TlsMode)) throw new ConfigError('PGSSLMODE', MODE_HELP);
+    return { mode: pgsslmode as TlsMode, source: 'PGSSLMODE' };
+  }
+  if (defaults.tlsOnlyProvider) return { mode: 'require', source: 'provider' };
+  return { mode: 'prefer', source: 'default' };
+};
+
 /**
  * The TLS intent of one URL. Throws `ConfigError` naming the URL parameter for a value that has no
  * meaning or two parameters that contradict each other; messages never contain a parameter's value
- * other than a mode name.
+ * other than a mode name. `defaults` decides for a URL without TLS parameters (see the table above).
  */
-export function parseTlsOptions(parsed: ParsedDatabaseUrl, variable = 'DATABASE_URL'): TlsOptions {
+export function parseTlsOptions(parsed: ParsedDatabaseUrl, variable = 'DATABASE_URL', defaults: TlsDefaults = {}): TlsOptions {
   const explicitMode = readMode(parsed, variable);
   const sslaccept = getParam(parsed, 'sslaccept');
   if (sslaccept !== undefined && sslaccept !== 'strict' && sslaccept !== 'accept_invalid_certs') {
@@ -156,22 +189,31 @@ export function parseTlsOptions(parsed: ParsedDatabaseUrl, variable = 'DATABASE_
   const negotiation = negotiationParam === 'direct' ? 'direct' : 'postgres';
 
   const anyTlsParam = sslaccept !== undefined || sslcert !== null || sslrootcert !== null || sslidentity !== null;
-  // Prisma 6 defaulted to sslmode=prefer, so its other TLS parameters alone meant TLS.
-  const mode: TlsMode | null = explicitMode ?? (anyTlsParam ? 'prefer' : null);
-  if (mode === null) {
-    if (negotiation === 'direct') throw fail(variable, 'sslnegotiation', 'direct needs TLS: add sslmode=require (or verify-full)');
-    return freeze(
-      { ...PLAIN, state: 'default', mode: null, summary: 'no TLS parameter: node-postgres default (plain TCP unless PGSSLMODE)' },
-      null,
-    );
+  if (explicitMode === null && !anyTlsParam && negotiation === 'direct') {
+    throw fail(variable, 'sslnegotiation', 'direct needs TLS: add sslmode=require (or verify-full)');
   }
+  // Prisma 6 defaulted to sslmode=prefer, so its other TLS parameters alone meant TLS.
+  const { mode, source: modeSource } =
+    explicitMode !== null
+      ? { mode: explicitMode, source: 'url' as const }
+      : anyTlsParam
+        ? { mode: 'prefer' as const, source: 'url' as const }
+        : defaultMode(defaults);
+  const origin =
+    modeSource === 'PGSSLMODE'
+      ? 'no sslmode in the URL, PGSSLMODE='
+      : modeSource === 'provider'
+        ? `no sslmode in the URL, ${defaults.tlsOnlyProvider} accepts TLS only: sslmode=`
+        : modeSource === 'default'
+          ? "no sslmode in the URL, Prisma 6's default: sslmode="
+          : 'sslmode=';
   if (mode === 'disable' || mode === 'allow') {
     if (negotiation === 'direct') throw fail(variable, 'sslnegotiation', `direct needs TLS, but sslmode=${mode}`);
     const summary =
       mode === 'allow'
-        ? 'sslmode=allow: plain TCP (libpq tries plain first; a TLS-only server then fails as a tls error)'
-        : 'sslmode=disable: plain TCP';
-    return freeze({ ...PLAIN, state: 'off', mode, summary }, null);
+        ? `${origin}allow: plain TCP (libpq tries plain first; a TLS-only server then fails as a tls error)`
+        : `${origin}disable: plain TCP`;
+    return freeze({ ...PLAIN, state: 'off', mode, modeSource, summary }, null);
   }
 
   // libpq: sslcert + sslkey is a client certificate. Prisma 6: sslcert alone is the server's CA.
@@ -237,15 +279,16 @@ export function parseTlsOptions(parsed: ParsedDatabaseUrl, variable = 'DATABASE_
         ? '; client certificate from sslcert/sslkey'
         : '';
   const encrypted = mode === 'prefer' ? 'encrypted when the server offers TLS (plain TCP otherwise)' : 'encrypted';
-  const summary = `sslmode=${mode}${sslaccept === undefined ? '' : `&sslaccept=${sslaccept}`}: ${encrypted}, ${what}${identity}`;
+  const summary = `${origin}${mode}${sslaccept === undefined ? '' : `&sslaccept=${sslaccept}`}: ${encrypted}, ${what}${identity}`;
   const verifyHint =
     verify === 'none'
-      ? `${variable}: sslmode=${mode} encrypts but does not verify the server certificate (Prisma 6 / libpq meaning); to verify it, add sslaccept=strict (system CAs) and, for a private CA, sslrootcert=<CA file>, or use sslmode=verify-full`
+      ? `${variable}: ${origin}${mode} encrypts but does not verify the server certificate (Prisma 6 / libpq meaning); to verify it, add sslaccept=strict (system CAs) and, for a private CA, sslrootcert=<CA file>, or use sslmode=verify-full${modeSource === 'default' ? '; sslmode=disable for plain TCP' : ''}`
       : null;
   return freeze(
     {
       state: 'on',
       mode,
+      modeSource,
       verify,
       caFile,
       caParam,
@@ -266,7 +309,12 @@ export function parseTlsOptions(parsed: ParsedDatabaseUrl, variable = 'DATABASE_
  * intent only (never from the URL), so it cannot contain the password or `sslpassword`.
  */
 export function describeTlsFailure(problem: TlsProblem, tls: TlsOptions, variable = 'DATABASE_URL'): string {
-  const now = tls.mode === null ? 'the URL sets no sslmode' : `the URL has sslmode=${tls.mode}`;
+  const now =
+    tls.modeSource === 'url'
+      ? `the URL has sslmode=${tls.mode}`
+      : tls.modeSource === 'PGSSLMODE'
+        ? `PGSSLMODE=${tls.mode} (the URL sets no sslmode)`
+        : `the URL sets no sslmode (so sslmode=${tls.mode})`;
   switch (problem) {
     case 'certificate-not-verified':
       return tls.caParam !== null

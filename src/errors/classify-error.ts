@@ -75,6 +75,29 @@ export interface ErrorClassification {
   readonly retryable: boolean;
   /** The most specific code found (SQLSTATE, Prisma P-code or socket code), if any. */
   readonly code: string | null;
+  /**
+   * True when the error is how a primary on the move shows itself (a switchover, a failover, a
+   * fenced or demoted primary): the server refused, went away or turned read-only, and a fresh
+   * connection a little later may find the new primary. Such errors are retried until
+   * `failoverTimeoutMs` (src/transaction/retry.ts) rather than within the ordinary 3 attempts.
+   * Always false when `retryable` is false. See FAILOVER_SQLSTATES and FAILOVER_MESSAGES.
+   *
+   * A flag, not a kind of its own: the kinds stay what they are for everything else that reads
+   * them (a 57P01 is still a lost `connection` for replica routing and `errorsByKind`, a 25006
+   * still proves a rollback at COMMIT as `read-only`), and "the primary is moving" cuts across
+   * two of them (`connection` and `read-only`). A new kind would have to copy both meanings.
+   */
+  readonly failover: boolean;
+}
+
+/** What the failed transaction asked for, when the caller knows (the wrappers do). */
+export interface ClassifyContext {
+  /**
+   * False: the transaction did not ask for READ ONLY, so a 25006 means the server itself is
+   * read-only (a hot standby, a demoted or fenced primary): a failover signal, retryable.
+   * True or unknown (undefined): 25006 is the transaction's own READ ONLY, never retried.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** Kinds that are safe to retry when the failure happened before COMMIT. */
@@ -86,6 +109,40 @@ export const RETRYABLE_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
   'pooler-timeout',
   'prepared-statement',
 ]);
+
+/**
+ * SQLSTATEs that mean "the primary is going away or is not the primary (any more)" (PostgreSQL
+ * docs, Appendix A): 57P01 admin_shutdown (a fast shutdown terminating sessions), 57P02
+ * crash_shutdown, 57P03 cannot_connect_now ("the database system is starting up / shutting down /
+ * not accepting connections"), 08001 and 08006 (could not establish / connection failure).
+ * 25006 is added only when the transaction did not ask for READ ONLY (ClassifyContext).
+ */
+const FAILOVER_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08001', '08006']);
+
+/** Socket and Prisma codes of a refused or reset connection: the old primary is gone or restarting. */
+const FAILOVER_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'P1001', 'P1017']);
+
+/**
+ * Texts that carry no useful code, each a primary on the move seen through a driver or a pooler:
+ * - pg: a socket that died under it. Not its connect timeout: a host that does not answer is
+ *   retried within the ordinary budget (a multi-host URL moves on to the next host by itself);
+ * - PgBouncer (src/server.c, src/client.c): its server went away (`server conn crashed?`), or it
+ *   cannot log in to the (old) primary and refuses new clients for `server_login_retry`;
+ * - Neon's proxy while a compute restarts (`Couldn't connect to compute node`);
+ * - Supavisor when its database connection closes under a client (`DbHandler exited`,
+ *   `(EDBHANDLEREXITED)`, supabase/supavisor#459).
+ * - our own multi-host connect (src/pool/multi-host.ts) when no listed host is a match yet.
+ */
+const FAILOVER_MESSAGES: readonly RegExp[] = [
+  /Connection terminated unexpectedly/i,
+  /Client has encountered a connection error and is not queryable/i,
+  /server conn crashed\?/i,
+  /server login has been failing/i,
+  /pgbouncer cannot connect to server/i,
+  /Couldn't connect to compute node/i,
+  /DbHandler exited|EDBHANDLEREXITED/i,
+  /no host in the host list (matched|answered)/i,
+];
 
 /** Kinds that prove the transaction was rolled back even when they arrive at COMMIT. */
 export const DEFINITE_ROLLBACK_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
@@ -288,6 +345,16 @@ const PGBOUNCER_RULES: readonly [RegExp, ErrorKind][] = [
 ];
 
 /**
+ * Poolers and proxies that lost their server report it with a generic code (08P01, or XX000
+ * "internal error"): only the text says the server is gone, which is a lost connection.
+ */
+const PROXY_RULES: readonly [RegExp, ErrorKind][] = [
+  [/server login has been failing/i, 'connection'], // PgBouncer refusing clients while its server logins fail
+  [/Couldn't connect to compute node/i, 'connection'], // Neon's proxy while the compute restarts
+  [/DbHandler exited|EDBHANDLEREXITED/i, 'connection'], // Supavisor: its database connection closed (supabase/supavisor#459)
+];
+
+/**
  * Supavisor (Supabase's pooler) answers a user without the `.project-ref` suffix, or an unknown
  * project, with `Tenant or user not found` (SQLSTATE XX000, "internal error"): it is a login
  * problem, never healed by retrying. https://supabase.com/docs/guides/troubleshooting/supavisor-faq-YyP5tI
@@ -308,6 +375,7 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/^timeout expired$/, 'connection'], // pg.Client's own connect timeout (connect_timeout): nothing was sent yet
   [/Client was closed and is not queryable/i, 'connection'],
   [/pgbouncer cannot connect to server/i, 'connection'],
+  [/no host in the host list (matched|answered)/i, 'connection'], // src/pool/multi-host.ts
   [/Cannot use a pool after calling end on the pool/i, 'config'], // pg-pool after disconnect()/shutdown()
 ];
 
@@ -333,20 +401,37 @@ function isAbort(error: unknown): boolean {
 }
 
 function result(kind: ErrorKind, code: string | null): ErrorClassification {
-  return { kind, retryable: RETRYABLE_KINDS.has(kind), code };
+  return { kind, retryable: RETRYABLE_KINDS.has(kind), code, failover: false };
 }
 
-/** Classifies anything thrown by a wrapper call. Pure; never throws. */
-export function classifyError(error: unknown): ErrorClassification {
+/** Whether a connection-class (or 25006) error is a primary on the move; see `ErrorClassification.failover`. */
+function isFailover(c: ErrorClassification, s: Signals, context: ClassifyContext): boolean {
+  if (c.kind === 'read-only') return context.readOnly === false;
+  if (c.kind !== 'connection') return false;
+  if (s.sqlState !== null && FAILOVER_SQLSTATES.has(s.sqlState)) return true;
+  if ((s.socketCode !== null && FAILOVER_CODES.has(s.socketCode)) || (s.prismaCode !== null && FAILOVER_CODES.has(s.prismaCode)))
+    return true;
+  return s.messages.some((m) => FAILOVER_MESSAGES.some((pattern) => pattern.test(m)));
+}
+
+/**
+ * Classifies anything thrown by a wrapper call. Pure; never throws. `context` says what the
+ * transaction asked for, when known (see ClassifyContext).
+ */
+export function classifyError(error: unknown, context: ClassifyContext = {}): ErrorClassification {
   try {
-    return classify(error);
+    const s = collectSignals(error);
+    const c = classify(error, s);
+    if (!isFailover(c, s, context)) return c;
+    // A 25006 on a transaction that did not ask for READ ONLY was rolled back by the server: safe to run again.
+    return { ...c, retryable: true, failover: true };
   } catch {
     // A hostile object (a throwing getter, a revoked proxy) is not a database error.
     return result('application', null);
   }
 }
 
-function classify(error: unknown): ErrorClassification {
+function classify(error: unknown, s: Signals): ErrorClassification {
   if (error instanceof TransactionOutcomeUnknownError) return result('outcome-unknown', null);
   if (error instanceof PoolTimeoutError) return result('pool-timeout', null);
   if (error instanceof TransactionRolledBackError) return result('transaction-closed', null);
@@ -355,12 +440,14 @@ function classify(error: unknown): ErrorClassification {
   if (error instanceof IncompatibleDependencyError) return result('dependency', null);
   if (isAbort(error)) return result('aborted', null);
 
-  const s = collectSignals(error);
   const tls = tlsProblemOf(s);
   if (tls) return result('tls', s.tlsCode ?? s.sqlState ?? s.prismaCode);
   if (s.messages.some((m) => SUPAVISOR_TENANT.test(m))) return result('auth', s.sqlState ?? s.prismaCode);
   if (s.sqlState === null || s.sqlState === '08P01') {
     for (const [pattern, kind] of PGBOUNCER_RULES) if (s.messages.some((m) => pattern.test(m))) return result(kind, s.sqlState);
+  }
+  if (s.sqlState === null || s.sqlState === '08P01' || s.sqlState === 'XX000') {
+    for (const [pattern, kind] of PROXY_RULES) if (s.messages.some((m) => pattern.test(m))) return result(kind, s.sqlState ?? s.prismaCode);
   }
   // SQLSTATE first: it is the most specific (P2010 wraps every raw-query failure).
   if (s.sqlState) return result(fromSqlState(s.sqlState), s.sqlState);

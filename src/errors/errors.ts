@@ -141,3 +141,20 @@ export class TlsError extends PoolingError {
     this.problem = problem;
   }
 }
+
+/**
+ * A multi-host URL (`h1:5432,h2:5432/db?target_session_attrs=read-write`) found no host that
+ * answered and matched `target_session_attrs` (src/pool/multi-host.ts). Classified `connection`
+ * and a failover signal: during a switchover no host is the primary for a moment, so the call
+ * is retried until `failoverTimeoutMs`. Names hosts and ports only, never the user or password.
+ */
+export class NoMatchingHostError extends PoolingError {
+  override name = 'NoMatchingHostError';
+  readonly targetSessionAttrs: string;
+  readonly hosts: readonly string[];
+  constructor(targetSessionAttrs: string, hosts: readonly string[], what: 'matched' | 'answered', options?: { cause?: unknown }) {
+    super(`no host in the host list ${what} target_session_attrs=${targetSessionAttrs} (tried ${hosts.join(', ')})`, options);
+    this.targetSessionAttrs = targetSessionAttrs;
+    this.hosts = hosts;
+  }
+}

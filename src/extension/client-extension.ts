@@ -100,10 +100,18 @@ export function createPoolingClient<C extends PrismaClientLike>(base: C, host: E
  */
 export function lazyClient<T extends object>(resolve: () => T): T {
   let real: T | null = null;
-  const get = (): T => {
+  return proxyClient(() => {
     real ??= resolve();
     return real;
-  };
+  });
+}
+
+/**
+ * A stand-in that asks `get` for the real client at every use (the caller caches): in a request
+ * scope (Cloudflare Workers) each request's calls then reach that request's own client, although
+ * the service file took `manager.prisma` once, at module scope.
+ */
+export function proxyClient<T extends object>(get: () => T): T {
   return new Proxy({} as T, {
     get(_target, property) {
       const client = get();

@@ -22,6 +22,7 @@
 import type { ProviderId } from '../config/providers.ts';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
 import { type PoolStats, utilization as poolUtilization } from '../metrics/pool-stats.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -31,6 +32,11 @@ export interface DatabaseCheck {
   latency: number;
   /** Only when the check failed: the classified kind (`timeout` when the deadline passed). Never a message. */
   error?: ErrorKind;
+  /**
+   * Failovers the app's calls rode through since start or the last metrics reset (metrics'
+   * `failovers`, see docs/failover.md); present when the manager reports it.
+   */
+  failovers?: number;
 }
 
 export interface ConnectionPoolCheck {
@@ -42,6 +48,10 @@ export interface ConnectionPoolCheck {
   connections: PoolStats;
   /** Busy share of the pool, percent (active / limit). */
   utilization: number;
+  /** Only for a multi-host URL: the hosts tried, in order (`host:port`, no credentials). */
+  hosts?: string[];
+  /** Only for a multi-host URL: what a host must be to be kept (libpq's `target_session_attrs`). */
+  targetSessionAttrs?: string;
 }
 
 export interface PgbouncerCheck {
@@ -230,6 +240,10 @@ export interface HealthDeps {
   readPgbouncer?: ((signal: AbortSignal) => Promise<PgbouncerFigures>) | null;
   /** Present only with read replicas: polls them now and reports each. */
   readReplicas?: ((signal: AbortSignal) => Promise<ReplicaFigures[]>) | null;
+  /** A multi-host URL's hosts and `target_session_attrs` (src/config/host-list.ts); absent otherwise. */
+  hostList?: { readonly hosts: readonly string[]; readonly targetSessionAttrs: string } | null;
+  /** Failovers ridden through so far (metrics); absent: not reported. */
+  failovers?: (() => number) | null;
 }
 
 export interface HealthOptions {
@@ -257,7 +271,7 @@ async function timed<T>(probe: (signal: AbortSignal) => Promise<T>, timeoutMs: n
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    timer.unref();
+    unrefTimer(timer);
   });
   const work = Promise.resolve()
     .then(() => probe(controller.signal))
@@ -311,6 +325,7 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
 
   const database: DatabaseCheck = { status: verdict.database, latency: db.latency };
   if (!db.ok) database.error = db.error;
+  if (deps.failovers) database.failovers = deps.failovers();
   const report: HealthReport = {
     status: verdict.status,
     checks: {
@@ -322,6 +337,7 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
         provider: deps.provider,
         connections: { ...connections },
         utilization,
+        ...(deps.hostList ? { hosts: [...deps.hostList.hosts], targetSessionAttrs: deps.hostList.targetSessionAttrs } : {}),
       },
     },
   };

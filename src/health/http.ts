@@ -1,6 +1,6 @@
 /**
  * Fetch-API handlers, `(request: Request) => Promise<Response>`: usable verbatim as Remix / React
- * Router resource-route loaders, and from `node:http` through `toNodeListener`.
+ * Router resource-route loaders and Next.js route handlers, and from `node:http` through `toNodeListener`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -115,14 +115,29 @@ export function toNodeListener(handler: FetchHandler): (req: IncomingMessage, re
   };
 }
 
-/** A React Router / Remix resource-route loader: `export const loader = healthLoader(connectionPoolManager);`. */
-export function healthLoader(source: HealthSource): (args: { request: Request }) => Promise<Response> {
+/**
+ * A handler that takes either of the two shapes frameworks call with: React Router / Remix loaders get
+ * `{ request }`, Next.js route handlers get the `Request` itself (plus a context we do not need).
+ */
+export type LoaderOrRouteHandler = (arg: Request | { request: Request }) => Promise<Response>;
+
+/** A Request has no `request` property; a loader's argument object has one. */
+const requestOf = (arg: Request | { request: Request }): Request => ('request' in arg ? arg.request : arg);
+
+/**
+ * `/api/health` for a framework: `export const loader = healthLoader(connectionPoolManager);` (React
+ * Router / Remix) or `export const GET = healthLoader(connectionPoolManager);` (a Next.js route handler).
+ */
+export function healthLoader(source: HealthSource): LoaderOrRouteHandler {
   const handler = createHealthHandler(source);
-  return ({ request }) => handler(request);
+  return (arg) => handler(requestOf(arg));
 }
 
-/** A React Router / Remix resource-route loader: `export const loader = metricsLoader(connectionPoolManager);`. */
-export function metricsLoader(source: MetricsSource): (args: { request: Request }) => Promise<Response> {
+/**
+ * `/api/metrics` for a framework: `export const loader = metricsLoader(connectionPoolManager);` (React
+ * Router / Remix) or `export const GET = metricsLoader(connectionPoolManager);` (a Next.js route handler).
+ */
+export function metricsLoader(source: MetricsSource): LoaderOrRouteHandler {
   const handler = createMetricsHandler(source);
-  return ({ request }) => handler(request);
+  return (arg) => handler(requestOf(arg));
 }

@@ -18,6 +18,7 @@ const CODES: readonly [RegExp, string][] = [
   [/Supavisor needs the user/, 'PGPOOL_SUPAVISOR_USER'],
   [/is neither 5432 \(PostgreSQL\) nor 6543/, 'PGPOOL_UNKNOWN_PORT'],
   [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
+  [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
 ];
 
 /** The code of one of our configuration warnings. */
@@ -26,16 +27,27 @@ export function configWarningCode(message: string): string {
   return 'PGPOOL_CONFIG';
 }
 
+/** One configuration warning, as the `onWarning` option receives it. */
+export interface ConfigWarning {
+  readonly code: string;
+  readonly message: string;
+}
+
 const emitted = new Set<string>();
 
-/** Emits each message once per process (a second manager with the same configuration stays quiet). */
-export function emitConfigWarnings(messages: readonly (string | null)[]): void {
+/** The default `onWarning`: `process.emitWarning`, once per process for each message. */
+export function emitProcessWarning(warning: ConfigWarning): void {
   // Runtimes without Node's process object (an edge bundle) have nowhere to send them.
   const emit = (globalThis as { process?: { emitWarning?: (message: string, options: object) => void } }).process?.emitWarning;
-  if (typeof emit !== 'function') return;
-  for (const message of messages) {
-    if (message === null || emitted.has(message)) continue;
-    emitted.add(message);
-    emit.call(process, message, { type: WARNING_TYPE, code: configWarningCode(message) });
-  }
+  if (typeof emit !== 'function' || emitted.has(warning.message)) return;
+  emitted.add(warning.message);
+  emit.call(process, warning.message, { type: WARNING_TYPE, code: warning.code });
+}
+
+/** Hands each message, with its code, to `onWarning` (the default: `emitProcessWarning`). */
+export function emitConfigWarnings(
+  messages: readonly (string | null)[],
+  onWarning: (warning: ConfigWarning) => void = emitProcessWarning,
+): void {
+  for (const message of messages) if (message !== null) onWarning({ code: configWarningCode(message), message });
 }

@@ -9,15 +9,17 @@
  * the `pg.Pool` built in src/pool/create-pool.ts.
  */
 import type pg from 'pg';
+import { hostListSummary } from '../config/host-list.ts';
 import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { BatchError, ConfigError, ManagerClosedError, PoolSaturatedError } from '../errors/errors.ts';
-import { createPoolingClient, lazyClient, type Pin, type PlainCall, type PoolingClient } from '../extension/client-extension.ts';
+import { createPoolingClient, type Pin, type PlainCall, type PoolingClient, proxyClient } from '../extension/client-extension.ts';
 import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from '../extension/operations.ts';
 import { checkHealthDetailed, type HealthReport, type HealthStatus } from '../health/health-check.ts';
-import { attachVercelKeepAlive } from '../lifecycle/vercel-fluid.ts';
+import { attachPlatformLifecycle } from '../lifecycle/platform-lifecycle.ts';
+import { peekRequestScoped, requestScoped } from '../lifecycle/request-scope.ts';
 import { autoWarmup, runWarmup } from '../lifecycle/warmup.ts';
 import { emitConfigWarnings } from '../logging/config-warnings.ts';
 import { managerLog, poolingLog } from '../logging/loggers.ts';
@@ -35,11 +37,14 @@ import { buildClientSettings } from '../pool/client-settings.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
 import type { PoolAdmission } from '../pool/pool-admission.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
-import { fetchCommitPosition } from '../routing/commit-position.ts';
-import { encodeConsistencyToken, parseConsistencyToken } from '../routing/consistency-token.ts';
+import { fetchWalPosition } from '../routing/commit-position.ts';
+import { encodeConsistencyToken, parseTokenPosition } from '../routing/consistency-token.ts';
 import type { ReadDecision } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
+import { assertTcpRuntime } from '../runtime/edge-runtime.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { logFailoverRetry } from '../transaction/failover-log.ts';
 import { mapBounded } from '../transaction/map-bounded.ts';
 import { AttemptFailure, type RetryEvent, type RetryHooks, resolveRetryOptions, retry, toAttemptFailure } from '../transaction/retry.ts';
 import { type PlainAttempt, type PlainAttemptState, runPlainAttempt, WriteInDisguise } from '../transaction/run-plain-attempt.ts';
@@ -133,8 +138,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #sink: OperationSink = createMetricsSink(this.#metrics);
   /** undefined until the first call decides; null when off. */
   #telemetry: Telemetry | null | undefined;
+  /** `prisma`'s extended client for each pool set (the process-wide one, or a request's). */
+  readonly #poolingClients = new WeakMap<PoolSet<C>, PoolingClient<C>>();
   #pools: PoolSet<C> | null = null;
   #closed = false;
+  /** A call has succeeded: the database was reachable once, so "refused" now means it is moving (src/transaction/retry.ts `failoverArmed`). */
+  #reached = false;
   #closing: Promise<void> | null = null;
   /** Wrapper calls that have not settled yet, and who waits for that number to reach 0. */
   #inFlight = 0;
@@ -145,10 +154,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #warmup: Promise<void> | null = null;
   #prisma: PoolingClient<C> | null = null;
   readonly #warmupCounts = { connections: 0, failures: 0 };
-  /** Detaches the Vercel keep-alive of each pool (empty off Vercel). */
+  /** Detaches the platform keep-alive of each pool (empty off such platforms). */
   readonly #detach: (() => void)[] = [];
 
   constructor(options: ConnectionPoolManagerOptions<C>) {
+    assertTcpRuntime(); // an edge runtime (no TCP): one ConfigError, also when the import guard was tree-shaken
     this.#options = resolveManagerOptions(options);
     // Bound, so an app can export them destructured: `export const { withPooling } = manager`.
     this.withPooling = this.withPooling.bind(this);
@@ -158,10 +168,9 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     this.getMetrics = this.getMetrics.bind(this);
     this.getHealth = this.getHealth.bind(this);
     const hooks = (isRetryable: Hooks['isRetryable']) =>
-      Object.fromEntries(OPERATION_KINDS.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind) }])) as Record<
-        OperationKind,
-        Hooks
-      >;
+      Object.fromEntries(
+        OPERATION_KINDS.map((kind) => [kind, { isRetryable, onRetry: this.#onRetry.bind(this, kind), failoverArmed: () => this.#reached }]),
+      ) as Record<OperationKind, Hooks>;
     this.#hooks = { strict: hooks(retryableStrict), idempotent: hooks(retryableIdempotent) };
   }
 
@@ -199,9 +208,16 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
    * See docs/client-extension.md.
    */
   get prisma(): PoolingClient<C> {
-    this.#prisma ??= lazyClient(() =>
-      createPoolingClient(this.#init().primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) }),
-    );
+    // One extended client per pool set, looked up at each use: a Worker's requests each have their own.
+    this.#prisma ??= proxyClient(() => {
+      const pools = this.#init();
+      let client = this.#poolingClients.get(pools);
+      if (!client) {
+        client = createPoolingClient(pools.primary.client, { run: (call, pin, after) => this.#plain(call, pin, after) });
+        this.#poolingClients.set(pools, client);
+      }
+      return client;
+    });
     return this.#prisma;
   }
 
@@ -226,13 +242,12 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
 
   #init(): PoolSet<C> {
     if (this.#closed) throw new ManagerClosedError();
+    // In a request scope (Cloudflare Workers: src/platforms/cloudflare/) the pools are the request's own.
+    const scoped = requestScoped(this, (env) => this.#openPools(env), closePoolSet);
+    if (scoped) return scoped;
     if (this.#pools) return this.#pools;
-    const telemetry = this.#resolveTelemetry();
-    // Side-effect free until it succeeds: a failure (bad env, a client factory that throws) leaves
-    // no pool behind, and the next call simply tries again.
-    const config = resolvePoolConfig(this.#options.env ?? process.env, this.#options.pool);
-    logConfig(config);
-    const pools = openPoolSet(config, this.#options, telemetry);
+    const pools = this.#openPools(this.#options.env ?? process.env);
+    const { config } = pools;
     try {
       this.#attachLifecycle(pools);
     } catch (error) {
@@ -244,15 +259,26 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     return pools;
   }
 
-  /** Vercel keep-alive of each pool (inert off Vercel). */
+  /** The pools calls use now: the request's own in a request scope, else the process-wide ones (null before the first call). */
+  #current(): PoolSet<C> | null {
+    return peekRequestScoped<PoolSet<C>>(this) ?? this.#pools;
+  }
+
+  #openPools(env: Readonly<Record<string, string | undefined>>): PoolSet<C> {
+    const telemetry = this.#resolveTelemetry();
+    // Side-effect free until it succeeds: a failure (bad env, a client factory that throws) leaves
+    // no pool behind, and the next call simply tries again.
+    const config = resolvePoolConfig(env, this.#options.pool);
+    logConfig(config, this.#options.onWarning);
+    return openPoolSet(config, this.#options, telemetry);
+  }
+
+  /** The platform's lifecycle for each pool: the keep-alive, fed by the request's waitUntil (none off such platforms). */
   #attachLifecycle(pools: PoolSet<C>): void {
     const env = this.#options.env ?? process.env;
-    for (const handle of pools.all) {
-      const detach = attachVercelKeepAlive(handle.pool, env, { idleTimeoutMs: pools.config.idleTimeoutMs, log: managerLog });
-      if (detach) this.#detach.push(detach);
-    }
-    if (this.#detach.length > 0)
-      managerLog('vercel: keeping the instance alive until idle connections close (%d ms)', pools.config.idleTimeoutMs);
+    const { idleTimeoutMs } = pools.config;
+    const emitters = pools.all.map((handle) => handle.pool);
+    this.#detach.push(...attachPlatformLifecycle(emitters, { env, idleTimeoutMs, waitUntil: this.#options.waitUntil, log: managerLog }));
   }
 
   /**
@@ -310,6 +336,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       log: managerLog,
     });
     this.#warmupCounts.connections += result.opened;
+    if (result.opened > 0) this.#reached = true;
     this.#warmupCounts.failures += result.failures;
   }
 
@@ -356,7 +383,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     }
     const trace = this.#resolveTelemetry()?.trace;
     const run = (handle?: TraceHandle) => this.#parallelBatch(ops, txOptions, handle) as Promise<BatchResults<Ops>>;
-    return trace ? trace('batch', this.#pools?.primary.target ?? null, run) : run();
+    return trace ? trace('batch', this.#current()?.primary.target ?? null, run) : run();
   }
 
   /**
@@ -367,7 +394,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   async consistencyToken(): Promise<string> {
     const pools = this.#init();
     if (pools.router) return pools.router.consistencyToken();
-    return encodeConsistencyToken(await fetchCommitPosition(pools.primary.pool));
+    const { lsn, timeline } = await fetchWalPosition(pools.primary.pool);
+    return encodeConsistencyToken(lsn, timeline);
   }
 
   async #parallelBatch(
@@ -396,7 +424,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #execute<R>(kind: OperationKind, fn: TransactionFn<C, R>, options: ReadOptions, route: Route): Promise<R> {
     const trace = this.#resolveTelemetry()?.trace;
     if (!trace) return this.#run(kind, fn, options, route, undefined);
-    return trace(kind, this.#pools?.primary.target ?? null, (handle) => this.#run(kind, fn, options, route, handle));
+    return trace(kind, this.#current()?.primary.target ?? null, (handle) => this.#run(kind, fn, options, route, handle));
   }
 
   async #run<R>(
@@ -416,7 +444,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const hooks = ((options.idempotent ?? route.readOnly) ? this.#hooks.idempotent : this.#hooks.strict)[kind];
       const transaction = transactionOptions(pools.config, this.#options.transactionTimeoutMs, options);
       // Checked on every read, with or without replicas: a bad token is the caller's bug either way.
-      const after = route.readOnly ? parseConsistencyToken(options.after, 'after') : null;
+      const after = route.readOnly ? parseTokenPosition(options.after, 'after') : null;
       const { router, primary } = pools;
       let result: R;
       if (route.readOnly && router) {
@@ -424,7 +452,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         // not serve one attempt is skipped by the next.
         let replicaBusy = false;
         const routed = async (_: null, attempt: number): Promise<R> => {
-          const decision: ReadDecision<PoolHandle<C>> = router.route(after, replicaBusy ? 'primary' : 'consistent');
+          const decision: ReadDecision<PoolHandle<C>> = router.route(
+            after?.lsn ?? null,
+            replicaBusy ? 'primary' : 'consistent',
+            after?.timeline ?? null,
+          );
           const handle = decision.handle ?? primary;
           served = handle.target;
           // On a replica, a shorter start deadline leaves time to fall back to the primary within the pool timeout.
@@ -448,6 +480,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         const call = this.#call(kind, primary, fn, route, transaction, pools.config.poolTimeoutMs, options.signal, trace);
         result = await retry(attemptCall, call, policy, hooks, options.signal, trace);
       }
+      this.#reached = true;
       this.#sink.operationFinished({ kind, scope, durationNs: process.hrtime.bigint() - startedAt, error: null, pool: served, trace });
       return result;
     } catch (caught) {
@@ -467,7 +500,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       throw error;
     } finally {
       // Whatever the outcome, a primary transaction may have committed a write: reads catch up with it.
-      if (!route.readOnly) this.#pools?.router?.noteWrite();
+      if (!route.readOnly) this.#current()?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -478,7 +511,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     const name: OperationName = { operation: call.operation, collection: call.model ?? null };
     const trace = this.#resolveTelemetry()?.trace;
     if (!trace) return this.#runPlain(kind, name, call, pin, after, undefined);
-    return trace(kind, this.#pools?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
+    return trace(kind, this.#current()?.primary.target ?? null, (handle) => this.#runPlain(kind, name, call, pin, after, handle), name);
   }
 
   async #runPlain(
@@ -497,7 +530,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const pools = this.#init();
       const { primary, router } = pools;
       const raw = RAW_QUERY_OPERATIONS.has(call.operation);
-      const afterLsn = parseConsistencyToken(after, 'after');
+      const afterPosition = parseTokenPosition(after, 'after');
       const hooks = this.#hooks.strict[kind];
       // A write, or a raw query that turned out to write: the primary, and only what cannot have run is retried.
       const writeAttempt: PlainAttempt = { admission: primary.admission, sink: this.#sink, kind, trace, write: true };
@@ -513,7 +546,11 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         const read = async (): Promise<unknown> => {
           const decision =
             router && pin !== 'primary'
-              ? router.route(afterLsn, replicaBusy ? 'primary' : pin === 'replica' ? 'any-replica' : 'consistent')
+              ? router.route(
+                  afterPosition?.lsn ?? null,
+                  replicaBusy ? 'primary' : pin === 'replica' ? 'any-replica' : 'consistent',
+                  afterPosition?.timeline ?? null,
+                )
               : null;
           const handle = decision?.handle ?? primary;
           served = handle.target;
@@ -576,7 +613,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       );
       throw error;
     } finally {
-      if (wrote) this.#pools?.router?.noteWrite();
+      if (wrote) this.#current()?.router?.noteWrite();
       if (--this.#inFlight === 0) for (const notify of this.#onDrained.splice(0)) notify();
     }
   }
@@ -604,24 +641,28 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       transaction,
       poolTimeoutMs,
       signal,
+      readOnly: route.readOnly,
     };
   }
 
-  #onRetry(kind: OperationKind, { attempt, classification, delayMs }: RetryEvent, trace: TraceHandle | undefined): void {
-    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs, trace });
-    poolingLog(
-      '%s attempt %d failed (%s%s); retrying in %d ms',
-      kind,
-      attempt,
-      classification.kind,
-      classification.code ? ` ${classification.code}` : '',
-      delayMs,
-    );
+  #onRetry(kind: OperationKind, { attempt, classification, delayMs, failoverStarted }: RetryEvent, trace: TraceHandle | undefined): void {
+    this.#sink.attemptRetried({ kind, attempt, error: classification, delayMs, trace, failoverStarted });
+    // One line per call that rides through a failover, not one per retry (src/transaction/failover-log.ts).
+    if (failoverStarted !== undefined) logFailoverRetry(poolingLog, kind, classification, failoverStarted);
+    else
+      poolingLog(
+        '%s attempt %d failed (%s%s); retrying in %d ms',
+        kind,
+        attempt,
+        classification.kind,
+        classification.code ? ` ${classification.code}` : '',
+        delayMs,
+      );
   }
 
   /** Counters and latency percentiles since creation or the last `resetMetrics()`, plus live pool figures. */
   getMetrics(): ManagerMetrics {
-    const pools = this.#pools;
+    const pools = this.#current();
     const replicaPools =
       pools?.replicas.map((h) => ({
         name: h.target.poolName,
@@ -645,7 +686,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   /** Starts a new metrics window. */
   resetMetrics(): void {
     this.#metrics.reset();
-    this.#pools?.router?.resetCounts();
+    this.#current()?.router?.resetCounts();
   }
 
   /**
@@ -678,6 +719,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         pingDatabase: (signal) => pingDatabase(buildClientSettings(config.connectionString, { tls: config.tls }), { ...probe, signal }),
         readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
         readReplicas: router ? (signal) => router.health(signal) : null,
+        hostList: hostListSummary(config.connectionString),
+        failovers: () => this.#metrics.snapshot().failovers,
       },
       { timeoutMs, thresholds: this.#options.healthThresholds },
     );
@@ -709,7 +752,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
         new Promise<boolean>((resolve) => this.#onDrained.push(() => resolve(true))),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), timeoutMs);
-          timer.unref(); // running calls keep the process alive on their own; this timer must not
+          unrefTimer(timer); // running calls keep the process alive on their own; this timer must not
         }),
       ]);
       clearTimeout(timer);
@@ -732,14 +775,14 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
     if (!pools) return;
     this.#telemetry?.dispose();
     await closePoolSet(pools);
-    // After pool.end: its `remove` events have already settled any Vercel keep-alive promise.
+    // After pool.end: its `remove` events have already settled any keep-alive promise.
     for (const detach of this.#detach.splice(0)) detach();
     managerLog('disconnected');
   }
 }
 
 /** The resolved configuration, once per manager: mode and why, the redacted URL, the pool size, warnings. */
-function logConfig(config: PoolConfig): void {
+function logConfig(config: PoolConfig, onWarning: ResolvedManagerOptions<PrismaClientLike>['onWarning']): void {
   managerLog(
     'mode %s (%s); runtime %s; url %s; connection_limit %d (%s)',
     config.mode,
@@ -751,10 +794,12 @@ function logConfig(config: PoolConfig): void {
   );
   for (const warning of config.warnings) managerLog('warning: %s', warning);
   // One line per URL whose TLS encrypts without verifying (Prisma 6's sslmode=require): how to verify.
-  const tlsHints = [config.tls.verifyHint, ...config.readReplicas.map((r) => r.tls.verifyHint)];
-  for (const hint of tlsHints) if (hint) managerLog('tls: %s', hint);
-  // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts).
-  emitConfigWarnings([...config.warnings, ...tlsHints]);
+  const tls = [config.tls, ...config.readReplicas.map((r) => r.tls)];
+  for (const { verifyHint } of tls) if (verifyHint) managerLog('tls: %s', verifyHint);
+  // And once per process where a deployment sees them without DEBUG (src/logging/config-warnings.ts);
+  // a URL that asked for no TLS mode (Prisma 6's default, a TLS-only provider) is told in the debug log only.
+  const asked = tls.filter((t) => t.modeSource === 'url' || t.modeSource === 'PGSSLMODE').map((t) => t.verifyHint);
+  emitConfigWarnings([...config.warnings, ...asked], onWarning);
 }
 
 /**

@@ -8,7 +8,10 @@ import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { ResolveOptions } from '../config/resolve-pool-config.ts';
 import { ConfigError } from '../errors/errors.ts';
 import type { HealthThresholds } from '../health/health-check.ts';
+import { checkWaitUntilOption } from '../lifecycle/platform-lifecycle.ts';
+import type { WaitUntil } from '../lifecycle/request-context.ts';
 import { checkWarmupMode, type WarmupMode } from '../lifecycle/warmup.ts';
+import { type ConfigWarning, emitProcessWarning } from '../logging/config-warnings.ts';
 import {
   type ReplicaRoutingOptions,
   type ResolvedReplicaRoutingOptions,
@@ -69,6 +72,21 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * this moves that out of the first request. Defaults to none.
    */
   warmupQuery?: (tx: TransactionClientOf<C>) => PromiseLike<unknown>;
+  /**
+   * The platform's `waitUntil`, e.g. `import { waitUntil } from '@vercel/functions'`: the keep-alive
+   * hands it a promise on each pool release so the instance stays up until idle connections close
+   * (src/lifecycle/platform-lifecycle.ts). Defaults to the request context the platform publishes
+   * (Vercel's or Next.js's), or the one passed with `runWithRequestContext`. Setting it turns the
+   * keep-alive on off those platforms too.
+   */
+  waitUntil?: WaitUntil;
+  /**
+   * Receives each configuration warning (budget overrun, session mode through a pooler, unverified
+   * TLS …) with its code when the manager first resolves its configuration. Defaults to
+   * `process.emitWarning`, once per process for each message; `() => {}` silences them (they are
+   * still in `config.warnings` and the debug log).
+   */
+  onWarning?: (warning: ConfigWarning) => void;
 }
 
 /** Every option checked, defaults applied, frozen. */
@@ -86,6 +104,8 @@ export interface ResolvedManagerOptions<C extends PrismaClientLike> {
   readonly healthThresholds: Partial<HealthThresholds> | undefined;
   readonly warmup: WarmupMode | undefined;
   readonly warmupQuery: ((tx: TransactionClientOf<C>) => PromiseLike<unknown>) | undefined;
+  readonly waitUntil: WaitUntil | undefined;
+  readonly onWarning: (warning: ConfigWarning) => void;
 }
 
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
@@ -104,6 +124,8 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
   if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
   if (warmupQuery !== undefined && typeof warmupQuery !== 'function')
     throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
+    throw new ConfigError('onWarning', 'must be a function (warning) => void');
   return Object.freeze({
     createClient: options.createClient,
     env: options.env,
@@ -118,5 +140,7 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     healthThresholds: options.healthThresholds,
     warmup: options.warmup,
     warmupQuery,
+    waitUntil: checkWaitUntilOption(options.waitUntil),
+    onWarning: options.onWarning ?? emitProcessWarning,
   });
 }

@@ -1,5 +1,5 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { createDurationBuckets, type DurationBuckets, OPERATION_DURATION_BUCKETS, recordDuration } from './duration-buckets.ts';
+import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.ts';
 import type { OperationSink, PoolRole, PoolTarget } from './sink.ts';
 
 /**
@@ -72,6 +72,14 @@ export interface MetricsSnapshot extends LatencyFigures {
   operationDuration: { boundaries: number[]; series: OperationDurationSeries[] };
   /** Operations that ended in TransactionOutcomeUnknownError. */
   outcomeUnknown: number;
+  /**
+   * Failovers ridden through (docs/failover.md): episodes of "the primary is moving" errors, a new
+   * one when none was seen for FAILOVER_EPISODE_GAP_MS. `calls`: calls that entered a failover
+   * window; `retries`: their failover retries (also in `retries`).
+   */
+  failovers: number;
+  failoverCalls: number;
+  failoverRetries: number;
   /** ISO time of creation or of the last reset. */
   windowStartedAt: string;
 }
@@ -102,6 +110,8 @@ export interface Metrics {
   /** The pool that timed out; null when unknown (counted as the primary's). */
   recordPoolTimeout(pool?: PoolTarget | null): void;
   recordOutcomeUnknown(): void;
+  /** A retry after a "primary is moving" error inside a failover window; `callStarted` for a call's first. */
+  recordFailoverRetry(callStarted: boolean): void;
   /** Fresh plain objects on every call: safe to JSON.stringify and to mutate. */
   snapshot(): MetricsSnapshot;
   /** Starts a new window: histograms and counters back to zero, windowStartedAt = now. */
@@ -114,11 +124,14 @@ export interface Metrics {
  * folded into `other` (which keeps the last slot).
  */
 const MAX_ERROR_KINDS = 32;
+
+/** Failover retries further apart than this belong to separate failovers, ms. */
+export const FAILOVER_EPISODE_GAP_MS = 5000;
 const OVERFLOW_KIND = 'other';
 
 /** One latency series: an HDR histogram (fixed size) plus plain counters. */
 interface Series {
-  histogram: RecordableHistogram;
+  histogram: LatencyHistogram;
   /** Sum of raw durations in ns, kept as a double: exact far beyond any realistic window (2^53 ns ≈ 104 days). */
   sumNs: number;
   failed: number;
@@ -134,7 +147,7 @@ interface NamedDurations {
 }
 
 function createSeries(): Series {
-  return { histogram: createHistogram(), sumNs: 0, failed: 0, retries: 0 };
+  return { histogram: createLatencyHistogram(), sumNs: 0, failed: 0, retries: 0 };
 }
 
 /** Bounds memory against free-form names: past this many, further names share one slot. */
@@ -210,7 +223,7 @@ function durationSeries(named: NamedDurations, errorKind: string | null, buckets
   };
 }
 
-export function createMetrics(): Metrics {
+export function createMetrics(now: () => number = () => performance.now()): Metrics {
   const overall = createSeries();
   const byKind = new Map<OperationKind, Series>(OPERATION_KINDS.map((kind) => [kind, createSeries()]));
   const errorsByKind = new Map<string, number>();
@@ -220,6 +233,7 @@ export function createMetrics(): Metrics {
   const poolTimeoutsByPool: Record<PoolRole, number> = { primary: 0, read: 0 };
   const poolTimeoutsByName = new Map<string, number>();
   let outcomeUnknown = 0;
+  const failover = { episodes: 0, calls: 0, retries: 0, lastAt: Number.NEGATIVE_INFINITY };
   let windowStartedAt = new Date();
   /** By `kind operation collection`; the wrappers' four always exist (a dashboard sees them at 0). */
   const durations = new Map<string, NamedDurations>();
@@ -295,6 +309,14 @@ export function createMetrics(): Metrics {
     recordOutcomeUnknown() {
       outcomeUnknown += 1;
     },
+    recordFailoverRetry(callStarted) {
+      const at = now();
+      const newEpisode = at - failover.lastAt > FAILOVER_EPISODE_GAP_MS;
+      failover.lastAt = at;
+      failover.retries += 1;
+      if (callStarted) failover.calls += 1;
+      if (newEpisode) failover.episodes += 1;
+    },
     snapshot() {
       return {
         ...figures(overall),
@@ -313,6 +335,9 @@ export function createMetrics(): Metrics {
         poolTimeoutsByPool: { ...poolTimeoutsByPool },
         poolTimeoutsByName: Object.fromEntries(poolTimeoutsByName),
         outcomeUnknown,
+        failovers: failover.episodes,
+        failoverCalls: failover.calls,
+        failoverRetries: failover.retries,
         operationDuration: {
           boundaries: [...OPERATION_DURATION_BUCKETS],
           series: [...durations.values()].flatMap((named) => [
@@ -336,6 +361,9 @@ export function createMetrics(): Metrics {
       poolTimeoutsByPool.read = 0;
       poolTimeoutsByName.clear();
       outcomeUnknown = 0;
+      failover.episodes = 0;
+      failover.calls = 0;
+      failover.retries = 0;
       windowStartedAt = new Date();
     },
   };
@@ -358,8 +386,9 @@ export function createMetricsSink(metrics: Metrics): OperationSink {
       if (scope !== 'parallel-batch-item')
         metrics.recordOperation(kind, durationNs, error ? { ok: false, errorKind: error.kind } : SUCCEEDED, event.name);
     },
-    attemptRetried({ kind, error }) {
+    attemptRetried({ kind, error, failoverStarted }) {
       metrics.recordRetry(kind, error.kind);
+      if (error.failover && failoverStarted !== undefined) metrics.recordFailoverRetry(failoverStarted);
     },
     poolWaited() {
       metrics.recordPoolWait();

@@ -203,6 +203,15 @@ export function renderPrometheus(
     family(n('outcome_unknown_total'), 'counter', 'Operations whose COMMIT outcome is unknown (connection lost during COMMIT).', [
       [{}, snapshot.outcomeUnknown],
     ]),
+    family(
+      n('failovers_total'),
+      'counter',
+      'Failovers ridden through: episodes of errors meaning the primary is moving (docs/failover.md).',
+      [[{}, snapshot.failovers]],
+    ),
+    family(n('failover_calls_total'), 'counter', 'Calls that entered a failover window (retried until failoverTimeoutMs).', [
+      [{}, snapshot.failoverCalls],
+    ]),
   ];
   if (snapshot.warmupConnections !== undefined && snapshot.warmupFailures !== undefined) {
     families.push(

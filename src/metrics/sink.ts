@@ -65,6 +65,11 @@ export interface AttemptRetried {
   readonly error: ErrorClassification;
   /** The backoff before the next attempt. */
   readonly delayMs: number;
+  /**
+   * Set for failover retries (`error.failover`) made inside a failover window: true for the call's
+   * first (src/transaction/retry.ts). Undefined otherwise.
+   */
+  readonly failoverStarted?: boolean;
   /** The operation's span, when a tracer started one. */
   readonly trace?: TraceHandle | undefined;
 }

@@ -20,16 +20,18 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type pg from 'pg';
 import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/database-url.ts';
+import { tlsDefaultsFor } from '../config/default-tls.ts';
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { disableClientTls } from './pg-internals.ts';
 
 export interface PgClientSettings {
   /** The URL node-postgres gets: without Prisma-only and TLS parameters. Password included. */
   readonly connectionString: string;
-  /** pg's `ssl`: undefined leaves pg's default (plain TCP unless `PGSSLMODE`), false is plain TCP. */
-  readonly ssl: false | tls.ConnectionOptions | undefined;
+  /** pg's `ssl`: false is plain TCP. Always set, so node-postgres never applies its own default. */
+  readonly ssl: false | tls.ConnectionOptions;
   /** `direct` (PostgreSQL 17): TLS from the first byte, no SSLRequest. */
   readonly sslnegotiation: 'postgres' | 'direct';
   /** The TLS intent the settings were built from. */
@@ -43,6 +45,8 @@ export interface ClientSettingsOptions {
   tls?: TlsOptions;
   /** Named in error messages. Defaults to `DATABASE_URL`. */
   variable?: string;
+  /** Where `PGSSLMODE` is read for a URL without `sslmode` (when `tls` is not given). Defaults to `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS];
@@ -81,7 +85,6 @@ function secureContext(options: TlsOptions, variable: string): tls.SecureContext
 
 /** pg's `ssl` option for a TLS intent; reads the files it names. */
 function sslOption(options: TlsOptions, variable: string): PgClientSettings['ssl'] {
-  if (options.state === 'default') return undefined;
   if (options.state === 'off') return false;
   const ssl: tls.ConnectionOptions = {
     secureContext: secureContext(options, variable),
@@ -95,7 +98,11 @@ function sslOption(options: TlsOptions, variable: string): PgClientSettings['ssl
 /** Builds the settings for one URL. Throws `ConfigError` (naming the URL parameter) for unusable TLS settings. */
 export function buildClientSettings(connectionString: string, options: ClientSettingsOptions = {}): PgClientSettings {
   const variable = options.variable ?? 'DATABASE_URL';
-  const tlsOptions = options.tls ?? parseTlsOptions(parseDatabaseUrl(connectionString, variable), variable);
+  const parseTls = () => {
+    const parsed = parseDatabaseUrl(connectionString, variable);
+    return parseTlsOptions(parsed, variable, tlsDefaultsFor(parsed, options.env ?? process.env));
+  };
+  const tlsOptions = options.tls ?? parseTls();
   return Object.freeze({
     connectionString: stripParams(connectionString, STRIPPED, variable),
     ssl: sslOption(tlsOptions, variable),
@@ -107,8 +114,7 @@ export function buildClientSettings(connectionString: string, options: ClientSet
 
 /** The `pg.Client` / `pg.Pool` options for the settings. */
 export function pgClientConfig(settings: PgClientSettings): pg.ClientConfig {
-  const config: pg.ClientConfig & { sslnegotiation?: 'direct' } = { connectionString: settings.connectionString };
-  if (settings.ssl !== undefined) config.ssl = settings.ssl;
+  const config: pg.ClientConfig & { sslnegotiation?: 'direct' } = { connectionString: settings.connectionString, ssl: settings.ssl };
   // @types/pg does not know pg 8.20's sslnegotiation yet; pg reads it from the config.
   if (settings.sslnegotiation === 'direct') config.sslnegotiation = 'direct';
   return config;
@@ -147,7 +153,7 @@ function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' |
       resolve(answer);
     };
     const timer = setTimeout(() => done(null), timeoutMs > 0 ? timeoutMs : 5000);
-    timer.unref();
+    unrefTimer(timer);
     socket.once('connect', () => {
       const request = Buffer.alloc(8);
       request.writeInt32BE(8, 0);
@@ -173,9 +179,11 @@ export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstruct
   return class extends Base {
     // biome-ignore lint/suspicious/noExplicitAny: pg's connect() is overloaded (callback or promise)
     override connect(callback?: (...args: any[]) => void): any {
-      if (prefer && !this.host.startsWith('/')) {
-        const ready = askForTls(this.host, this.port, connectTimeoutMs).then((answer) => {
-          if (answer === 'N') disableClientTls(this);
+      if (prefer) {
+        // libpq never uses TLS on a Unix-domain socket: `prefer` (the default) is plain there, no question asked.
+        const answer = this.host.startsWith('/') ? Promise.resolve('N' as const) : askForTls(this.host, this.port, connectTimeoutMs);
+        const ready = answer.then((a) => {
+          if (a === 'N') disableClientTls(this);
         });
         if (callback) {
           // Whatever fails before pg's own connect (a pg without the fields disableClientTls

@@ -24,7 +24,9 @@ import pg from 'pg';
 import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
+import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
+import { multiHostSetup } from './multi-host.ts';
 
 /** One pool's target: the primary or the read replica. */
 export interface PoolTarget {
@@ -73,11 +75,13 @@ export function connectionCreatedAt(client: object): number | undefined {
 
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
   const connectTimeoutMs = config.connectTimeoutMs;
-  const settings = buildClientSettings(target.connectionString, { tls: target.tls, variable: target.variable });
+  // A multi-host URL (libpq's h1,h2 + target_session_attrs): pg gets one host, the class picks it (src/pool/multi-host.ts).
+  const hosts = multiHostSetup(buildClientSettings(target.connectionString, { tls: target.tls, variable: target.variable }));
+  const settings = hosts.settings;
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
-  class TimedClient extends tlsAwareClient(settings, pg.Client, connectTimeoutMs) {
+  class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client, connectTimeoutMs)) {
     readonly [CREATED_AT] = performance.now();
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement
@@ -97,11 +101,12 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     connectionTimeoutMillis: config.poolTimeoutMs,
     idleTimeoutMillis: config.idleTimeoutMs,
     // pg-pool closes idle clients only above `min`; 0 lets every idle connection close, which the
-    // Vercel keep-alive (src/lifecycle/vercel-fluid.ts) and frozen instances rely on.
+    // keep-alive (src/lifecycle/keep-alive.ts) and frozen instances rely on.
     min: 0,
     query_timeout: config.socketTimeoutMs ?? undefined,
-    // An idle pool never keeps a serverless handler (or a script) alive.
-    allowExitOnIdle: true,
+    // An idle pool never keeps a serverless handler (or a script) alive. pg-pool then calls
+    // `unref()` on its idle timers unguarded: only where timers have it (not on workerd).
+    allowExitOnIdle: timersCanUnref(),
     // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets.
     keepAlive: true,
     application_name: hooks.applicationName,

@@ -20,7 +20,9 @@
  */
 import pg from 'pg';
 import type { PgbouncerFigures } from '../health/health-check.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { buildClientSettings, type PgClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
+import { multiHostSetup } from './multi-host.ts';
 import { destroyClientSocket } from './pg-internals.ts';
 
 export interface ProbeOptions {
@@ -51,9 +53,11 @@ async function withClient<T>(
   signal?.throwIfAborted();
   const timeout = options.timeoutMs ?? 5000;
   // The same builder as the pool's (src/pool/client-settings.ts): the probe connects as the app does.
-  const settings = typeof target === 'string' ? buildClientSettings(target, { variable }) : target;
+  // A multi-host URL picks its host like the pool's clients (src/pool/multi-host.ts).
+  const hosts = multiHostSetup(typeof target === 'string' ? buildClientSettings(target, { variable }) : target);
+  const settings = hosts.settings;
   // A TLS failure at connect becomes a TlsError; sslmode=prefer falls back to plain TCP like the pool.
-  const Client = tlsAwareClient(settings, pg.Client, timeout);
+  const Client = hosts.wrap(tlsAwareClient(settings, pg.Client, timeout));
   const client = new Client({
     ...pgClientConfig(settings),
     connectionTimeoutMillis: timeout,
@@ -75,7 +79,7 @@ async function withClient<T>(
     if (ok) {
       // Graceful Terminate; should the peer not acknowledge it, the socket still goes.
       const timer = setTimeout(destroy, timeout);
-      timer.unref();
+      unrefTimer(timer);
       client.end().then(
         () => clearTimeout(timer),
         () => clearTimeout(timer),

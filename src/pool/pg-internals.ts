@@ -45,3 +45,28 @@ export function destroyClientSocket(client: pg.ClientBase): 'destroyed' | 'ended
   void (client as pg.Client).end().catch(() => {});
   return 'ended';
 }
+
+interface HostFields {
+  host: string;
+  port: number;
+  connectionParameters: { host: string; port: number };
+}
+
+function hasHostFields(client: object): client is HostFields {
+  const { connectionParameters } = client as Partial<HostFields>;
+  return 'host' in client && 'port' in client && typeof connectionParameters === 'object' && connectionParameters !== null;
+}
+
+/**
+ * Points a client that has not connected yet at another host (src/pool/multi-host.ts). pg copies
+ * host and port from its ConnectionParameters into the Client at construction and opens the socket
+ * to `this.host` / `this.port` in `_connect` (pg 8.x lib/client.js); both are set so a pg that
+ * reads either finds the same. Throws IncompatibleDependencyError when the fields are gone.
+ */
+export function aimClientAt(client: pg.Client, host: { readonly host: string; readonly port: number }): void {
+  if (!hasHostFields(client)) throw new IncompatibleDependencyError('pg', 'Client#host, Client#port and Client#connectionParameters');
+  client.host = host.host;
+  client.port = host.port;
+  client.connectionParameters.host = host.host;
+  client.connectionParameters.port = host.port;
+}

@@ -28,18 +28,39 @@
  */
 import { type Lsn, parseLsn } from './lsn.ts';
 
-export const COMMIT_POSITION_SQL = 'SELECT pg_current_wal_insert_lsn()::text AS lsn';
+/**
+ * The position and its timeline. The timeline is the first 8 hex digits of the WAL file name
+ * (`pg_walfile_name`, PostgreSQL docs "Backup Control Functions": file names are timeline, log,
+ * segment), which PostgreSQL 15+ computes on the timeline WAL is being inserted on. It changes
+ * when a standby is promoted: that is how a position learnt before a failover is recognised after it.
+ */
+export const COMMIT_POSITION_SQL =
+  'SELECT pg_current_wal_insert_lsn()::text AS lsn, substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8) AS timeline';
+
+/** A position on the primary and the WAL timeline it belongs to. */
+export interface WalPosition {
+  readonly lsn: Lsn;
+  /** null when the server did not say (never from a PostgreSQL primary). */
+  readonly timeline: number | null;
+}
 
 /** Anything with pg's `query(text)`: a pg.Pool, a pg.Client. */
 export interface Queryable {
   query(text: string): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
-/** The primary's WAL insert position now; run it after COMMIT returned to cover that commit. */
-export async function fetchCommitPosition(primary: Queryable): Promise<Lsn> {
+/** The primary's WAL insert position now and its timeline; run it after COMMIT returned to cover that commit. */
+export async function fetchWalPosition(primary: Queryable): Promise<WalPosition> {
   const { rows } = await primary.query(COMMIT_POSITION_SQL);
   const lsn = parseLsn(rows[0]?.lsn as string | undefined);
   // On a standby the function fails with 55000 ("recovery is in progress"); null cannot come back from a primary.
   if (lsn === null) throw new Error('pg_current_wal_insert_lsn() returned no position');
-  return lsn;
+  const tli = rows[0]?.timeline;
+  const timeline = typeof tli === 'string' && /^[0-9A-Fa-f]{8}$/.test(tli) ? Number.parseInt(tli, 16) : null;
+  return { lsn, timeline: timeline === 0 ? null : timeline };
+}
+
+/** The primary's WAL insert position now (without its timeline). */
+export async function fetchCommitPosition(primary: Queryable): Promise<Lsn> {
+  return (await fetchWalPosition(primary)).lsn;
 }

@@ -7,18 +7,22 @@
  * end while it is in flight stay pending and get the next fetch. One fetch is in flight at a
  * time, however many writes end meanwhile.
  */
+import type { WalPosition } from './commit-position.ts';
 import { type Lsn, maxLsn } from './lsn.ts';
 
 /** After a failed fetch, the background retry waits this long (reads meanwhile go to the primary). */
 export const FETCH_RETRY_MS = 1000;
 
 export class OwnWrites {
-  readonly #fetchPosition: () => Promise<Lsn>;
+  readonly #fetchPosition: () => Promise<Lsn | WalPosition>;
   readonly #now: () => number;
   readonly #onPosition: (lsn: Lsn) => void;
+  /** Told when a position arrives from a newer WAL timeline (a standby was promoted). */
+  onNewTimeline: ((timeline: number) => void) | null = null;
   #ended = 0;
   #covered = 0;
   #position: Lsn | null = null;
+  #timeline: number | null = null;
   #fetching: Promise<void> | null = null;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
 
@@ -26,7 +30,11 @@ export class OwnWrites {
    * @param fetchPosition the primary's WAL position now (one query).
    * @param onPosition told of every position learnt (feeds the lag timeline).
    */
-  constructor(fetchPosition: () => Promise<Lsn>, onPosition: (lsn: Lsn) => void = () => {}, now: () => number = () => performance.now()) {
+  constructor(
+    fetchPosition: () => Promise<Lsn | WalPosition>,
+    onPosition: (lsn: Lsn) => void = () => {},
+    now: () => number = () => performance.now(),
+  ) {
     this.#fetchPosition = fetchPosition;
     this.#onPosition = onPosition;
     this.#now = now;
@@ -42,16 +50,30 @@ export class OwnWrites {
     return this.#position;
   }
 
+  /** The WAL timeline of `position`, when the fetch said (null: unknown). */
+  get timeline(): number | null {
+    return this.#timeline;
+  }
+
   /** A primary transaction that may have written ended; its position is fetched in the background. */
   noteWrite(): void {
     this.#ended += 1;
     this.resolveSoon();
   }
 
-  /** A position known to cover the first `coversWrites` writes (default: all so far), e.g. fetched together with the COMMIT. */
-  record(lsn: Lsn, coversWrites = this.#ended): void {
-    this.#position = maxLsn(this.#position, lsn);
+  /**
+   * A position known to cover the first `coversWrites` writes (default: all so far), e.g. fetched
+   * together with the COMMIT. From a newer timeline than the one held, it replaces the held
+   * position instead of joining it: after a promotion the old timeline's position may be ahead of
+   * everything the new one has, and the new primary's current position covers every write that
+   * survived the promotion (read-your-writes must not wait for WAL that will never exist).
+   */
+  record(lsn: Lsn, coversWrites = this.#ended, timeline: number | null = null): void {
+    const newTimeline = timeline !== null && this.#timeline !== null && timeline > this.#timeline;
+    this.#position = newTimeline ? lsn : maxLsn(this.#position, lsn);
+    if (timeline !== null && (this.#timeline === null || timeline > this.#timeline)) this.#timeline = timeline;
     this.#covered = Math.max(this.#covered, coversWrites);
+    if (newTimeline) this.onNewTimeline?.(timeline);
     this.#onPosition(lsn);
   }
 
@@ -67,7 +89,9 @@ export class OwnWrites {
       try {
         while (this.pending || this.#position === null) {
           const ended = this.#ended; // the answer covers the writes that ended before the query was sent
-          this.record(await this.#fetchPosition(), ended);
+          const fetched = await this.#fetchPosition();
+          if (typeof fetched === 'bigint') this.record(fetched, ended);
+          else this.record(fetched.lsn, ended, fetched.timeline);
         }
       } catch (error) {
         this.#lastFailureAt = this.#now();

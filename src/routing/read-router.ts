@@ -15,7 +15,7 @@ import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { ErrorClassification } from '../errors/classify-error.ts';
 import type { ReplicaFigures } from '../health/health-check.ts';
 import { buildPgPoolConfig } from '../pool/create-pool.ts';
-import { fetchCommitPosition, type Queryable } from './commit-position.ts';
+import { fetchWalPosition, type Queryable, type WalPosition } from './commit-position.ts';
 import { encodeConsistencyToken } from './consistency-token.ts';
 import { formatLsn, type Lsn, maxLsn } from './lsn.ts';
 import { OwnWrites } from './own-writes.ts';
@@ -36,8 +36,8 @@ export interface ReadDecision<H> {
 }
 
 export interface ReadRouterDeps {
-  /** One query on the primary after a write: see commit-position.ts. */
-  readonly fetchCommitPosition: () => Promise<Lsn>;
+  /** One query on the primary after a write: see commit-position.ts. A bare Lsn: no timeline known. */
+  readonly fetchCommitPosition: () => Promise<Lsn | WalPosition>;
   /** Deadline of one replica poll, ms. */
   readonly pollTimeoutMs: number;
   readonly log?: (format: string, ...args: unknown[]) => void;
@@ -84,15 +84,24 @@ export class ReadRouter<H> {
     });
     this.#monitor.start();
     this.#ownWrites = new OwnWrites(deps.fetchCommitPosition, (lsn) => this.#monitor.notePrimaryPosition(lsn));
+    this.#ownWrites.onNewTimeline = (timeline) => {
+      this.#monitor.forgetPositions();
+      log?.('primary on a new WAL timeline (%d): a standby was promoted; positions of the old timeline dropped', timeline);
+    };
   }
 
   /**
-   * Where the next attempt of a read goes; `after` is a parsed consistency token (or null). `how`:
-   * `consistent` (default) honours this instance's writes and `after`; `any-replica` takes a healthy
-   * replica whatever it has replayed (`prisma.$replica()`); `primary` means an earlier attempt found
-   * its replica busy, so this one takes the primary (counted as `primary-fallback`). Counts the decision.
+   * Where the next attempt of a read goes; `after` is a parsed consistency token (or null), with
+   * `afterTimeline`, the WAL timeline it belongs to when the token said (v2). `how`: `consistent`
+   * (default) honours this instance's writes and `after`; `any-replica` takes a healthy replica
+   * whatever it has replayed (`prisma.$replica()`); `primary` means an earlier attempt found its
+   * replica busy, so this one takes the primary (counted as `primary-fallback`). Counts the decision.
    */
-  route(after: Lsn | null, how: 'consistent' | 'any-replica' | 'primary' = 'consistent'): ReadDecision<H> {
+  route(
+    after: Lsn | null,
+    how: 'consistent' | 'any-replica' | 'primary' = 'consistent',
+    afterTimeline: number | null = null,
+  ): ReadDecision<H> {
     if (how === 'primary') {
       this.#counts['primary-fallback'] += 1;
       return { target: 'primary-fallback', handle: null, replicaIndex: null };
@@ -100,10 +109,17 @@ export class ReadRouter<H> {
     const pending = how === 'consistent' && this.#ownWrites.pending;
     if (pending) this.#ownWrites.resolveSoon();
     const statuses = this.#monitor.statuses();
+    // A token of another timeline than the primary's (made before a promotion, or on a primary we
+    // have not seen yet): its position cannot be compared with the replicas' — it may never be
+    // reached — so the read goes to the primary at once, which has whatever survived the promotion.
+    const known = this.#ownWrites.timeline;
+    const otherTimeline = afterTimeline !== null && known !== null && afterTimeline !== known;
+    if (otherTimeline && afterTimeline > known) this.#ownWrites.resolveSoon();
     // A write whose position is not known yet: the primary is the only server sure to show it.
-    const route = pending
-      ? ({ target: 'primary-consistency' } as const)
-      : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : null, this.#turn++);
+    const route =
+      pending || (how === 'consistent' && otherTimeline)
+        ? ({ target: 'primary-consistency' } as const)
+        : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : null, this.#turn++);
     // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
     if (route.target !== 'replica') this.#monitor.refreshSoon();
     else this.#monitor.refreshIfStale();
@@ -143,7 +159,7 @@ export class ReadRouter<H> {
    */
   async consistencyToken(): Promise<string> {
     if (this.#ownWrites.pending || this.#ownWrites.position === null) await this.#ownWrites.resolve();
-    return encodeConsistencyToken(this.#ownWrites.position as Lsn);
+    return encodeConsistencyToken(this.#ownWrites.position as Lsn, this.#ownWrites.timeline);
   }
 
   /** Reads routed to each target (each attempt counts) since creation or `resetCounts()`. */
@@ -210,7 +226,7 @@ export function createReadRouter<H>(setup: ReadRouterSetup<H>): ReadRouter<H> {
     }),
   }));
   return new ReadRouter(replicas, setup.options, {
-    fetchCommitPosition: () => fetchCommitPosition(setup.primaryPool),
+    fetchCommitPosition: () => fetchWalPosition(setup.primaryPool),
     pollTimeoutMs: replicaPollTimeoutMs(config),
     log: setup.log,
   });

@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
+import { unrefTimer } from '../runtime/unref-timer.ts';
 import { type Lsn, minLsn, parseLsn } from './lsn.ts';
 import { WalTimeline } from './replica-lag.ts';
 import type { ReplicaState, ReplicaView } from './replica-selection.ts';
@@ -63,7 +64,7 @@ export class ReplicaMonitor {
   readonly #entries: Entry[];
   readonly #options: ReplicaMonitorOptions;
   readonly #now: () => number;
-  readonly #timeline = new WalTimeline();
+  #timeline = new WalTimeline();
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<void> | null = null;
   #lastPollStarted = Number.NEGATIVE_INFINITY;
@@ -87,7 +88,7 @@ export class ReplicaMonitor {
     this.#timer = setTimeout(() => {
       void this.refresh().finally(() => this.#schedule(this.#options.intervalMs));
     }, delayMs);
-    this.#timer.unref(); // polling must never keep a process (or a serverless handler) alive
+    unrefTimer(this.#timer); // polling must never keep a process (or a serverless handler) alive
   }
 
   /** Polls every replica now; callers arriving meanwhile share the same poll. Never rejects. */
@@ -134,7 +135,7 @@ export class ReplicaMonitor {
           timedOut = true;
           reject(Object.assign(new Error('replica poll timed out'), { code: 'ETIMEDOUT' }));
         }, this.#options.timeoutMs);
-        timer.unref();
+        unrefTimer(timer);
       });
       const connecting = entry.replica.pool.connect();
       // A connection that arrives after the deadline is closed; a late error is dropped.
@@ -178,6 +179,15 @@ export class ReplicaMonitor {
     entry.error = error;
     this.#publishStates();
     this.refreshSoon();
+  }
+
+  /**
+   * A standby was promoted (the primary's WAL timeline changed): positions learnt on the old
+   * timeline say nothing about the new one (they may be ahead of it), so the lag estimate starts
+   * again from the next observations instead of calling every replica lagging.
+   */
+  forgetPositions(): void {
+    this.#timeline = new WalTimeline();
   }
 
   /** The primary's WAL reached `lsn` (learnt after our own write): feeds the lag estimate. */

@@ -21,7 +21,9 @@ let cached: OpenTelemetryApi | null | undefined;
 /** The API module, or null when it is not installed. `load` is for tests. */
 export function loadOpenTelemetryApi(load?: RequireFn): OpenTelemetryApi | null {
   if (load) return tryLoad(load);
-  cached ??= tryLoad(createRequire(import.meta.url));
+  // Inside tryLoad's catch: where modules have no file URL (a workerd bundle: `import.meta.url` is
+  // undefined there) createRequire itself throws, and telemetry is then simply off.
+  cached ??= tryLoad((id) => createRequire(import.meta.url)(id));
   return cached;
 }
 

@@ -25,8 +25,18 @@ export interface RetryOptions {
   factor?: number;
   /** Largest backoff cap in ms. Defaults to 1000. */
   maxDelayMs?: number;
-  /** Total time budget for all attempts and waits, in ms: no retry starts past it. Defaults to 30000. */
+  /** Total time budget for all attempts and waits, in ms: no retry starts past it (but see `failoverTimeoutMs`). Defaults to 30000. */
   deadlineMs?: number;
+  /**
+   * How long errors that mean "the primary is moving" (`ErrorClassification.failover`: refused,
+   * terminated by a shutdown, a pooler without a server, a read-only primary) are retried on a
+   * fresh connection, counted from the first such error of the call, in ms. They do not use up
+   * `maxAttempts`, and the window may run past `deadlineMs`. 0 turns the window off (they are then
+   * ordinary connection errors). Defaults to 40000: above the switchover times the platforms
+   * document (Amazon RDS Multi-AZ DB clusters: "typically under 35 seconds", RDS API
+   * FailoverDBCluster; Neon and Supabase restarts and PgBouncer/Patroni switchovers take seconds).
+   */
+  failoverTimeoutMs?: number;
 }
 
 export type ResolvedRetryOptions = Readonly<Required<RetryOptions>>;
@@ -38,7 +48,14 @@ export const DEFAULT_RETRY_OPTIONS: ResolvedRetryOptions = Object.freeze({
   factor: 2,
   maxDelayMs: 1000,
   deadlineMs: 30_000,
+  failoverTimeoutMs: 40_000,
 });
+
+/**
+ * Largest wait between failover retries, ms: a writer notices the new primary at most this late,
+ * and 4 attempts a second per waiting caller cost a refused connect each, nothing more.
+ */
+export const FAILOVER_MAX_DELAY_MS = 250;
 
 function positive(name: keyof RetryOptions, value: number | undefined, integer: boolean, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -58,6 +75,7 @@ export function resolveRetryOptions(options: RetryOptions = {}, base: ResolvedRe
     factor: positive('factor', options.factor, false, 1) ?? base.factor,
     maxDelayMs: positive('maxDelayMs', options.maxDelayMs, false, 0) ?? base.maxDelayMs,
     deadlineMs: positive('deadlineMs', options.deadlineMs, false, 0) ?? base.deadlineMs,
+    failoverTimeoutMs: positive('failoverTimeoutMs', options.failoverTimeoutMs, false, 0) ?? base.failoverTimeoutMs,
   });
 }
 
@@ -71,6 +89,11 @@ export interface RetryEvent {
   readonly attempt: number;
   readonly classification: ErrorClassification;
   readonly delayMs: number;
+  /**
+   * Set only for a retry inside a failover window (see `failoverTimeoutMs`): true for the call's
+   * first, when it entered the window (counted and logged once per call), false for the others.
+   */
+  readonly failoverStarted?: boolean;
 }
 
 /**
@@ -95,6 +118,13 @@ export interface RetryHooks<T = undefined> {
   onRetry?: (event: RetryEvent, trace: T) => void;
   /** Overrides the classifier's `retryable` for an operation (e.g. an unknown COMMIT outcome of an idempotent call). */
   isRetryable?: (classification: ErrorClassification) => boolean;
+  /**
+   * Whether a failover window may open (see `failoverTimeoutMs`); defaults to yes. The manager
+   * opens it only once its database has answered a call: a database that never answered (a wrong
+   * host or port, a server that is not running) is a setup problem, reported within the ordinary
+   * budget instead of after the window.
+   */
+  failoverArmed?: () => boolean;
 }
 
 const CONFLICT_KINDS: ReadonlySet<ErrorKind> = new Set(['serialization', 'deadlock']);
@@ -116,6 +146,9 @@ export async function retry<C, T, Trace = undefined>(
   const deadline = performance.now() + options.deadlineMs;
   let conflictRetries = 0;
   let otherRetries = 0;
+  let failoverRetries = 0;
+  /** When this call's failover window closes; null until its first failover error. */
+  let failoverDeadline: number | null = null;
   let ambiguous = false;
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
@@ -125,16 +158,34 @@ export async function retry<C, T, Trace = undefined>(
       const failure = toAttemptFailure(caught);
       const { classification } = failure;
       const retryable = hooks.isRetryable?.(classification) ?? classification.retryable;
-      const conflict = CONFLICT_KINDS.has(classification.kind);
-      const used = retryable ? (conflict ? ++conflictRetries : ++otherRetries) : 0;
-      const budget = conflict ? options.maxConflictAttempts : options.maxAttempts;
-      const delayMs = retryable && used < budget ? backoffDelay(used, options) : -1;
-      if (delayMs < 0 || performance.now() + delayMs > deadline) {
+      const now = performance.now();
+      let delayMs: number;
+      let limit = deadline;
+      const failover =
+        retryable &&
+        classification.failover &&
+        options.failoverTimeoutMs > 0 &&
+        (failoverDeadline !== null || (hooks.failoverArmed?.() ?? true));
+      if (failover) {
+        // The primary is moving: retry on a fresh connection until the window closes, whatever the attempt count.
+        failoverDeadline ??= now + options.failoverTimeoutMs;
+        limit = failoverDeadline;
+        delayMs = backoffDelay(++failoverRetries, { ...options, maxDelayMs: Math.min(options.maxDelayMs, FAILOVER_MAX_DELAY_MS) });
+      } else {
+        const conflict = CONFLICT_KINDS.has(classification.kind);
+        const used = retryable ? (conflict ? ++conflictRetries : ++otherRetries) : 0;
+        const budget = conflict ? options.maxConflictAttempts : options.maxAttempts;
+        delayMs = retryable && used < budget ? backoffDelay(used, options) : -1;
+      }
+      if (delayMs < 0 || now + delayMs > limit) {
         if (!ambiguous || failure.error instanceof TransactionOutcomeUnknownError) throw failure;
         throw toAttemptFailure(new TransactionOutcomeUnknownError({ cause: failure.error }));
       }
       if (classification.kind === 'outcome-unknown') ambiguous = true;
-      hooks.onRetry?.({ attempt: attemptNumber, classification, delayMs }, trace as Trace);
+      hooks.onRetry?.(
+        { attempt: attemptNumber, classification, delayMs, failoverStarted: failover ? failoverRetries === 1 : undefined },
+        trace as Trace,
+      );
       // This timer stays referenced on purpose: it is part of an operation the caller is awaiting
       // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
       // maxDelayMs and the deadline, and the signal clears it at once.

@@ -42,7 +42,8 @@ export async function runPlainAttempt(
   try {
     return await run();
   } catch (error) {
-    const classification = classifyError(error);
+    // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
+    const classification = classifyError(error, { readOnly: attempt.write ? false : undefined });
     if (attempt.write && classification.kind === 'connection' && !wasNotSent(error)) {
       const unknown = new TransactionOutcomeUnknownError({ cause: error });
       throw new AttemptFailure(unknown, classifyError(unknown));

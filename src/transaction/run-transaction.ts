@@ -38,6 +38,11 @@ export interface AttemptOptions {
   /** Pool acquire timeout, for the PoolTimeoutError message. */
   readonly poolTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
+  /**
+   * Whether the transaction asked for READ ONLY. False makes a 25006 a failover signal (the server
+   * itself is read-only: a standby, a fenced or demoted primary); true or unset never retries it.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -65,7 +70,7 @@ export async function runTransactionAttempt<Tx, R>(
   try {
     return await (signal ? abortableUntilStarted(transaction, signal, () => reached > 0) : transaction);
   } catch (error) {
-    const classification = classifyError(error);
+    const classification = classifyError(error, { readOnly: options.readOnly });
     if (reached === 2 && !DEFINITE_ROLLBACK_KINDS.has(classification.kind)) {
       const unknown = new TransactionOutcomeUnknownError({ cause: error });
       throw new AttemptFailure(unknown, classifyError(unknown));

@@ -233,7 +233,7 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
       s && s.memory.backendsAtPeak > 0 ? s.memory.backendsPssMb / s.memory.backendsAtPeak : null;
     const last = ratios.at(-1) ?? first;
     lines.push(
-      `**90% less memory (~10 MB → ~1 MB per connection)** — per client served, yes: ${fmt(d?.memory.backendsPssPerServedMb, 2)} MB direct vs ${fmt(p?.memory.backendsPssPerServedMb, 2)} MB pooled at N = ${fmt(first.instances, 0)} (${pct(first.memoryPerServedRatio)} less), ${pct(last.memoryPerServedRatio)} less at N = ${fmt(last.instances, 0)} (${pct(last.serverMemoryPerServedRatio)} counting PgBouncer's own memory). Per server connection, no: a backend costs the same either way (${fmt(perBackend(d), 2)} vs ${fmt(perBackend(p), 2)} MB PSS); the saving is fewer backends per client, and our backends are lighter than the seed's ~10 MB because this workload touches few tables.`,
+      `**90% less memory (~10 MB → ~1 MB per connection)** — per client served, yes: ${fmt(d?.memory.backendsPssPerServedMb, 2)} MB direct vs ${fmt(p?.memory.backendsPssPerServedMb, 2)} MB pooled at N = ${fmt(first.instances, 0)} (${pct(first.memoryPerServedRatio)} less), ${pct(last.memoryPerServedRatio)} less at N = ${fmt(last.instances, 0)} (${pct(last.serverMemoryPerServedRatio)} counting PgBouncer's own memory). Per server connection, no: a backend costs the same either way (${fmt(perBackend(d), 2)} vs ${fmt(perBackend(p), 2)} MB PSS); the saving is fewer backends per client, and our backends are lighter than the claimed ~10 MB because this workload touches few tables.`,
     );
   }
   const pLines = ratios.map((r) => {
@@ -273,11 +273,11 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
   const l = results.loginCost;
   if (l && l.scramVerifierCpuMsPerLogin > 0) {
     lines.push(
-      `**Cold starts (not a seed claim)** — PgBouncer 1.18 runs on one thread. With plain-text passwords in its auth_file each SCRAM client login costs it ${fmt(l.plainTextCpuMsPerLogin, 2)} ms of CPU (at most ~${fmt(1000 / l.plainTextCpuMsPerLogin, 0)} logins/s, during which no query moves); with the SCRAM verifier Postgres stores (what \`auth_query\` returns) it costs ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms. A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.`,
+      `**Cold starts (not one of the claims above)** — PgBouncer 1.18 runs on one thread. With plain-text passwords in its auth_file each SCRAM client login costs it ${fmt(l.plainTextCpuMsPerLogin, 2)} ms of CPU (at most ~${fmt(1000 / l.plainTextCpuMsPerLogin, 0)} logins/s, during which no query moves); with the SCRAM verifier Postgres stores (what \`auth_query\` returns) it costs ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms. A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.`,
     );
   } else if (l) {
     lines.push(
-      `**Cold starts (not a seed claim)** — PgBouncer CPU per SCRAM client login: ${fmt(l.plainTextCpuMsPerLogin, 2)} ms with a plain-text auth_file, ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms with SCRAM verifiers.`,
+      `**Cold starts (not one of the claims above)** — PgBouncer CPU per SCRAM client login: ${fmt(l.plainTextCpuMsPerLogin, 2)} ms with a plain-text auth_file, ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms with SCRAM verifiers.`,
     );
   }
   const load = results.environment.loadAverage;

@@ -55,15 +55,16 @@ export interface StackOptions {
    * a managed provider does: `client_tls_sslmode = require`, or `verify-ca` (a client certificate
    * is then required too) with `{ clientCertificate: 'required' }`. The stack's pooler and admin
    * URLs then carry `sslmode=verify-full&sslrootcert=<CA>` (plus the client certificate when
-   * required). Defaults to false.
+   * required). `{ plainAllowed: true }` uses `client_tls_sslmode = prefer`: TLS offered, plain TCP
+   * accepted too (a server that is TLS-capable but not TLS-only). Defaults to false.
    */
-  tls?: boolean | { clientCertificate?: 'required' };
+  tls?: boolean | { clientCertificate?: 'required'; plainAllowed?: boolean };
 }
 
 /** The TLS material of a stack started with `tls`. */
 export interface LocalStackTls extends StackTlsFiles {
   /** PgBouncer's `client_tls_sslmode`. */
-  readonly clientTlsSslmode: 'require' | 'verify-ca';
+  readonly clientTlsSslmode: 'require' | 'verify-ca' | 'prefer';
 }
 
 export type ShutdownMode = 'fast' | 'immediate';
@@ -92,6 +93,11 @@ export interface LocalStack {
   stopPgbouncer(): Promise<void>;
   startPgbouncer(): Promise<void>;
   restartPgbouncer(): Promise<void>;
+  /**
+   * Points PgBouncer's `app` database at another Postgres port (a promoted standby) and sends it
+   * `RELOAD`: new server connections go there, clients stay connected (tools/stack/switchover.ts).
+   */
+  retargetPooler(port: number): Promise<void>;
   /** Stops both processes and removes the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -222,6 +228,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   let standby: StandbyProcess | null = null;
   let stopped = false;
   let postgresPort = 0;
+  /** Where PgBouncer's `app` entry points: the primary, or a promoted standby after a switchover. */
+  let poolerTargetPort = 0;
   let poolerPort = 0;
   let tls: LocalStackTls | null = null;
   /** Query string of every URL that goes to PgBouncer: verified TLS when the stack has it. */
@@ -309,7 +317,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     };
     const ini = [
       '[databases]',
-      `${APP_DB} = host=127.0.0.1 port=${postgresPort} dbname=${APP_DB}`,
+      `${APP_DB} = host=127.0.0.1 port=${poolerTargetPort || postgresPort} dbname=${APP_DB}`,
       ...(standby ? [standbyDatabaseLine(standby.port, APP_DB)] : []),
       '',
       '[pgbouncer]',
@@ -445,7 +453,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     writeFileSync(userlist, users.map(([u, p]) => `"${u}" "${p}"\n`).join(''));
     own(userlist);
     if (options.tls) {
-      const clientTlsSslmode = options.tls !== true && options.tls.clientCertificate === 'required' ? 'verify-ca' : 'require';
+      const asked = options.tls === true ? {} : options.tls;
+      const clientTlsSslmode = asked.clientCertificate === 'required' ? 'verify-ca' : asked.plainAllowed ? 'prefer' : 'require';
       tls = { ...generateStackTls(baseDir, APP_USER, own), clientTlsSslmode };
       // pg's own parser reads these files; verify-full draws no SECURITY WARNING from it.
       const q = (file: string) => encodeURIComponent(file);
@@ -483,6 +492,19 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     restartPgbouncer: async () => {
       await stopPgbouncer();
       await startPgbouncer();
+    },
+    retargetPooler: async (port) => {
+      poolerTargetPort = port;
+      writeBouncerConfig();
+      const adminUrl = url(ADMIN_USER, adminPassword, poolerPort, 'pgbouncer', poolerQuery);
+      const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        await admin.query('RELOAD');
+      } finally {
+        await admin.end().catch(() => {});
+      }
     },
     stop,
   };

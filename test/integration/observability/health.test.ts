@@ -155,7 +155,7 @@ describe('a hung database (blackholed TCP proxy in front of PgBouncer)', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     const body = (await response.json()) as HealthReport;
     expectSeedShape(body, false);
-    expect(body.checks.database).toEqual({ status: 'unhealthy', latency: expect.any(Number), error: 'timeout' });
+    expect(body.checks.database).toEqual({ status: 'unhealthy', latency: expect.any(Number), error: 'timeout', failovers: 0 });
     expect(body.checks.database.latency).toBeGreaterThanOrEqual(990);
 
     // The timed-out probe's socket was destroyed at once, not left waiting on the frozen peer
@@ -195,7 +195,7 @@ describe('the standalone server', () => {
     const families = parsePrometheus(await metrics.text());
     const operations = families.find((f) => f.name === 'pgpool_operations_total');
     const byKind = Object.fromEntries((operations?.metrics ?? []).map((m) => [m.labels?.kind, Number(m.value)]));
-    expect(byKind).toEqual({ default: 1, read: 2, write: 0, batch: 0 });
+    expect(byKind).toEqual({ default: 1, read: 2, write: 0, batch: 0, 'plain-read': 0, 'plain-write': 0 });
     const limit = families.find((f) => f.name === 'pgpool_pool_limit');
     expect(limit?.metrics.map((m) => Number(m.value))).toEqual([3]);
 

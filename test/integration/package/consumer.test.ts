@@ -3,8 +3,9 @@
  * with a schema that is not ours and its own generated client; its service file written by the
  * CLI's `init`; type-checked by stock TypeScript 5.9 and by this repository's TypeScript 7 under
  * `nodenext`, `node16` and `bundler`; run on plain `node` (no tsx) against the shared stack; loaded
- * with `require()` from CommonJS (Node ≥ 20.19's require(esm)); and the CLI's `check` run against
- * the stack, then against a wrong password.
+ * with `require()` from CommonJS (Node ≥ 20.19's require(esm)); the same build run unchanged on Bun
+ * and on Deno (both from npm, devDependencies here), plain and with `sslmode=verify-full` through a
+ * TLS-only PgBouncer; and the CLI's `check` run against the stack, then against a wrong password.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { sql } from '../../support/managers.ts';
 
 const run = promisify(execFile);
@@ -61,8 +63,9 @@ const plainFound = await prisma.consumerInvoice.findUnique({ where: { id: plain.
 const plainAmount: number | undefined = plainFound?.amount;
 const metrics = connectionPoolManager.getMetrics();
 const health = await connectionPoolManager.getHealth();
+const { runtime, tls } = connectionPoolManager.config;
 await connectionPoolManager.disconnect();
-console.log(JSON.stringify({ amount, plainNote, plainAmount, batchCount: batch[2], total, totalQueries: metrics.totalQueries, failedQueries: metrics.failedQueries, health: health.status, closed: connectionPoolManager.closed }));
+console.log(JSON.stringify({ amount, plainNote, plainAmount, batchCount: batch[2], total, totalQueries: metrics.totalQueries, failedQueries: metrics.failedQueries, health: health.status, closed: connectionPoolManager.closed, runtime, tls: tls.verify }));
 `;
 
 function tsconfig(moduleResolution: 'nodenext' | 'node16' | 'bundler'): string {
@@ -82,10 +85,54 @@ function tsconfig(moduleResolution: 'nodenext' | 'node16' | 'bundler'): string {
   });
 }
 
+const TABLE = 'CREATE TABLE IF NOT EXISTS "ConsumerInvoice" (id serial PRIMARY KEY, amount int NOT NULL, note text)';
+
+/** What the consumer prints after its 30-odd operations; `runtime` is what detectRuntime saw. */
+const consumerResult = (runtime: string, tls: string) => ({
+  amount: 11,
+  plainNote: 'plain',
+  plainAmount: 5,
+  batchCount: expect.any(Number),
+  total: expect.any(Number),
+  totalQueries: 6,
+  failedQueries: 0,
+  health: 'healthy',
+  closed: true,
+  runtime,
+  tls,
+});
+
+/**
+ * The built consumer on another runtime: the same files, no flags but Deno's permissions (env reads,
+ * TCP, reading node_modules and the CA file; `--allow-sys` for `os.userInfo()`-style lookups pg makes).
+ */
+const RUNTIMES = {
+  bun: { binary: path.join(repoRoot, 'node_modules/.bin/bun'), args: ['build/app.js'] },
+  deno: {
+    binary: path.join(repoRoot, 'node_modules/.bin/deno'),
+    args: ['run', '--allow-env', '--allow-net', '--allow-read', '--allow-sys', 'build/app.js'],
+  },
+} as const;
+
 describe('the packed package in a fresh app', () => {
   const stack = inject('stack');
   let app: string;
   let packDir: string;
+  let built: Promise<unknown> | null = null;
+  let tlsStack: Promise<LocalStack> | null = null;
+  /** One TLS-only stack (private CA, PgBouncer client_tls_sslmode=require) for every runtime. */
+  const tlsOnly = () => {
+    tlsStack ??= startStack({ tls: true, migrate: false }).then(async (started) => {
+      await sql(started.directUrl, TABLE);
+      return started;
+    });
+    return tlsStack;
+  };
+  /** tsc once (nodenext) → build/app.js, which node, Bun and Deno all run. */
+  const build = () => {
+    built ??= run(path.join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.nodenext.json'], { cwd: app });
+    return built;
+  };
   const env = (databaseUrl: string) => ({
     ...process.env,
     DATABASE_URL: databaseUrl,
@@ -124,7 +171,7 @@ describe('the packed package in a fresh app', () => {
       cwd: app,
       env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', DATABASE_URL: stack.directUrl },
     });
-    await sql(stack.directUrl, 'CREATE TABLE IF NOT EXISTS "ConsumerInvoice" (id serial PRIMARY KEY, amount int NOT NULL, note text)');
+    await sql(stack.directUrl, TABLE);
     // The app's service file, written by the package's own CLI: exactly the documented one.
     await run(
       path.join(app, 'node_modules/.bin/prisma-pgbouncer-pooling'),
@@ -133,9 +180,12 @@ describe('the packed package in a fresh app', () => {
     );
     writeFileSync(path.join(app, 'src/app.ts'), APP);
     for (const mode of ['nodenext', 'node16', 'bundler'] as const) writeFileSync(path.join(app, `tsconfig.${mode}.json`), tsconfig(mode));
+    // Here, under the hook's long timeout: tsc on a busy 2-core machine can take most of a test's minute.
+    await build();
   }, 300_000);
 
   afterAll(async () => {
+    await (await tlsStack?.catch(() => null))?.stop();
     await sql(stack.directUrl, 'DROP TABLE IF EXISTS "ConsumerInvoice"').catch(() => {});
     if (app) rmSync(app, { recursive: true, force: true });
     if (packDir) rmSync(packDir, { recursive: true, force: true });
@@ -174,22 +224,30 @@ describe('the packed package in a fresh app', () => {
     expect(result).toBe('');
   });
 
-  it('runs the four wrappers, getMetrics and getHealth on plain node', async () => {
-    await run(path.join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.nodenext.json'], { cwd: app });
+  it('runs the four wrappers, plain calls, getMetrics and getHealth on plain node', async () => {
+    await build();
     const { stdout } = await run(process.execPath, ['build/app.js'], { cwd: app, env: env(stack.poolerUrl) });
     const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
-    expect(result).toEqual({
-      amount: 11,
-      plainNote: 'plain',
-      plainAmount: 5,
-      batchCount: expect.any(Number),
-      total: expect.any(Number),
-      totalQueries: 6,
-      failedQueries: 0,
-      health: 'healthy',
-      closed: true,
-    });
+    expect(result).toEqual(consumerResult('local', 'none'));
     expect(result.batchCount).toBeGreaterThanOrEqual(3);
+  });
+
+  describe.each(Object.entries(RUNTIMES))('on %s, unchanged', (name, runtime) => {
+    const runOn = async (databaseUrl: string) => {
+      await build();
+      const { stdout } = await run(runtime.binary, [...runtime.args], { cwd: app, env: env(databaseUrl), maxBuffer: 1 << 24 });
+      return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    };
+
+    it('plain: the four wrappers, getMetrics and getHealth', async () => {
+      expect(await runOn(stack.poolerUrl)).toEqual(consumerResult(name, 'none'));
+    });
+
+    it('sslmode=verify-full through a TLS-only PgBouncer with a private CA', async () => {
+      const tlsStack = await tlsOnly();
+      expect(tlsStack.poolerUrl).toMatch(/sslmode=verify-full&sslrootcert=/);
+      expect(await runOn(tlsStack.poolerUrl)).toEqual(consumerResult(name, 'full'));
+    });
   });
 
   it('loads from CommonJS with require()', async () => {

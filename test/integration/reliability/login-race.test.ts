@@ -6,7 +6,8 @@
  * adapter-pg has not attached its own yet (that happens a microtask later). Without a listener of
  * our own on every client, Node's EventEmitter throws and the process dies.
  *
- * A fake server that speaks just enough of the Postgres protocol reproduces it exactly.
+ * A fake server that speaks just enough of the Postgres protocol reproduces it exactly. It does not
+ * answer an SSLRequest, so the URL says sslmode=disable (the default would ask it for TLS first).
  */
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -51,7 +52,7 @@ afterAll(async () => {
 it('a FATAL in the same packet as the login ReadyForQuery fails the call (classified), never crashes the process', async () => {
   const manager = createConnectionPoolManager({
     createClient: (adapter) => new PrismaClient({ adapter }),
-    env: { DATABASE_URL: `postgresql://app:secret@127.0.0.1:${port}/app?connection_limit=1`, USE_TRANSACTION_MODE: 'true' },
+    env: { DATABASE_URL: `postgresql://app:secret@127.0.0.1:${port}/app?connection_limit=1&sslmode=disable`, USE_TRANSACTION_MODE: 'true' },
     retry: { maxAttempts: 2, baseDelayMs: 0 },
   });
   try {

@@ -161,7 +161,7 @@ describe('routing', () => {
     for (let i = 0; i < 10; i++) {
       const id = await insert(writer, 'token');
       const token = await writer.consistencyToken();
-      expect(token).toMatch(/^v1\.[0-9a-f]+\.[0-9a-f]+$/);
+      expect(token).toMatch(/^v2\.1\.[0-9a-f]+\.[0-9a-f]+$/);
       const seen = await reader.readWithPooling((tx) => probe(tx as unknown as RawTx, id), { after: token });
       if (!seen.found) stale++;
     }
@@ -176,6 +176,24 @@ describe('routing', () => {
       expect(seen.found).toBe(true);
       return seen.onStandby;
     }, 10_000);
+  });
+
+  it('a token of another WAL timeline (made before a promotion) reads from the primary at once; a v1 token of the same position may use the replica', async () => {
+    const m = manager();
+    const id = await insert(m, 'timeline');
+    const token = await m.consistencyToken();
+    const [, timeline = '', high = '', low = ''] = token.split('.');
+    expect(timeline).toBe('1');
+    // Caught up: a read that needs this instance's write reaches the standby.
+    await waitFor(async () => (await m.readWithPooling((tx) => probe(tx as unknown as RawTx, id))).onStandby, 10_000);
+    m.resetMetrics();
+    const otherTimeline = `v2.${(Number.parseInt(timeline, 16) + 1).toString(16)}.${high}.${low}`;
+    const onOther = await m.readWithPooling((tx) => probe(tx as unknown as RawTx, id), { after: otherTimeline });
+    expect(onOther).toEqual({ found: true, onStandby: false });
+    expect(m.getMetrics().readsByTarget).toMatchObject({ replica: 0, 'primary-consistency': 1 });
+    // The same position as an old v1 token (no timeline): compared by position, the standby has it.
+    const viaV1 = await m.readWithPooling((tx) => probe(tx as unknown as RawTx, id), { after: `v1.${high}.${low}` });
+    expect(viaV1).toEqual({ found: true, onStandby: true });
   });
 
   it('a garbage token is a ConfigError naming `after`, before anything runs', async () => {

@@ -44,6 +44,8 @@ interface Row {
   expect: 'connects' | { problem: TlsProblem; names: RegExp };
   /** Encrypted but not verified: one debug line says how to verify. */
   hint?: boolean;
+  /** More environment for the manager (PGSSLMODE). */
+  env?: Record<string, string>;
 }
 
 /** The stack's pooler URL without its own TLS parameters, with `params` set. */
@@ -121,8 +123,20 @@ const rows: [string, Row][] = [
     { params: () => ({ sslmode: 'disable' }), expect: { problem: 'server-requires-tls', names: /sslmode=disable: set sslmode=require/ } },
   ],
   [
-    'no TLS parameter against a TLS-only pooler: server requires TLS',
-    { params: () => ({}), expect: { problem: 'server-requires-tls', names: /no sslmode: set sslmode=require/ } },
+    "no TLS parameter against a TLS-only pooler: Prisma 6's default (prefer, not verified) encrypts",
+    { params: () => ({}), expect: 'connects', hint: true },
+  ],
+  [
+    'no TLS parameter and PGSSLMODE=disable against a TLS-only pooler: server requires TLS',
+    {
+      params: () => ({}),
+      env: { PGSSLMODE: 'disable' },
+      expect: { problem: 'server-requires-tls', names: /PGSSLMODE=disable \(the URL sets no sslmode\): set sslmode=require/ },
+    },
+  ],
+  [
+    'no TLS parameter and PGSSLMODE=require against a TLS-only pooler',
+    { params: () => ({}), env: { PGSSLMODE: 'require' }, expect: 'connects', hint: true },
   ],
   [
     'Prisma 6 PKCS#12 identity (sslidentity + sslpassword)',
@@ -146,6 +160,10 @@ const rows: [string, Row][] = [
     { params: () => ({ sslmode: 'prefer' }), plainServer: true, expect: 'connects', hint: true },
   ],
   [
+    "no TLS parameter against a server without TLS: Prisma 6's default falls back to plain TCP",
+    { params: () => ({}), plainServer: true, expect: 'connects', hint: true },
+  ],
+  [
     'sslmode=disable against a server without TLS (control)',
     { params: () => ({ sslmode: 'disable' }), plainServer: true, expect: 'connects' },
   ],
@@ -156,7 +174,7 @@ describe('TLS URL forms on a TLS-only PgBouncer with a private CA', () => {
     const url = urlFor(row);
     const password = decodeURIComponent(new URL(url).password);
     const identityPassword = stack.tls?.clientIdentityPassword ?? '';
-    const manager = testManager(shared, { DATABASE_URL: url });
+    const manager = testManager(shared, { DATABASE_URL: url, ...row.env });
     managers.push(manager);
     const before = lines.length;
     let calls = 0;

@@ -9,6 +9,8 @@ const NEON_POOLER = 'ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech';
 const SUPABASE = 'db.abcdefghijklmnopqrst.supabase.co';
 const SUPAVISOR = 'aws-0-eu-central-1.pooler.supabase.com';
 const RDS_PROXY = 'my-proxy.proxy-abcdefghijkl.us-east-1.rds.amazonaws.com';
+/** What a Worker's Hyperdrive binding hands out as `connectionString` (miniflare and Cloudflare alike). */
+const HYPERDRIVE = '0f1e2d3c4b5a69788796a5b4c3d2e1f0.hyperdrive.local';
 
 interface Row {
   url: string;
@@ -104,6 +106,15 @@ describe('transaction mode on each provider (VERCEL=1)', () => {
       },
     ],
     [
+      'Hyperdrive is the pooler: its 5432 is kept',
+      {
+        url: `postgresql://app:pw@${HYPERDRIVE}:5432/app`,
+        provider: 'hyperdrive',
+        effective: `postgresql://app:pw@${HYPERDRIVE}:5432/app?pgbouncer=true&connection_limit=3`,
+        reason: /Cloudflare Hyperdrive: already the pooler \(transaction mode\), URL kept/,
+      },
+    ],
+    [
       'an RDS instance (not a proxy) is a database behind a self-hosted PgBouncer',
       {
         url: 'postgresql://app:pw@mydb.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/app',
@@ -153,6 +164,13 @@ describe('session mode on each provider (local)', () => {
     ],
     ['Supabase direct', `postgresql://postgres:pw@${SUPABASE}:5432/postgres`, 'supabase', /Supabase: URL used as given/, null],
     ['RDS Proxy', `postgresql://app:pw@${RDS_PROXY}:5432/app`, 'rds-proxy', /AWS RDS Proxy: URL used as given/, null],
+    [
+      'Hyperdrive in session mode warns',
+      `postgresql://app:pw@${HYPERDRIVE}:5432/app`,
+      'hyperdrive',
+      /Cloudflare Hyperdrive: URL used as given/,
+      /session mode through Cloudflare Hyperdrive \(a transaction-mode pooler\)/,
+    ],
   ])('%s', (_name, url, provider, reason, warning) => {
     const config = resolvePoolConfig({ DATABASE_URL: url });
     expect(config.mode).toBe('session');
@@ -161,6 +179,57 @@ describe('session mode on each provider (local)', () => {
     expect(parseDatabaseUrl(config.connectionString).hosts).toEqual(parseDatabaseUrl(url).hosts);
     if (warning) expect(config.warnings).toEqual([expect.stringMatching(warning)]);
     else expect(config.warnings).toEqual([]);
+  });
+});
+
+describe('runtimes beyond Node: mode and reason', () => {
+  it.each<
+    [string, Record<string, string>, { userAgent?: string; bunVersion?: string; denoVersion?: string }, 'transaction' | 'session', RegExp]
+  >([
+    [
+      'a Worker over its Hyperdrive binding',
+      { DATABASE_URL: `postgresql://app:pw@${HYPERDRIVE}:5432/app` },
+      { userAgent: 'Cloudflare-Workers' },
+      'transaction',
+      /^cloudflare-workers detected from navigator\.userAgent \(connections and the Prisma client live for one request .*ctx\.waitUntil\): serverless instances need PgBouncer transaction mode; Cloudflare Hyperdrive: already the pooler/,
+    ],
+    [
+      'Lambda Managed Instances',
+      {
+        DATABASE_URL: 'postgresql://app:pw@db.example.com:5432/app',
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances',
+        AWS_LAMBDA_FUNCTION_NAME: 'fn',
+      },
+      {},
+      'transaction',
+      /^lambda-managed-instances detected from AWS_LAMBDA_INITIALIZATION_TYPE \(each worker thread keeps its own pool and serves many requests at once .*\): serverless instances need PgBouncer transaction mode/,
+    ],
+    [
+      'Bun with no platform',
+      { DATABASE_URL: 'postgresql://app:pw@db.example.com:5432/app' },
+      { bunVersion: '1.4.5' },
+      'session',
+      /^bun detected from globalThis\.Bun \(no hosting platform detected\): long-running instances use session mode/,
+    ],
+    [
+      'Deno with no platform',
+      { DATABASE_URL: 'postgresql://app:pw@db.example.com:5432/app' },
+      { denoVersion: '2.9.6' },
+      'session',
+      /^deno detected from globalThis\.Deno \(no hosting platform detected\): long-running instances use session mode/,
+    ],
+    [
+      'Deno Deploy',
+      { DATABASE_URL: 'postgresql://app:pw@db.example.com:5432/app', DENO_DEPLOYMENT_ID: 'x' },
+      { denoVersion: '2.9.6' },
+      'transaction',
+      /^deno-deploy detected from DENO_DEPLOYMENT_ID: serverless instances need PgBouncer transaction mode/,
+    ],
+  ])('%s', (_name, env, host, mode, reason) => {
+    const config = resolvePoolConfig(env, { host });
+    expect(config.mode).toBe(mode);
+    expect(config.reason).toMatch(reason);
+    expect(config.connectionLimit).toBeLessThanOrEqual(mode === 'transaction' ? 3 : 50);
   });
 });
 
@@ -173,6 +242,8 @@ describe('detectProvider and neonPoolerHost', () => {
     [SUPAVISOR, 'supavisor'],
     [`${SUPAVISOR}.`, 'supavisor'],
     [RDS_PROXY, 'rds-proxy'],
+    [HYPERDRIVE, 'hyperdrive'],
+    ['hyperdrive.local.example.com', 'pgbouncer'],
     ['p.proxy-abc.cn-north-1.rds.amazonaws.com.cn', 'rds-proxy'],
     ['neon.tech.example.com', 'pgbouncer'],
     ['supabase.co', 'pgbouncer'],
@@ -183,7 +254,7 @@ describe('detectProvider and neonPoolerHost', () => {
   });
 
   it('every profile cites its doc page', () => {
-    for (const host of [NEON, SUPABASE, SUPAVISOR, RDS_PROXY, 'db.example.com']) {
+    for (const host of [NEON, SUPABASE, SUPAVISOR, RDS_PROXY, HYPERDRIVE, 'db.example.com']) {
       expect(detectProvider(parseDatabaseUrl(`postgres://u@${host}/d`)).docs).toMatch(/^https:\/\//);
     }
   });

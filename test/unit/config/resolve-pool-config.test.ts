@@ -294,7 +294,7 @@ describe('read replica and admin URL', () => {
       connectionLimit: 2,
       connectionLimitSource: 'url',
       provider: 'pgbouncer',
-      tls: expect.objectContaining({ state: 'default', mode: null }),
+      tls: expect.objectContaining({ state: 'on', mode: 'prefer', modeSource: 'default' }),
     });
     expect(config.read?.connectionString).toBe(`postgres://ro:${ENC}@replica:6543/app?connection_limit=2&pgbouncer=true`);
   });
@@ -413,6 +413,7 @@ describe('the result object', () => {
         'serverless',
         'mode',
         'reason',
+        'urlVariable',
         'provider',
         'tls',
         'databaseUrl',

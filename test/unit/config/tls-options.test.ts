@@ -13,7 +13,11 @@ type Expected = Partial<Omit<TlsOptions, 'password' | 'summary' | 'verifyHint'>>
 
 describe('parseTlsOptions', () => {
   it.each<[string, string, Expected]>([
-    ['no TLS parameter: pg default', '', { state: 'default', mode: null, verify: 'none' }],
+    [
+      "no TLS parameter: Prisma 6's default, prefer without verification",
+      '',
+      { state: 'on', mode: 'prefer', modeSource: 'default', verify: 'none', caFile: null },
+    ],
     ['disable', 'sslmode=disable', { state: 'off', mode: 'disable' }],
     ['allow: plain first, as libpq', 'sslmode=allow', { state: 'off', mode: 'allow' }],
     ['prefer: encrypted, not verified (Prisma 6, libpq)', 'sslmode=prefer', { state: 'on', mode: 'prefer', verify: 'none', caFile: null }],
@@ -66,13 +70,12 @@ describe('parseTlsOptions', () => {
   });
 
   it('gives the one debug hint exactly for encrypted-but-unverified URLs', () => {
-    for (const query of ['sslmode=require', 'sslmode=prefer', 'sslmode=no-verify', 'sslmode=require&sslcert=/ca.pem']) {
+    for (const query of ['', 'sslmode=require', 'sslmode=prefer', 'sslmode=no-verify', 'sslmode=require&sslcert=/ca.pem']) {
       expect(tlsOf(query).verifyHint, query).toMatch(
         /does not verify the server certificate.*sslaccept=strict.*sslrootcert=<CA file>.*verify-full/,
       );
     }
     for (const query of [
-      '',
       'sslmode=disable',
       'sslmode=verify-full',
       'sslmode=require&sslaccept=strict',
@@ -80,6 +83,43 @@ describe('parseTlsOptions', () => {
     ]) {
       expect(tlsOf(query).verifyHint, query).toBeNull();
     }
+  });
+
+  it('says where the mode of a URL without sslmode came from: PGSSLMODE wins, then a TLS-only provider, then Prisma 6', () => {
+    const parsed = parseDatabaseUrl(BASE);
+    expect(parseTlsOptions(parsed, 'DATABASE_URL', { pgsslmode: 'disable', tlsOnlyProvider: 'Neon' })).toMatchObject({
+      state: 'off',
+      mode: 'disable',
+      modeSource: 'PGSSLMODE',
+    });
+    expect(parseTlsOptions(parsed, 'DATABASE_URL', { pgsslmode: 'verify-full' })).toMatchObject({ mode: 'verify-full', verify: 'full' });
+    expect(parseTlsOptions(parsed, 'DATABASE_URL', { pgsslmode: '', tlsOnlyProvider: 'Neon' })).toMatchObject({
+      state: 'on',
+      mode: 'require',
+      modeSource: 'provider',
+      verify: 'none',
+    });
+    const fallback = parseTlsOptions(parsed);
+    expect(fallback.summary).toMatch(/^no sslmode in the URL, Prisma 6's default: sslmode=prefer: encrypted when the server offers TLS/);
+    expect(fallback.verifyHint).toMatch(/sslmode=disable for plain TCP$/);
+    // A URL's own sslmode beats PGSSLMODE, as in libpq.
+    expect(parseTlsOptions(parseDatabaseUrl(`${BASE}?sslmode=require`), 'DATABASE_URL', { pgsslmode: 'disable' })).toMatchObject({
+      mode: 'require',
+      modeSource: 'url',
+    });
+    expect(() => parseTlsOptions(parsed, 'DATABASE_URL', { pgsslmode: 'on' })).toThrow(/^PGSSLMODE: must be one of/);
+  });
+
+  it('gives Neon URLs without sslmode require (Neon accepts TLS only), others prefer', () => {
+    expect(resolvePoolConfig({ DATABASE_URL: 'postgres://a:pw@ep-x-123.us-east-2.aws.neon.tech/db' }).tls).toMatchObject({
+      mode: 'require',
+      modeSource: 'provider',
+    });
+    expect(resolvePoolConfig({ DATABASE_URL: 'postgres://a:pw@aws-0-eu-west-1.pooler.supabase.com:6543/db' }).tls).toMatchObject({
+      mode: 'prefer',
+      modeSource: 'default',
+    });
+    expect(resolvePoolConfig({ DATABASE_URL: BASE, PGSSLMODE: 'disable' }).tls).toMatchObject({ state: 'off', modeSource: 'PGSSLMODE' });
   });
 
   it.each([
@@ -126,7 +166,7 @@ describe('describeTlsFailure', () => {
     ['certificate-not-verified', 'sslmode=require&sslaccept=strict&sslcert=/ca.pem', /CA in sslcert: point sslcert at/],
     ['hostname-mismatch', 'sslmode=verify-full', /sslmode=verify-ca/],
     ['server-requires-tls', 'sslmode=disable', /URL has sslmode=disable: set sslmode=require/],
-    ['server-requires-tls', '', /URL sets no sslmode: set sslmode=require/],
+    ['server-requires-tls', '', /URL sets no sslmode \(so sslmode=prefer\): set sslmode=require/],
     ['server-without-tls', 'sslmode=require', /does not offer TLS and the URL has sslmode=require: use sslmode=disable/],
     ['client-certificate-required', 'sslmode=require', /sslidentity=<PKCS#12 file> and sslpassword/],
     ['handshake', 'sslmode=require', /check sslmode and sslnegotiation/],

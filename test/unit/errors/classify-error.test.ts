@@ -29,6 +29,22 @@ const pgError = (code: string, message: string) => Object.assign(new Error(messa
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -111, syscall: 'connect' });
 const plain = (message: string) => Object.assign(new Error(message), { clientVersion: '7.10.1' });
 
+/** Rows of the table below that are a primary on the move (ErrorClassification.failover). */
+const FAILOVER_ROWS = new Set([
+  'P2010 57P01 terminate',
+  'P2010 57P02 crash shutdown',
+  'P2010 57P03 cannot connect now',
+  'DriverAdapterError at COMMIT',
+  'not queryable',
+  'Connection terminated',
+  'PgBouncer server conn crashed',
+  'P1001',
+  'P1017',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+]);
+
 describe('classifyError', () => {
   it.each([
     ['P2010 raw 40001', 'serialization', true, '40001', prismaError('P2010', { originalCode: '40001', kind: 'TransactionWriteConflict' })],
@@ -98,8 +114,8 @@ describe('classifyError', () => {
     ['application error', 'application', false, null, new Error('out of stock')],
     ['thrown string', 'application', false, null, 'boom'],
     ['null', 'application', false, null, null],
-  ])('%s → %s', (_, kind, retryable, code, error) => {
-    expect(classifyError(error)).toEqual({ kind, retryable, code });
+  ])('%s → %s', (name, kind, retryable, code, error) => {
+    expect(classifyError(error)).toEqual({ kind, retryable, code, failover: FAILOVER_ROWS.has(name) });
   });
 
   it.each([
@@ -208,7 +224,7 @@ describe('classifyError: TLS', () => {
       }),
     ],
   ])('%s → tls (%s), not retried', (_, problem, code, error) => {
-    expect(classifyError(error)).toEqual({ kind: 'tls', retryable: false, code });
+    expect(classifyError(error)).toEqual({ kind: 'tls', retryable: false, code, failover: false });
     expect(tlsProblem(error)).toBe(problem);
   });
 
@@ -234,7 +250,66 @@ describe('classifyError: TLS', () => {
       code: 'XX000',
       message: 'Tenant or user not found',
     });
-    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000' });
-    expect(classifyError(pgFatal('XX000', 'Tenant or user not found'))).toEqual({ kind: 'auth', retryable: false, code: 'XX000' });
+    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000', failover: false });
+    expect(classifyError(pgFatal('XX000', 'Tenant or user not found'))).toMatchObject({ kind: 'auth', retryable: false, code: 'XX000' });
+  });
+});
+
+/**
+ * "The primary is moving" (docs/failover.md): retried on a fresh connection until failoverTimeoutMs.
+ * The shapes of the local stack's switchover and fence are produced for real by
+ * test/integration/failover/*.test.ts; the providers' texts are from their docs and issues.
+ */
+describe('classifyError: failover', () => {
+  const read25006 = prismaError('P2010', { kind: 'postgres', code: '25006' });
+  it.each([
+    [
+      'PgBouncer: server login has been failing (08P01)',
+      'connection',
+      pgFatal('08P01', 'server login has been failing, try again later (server_login_retry)'),
+    ],
+    ['PgBouncer: cannot connect to server', 'connection', plain('pgbouncer cannot connect to server')],
+    ["Neon: Couldn't connect to compute node (XX000)", 'connection', pgFatal('XX000', "Couldn't connect to compute node")],
+    ['Supavisor: DbHandler exited (XX000)', 'connection', pgFatal('XX000', 'DbHandler exited')],
+    [
+      'Supavisor: (EDBHANDLEREXITED)',
+      'connection',
+      pgFatal('XX000', '(EDBHANDLEREXITED) connection to database closed. Check logs for more information'),
+    ],
+    [
+      'our multi-host connect: no host matched',
+      'connection',
+      plain('no host in the host list matched target_session_attrs=read-write (2 tried)'),
+    ],
+    ['25006 on a transaction that did not ask for READ ONLY', 'read-only', read25006],
+  ])('%s → %s, failover', (_, kind, error) => {
+    expect(classifyError(error, { readOnly: false })).toMatchObject({ kind, retryable: true, failover: true });
+  });
+
+  it('25006 is a failover only when the transaction is known not to be READ ONLY', () => {
+    expect(classifyError(read25006)).toEqual({ kind: 'read-only', retryable: false, code: '25006', failover: false });
+    expect(classifyError(read25006, { readOnly: true })).toEqual({ kind: 'read-only', retryable: false, code: '25006', failover: false });
+    expect(classifyError(read25006, { readOnly: false })).toEqual({ kind: 'read-only', retryable: true, code: '25006', failover: true });
+  });
+
+  it.each([
+    ['a DNS name that does not exist', socketError('ENOTFOUND')],
+    ['a connect that timed out at the socket', socketError('ETIMEDOUT')],
+    ["pg's own connect timeout", plain('timeout expired')],
+    ["pg's connect timeout, other wording", plain('Connection terminated due to connection timeout')],
+    ['PgBouncer KILL (database removed)', prismaError('P2010', { kind: 'postgres', code: '08P01', message: 'database removed' })],
+    ['too many connections', pgError('53300', 'sorry, too many clients already')],
+    ['a serialization failure', pgError('40001', 'could not serialize access')],
+    ['a wrong password', pgFatal('28P01', 'password authentication failed for user "app"')],
+    ['an unknown internal error', pgFatal('XX000', 'internal error')],
+  ])('%s is not a failover', (_, error) => {
+    expect(classifyError(error, { readOnly: false }).failover).toBe(false);
+  });
+
+  it('a failover is always retryable', () => {
+    for (const error of [socketError('ECONNREFUSED'), read25006, pgFatal('57P01', 'terminating connection due to administrator command')]) {
+      const c = classifyError(error, { readOnly: false });
+      expect(c.failover && !c.retryable).toBe(false);
+    }
   });
 });

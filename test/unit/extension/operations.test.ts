@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lazyClient } from '~/extension/client-extension.ts';
+import { lazyClient, proxyClient } from '~/extension/client-extension.ts';
 import { clientProperty, isReadOperation, RAW_QUERY_OPERATIONS, replay } from '~/extension/operations.ts';
 
 describe('reads and writes', () => {
@@ -88,5 +88,15 @@ describe('lazyClient', () => {
     expect(lazy.name).toBe('real');
     expect('hello' in lazy).toBe(true);
     expect(built).toBe(1);
+  });
+});
+
+describe('proxyClient', () => {
+  it('asks for the real client at every use (a request scope may hand out another one)', () => {
+    let current = { name: 'first' };
+    const proxy = proxyClient(() => current);
+    expect(proxy.name).toBe('first');
+    current = { name: 'second' };
+    expect(proxy.name).toBe('second');
   });
 });

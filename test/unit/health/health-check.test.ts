@@ -249,3 +249,26 @@ describe('checkHealth', () => {
     }
   });
 });
+
+describe('checkHealth: failovers and multi-host URLs', () => {
+  it('reports the failover count on the database check and the host list on the pool check, only when given', async () => {
+    const base = {
+      mode: 'session' as const,
+      port: 5432,
+      provider: 'pgbouncer' as const,
+      poolStats: () => ({ active: 0, idle: 1, total: 1, waiting: 0, limit: 5 }),
+      pingDatabase: async () => {},
+    };
+    const plain = await checkHealth(base);
+    expect(Object.keys(plain.checks.database)).toEqual(['status', 'latency']);
+    expect(plain.checks.connectionPool.hosts).toBeUndefined();
+    const multi = await checkHealth({
+      ...base,
+      failovers: () => 2,
+      hostList: { hosts: ['db1:5432', 'db2:5432'], targetSessionAttrs: 'read-write' },
+    });
+    expect(multi.status).toBe('healthy');
+    expect(multi.checks.database.failovers).toBe(2);
+    expect(multi.checks.connectionPool).toMatchObject({ hosts: ['db1:5432', 'db2:5432'], targetSessionAttrs: 'read-write' });
+  });
+});

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { HealthReport } from '../../../src/health/health-check.ts';
-import { createHealthHandler, createMetricsHandler, toNodeListener } from '../../../src/health/http.ts';
+import { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader, toNodeListener } from '../../../src/health/http.ts';
 import { createMetrics } from '../../../src/metrics/metrics.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../../../src/metrics/prometheus.ts';
 
@@ -72,6 +72,23 @@ describe('createMetricsHandler', () => {
     })(request);
     expect(response.status).toBe(500);
     expect(await response.text()).not.toContain('secret');
+  });
+});
+
+describe('healthLoader / metricsLoader: one handler for both framework call shapes', () => {
+  const metricsSource = {
+    getMetrics: () => ({ ...createMetrics().snapshot(), pool: { active: 1, idle: 2, total: 3, waiting: 0, limit: 3 } }),
+  };
+  it.each([
+    ['a React Router / Remix loader, called with { request }', { request }],
+    ['a Next.js route handler, called with the Request itself', request],
+  ] as const)('%s', async (_shape, arg) => {
+    const health = await healthLoader({ getHealth: async () => report('unhealthy') })(arg);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual(report('unhealthy'));
+    const metrics = await metricsLoader(metricsSource)(arg);
+    expect(metrics.headers.get('content-type')).toBe(PROMETHEUS_CONTENT_TYPE);
+    expect(await metrics.text()).toContain('pgpool_pool_limit{pool="primary"} 3');
   });
 });
 

@@ -31,6 +31,14 @@ describe('configuration warnings', () => {
       'PGPOOL_SUPAVISOR_USER',
     ],
     ['unknown port', { DATABASE_URL: 'postgresql://u:pw@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' }, 'PGPOOL_UNKNOWN_PORT'],
+    [
+      'multi-host URL at a pooler',
+      {
+        DATABASE_URL: 'postgresql://u:pw@db1.example.com:5432,db2.example.com:5432/d?target_session_attrs=read-write',
+        USE_TRANSACTION_MODE: 'true',
+      },
+      'PGPOOL_MULTI_HOST_POOLER',
+    ],
   ])('%s: a warning of its own code', (_name, env, code) => {
     const config = resolvePoolConfig(env);
     expect(config.warnings.map(configWarningCode)).toContain(code);
@@ -46,6 +54,9 @@ describe('configuration warnings', () => {
     const config = resolvePoolConfig({ DATABASE_URL: 'postgresql://u:Sup3rS3cret@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' });
     emitConfigWarnings([...config.warnings, null]);
     emitConfigWarnings(config.warnings);
+    const handed: string[] = [];
+    emitConfigWarnings(config.warnings, (w) => handed.push(w.code)); // an onWarning of the app's own instead
+    expect(handed).toEqual(['PGPOOL_UNKNOWN_PORT']);
     await flush();
     expect(seen).toHaveLength(config.warnings.length);
     expect(seen[0]).toMatchObject({ name: WARNING_TYPE, code: 'PGPOOL_UNKNOWN_PORT' });

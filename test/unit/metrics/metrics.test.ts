@@ -210,6 +210,9 @@ describe('createMetrics', () => {
       poolTimeoutsByPool: { primary: 0, read: 0 },
       poolTimeoutsByName: {},
       outcomeUnknown: 0,
+      failovers: 0,
+      failoverCalls: 0,
+      failoverRetries: 0,
       operationDuration: {
         boundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
         series: WRAPPER_KINDS.map((kind) => ({

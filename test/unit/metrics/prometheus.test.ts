@@ -34,6 +34,7 @@ function sampleSnapshot(): MetricsSnapshot {
   metrics.recordPoolWait();
   metrics.recordPoolTimeout();
   metrics.recordOutcomeUnknown();
+  for (const started of [true, false, true, true]) metrics.recordFailoverRetry(started);
   return metrics.snapshot();
 }
 
@@ -75,6 +76,8 @@ const EXPECTED_FAMILIES = [
   ['pgpool_pool_waits_total', 'COUNTER'],
   ['pgpool_pool_timeouts_total', 'COUNTER'],
   ['pgpool_outcome_unknown_total', 'COUNTER'],
+  ['pgpool_failovers_total', 'COUNTER'],
+  ['pgpool_failover_calls_total', 'COUNTER'],
   // Named as OpenTelemetry's conventions come out of an OTLP → Prometheus export (docs/opentelemetry.md).
   ['db_client_operation_duration_seconds', 'HISTOGRAM'],
   ['db_client_connection_count', 'GAUGE'],
@@ -112,6 +115,8 @@ describe('renderPrometheus', () => {
     expect(valuesOf(familyOf(families, 'pgpool_pool_waits_total'))).toEqual({ '{}': 2 });
     expect(valuesOf(familyOf(families, 'pgpool_pool_timeouts_total'))).toEqual({ '{}': 1 });
     expect(valuesOf(familyOf(families, 'pgpool_outcome_unknown_total'))).toEqual({ '{}': 1 });
+    expect(valuesOf(familyOf(families, 'pgpool_failovers_total'))).toEqual({ '{}': 1 });
+    expect(valuesOf(familyOf(families, 'pgpool_failover_calls_total'))).toEqual({ '{}': 3 });
   });
 
   it('renders latency as a summary in seconds per kind, with _sum and _count, NaN quantiles for an idle kind', () => {

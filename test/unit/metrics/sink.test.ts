@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorClassification } from '~/errors/classify-error.ts';
-import { createMetrics, createMetricsSink } from '~/metrics/metrics.ts';
+import { createMetrics, createMetricsSink, FAILOVER_EPISODE_GAP_MS } from '~/metrics/metrics.ts';
 import { fanOutSinks, type OperationFinished, type OperationSink } from '~/metrics/sink.ts';
 
-const failure = (kind: ErrorClassification['kind'], code: string | null = null): ErrorClassification => ({ kind, code, retryable: false });
+const failure = (kind: ErrorClassification['kind'], code: string | null = null): ErrorClassification => ({
+  kind,
+  code,
+  retryable: false,
+  failover: false,
+});
 const finished = (overrides: Partial<OperationFinished>): OperationFinished => ({
   kind: 'write',
   scope: 'call',
@@ -50,6 +55,29 @@ describe('createMetricsSink', () => {
     expect(snapshot.byKind.read.retries).toBe(1);
     expect(snapshot.retriesByKind).toEqual({ connection: 1 });
     expect(snapshot.poolWaits).toBe(1);
+  });
+});
+
+describe('failover counts', () => {
+  const moving = { kind: 'connection', code: 'ECONNREFUSED', retryable: true, failover: true } as const;
+
+  it('counts calls that entered a failover window, their retries, and episodes apart by more than the gap', () => {
+    let now = 0;
+    const metrics = createMetrics(() => now);
+    const sink = createMetricsSink(metrics);
+    for (const call of [1, 2]) {
+      sink.attemptRetried({ kind: 'write', attempt: 1, error: moving, delayMs: 0, failoverStarted: true });
+      sink.attemptRetried({ kind: 'write', attempt: 2, error: moving, delayMs: 0, failoverStarted: false });
+      now += call * 100;
+    }
+    now += FAILOVER_EPISODE_GAP_MS + 1;
+    sink.attemptRetried({ kind: 'read', attempt: 1, error: moving, delayMs: 0, failoverStarted: true });
+    // A failover-class error retried outside a window (failoverTimeoutMs 0) is an ordinary retry.
+    sink.attemptRetried({ kind: 'read', attempt: 1, error: moving, delayMs: 0 });
+    const snapshot = metrics.snapshot();
+    expect(snapshot).toMatchObject({ failovers: 2, failoverCalls: 3, failoverRetries: 5, retries: 6 });
+    metrics.reset();
+    expect(metrics.snapshot()).toMatchObject({ failovers: 0, failoverCalls: 0, failoverRetries: 0 });
   });
 });
 

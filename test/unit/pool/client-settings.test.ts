@@ -37,9 +37,11 @@ describe('buildClientSettings', () => {
     expect((ssl as { secureContext?: unknown }).secureContext).toBeDefined();
   });
 
-  it('sslmode=disable is plain TCP; no TLS parameter leaves pg its default', () => {
+  it("sslmode=disable is plain TCP; no TLS parameter is Prisma 6's prefer without verification, PGSSLMODE wins", () => {
     expect(clientSsl(`${BASE}?sslmode=disable`)).toBe(false);
-    expect(buildClientSettings(BASE).ssl).toBeUndefined();
+    expect(clientSsl(BASE)).toMatchObject({ rejectUnauthorized: false });
+    expect(buildClientSettings(BASE, { env: {} }).tls).toMatchObject({ mode: 'prefer', modeSource: 'default' });
+    expect(buildClientSettings(BASE, { env: { PGSSLMODE: 'disable' } }).ssl).toBe(false);
   });
 
   it('verify-ca checks the chain only: the host name check is off, rejectUnauthorized on', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '~/errors/errors.ts';
-import { encodeConsistencyToken, parseConsistencyToken } from '~/routing/consistency-token.ts';
+import { encodeConsistencyToken, parseConsistencyToken, parseTokenPosition } from '~/routing/consistency-token.ts';
 
 describe('consistency token', () => {
   it.each([
@@ -28,7 +28,9 @@ describe('consistency token', () => {
   it.each([
     ['garbage', 'hello'],
     ['an LSN in Postgres spelling', '16/B374D848'],
-    ['another version', 'v2.0.1'],
+    ['another version', 'v3.1.0.1'],
+    ['a v2 token without its timeline', 'v2.0.1'],
+    ['a v2 token on timeline 0', 'v2.0.0.1'],
     ['a half too long', 'v1.123456789.0'],
     ['a missing half', 'v1.16'],
     ['non-hex digits', 'v1.0.xyz'],
@@ -50,5 +52,25 @@ describe('consistency token', () => {
 
   it('refuses to encode a value outside 64 bits', () => {
     expect(() => encodeConsistencyToken(-1n)).toThrow(RangeError);
+  });
+});
+
+describe('consistency token with its WAL timeline (v2)', () => {
+  it.each([
+    [0x16b374d848n, 1, 'v2.1.16.b374d848'],
+    [0x3001250n, 0x1f, 'v2.1f.0.3001250'],
+  ])('%s on timeline %d ⇄ %s', (lsn, timeline, token) => {
+    expect(encodeConsistencyToken(lsn, timeline)).toBe(token);
+    expect(parseTokenPosition(token)).toEqual({ lsn, timeline });
+    expect(parseConsistencyToken(token)).toBe(lsn);
+  });
+
+  it('v1 tokens made before this change still parse, with no timeline', () => {
+    expect(parseTokenPosition('v1.16.b374d848')).toEqual({ lsn: 0x16b374d848n, timeline: null });
+    expect(encodeConsistencyToken(0x16b374d848n)).toBe('v1.16.b374d848');
+  });
+
+  it('rejects a timeline that cannot exist', () => {
+    expect(() => encodeConsistencyToken(1n, 0)).toThrow(RangeError);
   });
 });

@@ -124,3 +124,42 @@ describe('OwnWrites', () => {
     await failed;
   });
 });
+
+describe('OwnWrites across a promotion (WAL timelines)', () => {
+  it('a position from a newer timeline replaces one of the old timeline, even a higher one; the change is told once', async () => {
+    const answers = [
+      { lsn: 0x5000000n, timeline: 1 },
+      { lsn: 0x4800000n, timeline: 2 },
+      { lsn: 0x4900000n, timeline: 2 },
+    ];
+    const own = new OwnWrites(async () => answers.shift() ?? { lsn: 0n, timeline: 2 });
+    const told: number[] = [];
+    own.onNewTimeline = (t) => told.push(t);
+    own.noteWrite();
+    await own.resolve();
+    expect([own.position, own.timeline]).toEqual([0x5000000n, 1]);
+    // The old primary's last position is past the point the standby was promoted at: it would never be replayed.
+    own.noteWrite();
+    await own.resolve();
+    expect([own.position, own.timeline]).toEqual([0x4800000n, 2]);
+    own.noteWrite();
+    await own.resolve();
+    expect([own.position, own.timeline]).toEqual([0x4900000n, 2]);
+    expect(told).toEqual([2]);
+  });
+
+  it('a position from an older timeline (a late answer of the old primary) neither lowers nor moves back the timeline', () => {
+    const own = new OwnWrites(async () => 0n);
+    own.record(0x4800000n, undefined, 2);
+    own.record(0x5000000n, undefined, 1);
+    expect(own.timeline).toBe(2);
+    expect(own.position).toBe(0x5000000n);
+  });
+
+  it('a bare position (no timeline, as before) keeps the old behaviour', () => {
+    const own = new OwnWrites(async () => 0n);
+    own.record(500n);
+    own.record(400n);
+    expect([own.position, own.timeline]).toEqual([500n, null]);
+  });
+});

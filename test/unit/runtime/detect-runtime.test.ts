@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { detectRuntime, type Runtime } from '../../../src/runtime/detect-runtime.ts';
+import { currentHost, detectRuntime, type Runtime, type RuntimeHost } from '../../../src/runtime/detect-runtime.ts';
+
+/** No Workers, Bun or Deno globals: what these tables run under, whatever runs the tests. */
+const NODE: RuntimeHost = {};
 
 type Case = [name: string, env: Record<string, string>, runtime: Runtime, evidence: string | null];
 
@@ -31,13 +34,22 @@ describe('detectRuntime: one row per signal', () => {
     ['RENDER', { RENDER: 'true' }, 'render', 'RENDER'],
     ['RENDER_SERVICE_ID', { RENDER_SERVICE_ID: 'srv' }, 'render', 'RENDER_SERVICE_ID'],
     ['DYNO', { DYNO: 'web.1' }, 'heroku', 'DYNO'],
+    [
+      'AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances',
+      { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' },
+      'lambda-managed-instances',
+      'AWS_LAMBDA_INITIALIZATION_TYPE',
+    ],
+    ['DENO_DEPLOYMENT_ID', { DENO_DEPLOYMENT_ID: 'abc123' }, 'deno-deploy', 'DENO_DEPLOYMENT_ID'],
   ];
   it.each(cases)('%s', (_name, env, runtime, evidence) => {
-    expect(detectRuntime(env)).toEqual({
+    expect(detectRuntime(env, NODE)).toEqual({
       runtime,
       evidence,
       serverless: expect.any(Boolean),
       transactionModeByDefault: expect.any(Boolean),
+      note: runtime === 'lambda-managed-instances' ? expect.stringContaining('worker thread') : null,
+      lifecycle: runtime === 'vercel' || runtime === 'netlify' ? expect.any(Object) : null,
     });
   });
 });
@@ -50,7 +62,54 @@ describe('detectRuntime: precedence when one platform runs on another', () => {
     ['the first matching variable of a platform is the evidence', { VERCEL_URL: 'x', VERCEL_ENV: 'preview' }, 'vercel', 'VERCEL_ENV'],
   ];
   it.each(cases)('%s', (_name, env, runtime, evidence) => {
-    expect(detectRuntime(env)).toMatchObject({ runtime, evidence });
+    expect(detectRuntime(env, NODE)).toMatchObject({ runtime, evidence });
+  });
+});
+
+describe('detectRuntime: what the JavaScript runtime shows of itself', () => {
+  const cases: [name: string, env: Record<string, string>, host: RuntimeHost, runtime: Runtime, evidence: string][] = [
+    ['workerd', {}, { userAgent: 'Cloudflare-Workers' }, 'cloudflare-workers', 'navigator.userAgent'],
+    [
+      'workerd wins over variables a Worker copied from elsewhere',
+      { VERCEL: '1' },
+      { userAgent: 'Cloudflare-Workers' },
+      'cloudflare-workers',
+      'navigator.userAgent',
+    ],
+    ['Bun with no platform', {}, { bunVersion: '1.4.5' }, 'bun', 'globalThis.Bun'],
+    ['Deno with no platform', {}, { denoVersion: '2.9.6' }, 'deno', 'globalThis.Deno'],
+    ['Bun on Vercel is Vercel', { VERCEL: '1' }, { bunVersion: '1.4.5' }, 'vercel', 'VERCEL'],
+    ['Deno on Deno Deploy is Deno Deploy', { DENO_DEPLOYMENT_ID: 'x' }, { denoVersion: '2.9.6' }, 'deno-deploy', 'DENO_DEPLOYMENT_ID'],
+    [
+      'Managed Instances before plain Lambda',
+      { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances', AWS_LAMBDA_FUNCTION_NAME: 'fn' },
+      {},
+      'lambda-managed-instances',
+      'AWS_LAMBDA_INITIALIZATION_TYPE',
+    ],
+    [
+      'on-demand Lambda stays Lambda',
+      { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', AWS_LAMBDA_FUNCTION_NAME: 'fn' },
+      {},
+      'lambda',
+      'AWS_LAMBDA_FUNCTION_NAME',
+    ],
+  ];
+  it.each(cases)('%s', (_name, env, host, runtime, evidence) => {
+    expect(detectRuntime(env, host)).toMatchObject({ runtime, evidence });
+  });
+
+  it('a browser-like or Node user agent is not Workers', () => {
+    expect(detectRuntime({}, { userAgent: 'Node.js/20' }).runtime).toBe('local');
+    expect(detectRuntime({}, { userAgent: 'Mozilla/5.0' }).runtime).toBe('local');
+  });
+
+  it('currentHost() under Node shows neither Bun, Deno nor workerd', () => {
+    const host = currentHost();
+    expect(host.bunVersion).toBeUndefined();
+    expect(host.denoVersion).toBeUndefined();
+    expect(host.userAgent).not.toBe('Cloudflare-Workers');
+    expect(Object.isFrozen(host)).toBe(true);
   });
 });
 
@@ -67,7 +126,14 @@ describe('detectRuntime: things that are not proof', () => {
     ['unrelated variables', { HOME: '/root', NODE_ENV: 'production', DATABASE_URL: 'postgres://h/db' }],
   ];
   it.each(cases)('%s → local', (_name, env) => {
-    expect(detectRuntime(env)).toEqual({ runtime: 'local', serverless: false, transactionModeByDefault: false, evidence: null });
+    expect(detectRuntime(env, NODE)).toEqual({
+      runtime: 'local',
+      serverless: false,
+      transactionModeByDefault: false,
+      evidence: null,
+      note: null,
+      lifecycle: null,
+    });
   });
 });
 
@@ -84,14 +150,26 @@ describe('detectRuntime: serverless classification', () => {
     ['fly', { FLY_APP_NAME: 'a' }, false, false],
     ['render', { RENDER: 'true' }, false, false],
     ['heroku', { DYNO: 'web.1' }, false, false],
+    ['lambda-managed-instances', { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' }, true, true],
+    ['deno-deploy', { DENO_DEPLOYMENT_ID: 'x' }, true, true],
     ['local', {}, false, false],
   ];
   it.each(cases)('%s → serverless %s, transaction mode by default %s', (runtime, env, serverless, transactionModeByDefault) => {
-    expect(detectRuntime(env)).toMatchObject({ runtime, serverless, transactionModeByDefault });
+    expect(detectRuntime(env, NODE)).toMatchObject({ runtime, serverless, transactionModeByDefault });
+  });
+
+  const hosts: [Runtime, RuntimeHost, boolean][] = [
+    ['cloudflare-workers', { userAgent: 'Cloudflare-Workers' }, true],
+    ['bun', { bunVersion: '1.4.5' }, false],
+    ['deno', { denoVersion: '2.9.6' }, false],
+  ];
+  it.each(hosts)('%s → serverless %s', (runtime, host, serverless) => {
+    expect(detectRuntime({}, host)).toMatchObject({ runtime, serverless, transactionModeByDefault: serverless });
   });
 
   it('returns a frozen result', () => {
-    expect(Object.isFrozen(detectRuntime({ VERCEL: '1' }))).toBe(true);
-    expect(Object.isFrozen(detectRuntime({}))).toBe(true);
+    expect(Object.isFrozen(detectRuntime({ VERCEL: '1' }, NODE))).toBe(true);
+    expect(Object.isFrozen(detectRuntime({}, NODE))).toBe(true);
+    expect(Object.isFrozen(detectRuntime({}, { bunVersion: '1.4.5' }))).toBe(true);
   });
 });

@@ -16,6 +16,11 @@ const retry = <T>(fn: () => Promise<T>, options: ResolvedRetryOptions, hooks: Re
 
 const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
 const lost = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+/** A connection error that is not a failover (PgBouncer KILL): the ordinary budget. */
+const killed = () => Object.assign(new Error('database removed'), { code: '08P01', severity: 'FATAL' });
+/** A refused connection: the primary is moving. */
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
 const fast = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0 });
 
 function failing(errors: (() => unknown)[], value = 'ok') {
@@ -67,10 +72,10 @@ describe('retry', () => {
   });
 
   it('keeps a separate, smaller budget for connection errors', async () => {
-    const fn = failing([lost, lost, lost]);
-    await expect(retry(fn, fast)).rejects.toMatchObject({ error: { code: 'ECONNRESET' } });
+    const fn = failing([killed, killed, killed]);
+    await expect(retry(fn, fast)).rejects.toMatchObject({ error: { code: '08P01' } });
     expect(fn).toHaveBeenCalledTimes(3);
-    const mixed = failing([lost, conflict, conflict, lost]);
+    const mixed = failing([killed, conflict, conflict, killed]);
     await expect(retry(mixed, fast)).resolves.toBe('ok');
   });
 
@@ -82,7 +87,7 @@ describe('retry', () => {
 
   it('reports each retry with its kind and delay', async () => {
     const events: string[] = [];
-    await retry(failing([conflict, lost]), fast, { onRetry: (e) => events.push(`${e.attempt}:${e.classification.kind}:${e.delayMs}`) });
+    await retry(failing([conflict, killed]), fast, { onRetry: (e) => events.push(`${e.attempt}:${e.classification.kind}:${e.delayMs}`) });
     expect(events).toEqual(['1:serialization:0', '2:connection:0']);
   });
 
@@ -124,7 +129,7 @@ describe('retry', () => {
   });
 
   it('classifies each failure once: a classification handed along is not computed again', async () => {
-    const carried = { kind: 'serialization', retryable: true, code: '40001' } as const;
+    const carried = { kind: 'serialization', retryable: true, code: '40001', failover: false } as const;
     const { AttemptFailure } = await import('~/transaction/retry.ts');
     const fn = failing([() => new AttemptFailure(new Error('no code on me'), carried)]);
     await expect(retry(fn, fast)).resolves.toBe('ok');
@@ -133,9 +138,90 @@ describe('retry', () => {
 
   it('once a retried attempt had an unknown COMMIT outcome, the final error says so', async () => {
     const unknown = () => new TransactionOutcomeUnknownError({ cause: lost() });
-    const fn = failing([unknown, lost, lost, lost]);
+    const fn = failing([unknown, killed, killed, killed]);
     const failure = await retry(fn, fast, { isRetryable: (c) => c.retryable || c.kind === 'outcome-unknown' }).catch((e: unknown) => e);
     expect(failure).toMatchObject({ classification: { kind: 'outcome-unknown' } });
     expect((failure as { error: unknown }).error).toBeInstanceOf(TransactionOutcomeUnknownError);
+  });
+
+  it('retries failover errors past maxAttempts until failoverTimeoutMs, and reports the window once', async () => {
+    const options = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0, failoverTimeoutMs: 60_000 });
+    const events: (boolean | undefined)[] = [];
+    const fn = failing([lost, refused, refused, refused, refused, refused, refused]);
+    await expect(retry(fn, options, { onRetry: (e) => events.push(e.failoverStarted) })).resolves.toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(8);
+    expect(events).toEqual([true, false, false, false, false, false, false]);
+  });
+
+  it('a failover window that closes ends the retries with the last error', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const options = resolveRetryOptions({ baseDelayMs: 50, maxDelayMs: 50, failoverTimeoutMs: 120 });
+    const fn = vi.fn(async () => {
+      throw refused();
+    });
+    await expect(retry(fn, options)).rejects.toMatchObject({ error: { code: 'ECONNREFUSED' }, classification: { failover: true } });
+    // 49 ms waits: the window of 120 ms fits 2 or 3 of them, never the ordinary 3 attempts' limit of 2 retries only.
+    expect(fn.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(fn.mock.calls.length).toBeLessThanOrEqual(4);
+    vi.restoreAllMocks();
+  });
+
+  it('failoverTimeoutMs 0 turns the window off: the ordinary budget applies', async () => {
+    const fn = failing([refused, refused, refused]);
+    const events: (boolean | undefined)[] = [];
+    const options = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0, failoverTimeoutMs: 0 });
+    await expect(retry(fn, options, { onRetry: (e) => events.push(e.failoverStarted) })).rejects.toMatchObject({
+      error: { code: 'ECONNREFUSED' },
+    });
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(events).toEqual([undefined, undefined]);
+  });
+
+  it('failover waits are capped at FAILOVER_MAX_DELAY_MS whatever maxDelayMs says', async () => {
+    const { FAILOVER_MAX_DELAY_MS } = await import('~/transaction/retry.ts');
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const delays: number[] = [];
+    const options = resolveRetryOptions({ baseDelayMs: 1000, maxDelayMs: 5000, failoverTimeoutMs: 60_000 });
+    const controller = new AbortController();
+    const pending = retry(failing([refused, refused]), options, {
+      signal: controller.signal,
+      onRetry: (e) => delays.push(e.delayMs),
+    });
+    await expect(pending).resolves.toBe('ok');
+    expect(delays).toEqual([FAILOVER_MAX_DELAY_MS - 1, FAILOVER_MAX_DELAY_MS - 1]);
+    vi.restoreAllMocks();
+  });
+
+  it('a failover that was sent and may have committed stays outcome-unknown (not retried unless idempotent)', async () => {
+    const unknown = () => new TransactionOutcomeUnknownError({ cause: refused() });
+    const fn = failing([refused, unknown]);
+    const failure = await retry(fn, fast).catch((e: unknown) => e);
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(failure).toMatchObject({ classification: { kind: 'outcome-unknown', failover: false } });
+  });
+
+  it('failoverArmed false (a database never reached): refused connections get the ordinary budget, no window', async () => {
+    const fn = failing([refused, refused, refused]);
+    const events: (boolean | undefined)[] = [];
+    const options = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0 });
+    await expect(retry(fn, options, { failoverArmed: () => false, onRetry: (e) => events.push(e.failoverStarted) })).rejects.toMatchObject({
+      error: { code: 'ECONNREFUSED' },
+    });
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(events).toEqual([undefined, undefined]);
+  });
+
+  it('a window already open stays open even if failoverArmed changes its mind', async () => {
+    let armed = true;
+    const fn = failing([refused, refused, refused, refused]);
+    const options = resolveRetryOptions({ baseDelayMs: 0, maxDelayMs: 0 });
+    const pending = retry(fn, options, {
+      failoverArmed: () => armed,
+      onRetry: () => {
+        armed = false;
+      },
+    });
+    await expect(pending).resolves.toBe('ok');
+    expect(fn).toHaveBeenCalledTimes(5);
   });
 });

@@ -29,4 +29,5 @@ export {
   terminateBackends,
   waitForBackends,
 } from './postgres-faults.ts';
+export { type FenceTimings, fenceReadOnly } from './read-only-fence.ts';
 export { type ProxyMode, type ProxyOptions, startProxy, type TcpProxy } from './tcp-proxy.ts';

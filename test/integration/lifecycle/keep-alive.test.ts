@@ -1,12 +1,15 @@
 /**
- * Vercel Fluid keep-alive against the real stack, with a stand-in for the platform's request
- * context on globalThis (the same symbol @vercel/functions reads): while connections are open a
+ * The platform keep-alive against the real stack, with stand-ins for each platform's request
+ * context: Vercel's on globalThis (the same symbol @vercel/functions reads), Next.js's (what
+ * Netlify's Next.js runtime publishes), and the `waitUntil` option. While connections are open a
  * waitUntil promise is registered; it settles once the idle timeout has closed every connection
- * (pg-pool and PgBouncer both see none); off Vercel nothing is registered.
+ * (pg-pool and PgBouncer both see none); where no platform or option gives one, nothing is registered.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type KeepAliveSettle, VERCEL_REQUEST_CONTEXT } from '~/lifecycle/vercel-fluid.ts';
+import type { KeepAliveSettle } from '~/lifecycle/keep-alive.ts';
+import { NEXT_REQUEST_CONTEXT, VERCEL_REQUEST_CONTEXT } from '~/lifecycle/request-context.ts';
+import { runWithRequestContext } from '~/lifecycle/request-context-scope.ts';
 import { showClients } from '../../../tools/stack/faults/index.ts';
 import { type TestManager, testManager } from '../../support/managers.ts';
 
@@ -35,15 +38,20 @@ beforeEach(() => {
 });
 afterEach(async () => {
   delete (globalThis as Record<symbol, unknown>)[VERCEL_REQUEST_CONTEXT];
+  delete (globalThis as Record<symbol, unknown>)[NEXT_REQUEST_CONTEXT];
   current = null;
   await Promise.all(managers.splice(0).map((m) => m.disconnect()));
 });
 
-function manager(env: Record<string, string | undefined>, applicationName: string): TestManager {
+function manager(
+  env: Record<string, string | undefined>,
+  applicationName: string,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): TestManager {
   const m = testManager(
     stack,
     { DATABASE_URL: `${stack.poolerUrl}?connection_limit=2`, ...env },
-    { applicationName, pool: { idleTimeoutMs: IDLE_MS } },
+    { applicationName, pool: { idleTimeoutMs: IDLE_MS }, waitUntil },
   );
   managers.push(m);
   current = m;
@@ -53,7 +61,7 @@ function manager(env: Record<string, string | undefined>, applicationName: strin
 const pgbouncerClients = async (applicationName: string) =>
   (await showClients(stack.adminUrl)).filter((c) => c.application_name === applicationName).length;
 
-describe('Vercel Fluid keep-alive (stand-in request context)', () => {
+describe('platform keep-alive (stand-in request contexts)', () => {
   it('registers waitUntil while connections are open; it settles after the idle timeout with none open', async () => {
     const applicationName = `fluid-${randomUUID().slice(0, 8)}`;
     const m = manager(VERCEL, applicationName);
@@ -87,11 +95,52 @@ describe('Vercel Fluid keep-alive (stand-in request context)', () => {
     expect(await registered.at(-1)?.promise).toBe('pool-empty');
   });
 
+  it("Netlify with Next.js's request context: the promise settles once the pool is empty", async () => {
+    // What @netlify/plugin-nextjs publishes (run/handlers/wait-until.cts); Vercel's stand-in is moved there.
+    const vercel = (globalThis as Record<symbol, unknown>)[VERCEL_REQUEST_CONTEXT];
+    delete (globalThis as Record<symbol, unknown>)[VERCEL_REQUEST_CONTEXT];
+    (globalThis as Record<symbol, unknown>)[NEXT_REQUEST_CONTEXT] = vercel;
+    const applicationName = `netlify-${randomUUID().slice(0, 8)}`;
+    const m = manager({ NETLIFY: 'true', USE_TRANSACTION_MODE: 'true' }, applicationName);
+    expect(m.config.runtime).toBe('netlify');
+    await m.readWithPooling((tx) => tx.$queryRaw`SELECT 1`);
+    expect(registered.length).toBeGreaterThanOrEqual(1);
+    expect(await registered.at(-1)?.promise).toBe('pool-empty');
+    expect(await pgbouncerClients(applicationName)).toBe(0);
+  });
+
+  it("a plain Netlify function's context, passed with runWithRequestContext, gets the release of a real call", async () => {
+    const handed: Promise<unknown>[] = [];
+    // Like Netlify's Context: waitUntil is a method.
+    const context = {
+      handed,
+      waitUntil(promise: Promise<unknown>) {
+        this.handed.push(promise);
+      },
+    };
+    const m = manager({ NETLIFY: 'true', USE_TRANSACTION_MODE: 'true' }, `netlify-fn-${randomUUID().slice(0, 8)}`);
+    await runWithRequestContext(context, () => m.writeWithPooling((tx) => tx.$executeRaw`SELECT 1`));
+    expect(handed.length).toBeGreaterThanOrEqual(1);
+    expect(registered).toHaveLength(0); // Vercel's stand-in is not read on Netlify
+    expect(await handed.at(-1)).toBe('pool-empty');
+  });
+
+  it('the waitUntil option is used first, and works where the platform has no request context (Lambda)', async () => {
+    const handed: Promise<unknown>[] = [];
+    const m = manager({ AWS_LAMBDA_FUNCTION_NAME: 'fn', USE_TRANSACTION_MODE: 'true' }, `option-${randomUUID().slice(0, 8)}`, (p) =>
+      handed.push(p),
+    );
+    await m.readWithPooling((tx) => tx.$queryRaw`SELECT 1`);
+    expect(handed.length).toBeGreaterThanOrEqual(1);
+    expect(registered).toHaveLength(0); // the global stand-in is not read on Lambda
+    expect(await handed.at(-1)).toBe('pool-empty');
+  });
+
   it.each([
     ['a build (VERCEL_URL without VERCEL_REGION)', { VERCEL_URL: 'app-abc.vercel.app', USE_TRANSACTION_MODE: 'true' }],
     ['another serverless runtime', { AWS_LAMBDA_FUNCTION_NAME: 'fn', USE_TRANSACTION_MODE: 'true' }],
     ['local', { USE_TRANSACTION_MODE: 'true' }],
-  ])('registers nothing off Vercel: %s', async (_, env) => {
+  ])('registers nothing without a platform request context or the option: %s', async (_, env) => {
     const m = manager(env, `fluid-${randomUUID().slice(0, 8)}`);
     await m.readWithPooling((tx) => tx.$queryRaw`SELECT 1`);
     await m.warmup();

@@ -1,14 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolvePoolConfig } from '../../../src/config/resolve-pool-config.ts';
-import {
-  attachVercelKeepAlive,
-  CLOSE_GRACE_MS,
-  isVercelFunctionInstance,
-  type KeepAliveSettle,
-  readVercelRequestContext,
-  VERCEL_REQUEST_CONTEXT,
-} from '../../../src/lifecycle/vercel-fluid.ts';
+import { isVercelFunctionInstance } from '../../../src/lifecycle/function-instance.ts';
+import { attachKeepAlive, CLOSE_GRACE_MS, type KeepAliveOptions, type KeepAliveSettle } from '../../../src/lifecycle/keep-alive.ts';
+import { readGlobalRequestContext, VERCEL_REQUEST_CONTEXT, type WaitUntilSource } from '../../../src/lifecycle/request-context.ts';
 
 const VERCEL = { VERCEL_URL: 'app-abc.vercel.app', VERCEL_REGION: 'iad1' };
 
@@ -31,9 +26,11 @@ describe('isVercelFunctionInstance', () => {
   });
 });
 
-describe('attachVercelKeepAlive', () => {
+describe('attachKeepAlive', () => {
   let registered: Promise<unknown>[];
-  const getContext = () => ({ waitUntil: (p: Promise<unknown>) => registered.push(p) });
+  const source: WaitUntilSource = { name: 'stand-in', read: () => ({ waitUntil: (p: Promise<unknown>) => registered.push(p) }) };
+  const attach = (pool: FakePool, options: Omit<KeepAliveOptions, 'sources'>, sources = [source]) =>
+    attachKeepAlive(pool, { ...options, sources });
   beforeEach(() => {
     registered = [];
     vi.useFakeTimers();
@@ -45,17 +42,9 @@ describe('attachVercelKeepAlive', () => {
   const settledWith = async (p: Promise<unknown> | undefined): Promise<KeepAliveSettle | 'pending'> =>
     Promise.race([p as Promise<KeepAliveSettle>, Promise.resolve('pending' as const)]);
 
-  it('attaches nothing off Vercel', () => {
-    const pool = new FakePool();
-    expect(attachVercelKeepAlive(pool, { VERCEL: '1' }, { idleTimeoutMs: 1000, getContext })).toBeNull();
-    pool.emit('release');
-    expect(pool.listenerCount('release')).toBe(0);
-    expect(registered).toHaveLength(0);
-  });
-
   it('hands waitUntil a promise per release that settles idle timeout + 100 ms after the last release', async () => {
     const pool = new FakePool();
-    const detach = attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext, uptimeMs: () => 0 });
+    const detach = attach(pool, { idleTimeoutMs: 1000, uptimeMs: () => 0 });
     pool.emit('release');
     expect(registered).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(600);
@@ -66,12 +55,12 @@ describe('attachVercelKeepAlive', () => {
     expect(await settledWith(registered[1])).toBe('pending');
     await vi.advanceTimersByTimeAsync(1);
     expect(await settledWith(registered[1])).toBe('timer');
-    detach?.();
+    detach();
   });
 
   it('settles at once when no pooled socket is open any more, not 100 ms later', async () => {
     const pool = new FakePool();
-    attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext, uptimeMs: () => 0 });
+    attach(pool, { idleTimeoutMs: 1000, uptimeMs: () => 0 });
     pool.emit('connect');
     pool.emit('connect');
     pool.emit('release');
@@ -83,7 +72,7 @@ describe('attachVercelKeepAlive', () => {
 
   it('when the timer fires with an idle connection still open, waits for it (at most CLOSE_GRACE_MS)', async () => {
     const pool = new FakePool();
-    attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext, uptimeMs: () => 0 });
+    attach(pool, { idleTimeoutMs: 1000, uptimeMs: () => 0 });
     pool.emit('connect');
     pool.totalCount = 1;
     pool.emit('release');
@@ -110,7 +99,7 @@ describe('attachVercelKeepAlive', () => {
 
   it('never waits past 15 minutes − 1 s of instance age (Vercel caps it the same way)', async () => {
     const pool = new FakePool();
-    attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 5000, getContext, uptimeMs: () => 15 * 60 * 1000 - 1000 - 300 });
+    attach(pool, { idleTimeoutMs: 5000, uptimeMs: () => 15 * 60 * 1000 - 1000 - 300 });
     pool.emit('release');
     await vi.advanceTimersByTimeAsync(300);
     expect(await settledWith(registered[0])).toBe('timer');
@@ -118,32 +107,66 @@ describe('attachVercelKeepAlive', () => {
 
   it('detach settles the pending promise and removes the listeners', async () => {
     const pool = new FakePool();
-    const detach = attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext });
+    const detach = attach(pool, { idleTimeoutMs: 1000 });
     pool.emit('release');
-    detach?.();
+    detach();
     expect(await settledWith(registered[0])).toBe('detached');
     expect(pool.listenerCount('connect') + pool.listenerCount('release') + pool.listenerCount('remove')).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("a waitUntil that throws (request already over) is logged, never thrown into pg-pool's release", () => {
+    const pool = new FakePool();
+    const log = vi.fn();
+    const throwing: WaitUntilSource = {
+      name: 'finished request',
+      read: () => ({
+        waitUntil: () => {
+          throw new Error('waitUntil called after the response');
+        },
+      }),
+    };
+    const detach = attach(pool, { idleTimeoutMs: 1000, log }, [throwing]);
+    expect(() => pool.emit('release')).not.toThrow();
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('threw'), 'keep-alive', 'finished request');
+    detach();
+  });
+
   it('outside a request context registers nothing and logs it', () => {
     const pool = new FakePool();
     const log = vi.fn();
-    attachVercelKeepAlive(pool, VERCEL, { idleTimeoutMs: 1000, getContext: () => undefined, log });
+    attach(pool, { idleTimeoutMs: 1000, log }, [{ name: 'none', read: () => undefined }]);
     pool.emit('release');
-    expect(log).toHaveBeenCalledWith(expect.stringContaining('outside a request context'));
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('outside a request context'), 'keep-alive');
   });
 });
 
-describe('readVercelRequestContext', () => {
+describe('readGlobalRequestContext', () => {
   afterEach(() => {
     delete (globalThis as Record<symbol, unknown>)[VERCEL_REQUEST_CONTEXT];
   });
   it('reads the context Vercel registers on globalThis, and undefined without one', () => {
-    expect(readVercelRequestContext()).toBeUndefined();
+    expect(readGlobalRequestContext('@vercel/request-context')).toBeUndefined();
     const context = { waitUntil: () => {} };
     (globalThis as Record<symbol, unknown>)[VERCEL_REQUEST_CONTEXT] = { get: () => context };
-    expect(readVercelRequestContext()).toBe(context);
+    expect(readGlobalRequestContext('@vercel/request-context')).toBe(context);
+  });
+
+  it.each([
+    ['a holder without get()', {}],
+    ['get() outside a request', { get: () => undefined }],
+    ['a context without waitUntil', { get: () => ({}) }],
+    [
+      'a get() that throws',
+      {
+        get: () => {
+          throw new Error('renamed internals');
+        },
+      },
+    ],
+  ])('%s → undefined, never a throw', (_name, holder) => {
+    (globalThis as Record<symbol, unknown>)[VERCEL_REQUEST_CONTEXT] = holder;
+    expect(readGlobalRequestContext('@vercel/request-context')).toBeUndefined();
   });
 });
 

@@ -1,15 +1,15 @@
 /**
- * Vercel Fluid compute: keep the instance alive just long enough for the pool to close its idle
- * connections, and not longer.
+ * The keep-alive: keep a function instance up just long enough for the pool to close its idle
+ * connections, and not longer. Which platforms get it, and where the current request's
+ * `waitUntil` comes from, is decided in platform-lifecycle.ts.
  *
- * Fluid suspends an instance between requests; a suspended process runs no timers, so pg-pool's
- * idle timeout never fires and the idle connections stay open at the pooler until it times them
- * out. `@vercel/functions`' `attachDatabasePool(pool)` solves this by handing the platform's
- * `waitUntil` a promise on every client release that settles `idleTimeoutMillis + 100` ms later
- * (vercel/vercel, packages/functions/src/db-connections/index.ts: `waitUntilIdleTimeout`, read at
- * commit 17d9ebaf8e9b). We own the pool, so we do the same without the dependency, through the
- * same request-context mechanism (packages/functions/src/get-context.ts:
- * `globalThis[Symbol.for('@vercel/request-context')].get().waitUntil`), with two differences:
+ * Vercel Fluid (and classic functions, Netlify, Lambda) suspend an instance between requests; a
+ * suspended process runs no timers, so pg-pool's idle timeout never fires and the idle connections
+ * stay open at the pooler until it times them out. `@vercel/functions`' `attachDatabasePool(pool)`
+ * solves this by handing the platform's `waitUntil` a promise on every client release that settles
+ * `idleTimeoutMillis + 100` ms later (vercel/vercel, packages/functions/src/db-connections/index.ts:
+ * `waitUntilIdleTimeout`, read at commit 17d9ebaf8e9b). We own the pool, so we do the same without
+ * the dependency, through the request context (request-context.ts), with these differences:
  * - the promise also settles the moment no pooled socket is open any more (pg-pool emits `remove`
  *   once a client's socket has ended), so the instance is not kept up for the 100 ms margin once
  *   there is nothing to close;
@@ -17,17 +17,13 @@
  *   timer runs on the same event loop and is late when the CPU is busy), it waits for them up to
  *   CLOSE_GRACE_MS more instead of letting the instance be suspended with them open;
  * - one timer per pool (Vercel keeps one per process), so a read-replica pool gets its own.
- * Like Vercel's, it is inert unless `VERCEL_URL` and `VERCEL_REGION` are set (`VERCEL_REGION` is
- * absent during builds), caps the wait at 15 minutes − 1 s of instance age, and relies on pg-pool
+ * Like Vercel's, it caps the wait at 15 minutes − 1 s of instance age, and relies on pg-pool
  * closing idle clients only above `min`, which is therefore 0 (src/pool/create-pool.ts).
  *
  * Pure: no `pg` import; the pool is anything with `on`/`off` for `release` and `remove`.
  */
-
-/** What we need of Vercel's request context (a subset of @vercel/functions' `Context`). */
-export interface VercelRequestContext {
-  waitUntil?: (promise: Promise<unknown>) => void;
-}
+import { unrefTimer } from '../runtime/unref-timer.ts';
+import { firstRequestContext, handToWaitUntil, type WaitUntilSource } from './request-context.ts';
 
 /** The slice of a pg.Pool this module listens to. */
 export interface ReleaseEmitter {
@@ -44,15 +40,16 @@ export type KeepAliveSettle = 'pool-empty' | 'timer' | 'superseded' | 'detached'
 export interface KeepAliveOptions {
   /** The pool's `idleTimeoutMillis`. */
   idleTimeoutMs: number;
+  /** Where the current request's waitUntil comes from, tried in order (platform-lifecycle.ts). */
+  sources: readonly WaitUntilSource[];
+  /** Prefix of the log lines, e.g. the platform. */
+  label?: string;
   /** Logs (debug namespace of the caller). */
   log?: (format: string, ...args: unknown[]) => void;
-  /** Reads the request context; defaults to Vercel's global. Injectable for tests. */
-  getContext?: () => VercelRequestContext | undefined;
   /** Process age in ms; defaults to `process.uptime()`. Injectable for tests. */
   uptimeMs?: () => number;
 }
 
-export const VERCEL_REQUEST_CONTEXT = Symbol.for('@vercel/request-context');
 /** Vercel's own margin after the idle timeout, so pg has closed the sockets when the promise settles. */
 export const KEEP_ALIVE_MARGIN_MS = 100;
 /** Vercel's cap: "Don't wait longer than the maximum duration" (15 minutes − 1 second of instance age). */
@@ -60,27 +57,12 @@ const MAXIMUM_DURATION_MS = 15 * 60 * 1000 - 1000;
 /** Longest extra wait for idle connections that are late to close (see the file comment). */
 export const CLOSE_GRACE_MS = 1000;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** True in a running Vercel function (not at build time): `VERCEL_URL` and `VERCEL_REGION` are both set. */
-export function isVercelFunctionInstance(env: Env): boolean {
-  return Boolean(env.VERCEL_URL) && Boolean(env.VERCEL_REGION);
-}
-
-/** The current request's context, as @vercel/functions' getContext reads it; undefined outside a request. */
-export function readVercelRequestContext(): VercelRequestContext | undefined {
-  const holder = (globalThis as { [VERCEL_REQUEST_CONTEXT]?: { get?: () => VercelRequestContext | undefined } })[VERCEL_REQUEST_CONTEXT];
-  return holder?.get?.();
-}
-
 /**
- * Attaches the keep-alive to `pool` when `env` is a Vercel function instance. Returns a detach
- * function (settles any pending promise, clears the timer, removes the listeners), or null when
- * nothing was attached.
+ * Attaches the keep-alive to `pool`. Returns a detach function (settles any pending promise,
+ * clears the timer, removes the listeners).
  */
-export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: KeepAliveOptions): (() => void) | null {
-  if (!isVercelFunctionInstance(env)) return null;
-  const { idleTimeoutMs, log = () => {}, getContext = readVercelRequestContext } = options;
+export function attachKeepAlive(pool: ReleaseEmitter, options: KeepAliveOptions): () => void {
+  const { idleTimeoutMs, sources, label = 'keep-alive', log = () => {} } = options;
   const uptimeMs = options.uptimeMs ?? (() => process.uptime() * 1000);
   let timer: NodeJS.Timeout | null = null;
   let settle: ((how: KeepAliveSettle) => void) | null = null;
@@ -105,13 +87,14 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
     });
     // The platform keeps the instance up through waitUntil; these timers must not keep a plain process alive.
     timer = setTimeout(onTimer, waitMs);
-    timer.unref();
-    const context = getContext();
-    if (context?.waitUntil) {
-      context.waitUntil(promise);
-      log('vercel: waitUntil registered for %d ms (pool idle timeout + %d ms)', waitMs, KEEP_ALIVE_MARGIN_MS);
+    unrefTimer(timer);
+    const found = firstRequestContext(sources);
+    if (!found) {
+      log('%s: client released outside a request context; no waitUntil registered', label);
+    } else if (handToWaitUntil(found.context, promise)) {
+      log('%s: waitUntil (%s) registered for %d ms (pool idle timeout + %d ms)', label, found.source, waitMs, KEEP_ALIVE_MARGIN_MS);
     } else {
-      log('vercel: client released outside a request context; no waitUntil registered');
+      log('%s: waitUntil (%s) threw (request already finished?); none registered', label, found.source);
     }
   };
 
@@ -119,9 +102,9 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
     // Idle clients still in the pool, or removed from it but with their socket still closing.
     const lingering = pool.idleCount + Math.max(0, open - pool.totalCount);
     if (lingering > 0) {
-      log('vercel: %d idle connection(s) not closed yet; waiting up to %d ms more', lingering, CLOSE_GRACE_MS);
+      log('%s: %d idle connection(s) not closed yet; waiting up to %d ms more', label, lingering, CLOSE_GRACE_MS);
       timer = setTimeout(() => finish('timer'), CLOSE_GRACE_MS);
-      timer.unref();
+      unrefTimer(timer);
       return;
     }
     finish('timer');
@@ -134,7 +117,7 @@ export function attachVercelKeepAlive(pool: ReleaseEmitter, env: Env, options: K
   const onRemove = (): void => {
     open = Math.max(0, open - 1);
     if (settle && open === 0) {
-      log('vercel: every pooled connection is closed; instance may be suspended');
+      log('%s: every pooled connection is closed; instance may be suspended', label);
       finish('pool-empty');
     }
   };

@@ -1,0 +1,2 @@
+/** Types of build.mjs. */
+export declare function buildWorker(): Promise<{ script: string; dir: string }>;

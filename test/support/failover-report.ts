@@ -1,0 +1,21 @@
+/** The one line each failover test prints, and what it asserts of every app path. */
+import { expect } from 'vitest';
+import type { ScenarioResult } from '../../tools/failover/scenarios.ts';
+
+export function reportLine(r: ScenarioResult): string {
+  return `${r.scenario} / ${r.path}: ${r.acknowledged} acknowledged, ${r.failed} failed, ${r.outcomeUnknown} outcome-unknown (${r.outcomeUnknownApplied} committed), longest stall ${r.longestStallMs} ms (fault ${r.faultWindowMs} ms, writes resumed ${r.resumeAfterMs} ms after it), ${r.failoverCalls} calls rode a failover`;
+}
+
+/** 0 lost, 0 written twice, 0 calls failed; outcome-unknown is reported, not failed. */
+export function expectRodeThrough(r: ScenarioResult): void {
+  expect(r.failedKinds, r.path).toEqual([]);
+  expect({ path: r.path, lost: r.lost, duplicated: r.duplicated, failed: r.failed }).toEqual({
+    path: r.path,
+    lost: 0,
+    duplicated: 0,
+    failed: 0,
+  });
+  expect(r.acknowledged, r.path).toBeGreaterThan(0);
+  // The fault was met and ridden through as a failover, not missed.
+  expect(r.failoverCalls, r.path).toBeGreaterThan(0);
+}

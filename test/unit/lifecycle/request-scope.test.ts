@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { PoolingError } from '../../../src/errors/errors.ts';
+import {
+  createRequestScope,
+  currentRequestScope,
+  peekRequestScoped,
+  requestScoped,
+  runInRequestScope,
+} from '../../../src/lifecycle/request-scope.ts';
+
+const owner = {};
+const build = (env: Readonly<Record<string, string | undefined>>) => ({ url: env.DATABASE_URL, closed: false });
+const dispose = async (value: { closed: boolean }) => {
+  value.closed = true;
+};
+
+describe('request scope', () => {
+  it('outside a scope nothing is scoped (Node apps keep their process-wide state)', () => {
+    expect(currentRequestScope()).toBeUndefined();
+    expect(requestScoped(owner, build, dispose)).toBeUndefined();
+    expect(peekRequestScoped(owner)).toBeUndefined();
+  });
+
+  it('builds one value per owner per request, from that request’s env, and disposes of it on close', async () => {
+    const a = createRequestScope({ DATABASE_URL: 'a' });
+    const b = createRequestScope({ DATABASE_URL: 'b' });
+    const [va, vb] = await Promise.all([
+      runInRequestScope(a, async () => {
+        const first = requestScoped(owner, build, dispose);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(requestScoped(owner, build, dispose)).toBe(first); // same request: same value, across awaits
+        expect(peekRequestScoped(owner)).toBe(first);
+        return first;
+      }),
+      runInRequestScope(b, async () => requestScoped(owner, build, dispose)),
+    ]);
+    expect(va).toMatchObject({ url: 'a', closed: false });
+    expect(vb).toMatchObject({ url: 'b', closed: false });
+    expect(va).not.toBe(vb);
+    await a.close();
+    expect(va?.closed).toBe(true);
+    expect(vb?.closed).toBe(false);
+    await b.close();
+    expect(vb?.closed).toBe(true);
+  });
+
+  it('reads a lazy env at first use only, so its ConfigError surfaces from the first database call', () => {
+    let reads = 0;
+    const scope = createRequestScope(() => {
+      reads++;
+      return { DATABASE_URL: 'lazy' };
+    });
+    runInRequestScope(scope, () => {
+      expect(reads).toBe(0);
+      expect(requestScoped(owner, build, dispose)?.url).toBe('lazy');
+      requestScoped({}, build, dispose);
+    });
+    expect(reads).toBe(1);
+  });
+
+  it('a failed dispose does not stop the others; close is idempotent', async () => {
+    const scope = createRequestScope({});
+    const disposed: string[] = [];
+    runInRequestScope(scope, () => {
+      requestScoped(
+        {},
+        () => 'x',
+        async () => {
+          throw new Error('boom');
+        },
+      );
+      requestScoped(
+        {},
+        () => 'y',
+        async (v) => {
+          disposed.push(v);
+        },
+      );
+    });
+    await expect(scope.close()).resolves.toBeUndefined();
+    await scope.close();
+    expect(disposed).toEqual(['y']);
+  });
+
+  it('after close, a new value would leak: refused with a PoolingError', async () => {
+    const scope = createRequestScope({});
+    await scope.close();
+    expect(() => runInRequestScope(scope, () => requestScoped({}, build, dispose))).toThrow(PoolingError);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * `npm run example:worker`: builds examples/cloudflare-worker and serves it under workerd
+ * (miniflare) on PORT (default 8787).
+ *
+ * - DATABASE_URL unset: starts the local Postgres + PgBouncer stack; the Worker's Hyperdrive
+ *   binding (HYPERDRIVE) then points at its PgBouncer, and PGBOUNCER_ADMIN_URL at its console.
+ * - DATABASE_URL set: it is the Hyperdrive binding's local connection string (a password is required).
+ * Ctrl-C stops workerd, then the stack.
+ */
+import { portArg } from '../lib/args.ts';
+import { startStack } from '../stack/start-stack.ts';
+import { exportStackEnv } from '../stack/use-local-stack.ts';
+import { startExampleWorker } from './worker.ts';
+
+const log = (line: string) => console.error(`[worker] ${line}`);
+const port = portArg('PORT', process.env.PORT, 8787);
+
+let stack: Awaited<ReturnType<typeof startStack>> | null = null;
+if (!process.env.DATABASE_URL) {
+  log('DATABASE_URL is unset: starting the local Postgres + PgBouncer stack');
+  stack = await startStack({ log });
+  exportStackEnv(stack);
+}
+
+const worker = await startExampleWorker({
+  port,
+  host: process.env.HOST,
+  databaseUrl: process.env.DATABASE_URL as string,
+  env: process.env,
+  log,
+});
+log(`listening on ${worker.url}  (POST /users, GET /users/:email, GET /api/health)`);
+console.log(`READY ${worker.url}`);
+
+// Ctrl-C: stop workerd. With a local stack, its own signal handler (installed by startStack)
+// stops Postgres and PgBouncer, removes its files and exits; without one, exit here.
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.prependListener(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    void worker.close().then(
+      () => stack === null && process.exit(0),
+      (error: unknown) => {
+        log(`workerd stop failed: ${String(error)}`);
+        if (stack === null) process.exit(1);
+      },
+    );
+  });
+}
