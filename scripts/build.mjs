@@ -21,8 +21,21 @@ rmSync('dist', { recursive: true, force: true });
 const tsc = spawnSync('tsc', ['-p', 'tsconfig.build.json'], { stdio: 'inherit', shell: process.platform === 'win32' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
-await build({
-  entryPoints: { index: 'src/index.ts', 'cli/main': 'src/cli/main.ts' },
+// The edge guard is its own file, imported first by the entry and kept external to it: an app's
+// bundler then evaluates it before the entry's own imports of node built-ins and pg, which a single
+// module would hoist above it (and on an edge runtime the first of those would fail with a stack
+// trace instead of the guard's one sentence). package.json's `sideEffects` names it.
+const EDGE_GUARD = './runtime/edge-guard.ts';
+const keepEdgeGuardExternal = {
+  name: 'edge-guard-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/runtime\/edge-guard\.ts$/ }, (args) =>
+      args.importer.endsWith('src/index.ts') ? { path: EDGE_GUARD.replace(/\.ts$/, '.js'), external: true } : undefined,
+    );
+  },
+};
+
+const common = {
   outdir: 'dist',
   bundle: true,
   format: 'esm',
@@ -35,8 +48,8 @@ await build({
   // Minified: V8 compiles the whole module at import, and less text is less to scan (about a third less import
   // time in the cold-start measurements); with `node --enable-source-maps` stack traces map back to src/.
   minify: true,
-  // package.json's `sideEffects` describes the published files for the app's bundler; here it would
-  // drop `import './runtime/edge-guard.ts'` (an import kept only for its effect) from the bundle.
-  ignoreAnnotations: true,
   logLevel: 'warning',
-});
+};
+
+await build({ ...common, entryPoints: { index: 'src/index.ts', 'cli/main': 'src/cli/main.ts' }, plugins: [keepEdgeGuardExternal] });
+await build({ ...common, entryPoints: { 'runtime/edge-guard': 'src/runtime/edge-guard.ts' } });

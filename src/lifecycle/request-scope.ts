@@ -10,7 +10,8 @@
  * answer is undefined and the caller uses its process-wide state, so Node apps are unaffected.
  *
  * `node:async_hooks` is available on Node, Bun, Deno and workerd (`nodejs_compat`); creating the
- * storage is neither I/O nor a timer, so it may happen at module scope even on Workers.
+ * storage is neither I/O nor a timer; it is still made at first use, not at import, so that importing
+ * the package evaluates nothing of node:async_hooks (an edge bundle that only reaches the edge guard).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { PoolingError } from '../errors/errors.ts';
@@ -55,7 +56,11 @@ class Scope implements RequestScope {
   }
 }
 
-const storage = new AsyncLocalStorage<Scope>();
+let created: AsyncLocalStorage<Scope> | null = null;
+const storage = (): AsyncLocalStorage<Scope> => {
+  created ??= new AsyncLocalStorage<Scope>();
+  return created;
+};
 
 /**
  * A new scope over `env` (or a function computing it at first use); run code in it with
@@ -68,12 +73,12 @@ export function createRequestScope(env: Env | (() => Env)): RequestScope {
 /** Runs `fn` so that `requestScoped()` calls made by it (and by everything it awaits) see `scope`. */
 export function runInRequestScope<R>(scope: RequestScope, fn: () => R): R {
   if (!(scope instanceof Scope)) throw new TypeError('runInRequestScope: scope must come from createRequestScope()');
-  return storage.run(scope, fn);
+  return storage().run(scope, fn);
 }
 
 /** The scope of the running request, or undefined outside one. */
 export function currentRequestScope(): RequestScope | undefined {
-  return storage.getStore();
+  return storage().getStore();
 }
 
 /**
@@ -82,7 +87,7 @@ export function currentRequestScope(): RequestScope | undefined {
  * (a stray call after the response) nothing would dispose of a new value, so that is an Error.
  */
 export function requestScoped<T>(owner: object, build: (env: Env) => T, dispose: (value: T) => Promise<void>): T | undefined {
-  const scope = storage.getStore();
+  const scope = storage().getStore();
   if (scope === undefined) return undefined;
   const existing = scope.slots.get(owner);
   if (existing) return existing.value as T;
@@ -95,5 +100,5 @@ export function requestScoped<T>(owner: object, build: (env: Env) => T, dispose:
 
 /** The value `owner` already built in the current request, without building one. */
 export function peekRequestScoped<T>(owner: object): T | undefined {
-  return storage.getStore()?.slots.get(owner)?.value as T | undefined;
+  return storage().getStore()?.slots.get(owner)?.value as T | undefined;
 }
