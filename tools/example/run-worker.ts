@@ -20,6 +20,10 @@ if (!process.env.DATABASE_URL) {
   log('DATABASE_URL is unset: starting the local Postgres + PgBouncer stack');
   stack = await startStack({ log });
   exportStackEnv(stack);
+  // The local console speaks no TLS. Say so: without sslmode the default is `prefer`, whose TLS
+  // question (a node:net socket) does not get an answer under workerd, and the health check's
+  // PgBouncer probe would time out there.
+  process.env.PGBOUNCER_ADMIN_URL = `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable`;
 }
 
 const worker = await startExampleWorker({

@@ -46,7 +46,8 @@ beforeAll(async () => {
   worker = await startExampleWorker({
     port: 0,
     databaseUrl: stack.poolerUrl,
-    env: { PGBOUNCER_ADMIN_URL: stack.adminUrl },
+    // sslmode=disable: under workerd the default `prefer`'s TLS question gets no answer (see tools/example/run-worker.ts).
+    env: { PGBOUNCER_ADMIN_URL: `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable` },
     build: false,
     log: (line) => workerd.push(line),
   });
