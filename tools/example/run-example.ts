@@ -13,6 +13,7 @@ import { portArg } from '../lib/args.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { exportStackEnv } from '../stack/use-local-stack.ts';
 import { ensureBuild } from './build.ts';
+import { stopOnSignal } from './stop-on-signal.ts';
 
 const log = (line: string) => console.error(`[example] ${line}`);
 const port = portArg('PORT', process.env.PORT, 3001);
@@ -32,20 +33,16 @@ const app = await startServer({ port, host: process.env.HOST });
 log(`listening on http://localhost:${app.port}  (health: /api/health, metrics: /api/metrics)`);
 console.log(`READY http://localhost:${app.port}`);
 
-// Ctrl-C: close the HTTP server and the pool. With a local stack, its own signal handler (installed
-// by startStack) stops Postgres and PgBouncer, removes its files and exits; without one, exit here.
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.prependListener(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping`);
-    void app.close().then(
-      () => stack === null && process.exit(0),
+// Ctrl-C: close the HTTP server and the pool.
+stopOnSignal({
+  log,
+  withStack: stack !== null,
+  stop: () =>
+    app.close().then(
+      () => 0,
       (error: unknown) => {
         log(`server close failed: ${String(error)}`);
-        if (stack === null) process.exit(1);
+        return 1;
       },
-    );
-  });
-}
+    ),
+});

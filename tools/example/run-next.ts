@@ -14,6 +14,7 @@ import { portArg } from '../lib/args.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { exportStackEnv } from '../stack/use-local-stack.ts';
 import { ensureNextBuild, nextAppRoot, nextCli } from './next-build.ts';
+import { stopOnSignal } from './stop-on-signal.ts';
 
 const log = (line: string) => console.error(`[example:next] ${line}`);
 const port = portArg('PORT', process.env.PORT, 3002);
@@ -47,25 +48,19 @@ child.stdout.on('data', (chunk: Buffer) => {
   }
 });
 
-let stopping = false;
+// Ctrl-C / SIGTERM: Next.js closes its server and exits.
+const signals = stopOnSignal({
+  log,
+  withStack: stack !== null,
+  stop: (signal) => {
+    child.kill(signal);
+    return exited.then((code) => (code !== null && GRACEFUL_EXIT.has(code) ? 0 : 1));
+  },
+});
 void exited.then((code) => {
-  if (stopping) return;
+  if (signals.stopping) return;
   log(`next start exited with ${code}`);
   process.exitCode = 1;
   if (stack === null) process.exit(1);
   void stack.stop().then(() => process.exit(1));
 });
-
-// Ctrl-C / SIGTERM: Next.js closes its server and exits; with a local stack, its own signal handler
-// (installed by startStack) stops Postgres and PgBouncer, removes its files and exits; without one, exit here.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.prependListener(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping`);
-    child.kill(signal);
-    void exited.then((code) => {
-      if (stack === null) process.exit(code !== null && GRACEFUL_EXIT.has(code) ? 0 : 1);
-    });
-  });
-}

@@ -10,6 +10,7 @@
 import { portArg } from '../lib/args.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { exportStackEnv } from '../stack/use-local-stack.ts';
+import { stopOnSignal } from './stop-on-signal.ts';
 import { startExampleWorker } from './worker.ts';
 
 const log = (line: string) => console.error(`[worker] ${line}`);
@@ -36,20 +37,16 @@ const worker = await startExampleWorker({
 log(`listening on ${worker.url}  (POST /users, GET /users/:email, GET /api/health)`);
 console.log(`READY ${worker.url}`);
 
-// Ctrl-C: stop workerd. With a local stack, its own signal handler (installed by startStack)
-// stops Postgres and PgBouncer, removes its files and exits; without one, exit here.
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.prependListener(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping`);
-    void worker.close().then(
-      () => stack === null && process.exit(0),
+// Ctrl-C: stop workerd.
+stopOnSignal({
+  log,
+  withStack: stack !== null,
+  stop: () =>
+    worker.close().then(
+      () => 0,
       (error: unknown) => {
         log(`workerd stop failed: ${String(error)}`);
-        if (stack === null) process.exit(1);
+        return 1;
       },
-    );
-  });
-}
+    ),
+});
