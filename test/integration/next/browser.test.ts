@@ -5,74 +5,15 @@
  * playwright-core. Never skipped: a missing browser or missing example dependencies fail the run
  * with the command that fixes it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureNextBuild, nextAppRoot } from '../../../tools/example/next-build.ts';
-import { findFreePort } from '../../../tools/stack/start-stack.ts';
+import { openPage, type RunningApp, repoRoot, startApp, stopApp } from '../../support/example-app.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(repoRoot, 'artifacts/next-e2e.png');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-interface RunningApp {
-  child: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-}
-
-/** Starts tools/example/run-next.ts (what `npm run example:next` runs) and waits for READY. */
-async function startApp(env: Record<string, string>): Promise<RunningApp> {
-  const port = await findFreePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/example/run-next.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, DEBUG: '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const chunks: string[] = [];
-  const output = () => chunks.join('');
-  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`next-app not ready after 60 s:\n${output()}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      chunks.push(chunk.toString());
-      const ready = /READY (http:\/\/\S+)/.exec(output());
-      if (ready?.[1]) {
-        clearTimeout(timer);
-        resolve(ready[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`next-app exited with ${code} before it was ready:\n${output()}`));
-    });
-  });
-  return { child, baseUrl, output };
-}
-
-async function stopApp(app: RunningApp): Promise<number | null> {
-  const { child } = app;
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const code = await exited;
-  clearTimeout(timer);
-  return code;
-}
 
 async function metric(page: Page, name: string): Promise<number> {
   return Number(await page.getByTestId(`metric-${name}`).textContent());
@@ -88,25 +29,23 @@ describe('examples/next-app in headless Chromium', () => {
   let browser: Browser | undefined;
   let page: Page;
   let db: pg.Client;
-  const browserErrors: string[] = [];
+  let browserErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's Chromium with \`apt-get install chromium\` (.ci/run does this)`);
-    }
     const started = Date.now();
     const built = await ensureNextBuild();
     console.error(`[next e2e] ${built ? 'built' : 'reused the build'} in ${Date.now() - started} ms`);
-    app = await startApp({ DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true', PGBOUNCER_ADMIN_URL: stack.adminUrl });
+    app = await startApp(
+      'tools/example/run-next.ts',
+      { DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true', PGBOUNCER_ADMIN_URL: stack.adminUrl },
+      { name: 'next-app', readyTimeoutMs: 60000 },
+    );
     db = new pg.Client({ connectionString: stack.directUrl });
     await db.connect();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    page = await context.newPage();
-    page.on('pageerror', (error) => browserErrors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`);
-    });
+    const opened = await openPage();
+    browser = opened.browser;
+    page = opened.page;
+    browserErrors = opened.errors;
   }, 300_000);
 
   afterAll(async () => {
