@@ -86,10 +86,26 @@ function secureContext(options: TlsOptions, variable: string): tls.SecureContext
 /** pg's `ssl` option for a TLS intent; reads the files it names. */
 function sslOption(options: TlsOptions, variable: string): PgClientSettings['ssl'] {
   if (options.state === 'off') return false;
-  const ssl: tls.ConnectionOptions = {
-    secureContext: secureContext(options, variable),
-    rejectUnauthorized: options.verify !== 'none',
-  };
+  const ssl: tls.ConnectionOptions = { rejectUnauthorized: options.verify !== 'none' };
+  const ownMaterial =
+    options.caFile !== null || options.identityFile !== null || options.clientCertFile !== null || options.clientKeyFile !== null;
+  if (ownMaterial || options.password !== null) {
+    // Files are read now, so that a bad one is a ConfigError at pool creation, not at the first query.
+    ssl.secureContext = secureContext(options, variable);
+  } else {
+    // Only the system CAs: the context (which loads Node's root store, ~1 ms) is built at the first TLS
+    // handshake, once. With sslmode=prefer against a server that answers "no TLS" it is never needed.
+    // pg copies the option into tls.connect's options with Object.assign (pg/lib/connection.js
+    // upgradeToSSL), which reads the getter; test/unit/pool/client-settings.test.ts pins that.
+    let context: tls.SecureContext | undefined;
+    Object.defineProperty(ssl, 'secureContext', {
+      enumerable: true,
+      get: () => {
+        context ??= secureContext(options, variable);
+        return context;
+      },
+    });
+  }
   // verify-ca: the chain is checked by OpenSSL; only the host name check is turned off.
   if (options.verify === 'ca') ssl.checkServerIdentity = () => undefined;
   return ssl;

@@ -37,6 +37,17 @@ describe('buildClientSettings', () => {
     expect((ssl as { secureContext?: unknown }).secureContext).toBeDefined();
   });
 
+  it('without files of its own, the TLS context is built at the first handshake, once (pg reads it through Object.assign)', () => {
+    const settings = buildClientSettings(`${BASE}?sslmode=require`);
+    const ssl = settings.ssl as tls.ConnectionOptions;
+    const descriptor = Object.getOwnPropertyDescriptor(ssl, 'secureContext');
+    expect(typeof descriptor?.get).toBe('function');
+    // What pg's Connection#upgradeToSSL does with the option before tls.connect (pg/lib/connection.js).
+    const copied: tls.ConnectionOptions = Object.assign({ host: 'db.example.com' }, ssl);
+    expect(copied.secureContext).toBeInstanceOf(tls.createSecureContext().constructor);
+    expect(Object.assign({}, ssl).secureContext).toBe(copied.secureContext);
+  });
+
   it("sslmode=disable is plain TCP; no TLS parameter is Prisma 6's prefer without verification, PGSSLMODE wins", () => {
     expect(clientSsl(`${BASE}?sslmode=disable`)).toBe(false);
     expect(clientSsl(BASE)).toMatchObject({ rejectUnauthorized: false });
