@@ -22,10 +22,26 @@ let cached: OpenTelemetryApi | null | undefined;
 export function loadOpenTelemetryApi(load?: RequireFn): OpenTelemetryApi | null {
   if (load) return tryLoad(load);
   if (cached === undefined) {
+    // Nothing registered a provider: telemetry would be off anyway (no meter, no tracer), so skip the
+    // require, which on a cold start costs a module-path search (and the API's ~20 files when installed).
+    if (!providersRegistered()) return null;
     const nodeRequire = moduleRequire();
     cached = nodeRequire ? tryLoad(nodeRequire) : null;
   }
   return cached;
+}
+
+/**
+ * Whether any copy of the API has registered a global provider: the API keeps them in one object on
+ * `globalThis` under `Symbol.for('opentelemetry.js.api.<major>')`, with a `trace` / `metrics` entry per
+ * registered provider (open-telemetry/opentelemetry-js api/src/internal/global-utils.ts). Not cached:
+ * an app may register its providers after importing this package, before its first call.
+ */
+function providersRegistered(): boolean {
+  const registry = (globalThis as Record<symbol, unknown>)[Symbol.for('opentelemetry.js.api.1')] as
+    | { trace?: unknown; metrics?: unknown }
+    | undefined;
+  return registry?.trace !== undefined || registry?.metrics !== undefined;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { metrics, trace } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect, it } from 'vitest';
 import { loadOpenTelemetryApi } from '~/telemetry/load-api.ts';
 
@@ -13,8 +15,16 @@ it('something that is not the API is treated as absent', () => {
   expect(loadOpenTelemetryApi(() => null)).toBeNull();
 });
 
-it('the installed API is found', () => {
-  const api = loadOpenTelemetryApi();
-  expect(typeof api?.metrics.getMeter).toBe('function');
-  expect(typeof api?.trace.getTracer).toBe('function');
+it('without a registered provider the API is not even loaded (telemetry would be off); once one is, the installed API is found', () => {
+  expect(loadOpenTelemetryApi()).toBeNull();
+  const provider = new MeterProvider();
+  metrics.setGlobalMeterProvider(provider);
+  try {
+    const api = loadOpenTelemetryApi();
+    expect(typeof api?.metrics.getMeter).toBe('function');
+    expect(typeof api?.trace.getTracer).toBe('function');
+  } finally {
+    metrics.disable();
+    trace.disable();
+  }
 });
