@@ -149,7 +149,7 @@ export function lineChartSpec(chart: LineChart): Record<string, unknown> {
                 chart.yScale === 'symlog',
               ),
             }),
-        format: '~g',
+        format: ',~r', // 10,000 and 0.01, not 1e+4
         ...axisStyle,
       },
     ],

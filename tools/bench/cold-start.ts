@@ -26,11 +26,21 @@ import { seed } from './workload.ts';
 const DOCS = ['docs/benchmarks.md', 'docs/serverless-platforms.md'];
 const log = (line: string) => console.error(line);
 
-const ARMS = ['prisma', 'package', 'package-write', 'package-warmup', 'package-warmup-query'] as const;
+const ARMS = [
+  'prisma',
+  'prisma-transaction',
+  'package-plain',
+  'package',
+  'package-write',
+  'package-warmup',
+  'package-warmup-query',
+] as const;
 type Arm = (typeof ARMS)[number];
 
 const LABELS: Record<Arm, string> = {
   prisma: 'bare Prisma (PrismaClient + PrismaPg), first `findFirst`',
+  'prisma-transaction': 'bare Prisma, first interactive `$transaction` with one `findFirst`',
+  'package-plain': 'package, first plain `manager.prisma.user.findFirst()`, no warmup',
   package: 'package, first `readWithPooling`, no warmup',
   'package-write': 'package, first `withPooling`, no warmup',
   'package-warmup': 'package, `void warmup()` at start, first `readWithPooling`',
@@ -117,9 +127,15 @@ export interface ColdStartResults {
   results: ArmResult[];
 }
 
-/** Run i of `arm` minus run i of bare Prisma at the same RTT (the runs were interleaved, so they are neighbours in time). */
-function pairedOverBare(r: ColdStartResults, arm: Arm, rttMs: number, field: 'firstMs' | 'firstCpuMs'): number[] {
-  const bare = r.results.find((x) => x.arm === 'prisma' && x.rttMs === rttMs);
+/** Run i of `arm` minus run i of bare Prisma (`base`) at the same RTT (the runs were interleaved, so they are neighbours in time). */
+function pairedOverBare(
+  r: ColdStartResults,
+  arm: Arm,
+  rttMs: number,
+  field: 'firstMs' | 'firstCpuMs',
+  base: 'prisma' | 'prisma-transaction' = 'prisma',
+): number[] {
+  const bare = r.results.find((x) => x.arm === base && x.rttMs === rttMs);
   const ours = r.results.find((x) => x.arm === arm && x.rttMs === rttMs);
   if (!bare || !ours) return [];
   return (ours[field] ?? []).map((ms, i) => ms - (bare[field]?.[i] ?? Number.NaN)).filter(Number.isFinite);
@@ -140,12 +156,16 @@ export function renderColdStart(r: ColdStartResults): string {
     `| import of the package, Prisma's modules already loaded (every package row) | ${spread(r.results.flatMap((x) => x.importMs))} | ${spread(r.results.flatMap((x) => x.importCpuMs ?? []))} |`,
   ];
   for (const rtt of rtts) {
-    for (const [arm, call] of [
-      ['package', 'readWithPooling'],
-      ['package-write', 'withPooling'],
+    for (const [arm, call, base] of [
+      ['package-plain', 'manager.prisma.user.findFirst()', 'prisma'],
+      ['package', 'readWithPooling', 'prisma'],
+      ['package-write', 'withPooling', 'prisma'],
+      ['package', 'readWithPooling', 'prisma-transaction'],
+      ['package-write', 'withPooling', 'prisma-transaction'],
     ] as const) {
+      const what = base === 'prisma' ? "bare Prisma's first `findFirst`" : "bare Prisma's first interactive `$transaction` (like for like)";
       lines.push(
-        `| first \`${call}\` minus bare Prisma's first \`findFirst\`, run by run, RTT ${rtt} ms | ${spread(pairedOverBare(r, arm, rtt, 'firstMs'))} | ${spread(pairedOverBare(r, arm, rtt, 'firstCpuMs'))} |`,
+        `| first \`${call}\` minus ${what}, run by run, RTT ${rtt} ms | ${spread(pairedOverBare(r, arm, rtt, 'firstMs', base))} | ${spread(pairedOverBare(r, arm, rtt, 'firstCpuMs', base))} |`,
       );
     }
   }

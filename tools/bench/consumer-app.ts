@@ -44,9 +44,9 @@ let importMs = null;
 let importCpuMs = null;
 let call;
 let close;
-if (arm === 'prisma') {
+if (arm === 'prisma' || arm === 'prisma-transaction') {
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
-  call = () => prisma.user.findFirst();
+  call = arm === 'prisma' ? () => prisma.user.findFirst() : () => prisma.$transaction((tx) => tx.user.findFirst());
   close = () => prisma.$disconnect();
 } else {
   const [pkg, ms, cpuMs] = await timed(() => import('prisma-pgbouncer-pooling'));
@@ -60,7 +60,9 @@ if (arm === 'prisma') {
   if (arm === 'package-warmup' || arm === 'package-warmup-query') void manager.warmup();
   call = arm === 'package-write'
     ? () => manager.withPooling((tx) => tx.user.findFirst())
-    : () => manager.readWithPooling((tx) => tx.user.findFirst());
+    : arm === 'package-plain'
+      ? () => manager.prisma.user.findFirst()
+      : () => manager.readWithPooling((tx) => tx.user.findFirst());
   close = async () => {
     const { warmupFailures } = manager.getMetrics();
     await manager.disconnect();

@@ -7,6 +7,7 @@
  * Options: --quick (N = 100, 1000; short windows; under 2 minutes), --update-docs (the tables in
  * docs/benchmarks.md and docs/round-trips.md), --cold-start (only the cold-start benchmark,
  * tools/bench/cold-start.ts),
+ * --render (no run: rewrite the docs blocks and charts from bench-results/latest.json),
  * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run), --client=light|prisma (what each simulated instance runs
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
 
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
+      argv,
       quick,
       durationS: Math.round((Date.now() - started) / 1000),
       environment: {
@@ -322,9 +324,23 @@ async function measureOverheads(sessionStack: LocalStack, pooledStack: LocalStac
   return { wrapperOverhead, metricsCost, pgbench, statements };
 }
 
+/**
+ * `--render`: no run; the docs blocks and charts of bench-results/latest.json (the last run's own output)
+ * are written again, for a change to the report's wording or the charts' design.
+ */
+async function renderOnly(): Promise<void> {
+  const results = JSON.parse(readFileSync(path.join(ROOT, 'bench-results/latest.json'), 'utf8')) as BenchResults;
+  const blocks = renderBlocks(results);
+  updateGeneratedBlocks('docs/benchmarks.md', blocks);
+  log(`bench: updated docs/benchmarks.md (${Object.keys(blocks).join(', ')}) from bench-results/latest.json (${results.generatedAt})`);
+  for (const file of await writeCharts(results, null)) log(`bench: wrote ${file}`);
+}
+
 // `--cold-start`: only the cold-start benchmark (tools/bench/cold-start.ts; its options are listed there).
 // `--telemetry`: only the OpenTelemetry per-call cost (tools/bench/telemetry-cost.ts).
-const entry = flag('cold-start')
+const entry = flag('render')
+  ? renderOnly
+  : flag('cold-start')
   ? () => import('./cold-start.ts').then((bench) => bench.runColdStart(argv))
   : flag('telemetry')
     ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv))
