@@ -28,9 +28,10 @@ export class IncompatibleDependencyError extends PoolingError {
   override name = 'IncompatibleDependencyError';
   /** The package, e.g. `pg`. */
   readonly dependency: string;
-  constructor(dependency: string, assumption: string) {
+  /** `remedy` replaces the default advice (install a version in the peer range), e.g. for the runtime itself. */
+  constructor(dependency: string, assumption: string, remedy?: string) {
     super(
-      `${dependency} does not have the shape prisma-pgbouncer-pooling relies on (${assumption}): install the ${dependency} version in this package's peer dependency range`,
+      `${dependency} does not have the shape prisma-pgbouncer-pooling relies on (${assumption}): ${remedy ?? `install the ${dependency} version in this package's peer dependency range`}`,
     );
     this.dependency = dependency;
   }

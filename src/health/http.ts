@@ -3,11 +3,11 @@
  * Router resource-route loaders and Next.js route handlers, and from `node:http` through `toNodeListener`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import { classifyError } from '../errors/classify-error.ts';
 import type { MetricsSnapshot } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../metrics/prometheus.ts';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import type { HealthReport } from './health-check.ts';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -94,7 +94,7 @@ export function toNodeListener(handler: FetchHandler): (req: IncomingMessage, re
         const request = new Request(url, {
           method,
           headers,
-          body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+          body: hasBody ? (nodeBuiltin('node:stream').Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
           // Required by undici for a streamed request body.
           ...(hasBody ? { duplex: 'half' } : {}),
         } as RequestInit);

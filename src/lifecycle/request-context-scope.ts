@@ -10,14 +10,15 @@
  * The storage lives on `globalThis`, so two copies of this package in one process (a bundled one
  * and an external one) share it.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import type { RequestContext, WaitUntilSource } from './request-context.ts';
 
 const STORAGE = Symbol.for('prisma-pgbouncer-pooling.request-scope');
 
 function storage(): AsyncLocalStorage<RequestContext> {
   const holder = globalThis as { [STORAGE]?: AsyncLocalStorage<RequestContext> };
-  holder[STORAGE] ??= new AsyncLocalStorage<RequestContext>();
+  holder[STORAGE] ??= new (nodeBuiltin('node:async_hooks').AsyncLocalStorage)<RequestContext>();
   return holder[STORAGE];
 }
 

@@ -13,8 +13,9 @@
  * storage is neither I/O nor a timer; it is still made at first use, not at import, so that importing
  * the package evaluates nothing of node:async_hooks (an edge bundle that only reaches the edge guard).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { PoolingError } from '../errors/errors.ts';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -58,7 +59,7 @@ class Scope implements RequestScope {
 
 let created: AsyncLocalStorage<Scope> | null = null;
 const storage = (): AsyncLocalStorage<Scope> => {
-  created ??= new AsyncLocalStorage<Scope>();
+  created ??= new (nodeBuiltin('node:async_hooks').AsyncLocalStorage)<Scope>();
   return created;
 };
 

@@ -9,8 +9,8 @@
  * (debug/src/node.js `save()`), so turning it on programmatically works as before; test/unit/logging
  * pins that.
  */
-import { createRequire } from 'node:module';
 import type createDebugType from 'debug';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 
 export type Logger = (formatter: string, ...args: unknown[]) => void;
 
@@ -22,7 +22,7 @@ export function lazyLogger(namespace: string, env: { readonly DEBUG?: string | u
   return (formatter, ...args) => {
     if (log === undefined) {
       if (!env.DEBUG) return;
-      createDebug ??= createRequire(import.meta.url)('debug') as typeof createDebugType;
+      createDebug ??= nodeBuiltin('node:module').createRequire(import.meta.url)('debug') as typeof createDebugType;
       log = createDebug(namespace);
     }
     log(formatter, ...args);

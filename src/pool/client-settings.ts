@@ -15,15 +15,14 @@
  *   that `util.inspect(client)` would print. A file that cannot be read, or a wrong `sslpassword`,
  *   is a `ConfigError` naming the URL parameter, at pool creation rather than at the first query.
  */
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type pg from 'pg';
 import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/database-url.ts';
 import { tlsDefaultsFor } from '../config/default-tls.ts';
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
 import { disableClientTls } from './pg-internals.ts';
 
@@ -53,7 +52,7 @@ const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS];
 
 function readTlsFile(file: string, param: string, variable: string): Buffer {
   try {
-    return readFileSync(file);
+    return nodeBuiltin('node:fs').readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`${variable} (${param})`, `cannot read the file it names (${code}): ${file}`);
@@ -69,7 +68,7 @@ function secureContext(options: TlsOptions, variable: string): tls.SecureContext
   if (options.clientKeyFile !== null) context.key = readTlsFile(options.clientKeyFile, 'sslkey', variable);
   if (options.password !== null) context.passphrase = options.password;
   try {
-    return tls.createSecureContext(context);
+    return nodeBuiltin('node:tls').createSecureContext(context);
   } catch (error) {
     // OpenSSL's reason ("mac verify failure", "bad decrypt" …) never contains the passphrase.
     const reason = String((error as Error).message).slice(0, 120);
@@ -161,7 +160,7 @@ function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' |
   const known = tlsAnswers.get(key);
   if (known) return Promise.resolve(known);
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = nodeBuiltin('node:net').connect({ host, port });
     const done = (answer: 'S' | 'N' | null) => {
       clearTimeout(timer);
       socket.destroy();

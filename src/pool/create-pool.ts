@@ -19,11 +19,11 @@
  * Prisma-only and TLS parameters are stripped from the URL before pg sees it; the TLS ones become
  * pg's `ssl` option (src/pool/client-settings.ts, shared with the health probe).
  */
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
@@ -57,7 +57,7 @@ export interface CreatePoolHooks {
 
 /** Same SQL text → same name, so pg's per-connection statement cache can reuse it. */
 export function statementName(sql: string): string {
-  return `s_${createHash('sha1').update(sql).digest('base64url')}`;
+  return `s_${nodeBuiltin('node:crypto').createHash('sha1').update(sql).digest('base64url')}`;
 }
 
 function ignoreClientError(): void {}

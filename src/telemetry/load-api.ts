@@ -9,8 +9,8 @@
  * through its own (ESM or CJS) copy of the API is seen here too
  * (open-telemetry/opentelemetry-js api/src/internal/global-utils.ts).
  */
-import { createRequire } from 'node:module';
 import type * as OpenTelemetryApiModule from '@opentelemetry/api';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 
 export type OpenTelemetryApi = typeof OpenTelemetryApiModule;
 
@@ -54,7 +54,7 @@ function providersRegistered(): boolean {
  */
 function moduleRequire(): RequireFn | null {
   try {
-    return createRequire(import.meta.url);
+    return nodeBuiltin('node:module').createRequire(import.meta.url);
   } catch {
     return null;
   }

@@ -9,10 +9,10 @@
  * `onFailedAttempt` hook runs before `shouldRetry`, so a custom wait would run even for errors
  * that are not retried. What is left is a short loop, kept here in one place.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { checkMilliseconds } from '../config/milliseconds.ts';
 import { classifyError, type ErrorClassification, type ErrorKind } from '../errors/classify-error.ts';
 import { ConfigError, TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import { nodeBuiltin } from '../runtime/node-builtins.ts';
 
 export interface RetryOptions {
   /** Attempts (the first included) for connection-class errors. Defaults to 3. */
@@ -190,7 +190,9 @@ export async function retry<C, T, Trace = undefined>(
       // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
       // maxDelayMs and the deadline, and the signal clears it at once.
       if (delayMs > 0)
-        await sleep(delayMs, undefined, { signal }).catch(() => {}); // an abort: the loop's check throws it
+        await nodeBuiltin('node:timers/promises')
+          .setTimeout(delayMs, undefined, { signal })
+          .catch(() => {}); // an abort: the loop's check throws it
       // Even with no delay, let the event loop poll once: connections that died together (a
       // thawed instance, a pooler restart) are then noticed and dropped by the pool, instead of
       // being handed to the next attempts one by one until the budget is gone.
