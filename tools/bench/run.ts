@@ -341,10 +341,10 @@ async function renderOnly(): Promise<void> {
 const entry = flag('render')
   ? renderOnly
   : flag('cold-start')
-  ? () => import('./cold-start.ts').then((bench) => bench.runColdStart(argv))
-  : flag('telemetry')
-    ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv))
-    : main;
+    ? () => import('./cold-start.ts').then((bench) => bench.runColdStart(argv))
+    : flag('telemetry')
+      ? () => import('./telemetry-cost.ts').then((bench) => bench.main(argv))
+      : main;
 entry().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
