@@ -23,8 +23,7 @@ import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } 
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
-import { unrefTimer } from '../runtime/unref-timer.ts';
-import { disableClientTls } from './pg-internals.ts';
+import { acceptPlainAnswer, disableClientTls } from './pg-internals.ts';
 
 export interface PgClientSettings {
   /** The URL node-postgres gets: without Prisma-only and TLS parameters. Password included. */
@@ -145,80 +144,34 @@ export function toTlsError(error: unknown, settings: PgClientSettings): unknown 
 
 type ClientConstructor = new (config: pg.ClientConfig) => pg.Client;
 
-/** What each server answered to an SSLRequest ('S' TLS, 'N' none), by `host:port`, for `sslmode=prefer`. */
-const tlsAnswers = new Map<string, 'S' | 'N'>();
-
 /**
- * libpq's `prefer`: TLS when the server offers it, plain TCP when it answers 'N'. node-postgres
- * cannot retry a connection without TLS, so the question is asked first, once per server and
- * process, on a throwaway socket: the 8-byte SSLRequest (protocol code 80877103), one byte back.
- * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL
- * Any other outcome (refused, timeout, another byte) is left to the real connection to report.
+ * A `pg.Client` subclass whose `connect()` rejects with a `TlsError` on TLS failures, and that
+ * implements `sslmode=prefer` (acceptPlainAnswer in ./pg-internals.ts). pg-pool creates its clients
+ * from the pool's `Client` option and connects them with a callback.
  */
-function askForTls(host: string, port: number, timeoutMs: number): Promise<'S' | 'N' | null> {
-  const key = `${host}:${port}`;
-  const known = tlsAnswers.get(key);
-  if (known) return Promise.resolve(known);
-  return new Promise((resolve) => {
-    const socket = nodeBuiltin('node:net').connect({ host, port });
-    const done = (answer: 'S' | 'N' | null) => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (answer) tlsAnswers.set(key, answer);
-      resolve(answer);
-    };
-    const timer = setTimeout(() => done(null), timeoutMs > 0 ? timeoutMs : 5000);
-    unrefTimer(timer);
-    socket.once('connect', () => {
-      const request = Buffer.alloc(8);
-      request.writeInt32BE(8, 0);
-      request.writeInt32BE(80_877_103, 4);
-      socket.write(request);
-    });
-    socket.once('data', (chunk: Buffer) => {
-      const byte = chunk.toString('latin1', 0, 1);
-      done(byte === 'S' || byte === 'N' ? byte : null);
-    });
-    socket.once('error', () => done(null));
-    socket.once('close', () => done(null));
-  });
-}
-
-/**
- * A `pg.Client` subclass whose `connect()` rejects with a `TlsError` on TLS failures. pg-pool
- * creates its clients from the pool's `Client` option and connects them with a callback.
- * `connectTimeoutMs` bounds `sslmode=prefer`'s TLS question (0: 5 s).
- */
-export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstructor, connectTimeoutMs = 0): ClientConstructor {
+export function tlsAwareClient(settings: PgClientSettings, Base: ClientConstructor): ClientConstructor {
   const prefer = settings.tls.mode === 'prefer' && settings.tls.negotiation === 'postgres';
   return class extends Base {
     // biome-ignore lint/suspicious/noExplicitAny: pg's connect() is overloaded (callback or promise)
     override connect(callback?: (...args: any[]) => void): any {
       if (prefer) {
-        // libpq never uses TLS on a Unix-domain socket: `prefer` (the default) is plain there, no question asked.
-        const answer = this.host.startsWith('/') ? Promise.resolve('N' as const) : askForTls(this.host, this.port, connectTimeoutMs);
-        const ready = answer.then((a) => {
-          if (a === 'N') disableClientTls(this);
-        });
-        if (callback) {
-          // Whatever fails before pg's own connect (a pg without the fields disableClientTls
-          // needs) reaches the callback: never an unhandled rejection, never a caller left waiting.
-          ready.then(() => this.#connect(callback)).catch((error: unknown) => callback(error));
+        try {
+          // libpq never uses TLS on a Unix-domain socket: `prefer` (the default) is plain there, no question asked.
+          if (this.host.startsWith('/')) disableClientTls(this);
+          else acceptPlainAnswer(this);
+        } catch (error) {
+          // A pg without the fields these need: the callback gets it (never an unhandled rejection, never a caller left waiting).
+          if (!callback) return Promise.reject(error);
+          queueMicrotask(() => callback(error));
           return undefined;
         }
-        return ready.then(() => this.#connect());
       }
       return this.#connect(callback);
     }
 
     // biome-ignore lint/suspicious/noExplicitAny: see connect()
     #connect(callback?: (...args: any[]) => void): any {
-      const wrap = (error: unknown) => {
-        const wrapped = toTlsError(error, settings);
-        // The server changed its mind about TLS (restarted with another setting): ask again next time.
-        if (wrapped instanceof TlsError) tlsAnswers.delete(`${this.host}:${this.port}`);
-        return wrapped;
-      };
+      const wrap = (error: unknown) => toTlsError(error, settings);
       if (callback) {
         // biome-ignore lint/suspicious/noExplicitAny: pg's callback overload
         return (super.connect as any)((error: Error | null | undefined, ...rest: unknown[]) =>

@@ -81,7 +81,7 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
-  class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client, connectTimeoutMs)) {
+  class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client)) {
     readonly [CREATED_AT] = performance.now();
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement

@@ -57,7 +57,7 @@ async function withClient<T>(
   const hosts = multiHostSetup(typeof target === 'string' ? buildClientSettings(target, { variable }) : target);
   const settings = hosts.settings;
   // A TLS failure at connect becomes a TlsError; sslmode=prefer falls back to plain TCP like the pool.
-  const Client = hosts.wrap(tlsAwareClient(settings, pg.Client, timeout));
+  const Client = hosts.wrap(tlsAwareClient(settings, pg.Client));
   const client = new Client({
     ...pgClientConfig(settings),
     connectionTimeoutMillis: timeout,

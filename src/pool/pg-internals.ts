@@ -29,6 +29,86 @@ export function disableClientTls(client: pg.Client): void {
   client.connection.ssl = false;
 }
 
+interface PreferFields {
+  ssl: unknown;
+  connection: {
+    ssl: unknown;
+    stream: { once(event: string, listener: (...args: never[]) => void): unknown };
+    connect(...args: unknown[]): unknown;
+    attachListeners(stream: unknown): void;
+    emit(event: string, ...args: unknown[]): boolean;
+  };
+}
+
+function hasPreferFields(client: object): client is PreferFields {
+  if (!hasTlsFields(client)) return false;
+  const connection = client.connection as Partial<PreferFields['connection']>;
+  return (
+    typeof connection.connect === 'function' &&
+    typeof connection.attachListeners === 'function' &&
+    typeof connection.emit === 'function' &&
+    typeof connection.stream?.once === 'function'
+  );
+}
+
+/** The server's one-byte answer to an SSLRequest meaning "no TLS here". */
+const NO_TLS = 0x4e; // 'N'
+
+/**
+ * libpq's `sslmode=prefer` on the connection itself: the SSLRequest goes out on the real socket and,
+ * when the server answers 'N', the same socket carries on in plain text, as libpq does
+ * (https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-SSL). pg alone would fail
+ * with "The server does not support SSL connections", and a separate question first costs a TCP
+ * connect and a round trip more on every cold start.
+ *
+ * pg 8.x `Connection#connect` registers its handler for the one-byte answer with
+ * `stream.once('data', …)` while it runs (lib/connection.js); that one registration is wrapped: 'N'
+ * turns TLS off on the client and its connection and does what `upgradeToSSL` does after a handshake
+ * (`attachListeners`, then 'sslconnect', on which the Client sends its startup message); 'S' and
+ * anything else go to pg's handler unchanged. Throws IncompatibleDependencyError when the fields are
+ * gone; when pg no longer registers that handler, the connection fails with one instead.
+ */
+export function acceptPlainAnswer(client: pg.Client): void {
+  if (!hasPreferFields(client)) {
+    throw new IncompatibleDependencyError('pg', 'Client#connection with connect(), attachListeners(), emit() and stream.once()');
+  }
+  const connection = client.connection;
+  const connect = connection.connect;
+  connection.connect = function preferConnect(this: PreferFields['connection'], ...args: unknown[]) {
+    const stream = this.stream;
+    const once = stream.once;
+    let wrapped = false;
+    stream.once = function onceWrapped(this: unknown, event: string, listener: (...a: never[]) => void) {
+      if (event !== 'data' || wrapped) return once.call(this, event, listener);
+      wrapped = true;
+      return once.call(this, 'data', ((buffer: Buffer) => {
+        if (buffer.length === 1 && buffer[0] === NO_TLS) {
+          client.ssl = false;
+          connection.ssl = false;
+          connection.attachListeners(stream);
+          connection.emit('sslconnect');
+          return;
+        }
+        (listener as (b: Buffer) => void)(buffer);
+      }) as never);
+    };
+    try {
+      return connect.apply(this, args);
+    } finally {
+      stream.once = once;
+      if (!wrapped && this.ssl) {
+        // A pg that waits for the answer some other way: fail this connection as a classified error
+        // (on the next tick, as pg reports socket errors) rather than a TLS error prefer should not have.
+        const error = new IncompatibleDependencyError(
+          'pg',
+          "Connection#connect waiting for the SSLRequest's answer with stream.once('data')",
+        );
+        process.nextTick(() => connection.emit('error', error));
+      }
+    }
+  };
+}
+
 /**
  * Closes a checked-out client's socket at once, so every query sent on it fails as a lost
  * connection. pg 8.x keeps the socket at `client.connection.stream`; when that is gone the

@@ -22,7 +22,7 @@ if (!process.env.DATABASE_URL) {
   stack = await startStack({ log });
   exportStackEnv(stack);
   // The local console speaks no TLS. Say so: without sslmode the default is `prefer`, whose TLS
-  // question (a node:net socket) does not get an answer under workerd, and the health check's
+  // question (the SSLRequest) does not complete over workerd's sockets, and the health check's
   // PgBouncer probe would time out there.
   process.env.PGBOUNCER_ADMIN_URL = `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable`;
 }

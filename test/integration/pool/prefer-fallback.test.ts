@@ -27,7 +27,7 @@ const connectWithCallback = (client: pg.Client) =>
 
 it('falls back to plain TCP and connects (callback form, as pg-pool calls it)', async () => {
   const settings = buildClientSettings(url);
-  const Client = tlsAwareClient(settings, pg.Client, 5000);
+  const Client = tlsAwareClient(settings, pg.Client);
   const client = new Client(pgClientConfig(settings));
   expect(await connectWithCallback(client)).toBeFalsy();
   expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
@@ -43,7 +43,7 @@ it('a pg without the TLS fields: the callback gets IncompatibleDependencyError (
       (this as unknown as { connection: object }).connection = {};
     }
   }
-  const Client = tlsAwareClient(settings, MovedFields, 5000);
+  const Client = tlsAwareClient(settings, MovedFields);
   const error = await connectWithCallback(new Client(pgClientConfig(settings)));
   expect(error).toBeInstanceOf(IncompatibleDependencyError);
   expect(classifyError(error)).toMatchObject({ kind: 'dependency', retryable: false });

@@ -2,12 +2,13 @@
  * Pins what src/pool/pg-internals.ts assumes of the installed node-postgres, and that a pg
  * without it fails as a classified error (never a TypeError from a timer or a callback).
  */
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { IncompatibleDependencyError } from '~/errors/errors.ts';
-import { destroyClientSocket, disableClientTls } from '~/pool/pg-internals.ts';
+import { acceptPlainAnswer, destroyClientSocket, disableClientTls } from '~/pool/pg-internals.ts';
 
 describe('the installed pg has what we rely on', () => {
   it('ssl lives on the Client and on its Connection, and is what the connection reads', () => {
@@ -26,6 +27,65 @@ describe('the installed pg has what we rely on', () => {
     expect(stream).toBeInstanceOf(net.Socket);
     expect(destroyClientSocket(client)).toBe('destroyed');
     expect((stream as net.Socket).destroyed).toBe(true);
+  });
+});
+
+/** Enough of a net.Socket for pg's Connection, recording what the client writes. */
+class FakeSocket extends EventEmitter {
+  readonly written: Buffer[] = [];
+  setNoDelay() {}
+  setKeepAlive() {}
+  connect() {}
+  write(chunk: Buffer) {
+    this.written.push(Buffer.from(chunk));
+    return true;
+  }
+  end() {}
+  destroy() {}
+}
+
+/** The SSLRequest (length 8, code 80877103) and a startup message (protocol 3.0 = 196608 after the length). */
+const isSslRequest = (b: Buffer | undefined) => b?.length === 8 && b.readInt32BE(4) === 80_877_103;
+const isStartup = (b: Buffer | undefined) => b !== undefined && b.length > 8 && b.readInt32BE(4) === 196_608;
+
+describe('sslmode=prefer in band (acceptPlainAnswer) on the installed pg', () => {
+  const connectOver = (socket: FakeSocket) => {
+    const client = new pg.Client({ ssl: { rejectUnauthorized: false }, stream: socket as unknown as net.Socket, user: 'u', database: 'd' });
+    acceptPlainAnswer(client);
+    const outcome: unknown[] = [];
+    client.connect((error) => outcome.push(error ?? 'connected'));
+    socket.emit('connect');
+    return { client: client as pg.Client & { ssl: unknown; connection: { ssl: unknown } }, outcome };
+  };
+
+  it("'N': the startup message follows on the same socket, in plain text, and TLS is off on the client", async () => {
+    const socket = new FakeSocket();
+    const { client, outcome } = connectOver(socket);
+    expect(isSslRequest(socket.written[0])).toBe(true);
+    socket.emit('data', Buffer.from('N'));
+    expect(isStartup(socket.written[1])).toBe(true);
+    expect([client.ssl, client.connection.ssl]).toEqual([false, false]);
+    expect(outcome).toEqual([]);
+  });
+
+  it("'S': pg's own handler runs (it starts the TLS handshake), nothing is sent in plain text", () => {
+    const socket = new FakeSocket();
+    const { client } = connectOver(socket);
+    const upgrades: unknown[] = [];
+    (client.connection as unknown as { upgradeToSSL: (...a: unknown[]) => void }).upgradeToSSL = (...a) => upgrades.push(a);
+    socket.emit('data', Buffer.from('S'));
+    expect(upgrades).toHaveLength(1);
+    expect(socket.written).toHaveLength(1);
+  });
+
+  it('a pg whose connect no longer waits for the answer with stream.once: the connection fails as IncompatibleDependencyError', async () => {
+    const socket = new FakeSocket();
+    const client = new pg.Client({ ssl: { rejectUnauthorized: false }, stream: socket as unknown as net.Socket });
+    const connection = (client as unknown as { connection: { connect: () => void } }).connection;
+    connection.connect = () => {}; // waits some other way
+    acceptPlainAnswer(client);
+    const outcome = await new Promise((resolve) => client.connect(resolve));
+    expect(outcome).toBeInstanceOf(IncompatibleDependencyError);
   });
 });
 
