@@ -27,8 +27,8 @@ export function runWithRequestContext<R>(context: RequestContext, fn: () => R): 
   return storage().run(context, fn);
 }
 
-/** The context of the enclosing runWithRequestContext, if any. */
+/** The context of the enclosing runWithRequestContext, if any (none, and no storage created, before the first). */
 export const scopedSource: WaitUntilSource = {
   name: 'runWithRequestContext',
-  read: () => storage().getStore(),
+  read: () => (globalThis as { [STORAGE]?: AsyncLocalStorage<RequestContext> })[STORAGE]?.getStore(),
 };

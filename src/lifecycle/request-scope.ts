@@ -77,9 +77,13 @@ export function runInRequestScope<R>(scope: RequestScope, fn: () => R): R {
   return storage().run(scope, fn);
 }
 
-/** The scope of the running request, or undefined outside one. */
+/**
+ * The running request's scope, or undefined outside one. Before any scope has run there can be none,
+ * and the storage is not created: an app that never uses request scopes (anything but Workers) does
+ * not load node:async_hooks on its first call.
+ */
 export function currentRequestScope(): RequestScope | undefined {
-  return storage().getStore();
+  return created?.getStore();
 }
 
 /**
@@ -88,7 +92,7 @@ export function currentRequestScope(): RequestScope | undefined {
  * (a stray call after the response) nothing would dispose of a new value, so that is an Error.
  */
 export function requestScoped<T>(owner: object, build: (env: Env) => T, dispose: (value: T) => Promise<void>): T | undefined {
-  const scope = storage().getStore();
+  const scope = created?.getStore();
   if (scope === undefined) return undefined;
   const existing = scope.slots.get(owner);
   if (existing) return existing.value as T;
@@ -101,5 +105,5 @@ export function requestScoped<T>(owner: object, build: (env: Env) => T, dispose:
 
 /** The value `owner` already built in the current request, without building one. */
 export function peekRequestScoped<T>(owner: object): T | undefined {
-  return storage().getStore()?.slots.get(owner)?.value as T | undefined;
+  return created?.getStore()?.slots.get(owner)?.value as T | undefined;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PoolingError } from '../../../src/errors/errors.ts';
 import {
   createRequestScope,
@@ -15,10 +15,19 @@ const dispose = async (value: { closed: boolean }) => {
 };
 
 describe('request scope', () => {
-  it('outside a scope nothing is scoped (Node apps keep their process-wide state)', () => {
-    expect(currentRequestScope()).toBeUndefined();
-    expect(requestScoped(owner, build, dispose)).toBeUndefined();
-    expect(peekRequestScoped(owner)).toBeUndefined();
+  it('outside a scope nothing is scoped (Node apps keep their process-wide state), and node:async_hooks is not even loaded', () => {
+    // This test runs first in a fresh module: no scope has run yet, so lookups must not create the storage.
+    const load = vi.spyOn(process, 'getBuiltinModule');
+    try {
+      expect(currentRequestScope()).toBeUndefined();
+      expect(requestScoped(owner, build, dispose)).toBeUndefined();
+      expect(peekRequestScoped(owner)).toBeUndefined();
+      expect(load).not.toHaveBeenCalled();
+      runInRequestScope(createRequestScope({}), () => undefined);
+      expect(load).toHaveBeenCalledWith('node:async_hooks');
+    } finally {
+      load.mockRestore();
+    }
   });
 
   it('builds one value per owner per request, from that request’s env, and disposes of it on close', async () => {

@@ -50,10 +50,15 @@ const isStartup = (b: Buffer | undefined) => b !== undefined && b.length > 8 && 
 
 describe('sslmode=prefer in band (acceptPlainAnswer) on the installed pg', () => {
   const connectOver = (socket: FakeSocket) => {
-    const client = new pg.Client({ ssl: { rejectUnauthorized: false }, stream: socket as unknown as net.Socket, user: 'u', database: 'd' });
+    const client = new pg.Client({
+      ssl: { rejectUnauthorized: false },
+      stream: () => socket as unknown as net.Socket,
+      user: 'u',
+      database: 'd',
+    });
     acceptPlainAnswer(client);
     const outcome: unknown[] = [];
-    client.connect((error) => outcome.push(error ?? 'connected'));
+    client.connect((error: Error | undefined) => outcome.push(error ?? 'connected'));
     socket.emit('connect');
     return { client: client as pg.Client & { ssl: unknown; connection: { ssl: unknown } }, outcome };
   };
@@ -80,7 +85,7 @@ describe('sslmode=prefer in band (acceptPlainAnswer) on the installed pg', () =>
 
   it('a pg whose connect no longer waits for the answer with stream.once: the connection fails as IncompatibleDependencyError', async () => {
     const socket = new FakeSocket();
-    const client = new pg.Client({ ssl: { rejectUnauthorized: false }, stream: socket as unknown as net.Socket });
+    const client = new pg.Client({ ssl: { rejectUnauthorized: false }, stream: () => socket as unknown as net.Socket });
     const connection = (client as unknown as { connection: { connect: () => void } }).connection;
     connection.connect = () => {}; // waits some other way
     acceptPlainAnswer(client);
