@@ -10,12 +10,13 @@
  * Writes bench-results/cold-start.json and the tables between the cold-start markers of
  * docs/benchmarks.md and docs/serverless-platforms.md. A benchmark, not a test: nothing here asserts.
  *
- * Options: --runs=N (default 11; --quick 3), --arrival-ms=1000, --no-docs (print only).
+ * Options: --runs=N (default 15; --quick 3), --arrival-ms=1000, --no-docs (print only).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { intArg } from '../lib/args.ts';
 import { REPO_ROOT as ROOT, updateGeneratedBlocks } from '../lib/markers.ts';
 import { startProxy } from '../stack/faults/index.ts';
@@ -24,6 +25,7 @@ import { type ConsumerApp, createConsumerApp } from './consumer-app.ts';
 import { seed } from './workload.ts';
 
 const DOCS = ['docs/benchmarks.md', 'docs/serverless-platforms.md'];
+const SETTLE_MS = 250;
 const log = (line: string) => console.error(line);
 
 const ARMS = [
@@ -64,7 +66,7 @@ export interface ColdStartOptions {
 
 function parseOptions(argv: readonly string[]): ColdStartOptions {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const runs = intArg('--runs', value('runs'), argv.includes('--quick') ? 3 : 11);
+  const runs = intArg('--runs', value('runs'), argv.includes('--quick') ? 3 : 15);
   const arrivalMs = intArg('--arrival-ms', value('arrival-ms'), 1000, { min: 0 });
   return { runs, arrivalMs, writeDocs: !argv.includes('--no-docs') };
 }
@@ -146,7 +148,7 @@ export function renderColdStart(r: ColdStartResults): string {
   const lines = [
     `Measured ${r.generatedAt.slice(0, 10)} with \`npm run bench -- --cold-start\` on ${r.environment.cores} shared cores (load average ${r.environment.loadAverage.start.toFixed(1)} → ${r.environment.loadAverage.end.toFixed(1)}), Node ${r.environment.node}: ` +
       `\`${r.tarball}\` from \`npm pack\`, installed in a consumer app outside the repository and run by plain \`node\`; ${r.options.runs} fresh processes per row, arms interleaved; ` +
-      `Prisma's modules (the generated client, adapter-pg) are imported first, then the package; the first request arrives ${r.options.arrivalMs} ms after the imports. Times in ms: median (min – max). ` +
+      `Prisma's modules (the generated client, adapter-pg) are imported first, then the package; the first request arrives ${r.options.arrivalMs} ms after the imports; ${SETTLE_MS} ms pass between processes. The URL is the local stack's, without \`sslmode\`: the package's default, \`prefer\`, sends the server an SSLRequest first (one round trip more than bare Prisma, whose pg does not ask), as Prisma 6 and libpq do. Times in ms: median (min – max). ` +
       '"warm" is the median of the 5 requests after the first in the same process; "first ÷ warm" is per run, then the median.',
     '',
     "The package's share of a cold start:",
@@ -215,6 +217,9 @@ export async function runColdStart(argv: readonly string[]): Promise<void> {
       for (const [rttMs, url] of urls) {
         for (const arm of ARMS) {
           const sample = await runChild(app, options, arm, url);
+          // Let the previous process's disconnect work (PgBouncer, Postgres) finish before the next one
+          // starts: on 2 shared cores it otherwise lands in the next process's import and first call.
+          await sleep(SETTLE_MS);
           const x = slot(arm, rttMs);
           const warm = median(sample.warmMs);
           x.prismaImportMs.push(sample.prismaImportMs);
