@@ -36,6 +36,7 @@ const ARMS = [
   'package-write',
   'package-warmup',
   'package-warmup-query',
+  'package-own',
 ] as const;
 type Arm = (typeof ARMS)[number];
 
@@ -47,6 +48,7 @@ const LABELS: Record<Arm, string> = {
   'package-write': 'package, first `withPooling`, no warmup',
   'package-warmup': 'package, `void warmup()` at start, first `readWithPooling`',
   'package-warmup-query': 'package, `warmup()` + `warmupQuery`, first `readWithPooling`',
+  'package-own': "package's own code alone: first `withPooling` on a stub client (no Prisma, no connection)",
 };
 
 interface Sample {
@@ -157,6 +159,10 @@ export function renderColdStart(r: ColdStartResults): string {
     '|---|---:|---:|',
     `| import of the package, Prisma's modules already loaded (every package row) | ${spread(r.results.flatMap((x) => x.importMs))} | ${spread(r.results.flatMap((x) => x.importCpuMs ?? []))} |`,
   ];
+  const own = r.results.filter((x) => x.arm === 'package-own');
+  lines.push(
+    `| the package's own code in its first \`withPooling\`: a stub in place of PrismaClient, so no query compiler and no connection (config, pool, adapter, retry, metrics) | ${spread(own.flatMap((x) => x.firstMs))} | ${spread(own.flatMap((x) => x.firstCpuMs))} |`,
+  );
   for (const rtt of rtts) {
     for (const [arm, call, base] of [
       ['package-plain', 'manager.prisma.user.findFirst()', 'prisma'],

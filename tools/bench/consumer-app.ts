@@ -52,13 +52,15 @@ if (arm === 'prisma' || arm === 'prisma-transaction') {
   const [pkg, ms, cpuMs] = await timed(() => import('prisma-pgbouncer-pooling'));
   importMs = ms;
   importCpuMs = cpuMs;
+  // package-own: a stub in place of Prisma (no query compiler, no connection), so that what is timed is this package's own code.
+  const stub = { $transaction: async (fn) => fn({ user: { findFirst: async () => null } }), $disconnect: async () => {} };
   const manager = pkg.createConnectionPoolManager({
-    createClient: (adapter) => new PrismaClient({ adapter }),
+    createClient: arm === 'package-own' ? () => stub : (adapter) => new PrismaClient({ adapter }),
     env: { DATABASE_URL: databaseUrl, USE_TRANSACTION_MODE: 'true' },
     warmupQuery: arm === 'package-warmup-query' ? (tx) => tx.user.findFirst() : undefined,
   });
   if (arm === 'package-warmup' || arm === 'package-warmup-query') void manager.warmup();
-  call = arm === 'package-write'
+  call = arm === 'package-write' || arm === 'package-own'
     ? () => manager.withPooling((tx) => tx.user.findFirst())
     : arm === 'package-plain'
       ? () => manager.prisma.user.findFirst()
