@@ -41,7 +41,7 @@ export interface LatencyFigures {
   retries: number;
   /** Exact mean: computed from a running sum of the raw durations, not from the histogram. */
   avgLatency: number;
-  /** Percentiles and max come from an HDR histogram (3 significant figures, so within ±0.1%). */
+  /** Percentiles and max come from a histogram with HDR's precision (3 significant figures, so within ±0.1%). */
   p50Latency: number;
   p95Latency: number;
   p99Latency: number;
@@ -129,7 +129,7 @@ const MAX_ERROR_KINDS = 32;
 export const FAILOVER_EPISODE_GAP_MS = 5000;
 const OVERFLOW_KIND = 'other';
 
-/** One latency series: an HDR histogram (fixed size) plus plain counters. */
+/** One latency series: a sparse histogram with HDR's precision (./latency-histogram.ts) plus plain counters. */
 interface Series {
   histogram: LatencyHistogram;
   /** Sum of raw durations in ns, kept as a double: exact far beyond any realistic window (2^53 ns ≈ 104 days). */

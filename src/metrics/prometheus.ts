@@ -4,7 +4,7 @@ import type { PoolStats } from './pool-stats.ts';
 /**
  * Hand-rendered Prometheus text exposition, format 0.0.4.
  * Why not prom-client: its Summary computes quantiles from its own observations, but ours already come
- * from the HDR histograms in a snapshot; re-feeding them would mean a second, divergent set of figures.
+ * from the latency histograms in a snapshot; re-feeding them would mean a second, divergent set of figures.
  */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

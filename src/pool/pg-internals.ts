@@ -77,6 +77,7 @@ export function acceptPlainAnswer(client: pg.Client): void {
   connection.connect = function preferConnect(this: PreferFields['connection'], ...args: unknown[]) {
     const stream = this.stream;
     const once = stream.once;
+    const ownOnce = Object.hasOwn(stream, 'once');
     let wrapped = false;
     stream.once = function onceWrapped(this: unknown, event: string, listener: (...a: never[]) => void) {
       if (event !== 'data' || wrapped) return once.call(this, event, listener);
@@ -95,15 +96,16 @@ export function acceptPlainAnswer(client: pg.Client): void {
     try {
       return connect.apply(this, args);
     } finally {
-      stream.once = once;
+      if (ownOnce) stream.once = once;
+      else delete (stream as { once?: unknown }).once;
       if (!wrapped && this.ssl) {
         // A pg that waits for the answer some other way: fail this connection as a classified error
-        // (on the next tick, as pg reports socket errors) rather than a TLS error prefer should not have.
+        // (after pg has attached its handlers, as it reports socket errors) rather than a TLS error prefer should not have.
         const error = new IncompatibleDependencyError(
           'pg',
           "Connection#connect waiting for the SSLRequest's answer with stream.once('data')",
         );
-        process.nextTick(() => connection.emit('error', error));
+        queueMicrotask(() => connection.emit('error', error));
       }
     }
   };

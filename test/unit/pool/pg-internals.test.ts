@@ -67,6 +67,7 @@ describe('sslmode=prefer in band (acceptPlainAnswer) on the installed pg', () =>
     const socket = new FakeSocket();
     const { client, outcome } = connectOver(socket);
     expect(isSslRequest(socket.written[0])).toBe(true);
+    expect(Object.hasOwn(socket, 'once')).toBe(false); // the wrapper is gone once pg's connect returned
     socket.emit('data', Buffer.from('N'));
     expect(isStartup(socket.written[1])).toBe(true);
     expect([client.ssl, client.connection.ssl]).toEqual([false, false]);
