@@ -50,8 +50,9 @@ export interface ClientSettingsOptions {
 const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS];
 
 function readTlsFile(file: string, param: string, variable: string): Buffer {
+  const fs = nodeBuiltin('node:fs'); // outside the try: a runtime without node:fs is not a file that cannot be read
   try {
-    return nodeBuiltin('node:fs').readFileSync(file);
+    return fs.readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`${variable} (${param})`, `cannot read the file it names (${code}): ${file}`);
