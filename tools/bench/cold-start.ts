@@ -147,6 +147,8 @@ function pairedOverBare(
 
 export function renderColdStart(r: ColdStartResults): string {
   const rtts = [...new Set(r.results.map((x) => x.rttMs))];
+  const bareRows = r.results.filter((x) => x.arm === 'prisma' || x.arm === 'prisma-transaction');
+  const packageRows = r.results.filter((x) => !bareRows.includes(x));
   const lines = [
     `Measured ${r.generatedAt.slice(0, 10)} with \`npm run bench -- --cold-start\` on ${r.environment.cores} shared cores (load average ${r.environment.loadAverage.start.toFixed(1)} → ${r.environment.loadAverage.end.toFixed(1)}), Node ${r.environment.node}: ` +
       `\`${r.tarball}\` from \`npm pack\`, installed in a consumer app outside the repository and run by plain \`node\`; ${r.options.runs} fresh processes per row, arms interleaved; ` +
@@ -157,7 +159,9 @@ export function renderColdStart(r: ColdStartResults): string {
     '',
     '| what | wall ms | CPU ms |',
     '|---|---:|---:|',
-    `| import of the package, Prisma's modules already loaded (every package row) | ${spread(r.results.flatMap((x) => x.importMs))} | ${spread(r.results.flatMap((x) => x.importCpuMs ?? []))} |`,
+    `| import of the package, Prisma's modules already loaded (every package row) | ${spread(packageRows.flatMap((x) => x.importMs))} | ${spread(packageRows.flatMap((x) => x.importCpuMs))} |`,
+    `| import of an empty module at the same point (every bare-Prisma row): the loader, and the work Prisma's modules left running, which any import there pays | ${spread(bareRows.flatMap((x) => x.importMs))} | ${spread(bareRows.flatMap((x) => x.importCpuMs))} |`,
+    `| the package's own import: the two medians above, subtracted | ${fmt(median(packageRows.flatMap((x) => x.importMs)) - median(bareRows.flatMap((x) => x.importMs)))} | ${fmt(median(packageRows.flatMap((x) => x.importCpuMs)) - median(bareRows.flatMap((x) => x.importCpuMs)))} |`,
   ];
   const own = r.results.filter((x) => x.arm === 'package-own');
   lines.push(
@@ -183,7 +187,7 @@ export function renderColdStart(r: ColdStartResults): string {
   );
   lines.push(
     '',
-    "| RTT | what | Prisma's modules | package import | first request | warm request | first ÷ warm |",
+    "| RTT | what | Prisma's modules | package import (bare Prisma: an empty module) | first request | warm request | first ÷ warm |",
     '|---:|---|---:|---:|---:|---:|---:|',
   );
   for (const x of r.results) {
