@@ -55,9 +55,12 @@ export interface CreatePoolHooks {
   beginTimeoutMs?: number;
 }
 
-/** Same SQL text → same name, so pg's per-connection statement cache can reuse it. */
+let crypto: ReturnType<typeof nodeBuiltin<'node:crypto'>> | undefined;
+
+/** Same SQL text → same name, so pg's per-connection statement cache can reuse it. Runs per query: node:crypto is looked up once. */
 export function statementName(sql: string): string {
-  return `s_${nodeBuiltin('node:crypto').createHash('sha1').update(sql).digest('base64url')}`;
+  crypto ??= nodeBuiltin('node:crypto');
+  return `s_${crypto.createHash('sha1').update(sql).digest('base64url')}`;
 }
 
 function ignoreClientError(): void {}
