@@ -22,6 +22,7 @@ import {
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
 } from './errors.ts';
+import { isMarkedNotSent } from './not-sent-mark.ts';
 
 export type ErrorKind =
   /** 40001: safe to retry, the transaction was rolled back. */
@@ -88,6 +89,15 @@ export interface ErrorClassification {
    * two of them (`connection` and `read-only`). A new kind would have to copy both meanings.
    */
   readonly failover: boolean;
+  /**
+   * False when the error proves that no database server saw the statement: the connection could
+   * not be had or was refused before anything was written (pool and pooler queue timeouts, full
+   * poolers, failed logins, refused connects, a pg client already dead when the statement was
+   * submitted). Such a write cannot have applied, so running it again is safe. True when the
+   * statement may have reached a server, which is every error that does not prove otherwise. See
+   * NOT_SENT_MESSAGES, NOT_SENT_SQLSTATES and NOT_SENT_CODES.
+   */
+  readonly sent: boolean;
 }
 
 /** What the failed transaction asked for, when the caller knows (the wrappers do). */
@@ -143,6 +153,78 @@ const FAILOVER_MESSAGES: readonly RegExp[] = [
   /DbHandler exited|EDBHANDLEREXITED/i,
   /no host in the host list (matched|answered)/i,
 ];
+
+/**
+ * Texts that prove the statement reached no server. Each is a refusal made before a server
+ * connection was linked to the client, or a pg client that refused to write:
+ * - PgBouncer (src/client.c, src/janitor.c, src/objects.c): a new client over `max_client_conn`;
+ *   a client that waited in the queue for a server past `query_wait_timeout`, or was dropped from
+ *   it because server logins fail (`server_login_retry`, "pgbouncer cannot connect to server"), or
+ *   whose login did not finish (`client_login_timeout`); an unknown database or user. In
+ *   transaction mode a client waits for a server only between transactions, so whatever it had
+ *   queued was never forwarded. Not `server conn crashed?` nor `database removed` (KILL): those
+ *   cut a linked client, whose statement may have run.
+ * - Supavisor (lib/supavisor/errors.ex, client_handler.ex): "Max client connections reached",
+ *   "Max pools count reached", a checkout of a database connection that timed out ("Unable to
+ *   check out process from the pool due to timeout"), a login it cannot route ("Tenant or user not
+ *   found", "Invalid format for `user` or `db_name`"). Not "DbHandler exited" or "Error while
+ *   sending query": those happen with a database connection in hand.
+ * - node-postgres (lib/client.js `query`): "…is not queryable" is raised when a statement is
+ *   submitted to a client that already failed or is closing, before anything is written; pg-pool's
+ *   acquire timeout and pg's connect timeout fail before a connection exists.
+ * - Prisma: "Unable to start a transaction in the given time" (P2028 while waiting for `maxWait`).
+ */
+const NOT_SENT_MESSAGES: readonly RegExp[] = [
+  /no more connections allowed/i,
+  /query_wait_timeout/i,
+  /server login has been failing/i,
+  /pgbouncer cannot connect to server/i,
+  /client_login_timeout/i,
+  /^no such (database|user)\b/i,
+  /Max client connections reached/i,
+  /Max pools count reached/i,
+  /Unable to check out process from the pool due to timeout/i,
+  /Tenant or user not found/i,
+  /Invalid format for `user` or `db_name`/i,
+  /Client has encountered a connection error and is not queryable/i,
+  /Client was closed and is not queryable/i,
+  /timeout exceeded when trying to connect/i,
+  /^timeout expired$/,
+  /Connection terminated due to connection timeout/i,
+  /Cannot use a pool after calling end on the pool/i,
+  /Unable to start a transaction in the given time/i,
+];
+
+/**
+ * SQLSTATEs only a connection attempt gets (PostgreSQL docs, Appendix A, and where the server
+ * raises them): 53300 too_many_connections and 57P03 cannot_connect_now at backend start; 28000 /
+ * 28P01 and 3D000 at authentication; 08001 / 08004 "could not establish" / "server rejected
+ * the connection".
+ */
+const NOT_SENT_SQLSTATES = new Set(['53300', '57P03', '28000', '28P01', '3D000', '08001', '08004']);
+
+/**
+ * Codes that exist only while connecting: a refused or unresolvable host (socket codes), Prisma's
+ * "can't reach database server" (P1001, adapter-pg's mapping of ECONNREFUSED / ENOTFOUND), a pool
+ * timeout (P2024), a too-many-connections (P2037), an authentication failure (P1000).
+ * Not ECONNRESET, EPIPE or ETIMEDOUT: a connection in use fails with those too.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'P1001', 'P2024', 'P2037', 'P1000']);
+
+/**
+ * Kinds that are refusals before any statement by their nature: a new connection refused by a full
+ * server or pooler, a pooler queue or pool wait that timed out, load shedding, a failed login or
+ * TLS setup, our own configuration errors.
+ */
+const NOT_SENT_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  'too-many-connections',
+  'pooler-timeout',
+  'pool-timeout',
+  'pool-saturated',
+  'auth',
+  'tls',
+  'config',
+]);
 
 /** Kinds that prove the transaction was rolled back even when they arrive at COMMIT. */
 export const DEFINITE_ROLLBACK_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
@@ -208,6 +290,8 @@ const TLS_MESSAGE_RULES: readonly [RegExp, TlsProblem][] = [
 ];
 
 interface Signals {
+  /** Some error of the chain carries the adapter's not-sent mark (./not-sent-mark.ts). */
+  marked: boolean;
   tlsProblem: TlsProblem | null;
   /** Node's TLS error code (`SELF_SIGNED_CERT_IN_CHAIN`, `ERR_TLS_CERT_ALTNAME_INVALID` …). */
   tlsCode: string | null;
@@ -229,6 +313,7 @@ function str(value: unknown): string | null {
 /** Walks the error, its Prisma meta and its `cause` chain, keeping the first of each signal. */
 function collectSignals(error: unknown): Signals {
   const signals: Signals = {
+    marked: false,
     tlsProblem: null,
     tlsCode: null,
     sqlState: null,
@@ -241,6 +326,7 @@ function collectSignals(error: unknown): Signals {
   for (let depth = 0; queue.length > 0 && depth < 8; depth++) {
     const current = asRecord(queue.shift());
     if (!current) continue;
+    if (isMarkedNotSent(current)) signals.marked = true;
     const message = str(current.message) ?? str(current.reason) ?? str(current.cause);
     if (message) signals.messages.push(message);
     if (current instanceof TlsError) signals.tlsProblem ??= current.problem;
@@ -261,7 +347,11 @@ function collectSignals(error: unknown): Signals {
     const kind = str(current.kind);
     if (kind) signals.adapterKind ??= kind;
     const meta = asRecord(current.meta);
-    if (meta) queue.push(asRecord(meta.driverAdapterError)?.cause ?? meta.driverAdapterError);
+    if (meta) {
+      // The adapter's own error is skipped for its cause (where the codes are), but it carries the not-sent mark.
+      if (isMarkedNotSent(meta.driverAdapterError)) signals.marked = true;
+      queue.push(asRecord(meta.driverAdapterError)?.cause ?? meta.driverAdapterError);
+    }
     if (current.cause !== undefined) queue.push(current.cause);
   }
   return signals;
@@ -401,7 +491,17 @@ function isAbort(error: unknown): boolean {
 }
 
 function result(kind: ErrorKind, code: string | null): ErrorClassification {
-  return { kind, retryable: RETRYABLE_KINDS.has(kind), code, failover: false };
+  return { kind, retryable: RETRYABLE_KINDS.has(kind), code, failover: false, sent: true };
+}
+
+/** Whether the error proves no server saw the statement (see `ErrorClassification.sent`). */
+function provesNotSent(c: ErrorClassification, s: Signals): boolean {
+  if (c.kind === 'outcome-unknown' || c.kind === 'application' || c.kind === 'aborted') return false;
+  if (s.marked || NOT_SENT_KINDS.has(c.kind)) return true;
+  if (s.sqlState !== null && NOT_SENT_SQLSTATES.has(s.sqlState)) return true;
+  if ((s.socketCode !== null && NOT_SENT_CODES.has(s.socketCode)) || (s.prismaCode !== null && NOT_SENT_CODES.has(s.prismaCode)))
+    return true;
+  return s.messages.some((m) => NOT_SENT_MESSAGES.some((pattern) => pattern.test(m)));
 }
 
 /** Whether a connection-class (or 25006) error is a primary on the move; see `ErrorClassification.failover`. */
@@ -421,7 +521,8 @@ function isFailover(c: ErrorClassification, s: Signals, context: ClassifyContext
 export function classifyError(error: unknown, context: ClassifyContext = {}): ErrorClassification {
   try {
     const s = collectSignals(error);
-    const c = classify(error, s);
+    const classified = classify(error, s);
+    const c = provesNotSent(classified, s) ? { ...classified, sent: false } : classified;
     if (!isFailover(c, s, context)) return c;
     // A 25006 on a transaction that did not ask for READ ONLY was rolled back by the server: safe to run again.
     return { ...c, retryable: true, failover: true };

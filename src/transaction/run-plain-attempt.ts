@@ -5,10 +5,10 @@
  * Commit ambiguity without a callback to watch: a write that lost its connection may have been
  * applied (Postgres commits a lone statement as it finishes, and Prisma's own transaction for a
  * nested write commits inside the call). Only a failure that proves nothing was sent — no
- * connection could be had (src/adapter/not-sent.ts) — leaves a `connection` error retryable; any
+ * connection could be had, a pooler refused before linking a server: the classifier's `sent: false`
+ * — leaves a `connection` error retryable; any
  * other lost connection of a write becomes TransactionOutcomeUnknownError, never a blind retry.
  */
-import { wasNotSent } from '../adapter/not-sent.ts';
 import { classifyError } from '../errors/classify-error.ts';
 import { TransactionOutcomeUnknownError } from '../errors/errors.ts';
 import type { OperationKind } from '../metrics/metrics.ts';
@@ -44,7 +44,7 @@ export async function runPlainAttempt(
   } catch (error) {
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
     const classification = classifyError(error, { readOnly: attempt.write ? false : undefined });
-    if (attempt.write && classification.kind === 'connection' && !wasNotSent(error)) {
+    if (attempt.write && classification.kind === 'connection' && classification.sent) {
       const unknown = new TransactionOutcomeUnknownError({ cause: error });
       throw new AttemptFailure(unknown, classifyError(unknown));
     }

@@ -71,7 +71,8 @@ export async function runTransactionAttempt<Tx, R>(
     return await (signal ? abortableUntilStarted(transaction, signal, () => reached > 0) : transaction);
   } catch (error) {
     const classification = classifyError(error, { readOnly: options.readOnly });
-    if (reached === 2 && !DEFINITE_ROLLBACK_KINDS.has(classification.kind)) {
+    // A COMMIT that provably never left (`sent: false`: the client was already dead) cannot have committed.
+    if (reached === 2 && classification.sent && !DEFINITE_ROLLBACK_KINDS.has(classification.kind)) {
       const unknown = new TransactionOutcomeUnknownError({ cause: error });
       throw new AttemptFailure(unknown, classifyError(unknown));
     }

@@ -125,7 +125,7 @@ describe('classifyError on real TLS failures', () => {
     const error = await failure(() =>
       prisma.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'Tenant or user not found' USING ERRCODE = 'XX000'; END $$`),
     );
-    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000', failover: false });
+    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000', failover: false, sent: false });
     expect(tlsProblem(error)).toBeNull();
   });
 });

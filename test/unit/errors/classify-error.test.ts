@@ -45,6 +45,25 @@ const FAILOVER_ROWS = new Set([
   'EPIPE',
 ]);
 
+/** Rows of the table below that prove no server saw the statement (ErrorClassification.sent false). */
+const NOT_SENT_ROWS = new Set([
+  'P2010 57P03 cannot connect now',
+  'not queryable',
+  'pg connect timeout',
+  'pg 53300',
+  'adapter TooManyConnections',
+  'P2037',
+  'PgBouncer max_client_conn',
+  'PgBouncer query_wait_timeout',
+  'pg-pool acquire timeout',
+  'P2024',
+  'P2028 maxWait',
+  'P1001',
+  'ECONNREFUSED',
+  '28P01',
+  '3D000',
+]);
+
 describe('classifyError', () => {
   it.each([
     ['P2010 raw 40001', 'serialization', true, '40001', prismaError('P2010', { originalCode: '40001', kind: 'TransactionWriteConflict' })],
@@ -115,7 +134,7 @@ describe('classifyError', () => {
     ['thrown string', 'application', false, null, 'boom'],
     ['null', 'application', false, null, null],
   ])('%s → %s', (name, kind, retryable, code, error) => {
-    expect(classifyError(error)).toEqual({ kind, retryable, code, failover: FAILOVER_ROWS.has(name) });
+    expect(classifyError(error)).toEqual({ kind, retryable, code, failover: FAILOVER_ROWS.has(name), sent: !NOT_SENT_ROWS.has(name) });
   });
 
   it.each([
@@ -224,7 +243,7 @@ describe('classifyError: TLS', () => {
       }),
     ],
   ])('%s → tls (%s), not retried', (_, problem, code, error) => {
-    expect(classifyError(error)).toEqual({ kind: 'tls', retryable: false, code, failover: false });
+    expect(classifyError(error)).toEqual({ kind: 'tls', retryable: false, code, failover: false, sent: false });
     expect(tlsProblem(error)).toBe(problem);
   });
 
@@ -250,7 +269,7 @@ describe('classifyError: TLS', () => {
       code: 'XX000',
       message: 'Tenant or user not found',
     });
-    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000', failover: false });
+    expect(classifyError(error)).toEqual({ kind: 'auth', retryable: false, code: 'XX000', failover: false, sent: false });
     expect(classifyError(pgFatal('XX000', 'Tenant or user not found'))).toMatchObject({ kind: 'auth', retryable: false, code: 'XX000' });
   });
 });
@@ -287,9 +306,21 @@ describe('classifyError: failover', () => {
   });
 
   it('25006 is a failover only when the transaction is known not to be READ ONLY', () => {
-    expect(classifyError(read25006)).toEqual({ kind: 'read-only', retryable: false, code: '25006', failover: false });
-    expect(classifyError(read25006, { readOnly: true })).toEqual({ kind: 'read-only', retryable: false, code: '25006', failover: false });
-    expect(classifyError(read25006, { readOnly: false })).toEqual({ kind: 'read-only', retryable: true, code: '25006', failover: true });
+    expect(classifyError(read25006)).toEqual({ kind: 'read-only', retryable: false, code: '25006', failover: false, sent: true });
+    expect(classifyError(read25006, { readOnly: true })).toEqual({
+      kind: 'read-only',
+      retryable: false,
+      code: '25006',
+      failover: false,
+      sent: true,
+    });
+    expect(classifyError(read25006, { readOnly: false })).toEqual({
+      kind: 'read-only',
+      retryable: true,
+      code: '25006',
+      failover: true,
+      sent: true,
+    });
   });
 
   it.each([

@@ -8,6 +8,7 @@ const failure = (kind: ErrorClassification['kind'], code: string | null = null):
   code,
   retryable: false,
   failover: false,
+  sent: true,
 });
 const finished = (overrides: Partial<OperationFinished>): OperationFinished => ({
   kind: 'write',
@@ -59,7 +60,7 @@ describe('createMetricsSink', () => {
 });
 
 describe('failover counts', () => {
-  const moving = { kind: 'connection', code: 'ECONNREFUSED', retryable: true, failover: true } as const;
+  const moving = { kind: 'connection', code: 'ECONNREFUSED', retryable: true, failover: true, sent: false } as const;
 
   it('counts calls that entered a failover window, their retries, and episodes apart by more than the gap', () => {
     let now = 0;

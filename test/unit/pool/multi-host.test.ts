@@ -93,7 +93,7 @@ describe('sessionMatches (libpq §34.1.2)', () => {
 describe('NoMatchingHostError', () => {
   it('is a failover-class connection error, retried in the failover window', () => {
     const error = new NoMatchingHostError('read-write', ['h1:1', 'h2:2'], 'matched');
-    expect(classifyError(error)).toEqual({ kind: 'connection', retryable: true, code: null, failover: true });
+    expect(classifyError(error)).toEqual({ kind: 'connection', retryable: true, code: null, failover: true, sent: true });
     expect(error.message).toBe('no host in the host list matched target_session_attrs=read-write (tried h1:1, h2:2)');
   });
 });

@@ -106,7 +106,7 @@ describe('a pg without it', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(IncompatibleDependencyError);
-    expect(classifyError(caught)).toEqual({ kind: 'dependency', retryable: false, code: null, failover: false });
+    expect(classifyError(caught)).toEqual({ kind: 'dependency', retryable: false, code: null, failover: false, sent: true });
   });
 
   it('destroyClientSocket falls back to the public end() and never throws', () => {

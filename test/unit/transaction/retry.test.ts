@@ -129,7 +129,7 @@ describe('retry', () => {
   });
 
   it('classifies each failure once: a classification handed along is not computed again', async () => {
-    const carried = { kind: 'serialization', retryable: true, code: '40001', failover: false } as const;
+    const carried = { kind: 'serialization', retryable: true, code: '40001', failover: false, sent: true } as const;
     const { AttemptFailure } = await import('~/transaction/retry.ts');
     const fn = failing([() => new AttemptFailure(new Error('no code on me'), carried)]);
     await expect(retry(fn, fast)).resolves.toBe('ok');
