@@ -26,6 +26,7 @@ export {
   TlsError,
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
+  WriteCommittedResultLostError,
 } from './errors/errors.ts';
 export type { Pin, PoolingClient, PoolingClientMethods } from './extension/client-extension.ts';
 export type {

@@ -13,6 +13,7 @@ import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transac
 import type pg from 'pg';
 import { IncompatibleDependencyError } from '../errors/errors.ts';
 import { raiseNotSent } from './not-sent.ts';
+import { currentOutcomeRecord, type OutcomeRecord } from './outcome-record.ts';
 import { beginStatement, isPgQueryPath, type PgQueryPath, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
 
 export type { SqlDriverAdapterFactory };
@@ -95,10 +96,20 @@ class PipelinedAdapter implements SqlDriverAdapter {
   // is told apart from a failure after the statement was sent (./not-sent.ts). A read-only
   // adapter runs it as its own pipelined `BEGIN READ ONLY; statement; COMMIT` (one round trip),
   // so a raw query routed as a read cannot write: Postgres answers 25006.
-  queryRaw: SqlDriverAdapter['queryRaw'] = (query) =>
-    this.#settings.readOnly ? this.#readOnly((tx) => tx.queryRaw(query)) : this.#onConnection((path) => path.queryRaw(query));
-  executeRaw: SqlDriverAdapter['executeRaw'] = (query) =>
-    this.#settings.readOnly ? this.#readOnly((tx) => tx.executeRaw(query)) : this.#onConnection((path) => path.executeRaw(query));
+  // A plain write (an attempt's outcome record asks for it) runs as a transaction of its own that
+  // reports its id (./outcome-record.ts), so a lost answer can be settled by the database.
+  queryRaw: SqlDriverAdapter['queryRaw'] = (query) => {
+    if (this.#settings.readOnly) return this.#readOnly((tx) => tx.queryRaw(query));
+    const record = currentOutcomeRecord();
+    if (record?.plainWriteCommit) return this.#plainWrite(record, (tx) => tx.queryRaw(query));
+    return this.#onConnection((path) => path.queryRaw(query));
+  };
+  executeRaw: SqlDriverAdapter['executeRaw'] = (query) => {
+    if (this.#settings.readOnly) return this.#readOnly((tx) => tx.executeRaw(query));
+    const record = currentOutcomeRecord();
+    if (record?.plainWriteCommit) return this.#plainWrite(record, (tx) => tx.executeRaw(query));
+    return this.#onConnection((path) => path.executeRaw(query));
+  };
   executeScript: SqlDriverAdapter['executeScript'] = (script) => this.#path.executeScript(script);
   getConnectionInfo: NonNullable<SqlDriverAdapter['getConnectionInfo']> = () =>
     this.#path.getConnectionInfo?.() ?? { supportsRelationJoins: false };
@@ -107,8 +118,41 @@ class PipelinedAdapter implements SqlDriverAdapter {
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
     const { readOnly, beginTimeoutMs } = this.#settings;
     const begin = beginStatement(isolationLevel, readOnly);
+    // A write transaction of an attempt that keeps an outcome record reports its id and COMMIT.
+    const record = readOnly ? undefined : currentOutcomeRecord();
     const conn = await this.#connect();
-    return new PipelinedTransaction(conn, this.#path, begin, runsPerStatement(isolationLevel, readOnly), beginTimeoutMs);
+    return new PipelinedTransaction(
+      conn,
+      this.#path,
+      begin,
+      runsPerStatement(isolationLevel, readOnly),
+      beginTimeoutMs,
+      record ? { record, commitWithFirst: false } : undefined,
+    );
+  }
+
+  /**
+   * One lone statement of a plain write as its own transaction with its id: `BEGIN; SELECT
+   * pg_current_xact_id(); statement` in one flight and COMMIT either with them (`'one-flight'`) or
+   * once the statement answered (`'confirmed'`). A lost COMMIT answer is settled by the database
+   * (PipelinedTransaction): committed returns the statement's result as if nothing happened.
+   */
+  async #plainWrite<T>(record: OutcomeRecord, run: (tx: Transaction) => Promise<T>): Promise<T> {
+    const conn = await this.#connect();
+    const tx = new PipelinedTransaction(conn, this.#path, 'BEGIN', false, this.#settings.beginTimeoutMs, {
+      record,
+      commitWithFirst: record.plainWriteCommit === 'one-flight',
+    });
+    let result: T;
+    try {
+      result = await run(tx);
+    } catch (error) {
+      await tx.rollback().catch(() => {});
+      throw error;
+    }
+    record.resultReceived = true;
+    await tx.commit();
+    return result;
   }
 
   /** A pool connection; a failure to get one throws adapter-pg's DriverAdapterError, marked as sending nothing. */

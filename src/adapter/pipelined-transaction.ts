@@ -33,9 +33,11 @@
 
 import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
+import { classifyError, DEFINITE_ROLLBACK_KINDS } from '../errors/classify-error.ts';
 import { TransactionRolledBackError } from '../errors/errors.ts';
-import { destroyClientSocket } from '../pool/pg-internals.ts';
+import { destroyClientSocket, serverMajorVersion } from '../pool/pg-internals.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
+import { beginTransaction, type OutcomeRecord, type SettledOutcome } from './outcome-record.ts';
 
 /** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
 export interface PgQueryPath extends SqlDriverAdapter {
@@ -66,6 +68,48 @@ export function beginStatement(isolationLevel: IsolationLevel | undefined, readO
 /** True when each statement may run as its own read-only transaction (see the file comment). */
 export function runsPerStatement(isolationLevel: IsolationLevel | undefined, readOnly: boolean): boolean {
   return readOnly && (isolationLevel === 'READ COMMITTED' || isolationLevel === 'READ UNCOMMITTED');
+}
+
+/**
+ * The statement that asks for the transaction's id, written in the first flight of a write
+ * transaction (after BEGIN, before the first statement): it costs no round trip, and the id is
+ * known before COMMIT leaves. `pg_current_xact_id()` (PostgreSQL ≥ 13) assigns the id at once; a
+ * server older than 13 (known from the `server_version` it reported at login) gets
+ * `txid_current()`, the same 64-bit number under its older name. Both return xid8-compatible
+ * values that `pg_xact_status` / `txid_status` take (PostgreSQL docs, System Information Functions).
+ */
+export function transactionIdStatement(serverMajor: number | undefined): string {
+  return serverMajor !== undefined && serverMajor < 13 ? 'SELECT txid_current()::text AS id' : 'SELECT pg_current_xact_id()::text AS id';
+}
+
+/** What a write transaction reports to its attempt (./outcome-record.ts). */
+export interface TransactionOutcome {
+  readonly record: OutcomeRecord;
+  /**
+   * COMMIT is written with the first statement (a lone plain write, `plainWriteCommit: 'one-flight'`):
+   * the transaction holds exactly one statement, and `commit()` only waits for COMMIT's answer.
+   */
+  readonly commitWithFirst: boolean;
+}
+
+/**
+ * COMMIT's answer was lost (`error`): asks the database what became of the transaction, through
+ * the record's `settle`, and writes the answer into the record. Null when there is nothing to ask:
+ * the error proves COMMIT never left (`sent: false`) or that the transaction was rolled back.
+ */
+export async function settleLostCommit(record: OutcomeRecord, error: unknown): Promise<SettledOutcome | null> {
+  const classification = classifyError(error);
+  if (!classification.sent || DEFINITE_ROLLBACK_KINDS.has(classification.kind)) return null;
+  if (record.xid === null || record.settle === undefined) {
+    record.settled = 'unknown';
+    return record.settled;
+  }
+  try {
+    record.settled = await record.settle(record.xid);
+  } catch {
+    record.settled = 'unknown';
+  }
+  return record.settled;
 }
 
 const TRANSACTION_OPTIONS = Object.freeze({ usePhantomQuery: true });
@@ -114,8 +158,20 @@ export class PipelinedTransaction implements Transaction {
   /** The last statement sent (per-statement mode), so the connection goes back to the pool idle. */
   #last: Promise<unknown> | null = null;
   #released = false;
+  readonly #outcome: TransactionOutcome | undefined;
+  /** COMMIT written with the first statement (`commitWithFirst`), awaiting its answer. */
+  #committing: Promise<pg.QueryResult> | null = null;
 
-  constructor(conn: pg.PoolClient, path: PgQueryPath, begin: string, perStatement: boolean, beginTimeoutMs?: number) {
+  constructor(
+    conn: pg.PoolClient,
+    path: PgQueryPath,
+    begin: string,
+    perStatement: boolean,
+    beginTimeoutMs?: number,
+    outcome?: TransactionOutcome,
+  ) {
+    // A read-only per-statement transaction writes nothing: it has no outcome to settle.
+    this.#outcome = perStatement ? undefined : outcome;
     this.#conn = conn;
     this.#path = path;
     this.provider = path.provider;
@@ -149,7 +205,46 @@ export class PipelinedTransaction implements Transaction {
     }
     if (this.#open) return conn.query(config);
     this.#open = true;
-    return Promise.all([this.#sendBegin(), conn.query(config)]).then((answers) => answers[1]);
+    const begin = this.#sendBegin();
+    const outcome = this.#outcome;
+    if (!outcome) return Promise.all([begin, conn.query(config)]).then((answers) => answers[1]);
+    beginTransaction(outcome.record);
+    const id = this.#sendId(outcome.record);
+    const result = conn.query(config);
+    if (outcome.commitWithFirst) {
+      this.#open = false;
+      this.#committing = this.#sendCommit();
+      this.#committing.catch(() => {}); // awaited by commit() / rollback()
+    }
+    // Rejects with BEGIN's error first, then the id's, then the statement's (answers come in order).
+    return Promise.all([begin, id, result]).then((answers) => answers[2]);
+  }
+
+  /** Asks for the transaction's id; the answer goes into the record as soon as it arrives. */
+  #sendId(record: OutcomeRecord): Promise<pg.QueryResult> {
+    const id = this.#conn.query(transactionIdStatement(serverMajorVersion(this.#conn)));
+    id.then(
+      (answer) => {
+        const value = (answer.rows[0] as { id?: unknown } | undefined)?.id;
+        if (typeof value === 'string') record.xid = value;
+      },
+      () => {},
+    );
+    return id;
+  }
+
+  #sendCommit(): Promise<pg.QueryResult> {
+    const record = this.#outcome?.record;
+    if (record) record.commitSent = true;
+    const answer = this.#conn.query(COMMIT);
+    if (record)
+      answer.then(
+        () => {
+          record.commitAnswered = true;
+        },
+        () => {},
+      );
+    return answer;
   }
 
   #sendBegin(): Promise<pg.QueryResult> {
@@ -172,13 +267,37 @@ export class PipelinedTransaction implements Transaction {
    * error: reporting success would tell the caller that writes happened which did not.
    */
   async #end(statement: typeof COMMIT | typeof ROLLBACK): Promise<void> {
+    if (this.#committing) return this.#endCommitted(statement);
     if (!this.#open) return this.#release(this.#last);
     this.#open = false;
     let answer: pg.QueryResult;
     try {
-      answer = await this.#conn.query(statement);
+      answer = await (statement === COMMIT ? this.#sendCommit() : this.#conn.query(statement));
     } catch (error) {
       this.#release(null, error);
+      // COMMIT's answer was lost: the database says whether it committed; if it did, so does this call.
+      if (statement === COMMIT && this.#outcome && (await settleLostCommit(this.#outcome.record, error)) === 'committed') return;
+      return this.#path.onError(error);
+    }
+    this.#release(null);
+    if (statement === COMMIT && answer.command === 'ROLLBACK') throw new TransactionRolledBackError();
+  }
+
+  /**
+   * A transaction whose COMMIT went out with its statement (`commitWithFirst`): waits for COMMIT's
+   * answer. `rollback()` (the statement failed) never throws: the server already ended the
+   * transaction, and a lost answer is settled into the record for the attempt to read.
+   */
+  async #endCommitted(statement: typeof COMMIT | typeof ROLLBACK): Promise<void> {
+    const committing = this.#committing as Promise<pg.QueryResult>;
+    this.#committing = null;
+    let answer: pg.QueryResult;
+    try {
+      answer = await committing;
+    } catch (error) {
+      this.#release(null, error);
+      const settled = this.#outcome ? await settleLostCommit(this.#outcome.record, error) : null;
+      if (statement === ROLLBACK || settled === 'committed') return;
       return this.#path.onError(error);
     }
     this.#release(null);

@@ -21,6 +21,7 @@ import {
   type TlsProblem,
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
+  WriteCommittedResultLostError,
 } from './errors.ts';
 import { isMarkedNotSent } from './not-sent-mark.ts';
 
@@ -59,6 +60,8 @@ export type ErrorKind =
   | 'tls'
   /** Lost connection during COMMIT: `TransactionOutcomeUnknownError`. */
   | 'outcome-unknown'
+  /** A plain write committed but its result was lost: `WriteCommittedResultLostError`. Never retried (it happened). */
+  | 'result-lost'
   /** The caller's AbortSignal fired. */
   | 'aborted'
   /** `ConfigError`, or use after `disconnect()`. */
@@ -496,7 +499,7 @@ function result(kind: ErrorKind, code: string | null): ErrorClassification {
 
 /** Whether the error proves no server saw the statement (see `ErrorClassification.sent`). */
 function provesNotSent(c: ErrorClassification, s: Signals): boolean {
-  if (c.kind === 'outcome-unknown' || c.kind === 'application' || c.kind === 'aborted') return false;
+  if (c.kind === 'outcome-unknown' || c.kind === 'result-lost' || c.kind === 'application' || c.kind === 'aborted') return false;
   if (s.marked || NOT_SENT_KINDS.has(c.kind)) return true;
   if (s.sqlState !== null && NOT_SENT_SQLSTATES.has(s.sqlState)) return true;
   if ((s.socketCode !== null && NOT_SENT_CODES.has(s.socketCode)) || (s.prismaCode !== null && NOT_SENT_CODES.has(s.prismaCode)))
@@ -534,6 +537,7 @@ export function classifyError(error: unknown, context: ClassifyContext = {}): Er
 
 function classify(error: unknown, s: Signals): ErrorClassification {
   if (error instanceof TransactionOutcomeUnknownError) return result('outcome-unknown', null);
+  if (error instanceof WriteCommittedResultLostError) return result('result-lost', null);
   if (error instanceof PoolTimeoutError) return result('pool-timeout', null);
   if (error instanceof TransactionRolledBackError) return result('transaction-closed', null);
   if (error instanceof PoolSaturatedError) return result('pool-saturated', null);

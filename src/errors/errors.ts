@@ -75,6 +75,26 @@ export class TransactionOutcomeUnknownError extends PoolingError {
 }
 
 /**
+ * A plain write (a lone `prisma.post.create()` through `manager.prisma`) that COMMITTED, but whose
+ * result never reached this process: the connection died after COMMIT left and before the
+ * statement's answer arrived, and the database (asked with `pg_xact_status` on a fresh connection)
+ * says the transaction committed. The write happened exactly once; only the row it returned is
+ * missing. Treat it as a success toward the user (read the row again if you need it); never run
+ * the write again. docs/reliability.md shows how a Server Action or a route action handles it.
+ */
+export class WriteCommittedResultLostError extends PoolingError {
+  override name = 'WriteCommittedResultLostError';
+  /** Always true: what this error reports is a write that was applied. */
+  readonly committed = true;
+  constructor(options: { cause: unknown }) {
+    super(
+      'the write was committed, but its result was lost with the connection: do not run it again (read the row if you need it)',
+      options,
+    );
+  }
+}
+
+/**
  * COMMIT answered ROLLBACK: a statement of the transaction had failed and `fn` caught its error and
  * returned, so Postgres rolled everything back. Nothing was committed; retrying would run `fn`
  * into the same failure. (Prisma alone reports such a transaction as a success.)

@@ -533,7 +533,15 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const afterPosition = parseTokenPosition(after, 'after');
       const hooks = this.#hooks.strict[kind];
       // A write, or a raw query that turned out to write: the primary, and only what cannot have run is retried.
-      const writeAttempt: PlainAttempt = { admission: primary.admission, sink: this.#sink, kind, trace, write: true };
+      const writeAttempt: PlainAttempt = {
+        admission: primary.admission,
+        sink: this.#sink,
+        kind,
+        trace,
+        write: true,
+        settle: primary.settle,
+        plainWriteCommit: this.#options.plainWriteCommit,
+      };
       const write = (): Promise<unknown> => {
         served = primary.target;
         return runPlainAttempt(writeAttempt, () => call.query(call.args));
@@ -642,6 +650,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       poolTimeoutMs,
       signal,
       readOnly: route.readOnly,
+      settle: handle.settle,
     };
   }
 

@@ -4,6 +4,7 @@
  * manager is created, naming the option.
  */
 import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
+import { PLAIN_WRITE_COMMIT_MODES, type PlainWriteCommit } from '../adapter/outcome-record.ts';
 import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { ResolveOptions } from '../config/resolve-pool-config.ts';
 import { ConfigError } from '../errors/errors.ts';
@@ -19,6 +20,8 @@ import {
 } from '../routing/routing-options.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from '../transaction/retry.ts';
+import { DEFAULT_PLAIN_WRITE_COMMIT } from '../transaction/run-plain-attempt.ts';
+import { DEFAULT_SETTLE_TIMEOUT_MS } from '../transaction/settle-outcome.ts';
 import type { PrismaClientLike, TransactionClientOf } from './types.ts';
 
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
@@ -87,6 +90,22 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * still in `config.warnings` and the debug log).
    */
   onWarning?: (warning: ConfigWarning) => void;
+  /**
+   * How a plain write through `manager.prisma` (a lone statement Prisma sends without a
+   * transaction) is committed so that a lost answer can be settled by the database
+   * (docs/reliability.md): `'one-flight'` (default) writes `BEGIN`, the transaction-id query, the
+   * statement and `COMMIT` together — one round trip, as the bare statement; a lost answer is
+   * settled when the id's answer arrived first. `'confirmed'` sends COMMIT once the statement
+   * answered — one round trip more, every lost answer settled.
+   */
+  plainWriteCommit?: PlainWriteCommit;
+  /**
+   * How long the database may be asked (on a fresh connection, `pg_xact_status`) what became of a
+   * transaction whose COMMIT answer was lost, ms, waiting while it is still "in progress". Defaults
+   * to 5000. 0 turns settling off: writes ask for no transaction id and a lost COMMIT is
+   * TransactionOutcomeUnknownError.
+   */
+  settleTimeoutMs?: number;
 }
 
 /** Every option checked, defaults applied, frozen. */
@@ -106,6 +125,9 @@ export interface ResolvedManagerOptions<C extends PrismaClientLike> {
   readonly warmupQuery: ((tx: TransactionClientOf<C>) => PromiseLike<unknown>) | undefined;
   readonly waitUntil: WaitUntil | undefined;
   readonly onWarning: (warning: ConfigWarning) => void;
+  readonly plainWriteCommit: PlainWriteCommit;
+  /** 0: settling off. */
+  readonly settleTimeoutMs: number;
 }
 
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
@@ -126,6 +148,12 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
     throw new ConfigError('onWarning', 'must be a function (warning) => void');
+  const { plainWriteCommit } = options;
+  if (plainWriteCommit !== undefined && !PLAIN_WRITE_COMMIT_MODES.includes(plainWriteCommit))
+    throw new ConfigError(
+      'plainWriteCommit',
+      `must be ${PLAIN_WRITE_COMMIT_MODES.map((m) => `'${m}'`).join(' or ')}, got ${String(plainWriteCommit)}`,
+    );
   return Object.freeze({
     createClient: options.createClient,
     env: options.env,
@@ -142,5 +170,7 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     warmupQuery,
     waitUntil: checkWaitUntilOption(options.waitUntil),
     onWarning: options.onWarning ?? emitProcessWarning,
+    plainWriteCommit: plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT,
+    settleTimeoutMs: checkMilliseconds('settleTimeoutMs', options.settleTimeoutMs, { zero: true }) ?? DEFAULT_SETTLE_TIMEOUT_MS,
   });
 }

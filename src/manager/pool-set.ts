@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
+import type { SettleOutcome } from '../adapter/outcome-record.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError } from '../errors/classify-error.ts';
 import { managerLog } from '../logging/loggers.ts';
@@ -19,6 +20,7 @@ import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
 import { describePoolTarget } from '../telemetry/pool-target.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
+import { settleOnPool } from '../transaction/settle-outcome.ts';
 import type { ResolvedManagerOptions } from './manager-options.ts';
 import type { PrismaClientLike } from './types.ts';
 
@@ -37,6 +39,11 @@ export interface PoolHandle<C> {
   readonly admission: PoolAdmission;
   /** Stops this pool's telemetry; null without telemetry. */
   readonly stopTelemetry: (() => void) | null;
+  /**
+   * Settles a lost COMMIT answer on a fresh connection of this pool (src/transaction/settle-outcome.ts):
+   * the primary's only (writes run there), and undefined when `settleTimeoutMs` is 0.
+   */
+  readonly settle: SettleOutcome | undefined;
 }
 
 export interface PoolSet<C> {
@@ -140,6 +147,7 @@ function openHandle<C extends PrismaClientLike>(
       limit: connectionLimit,
       admission: new PoolAdmission(pool, connectionLimit, options.maxWaitingCallers),
       stopTelemetry: telemetry?.observePool(pool, connectionLimit, target) ?? null,
+      settle: role === 'primary' && options.settleTimeoutMs > 0 ? settleOnPool(pool, { timeoutMs: options.settleTimeoutMs }) : undefined,
     };
     return handle;
   } catch (error) {

@@ -1,6 +1,6 @@
 import { createDurationBuckets, type DurationBuckets, OPERATION_DURATION_BUCKETS, recordDuration } from './duration-buckets.ts';
 import { createLatencyHistogram, type LatencyHistogram } from './latency-histogram.ts';
-import type { OperationSink, PoolRole, PoolTarget } from './sink.ts';
+import type { LostCommitOutcome, OperationSink, PoolRole, PoolTarget } from './sink.ts';
 
 /**
  * What ran the operation: a wrapper (`withPooling` is `default`), or a plain client call through
@@ -73,6 +73,12 @@ export interface MetricsSnapshot extends LatencyFigures {
   /** Operations that ended in TransactionOutcomeUnknownError. */
   outcomeUnknown: number;
   /**
+   * Transactions whose COMMIT answer was lost, by what the database said when asked
+   * (`pg_xact_status`, docs/reliability.md): `committed` (the call succeeded, or a plain write
+   * reported WriteCommittedResultLostError), `aborted` (retried), `unknown` (it could not tell).
+   */
+  lostCommits: Record<LostCommitOutcome, number>;
+  /**
    * Failovers ridden through (docs/failover.md): episodes of "the primary is moving" errors, a new
    * one when none was seen for FAILOVER_EPISODE_GAP_MS. `calls`: calls that entered a failover
    * window; `retries`: their failover retries (also in `retries`).
@@ -110,6 +116,8 @@ export interface Metrics {
   /** The pool that timed out; null when unknown (counted as the primary's). */
   recordPoolTimeout(pool?: PoolTarget | null): void;
   recordOutcomeUnknown(): void;
+  /** A lost COMMIT answer, settled with the database. */
+  recordLostCommit(outcome: LostCommitOutcome): void;
   /** A retry after a "primary is moving" error inside a failover window; `callStarted` for a call's first. */
   recordFailoverRetry(callStarted: boolean): void;
   /** Fresh plain objects on every call: safe to JSON.stringify and to mutate. */
@@ -233,6 +241,7 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
   const poolTimeoutsByPool: Record<PoolRole, number> = { primary: 0, read: 0 };
   const poolTimeoutsByName = new Map<string, number>();
   let outcomeUnknown = 0;
+  const lostCommits: Record<LostCommitOutcome, number> = { committed: 0, aborted: 0, unknown: 0 };
   const failover = { episodes: 0, calls: 0, retries: 0, lastAt: Number.NEGATIVE_INFINITY };
   let windowStartedAt = new Date();
   /** By `kind operation collection`; the wrappers' four always exist (a dashboard sees them at 0). */
@@ -309,6 +318,9 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
     recordOutcomeUnknown() {
       outcomeUnknown += 1;
     },
+    recordLostCommit(outcome) {
+      lostCommits[outcome] += 1;
+    },
     recordFailoverRetry(callStarted) {
       const at = now();
       const newEpisode = at - failover.lastAt > FAILOVER_EPISODE_GAP_MS;
@@ -335,6 +347,7 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
         poolTimeoutsByPool: { ...poolTimeoutsByPool },
         poolTimeoutsByName: Object.fromEntries(poolTimeoutsByName),
         outcomeUnknown,
+        lostCommits: { ...lostCommits },
         failovers: failover.episodes,
         failoverCalls: failover.calls,
         failoverRetries: failover.retries,
@@ -361,6 +374,9 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
       poolTimeoutsByPool.read = 0;
       poolTimeoutsByName.clear();
       outcomeUnknown = 0;
+      lostCommits.committed = 0;
+      lostCommits.aborted = 0;
+      lostCommits.unknown = 0;
       failover.episodes = 0;
       failover.calls = 0;
       failover.retries = 0;
@@ -392,6 +408,9 @@ export function createMetricsSink(metrics: Metrics): OperationSink {
     },
     poolWaited() {
       metrics.recordPoolWait();
+    },
+    commitSettled({ outcome }) {
+      metrics.recordLostCommit(outcome);
     },
   };
 }

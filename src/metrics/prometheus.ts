@@ -204,6 +204,12 @@ export function renderPrometheus(
       [{}, snapshot.outcomeUnknown],
     ]),
     family(
+      n('lost_commits_total'),
+      'counter',
+      'Transactions whose COMMIT answer was lost, by what the database said (pg_xact_status): committed, aborted (retried), unknown.',
+      (['committed', 'aborted', 'unknown'] as const).map((outcome): Sample => [{ outcome }, snapshot.lostCommits[outcome]]),
+    ),
+    family(
       n('failovers_total'),
       'counter',
       'Failovers ridden through: episodes of errors meaning the primary is moving (docs/failover.md).',

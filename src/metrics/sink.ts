@@ -74,6 +74,22 @@ export interface AttemptRetried {
   readonly trace?: TraceHandle | undefined;
 }
 
+/** What the database said about a transaction whose COMMIT answer was lost (src/transaction/settle-outcome.ts). */
+export type LostCommitOutcome = 'committed' | 'aborted' | 'unknown';
+
+export interface CommitSettled {
+  readonly kind: OperationKind;
+  /**
+   * `committed`: the call succeeds (or, a plain write whose result was lost, fails with
+   * WriteCommittedResultLostError); `aborted`: nothing happened, the attempt is retried;
+   * `unknown`: the database could not tell within the bound (the call ends outcome-unknown
+   * unless a later attempt settles it).
+   */
+  readonly outcome: LostCommitOutcome;
+  /** The operation's span, when a tracer started one. */
+  readonly trace?: TraceHandle | undefined;
+}
+
 export interface OperationSink {
   /** Once per operation (see `OperationScope`), after its last attempt. */
   operationFinished(event: OperationFinished): void;
@@ -81,6 +97,8 @@ export interface OperationSink {
   attemptRetried(event: AttemptRetried): void;
   /** An attempt was admitted while every connection of its pool was taken: it waits for one. */
   poolWaited(kind: OperationKind, trace?: TraceHandle): void;
+  /** A lost COMMIT answer was settled with the database (optional: sinks written before it still fit). */
+  commitSettled?(event: CommitSettled): void;
 }
 
 /** One sink that calls each of `sinks` in order; with a single sink, that sink itself (no extra call). */
@@ -96,6 +114,9 @@ export function fanOutSinks(sinks: readonly OperationSink[]): OperationSink {
     },
     poolWaited(kind, trace) {
       for (const sink of list) sink.poolWaited(kind, trace);
+    },
+    commitSettled(event) {
+      for (const sink of list) sink.commitSettled?.(event);
     },
   };
 }

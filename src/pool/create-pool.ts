@@ -27,6 +27,7 @@ import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
+import { watchServerVersion } from './pg-internals.ts';
 
 /** One pool's target: the primary or the read replica. */
 export interface PoolTarget {
@@ -96,6 +97,8 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
       // falls in between and, unheard, would crash the process. The error still reaches the
       // client's next query and the pool drops the client, so nothing is lost by ignoring it here.
       this.on('error', ignoreClientError);
+      // Which statement asks for a transaction's id depends on the server's version (src/adapter/pipelined-transaction.ts).
+      watchServerVersion(this);
     }
   }
   return {

@@ -152,3 +152,55 @@ export function aimClientAt(client: pg.Client, host: { readonly host: string; re
   client.connectionParameters.host = host.host;
   client.connectionParameters.port = host.port;
 }
+
+const SERVER_MAJOR = Symbol('serverMajorVersion');
+
+interface ParameterStatusSource {
+  connection: { on(event: 'parameterStatus', listener: (message: { parameterName?: unknown; parameterValue?: unknown }) => void): unknown };
+}
+
+function hasParameterStatus(client: object): client is ParameterStatusSource {
+  const { connection } = client as Partial<ParameterStatusSource>;
+  return typeof connection === 'object' && connection !== null && typeof connection.on === 'function';
+}
+
+/**
+ * Keeps the major version of the server `client` logs in to, from the `server_version` it
+ * reports in a ParameterStatus message at login (PostgreSQL and PgBouncer both send it;
+ * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-ASYNC). pg's Connection
+ * emits each backend message by name (lib/connection.js: `this.emit(eventName, msg)`) but the
+ * Client keeps none of them. Without that shape the version stays unknown (`serverMajorVersion`
+ * returns undefined), which callers read as "recent": nothing throws.
+ */
+export function watchServerVersion(client: object): void {
+  if (!hasParameterStatus(client)) return;
+  client.connection.on('parameterStatus', (message) => {
+    if (message.parameterName !== 'server_version' || typeof message.parameterValue !== 'string') return;
+    const major = Number.parseInt(message.parameterValue, 10);
+    if (Number.isInteger(major)) (client as { [SERVER_MAJOR]?: number })[SERVER_MAJOR] = major;
+  });
+}
+
+/** The server's major version seen by `watchServerVersion`, or undefined. */
+export function serverMajorVersion(client: object): number | undefined {
+  return (client as { [SERVER_MAJOR]?: number })[SERVER_MAJOR];
+}
+
+interface PoolFactoryFields {
+  Client: new (options: unknown) => pg.Client;
+  options: pg.PoolConfig;
+}
+
+/**
+ * A new client built exactly as `pool` builds its own (pg-pool's `newClient`:
+ * `new this.Client(this.options)`, pg-pool 3.x index.js), not connected and not part of the pool:
+ * a fresh connection for a question that must not ride on a connection opened before a fault
+ * (src/transaction/settle-outcome.ts). Same URL, TLS, timeouts and host choice as the pool's.
+ * Throws IncompatibleDependencyError when pg-pool no longer keeps `Client` and `options`.
+ */
+export function newPoolClient(pool: pg.Pool): pg.Client {
+  const fields = pool as unknown as Partial<PoolFactoryFields>;
+  if (typeof fields.Client !== 'function' || typeof fields.options !== 'object' || fields.options === null)
+    throw new IncompatibleDependencyError('pg-pool', 'Pool#Client and Pool#options');
+  return new fields.Client(fields.options);
+}

@@ -18,9 +18,11 @@ import { sharedSpanAttributes } from './operation-metrics.ts';
 import {
   ATTR_ATTEMPT,
   ATTR_BACKOFF_MS,
+  ATTR_COMMIT_OUTCOME,
   ATTR_DB_RESPONSE_STATUS_CODE,
   ATTR_ERROR_TYPE,
   ATTR_OUTCOME_UNKNOWN,
+  EVENT_COMMIT_SETTLED,
   EVENT_POOL_WAIT,
   EVENT_RETRY,
   OPERATION_NAMES,
@@ -133,6 +135,9 @@ export function createOperationSpans(api: OpenTelemetryApi, tracer: Tracer): Ope
       },
       poolWaited(_kind, handle) {
         own(handle)?.span.addEvent(EVENT_POOL_WAIT);
+      },
+      commitSettled({ outcome, trace: handle }) {
+        own(handle)?.span.addEvent(EVENT_COMMIT_SETTLED, { [ATTR_COMMIT_OUTCOME]: outcome });
       },
     },
   };

@@ -45,6 +45,9 @@ export const EVENT_POOL_WAIT = 'pgpool.pool_wait';
 export const ATTR_ATTEMPT = 'pgpool.attempt';
 export const ATTR_BACKOFF_MS = 'pgpool.backoff_ms';
 export const ATTR_OUTCOME_UNKNOWN = 'pgpool.outcome_unknown';
+/** Span event: a lost COMMIT answer settled with the database; its `pgpool.commit_outcome` is committed | aborted | unknown. */
+export const EVENT_COMMIT_SETTLED = 'pgpool.commit_settled';
+export const ATTR_COMMIT_OUTCOME = 'pgpool.commit_outcome';
 export const ATTR_POOL_ROLE = 'pgpool.pool';
 
 /** `db.operation.name` of each wrapper: the function the app called. */

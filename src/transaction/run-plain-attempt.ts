@@ -8,13 +8,29 @@
  * connection could be had, a pooler refused before linking a server: the classifier's `sent: false`
  * — leaves a `connection` error retryable; any
  * other lost connection of a write becomes TransactionOutcomeUnknownError, never a blind retry.
+ *
+ * With `settle`, a write runs with an outcome record (src/adapter/outcome-record.ts): our adapter
+ * runs a lone statement as its own transaction that reports its id (`plainWriteCommit`) and gives
+ * the nested-write transactions Prisma opens an id too, and the database settles a lost COMMIT:
+ * - committed, result received: the adapter reports success, the call returns the result;
+ * - committed, result never arrived: WriteCommittedResultLostError (it happened; do not redo it);
+ * - aborted, or COMMIT never left: retryable, as a write that was not sent;
+ * - unknown (no id, or the database cannot tell): TransactionOutcomeUnknownError.
  */
-import { classifyError } from '../errors/classify-error.ts';
-import { TransactionOutcomeUnknownError } from '../errors/errors.ts';
+import {
+  createOutcomeRecord,
+  type OutcomeRecord,
+  type PlainWriteCommit,
+  runWithOutcomeRecord,
+  type SettleOutcome,
+} from '../adapter/outcome-record.ts';
+import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
+import { TransactionOutcomeUnknownError, WriteCommittedResultLostError } from '../errors/errors.ts';
 import type { OperationKind } from '../metrics/metrics.ts';
 import type { OperationSink, TraceHandle } from '../metrics/sink.ts';
 import type { PoolAdmission } from '../pool/pool-admission.ts';
 import { AttemptFailure } from './retry.ts';
+import { reportSettled } from './run-transaction.ts';
 
 /** What one attempt reports besides its result. */
 export interface PlainAttemptState {
@@ -29,6 +45,38 @@ export interface PlainAttempt {
   readonly trace: TraceHandle | undefined;
   /** A write: a lost connection after sending is an unknown outcome. */
   readonly write: boolean;
+  /**
+   * Settles a lost COMMIT of a write with the database (src/transaction/settle-outcome.ts,
+   * `settleOnPool(primaryPool)`). Unset: writes run as Prisma sends them, and a lost connection
+   * after sending is TransactionOutcomeUnknownError.
+   */
+  readonly settle?: SettleOutcome;
+  /** How a lone plain write is committed (see PlainWriteCommit). Defaults to DEFAULT_PLAIN_WRITE_COMMIT. */
+  readonly plainWriteCommit?: PlainWriteCommit;
+}
+
+/** The default `plainWriteCommit` (docs/reliability.md, "Plain writes: one flight or confirmed"). */
+export const DEFAULT_PLAIN_WRITE_COMMIT: PlainWriteCommit = 'one-flight';
+
+/**
+ * The failure of a write attempt, given its classification and what its outcome record says.
+ * Exported for unit tests: pure over its inputs.
+ */
+export function plainWriteFailure(error: unknown, classification: ErrorClassification, record: OutcomeRecord | undefined): AttemptFailure {
+  if (record?.settled === 'committed') {
+    // Committed, yet the call failed: the statement's answer never arrived (one flight).
+    const lost = new WriteCommittedResultLostError({ cause: error });
+    return new AttemptFailure(lost, classifyError(lost));
+  }
+  if (record?.settled === 'aborted' || (record?.began === true && !record.commitSent && classification.kind === 'connection')) {
+    // Nothing was committed: the database said so, or the transaction's COMMIT never left.
+    return new AttemptFailure(error, { ...classification, retryable: true });
+  }
+  if (classification.kind === 'connection' && classification.sent) {
+    const unknown = new TransactionOutcomeUnknownError({ cause: error });
+    return new AttemptFailure(unknown, classifyError(unknown));
+  }
+  return new AttemptFailure(error, classification);
 }
 
 /** Rejects with an AttemptFailure (the error, classified once). */
@@ -39,15 +87,20 @@ export async function runPlainAttempt(
 ): Promise<unknown> {
   state.waited = attempt.admission.admit();
   if (state.waited) attempt.sink.poolWaited(attempt.kind, attempt.trace);
+  const record =
+    attempt.write && attempt.settle
+      ? createOutcomeRecord({ settle: attempt.settle, plainWriteCommit: attempt.plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT })
+      : undefined;
   try {
-    return await run();
+    // Started inside the record's async context, so the adapter sees it (see runWithOutcomeRecord).
+    const result = await (record ? runWithOutcomeRecord(record, async () => await run()) : run());
+    reportSettled(record, attempt);
+    return result;
   } catch (error) {
+    reportSettled(record, attempt);
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
     const classification = classifyError(error, { readOnly: attempt.write ? false : undefined });
-    if (attempt.write && classification.kind === 'connection' && classification.sent) {
-      const unknown = new TransactionOutcomeUnknownError({ cause: error });
-      throw new AttemptFailure(unknown, classifyError(unknown));
-    }
+    if (attempt.write) throw plainWriteFailure(error, classification, record);
     throw new AttemptFailure(error, classification);
   } finally {
     attempt.admission.settle();
