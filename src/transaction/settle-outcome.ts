@@ -65,12 +65,21 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
   /** Learned once per resolver: the server answers only txid_status. */
   let legacy = false;
 
-  async function settle(xid: string, deadline: number): Promise<SettledOutcome> {
+  /** One settlement's connection, held where the bound's timer can close it. */
+  interface Held {
+    conn: SettleConnection | null;
+    abandoned: boolean;
+  }
+
+  async function settle(xid: string, deadline: number, held: Held): Promise<SettledOutcome> {
     let conn: SettleConnection | null = null;
     try {
       for (;;) {
+        if (held.abandoned) return 'unknown';
         try {
           conn ??= await options.connect();
+          held.conn = conn;
+          if (held.abandoned) return 'unknown';
           const status = await askStatus(conn, xid, legacy);
           if (status === 'committed' || status === 'aborted') return status;
           if (status === null) return 'unknown';
@@ -98,11 +107,16 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
 
   return (xid) => {
     const deadline = performance.now() + timeoutMs;
+    const held: Held = { conn: null, abandoned: false };
     return new Promise<SettledOutcome>((resolve) => {
-      // A connect or a question that hangs past the bound: the answer is unknown, whatever comes later.
-      const timer = setTimeout(() => resolve('unknown'), timeoutMs);
+      // A connect or a question that hangs past the bound: the answer is unknown, and the connection is closed.
+      const timer = setTimeout(() => {
+        held.abandoned = true;
+        void held.conn?.end().catch(() => {});
+        resolve('unknown');
+      }, timeoutMs);
       unrefTimer(timer);
-      settle(xid, deadline).then(
+      settle(xid, deadline, held).then(
         (outcome) => {
           clearTimeout(timer);
           resolve(outcome);

@@ -144,7 +144,17 @@ describe('createMetrics', () => {
     metrics.recordPoolTimeout();
     metrics.recordOutcomeUnknown();
     metrics.recordOutcomeUnknown();
-    expect(metrics.snapshot()).toMatchObject({ poolWaits: 3, poolTimeouts: 1, outcomeUnknown: 2, totalQueries: 0 });
+    metrics.recordLostCommit('committed');
+    metrics.recordLostCommit('aborted');
+    metrics.recordLostCommit('aborted');
+    metrics.recordLostCommit('unknown');
+    expect(metrics.snapshot()).toMatchObject({
+      poolWaits: 3,
+      poolTimeouts: 1,
+      outcomeUnknown: 2,
+      lostCommits: { committed: 1, aborted: 2, unknown: 1 },
+      totalQueries: 0,
+    });
   });
 
   it('caps distinct error kinds so free-form strings cannot grow the maps, folding the rest into "other"', () => {
@@ -196,6 +206,7 @@ describe('createMetrics', () => {
     metrics.recordPoolWait();
     metrics.recordPoolTimeout();
     metrics.recordOutcomeUnknown();
+    metrics.recordLostCommit('committed');
 
     vi.setSystemTime(new Date('2026-11-01T10:05:00.000Z'));
     metrics.reset();
@@ -210,6 +221,7 @@ describe('createMetrics', () => {
       poolTimeoutsByPool: { primary: 0, read: 0 },
       poolTimeoutsByName: {},
       outcomeUnknown: 0,
+      lostCommits: { committed: 0, aborted: 0, unknown: 0 },
       failovers: 0,
       failoverCalls: 0,
       failoverRetries: 0,

@@ -34,6 +34,9 @@ function sampleSnapshot(): MetricsSnapshot {
   metrics.recordPoolWait();
   metrics.recordPoolTimeout();
   metrics.recordOutcomeUnknown();
+  metrics.recordLostCommit('committed');
+  metrics.recordLostCommit('committed');
+  metrics.recordLostCommit('aborted');
   for (const started of [true, false, true, true]) metrics.recordFailoverRetry(started);
   return metrics.snapshot();
 }
@@ -76,6 +79,7 @@ const EXPECTED_FAMILIES = [
   ['pgpool_pool_waits_total', 'COUNTER'],
   ['pgpool_pool_timeouts_total', 'COUNTER'],
   ['pgpool_outcome_unknown_total', 'COUNTER'],
+  ['pgpool_lost_commits_total', 'COUNTER'],
   ['pgpool_failovers_total', 'COUNTER'],
   ['pgpool_failover_calls_total', 'COUNTER'],
   // Named as OpenTelemetry's conventions come out of an OTLP → Prometheus export (docs/opentelemetry.md).
@@ -115,6 +119,11 @@ describe('renderPrometheus', () => {
     expect(valuesOf(familyOf(families, 'pgpool_pool_waits_total'))).toEqual({ '{}': 2 });
     expect(valuesOf(familyOf(families, 'pgpool_pool_timeouts_total'))).toEqual({ '{}': 1 });
     expect(valuesOf(familyOf(families, 'pgpool_outcome_unknown_total'))).toEqual({ '{}': 1 });
+    expect(valuesOf(familyOf(families, 'pgpool_lost_commits_total'))).toEqual({
+      [key({ outcome: 'committed' })]: 2,
+      [key({ outcome: 'aborted' })]: 1,
+      [key({ outcome: 'unknown' })]: 0,
+    });
     expect(valuesOf(familyOf(families, 'pgpool_failovers_total'))).toEqual({ '{}': 1 });
     expect(valuesOf(familyOf(families, 'pgpool_failover_calls_total'))).toEqual({ '{}': 3 });
   });

@@ -116,3 +116,50 @@ describe('a pg without it', () => {
     expect(destroyClientSocket(client)).toBe('ended');
   });
 });
+
+describe('server version and pool clients (the transaction-id statement, the lost-COMMIT resolver)', () => {
+  it('pg emits each ParameterStatus as a "parameterStatus" event of client.connection, which watchServerVersion keeps', async () => {
+    const { watchServerVersion, serverMajorVersion } = await import('~/pool/pg-internals.ts');
+    const client = new pg.Client();
+    watchServerVersion(client);
+    expect(serverMajorVersion(client)).toBeUndefined();
+    // As pg-protocol's parser hands it to Connection#attachListeners (pg 8.x lib/connection.js).
+    const { ParameterStatusMessage } = await import('pg-protocol/dist/messages.js');
+    const connection = (client as unknown as { connection: EventEmitter }).connection;
+    connection.emit('parameterStatus', new ParameterStatusMessage(0, 'TimeZone', 'UTC'));
+    expect(serverMajorVersion(client)).toBeUndefined();
+    connection.emit('parameterStatus', new ParameterStatusMessage(0, 'server_version', '12.20 (Debian 12.20-1)'));
+    expect(serverMajorVersion(client)).toBe(12);
+    connection.emit('parameterStatus', new ParameterStatusMessage(0, 'server_version', '15.10'));
+    expect(serverMajorVersion(client)).toBe(15);
+  });
+
+  it('without a connection to listen on, the version stays unknown and nothing throws', async () => {
+    const { watchServerVersion, serverMajorVersion } = await import('~/pool/pg-internals.ts');
+    const bare = {};
+    watchServerVersion(bare);
+    expect(serverMajorVersion(bare)).toBeUndefined();
+  });
+
+  it('pg-pool keeps Client and options, and builds its clients as new Client(options): newPoolClient does the same', async () => {
+    const { newPoolClient } = await import('~/pool/pg-internals.ts');
+    class Marked extends pg.Client {}
+    const pool = new pg.Pool({ Client: Marked as unknown as typeof pg.Client, host: 'h.example', port: 6543, max: 2 } as pg.PoolConfig);
+    const client = newPoolClient(pool);
+    expect(client).toBeInstanceOf(Marked);
+    expect([client.host, client.port]).toEqual(['h.example', 6543]);
+    await pool.end();
+  });
+
+  it('a pool without them is IncompatibleDependencyError (kind dependency)', async () => {
+    const { newPoolClient } = await import('~/pool/pg-internals.ts');
+    let caught: unknown;
+    try {
+      newPoolClient({} as pg.Pool);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(IncompatibleDependencyError);
+    expect(classifyError(caught).kind).toBe('dependency');
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * The resolver's decisions over stand-in connections that answer as PostgreSQL does
+ * (`pg_xact_status`: 'committed' | 'aborted' | 'in progress' | NULL; 42883 on servers < 13;
+ * 22023 "transaction ID … is in the future"). The real answers are exercised in
+ * test/integration/reliability/lost-commit.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '~/errors/errors.ts';
+import { createSettleOutcome, type SettleConnection } from '~/transaction/settle-outcome.ts';
+
+type Answer = string | null | Error;
+
+/** Connections that give `answers` in order (one per question, over all connections); counts opens, ends, statements. */
+function server(answers: Answer[], options: { failConnects?: number; hang?: boolean } = {}) {
+  const log = { connects: 0, ends: 0, statements: [] as string[], values: [] as unknown[] };
+  let failConnects = options.failConnects ?? 0;
+  const connect = async (): Promise<SettleConnection> => {
+    log.connects++;
+    if (failConnects > 0) {
+      failConnects--;
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    }
+    return {
+      async query(text, values) {
+        log.statements.push(text);
+        log.values.push(values[0]);
+        if (options.hang) return new Promise(() => {});
+        const answer = answers.shift();
+        if (answer instanceof Error) throw answer;
+        return { rows: [{ status: answer ?? null }] };
+      },
+      async end() {
+        log.ends++;
+      },
+    };
+  };
+  return { connect, log };
+}
+
+const pgError = (code: string) => Object.assign(new Error(code), { code });
+
+describe('createSettleOutcome', () => {
+  it.each([
+    ['committed', 'committed'],
+    ['aborted', 'aborted'],
+  ] as const)('answers %s at once, on one connection it then closes', async (status, expected) => {
+    const { connect, log } = server([status]);
+    expect(await createSettleOutcome({ connect })('1234')).toBe(expected);
+    expect(log).toMatchObject({ connects: 1, statements: ['SELECT pg_xact_status($1::xid8) AS status'], values: ['1234'] });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.ends).toBe(1);
+  });
+
+  it('asks again while the transaction is in progress', async () => {
+    const { connect, log } = server(['in progress', 'in progress', 'committed']);
+    expect(await createSettleOutcome({ connect, intervalMs: 1 })('9')).toBe('committed');
+    expect(log.statements).toHaveLength(3);
+    expect(log.connects).toBe(1);
+  });
+
+  it('still in progress at the bound: unknown', async () => {
+    const { connect } = server(new Array(1000).fill('in progress'));
+    expect(await createSettleOutcome({ connect, intervalMs: 5, timeoutMs: 30 })('9')).toBe('unknown');
+  });
+
+  it('NULL (too old to tell) is unknown', async () => {
+    const { connect } = server([null]);
+    expect(await createSettleOutcome({ connect })('9')).toBe('unknown');
+  });
+
+  it('"in the future" (a transaction this server never had: lost in a failover) is unknown, not asked again', async () => {
+    const { connect, log } = server([pgError('22023'), 'committed']);
+    expect(await createSettleOutcome({ connect, intervalMs: 1 })('9')).toBe('unknown');
+    expect(log.statements).toHaveLength(1);
+  });
+
+  it('a server without pg_xact_status (< 13) is asked txid_status, and so is every later question', async () => {
+    const { connect, log } = server([pgError('42883'), 'aborted', 'committed']);
+    const settle = createSettleOutcome({ connect });
+    expect(await settle('9')).toBe('aborted');
+    expect(await settle('10')).toBe('committed');
+    expect(log.statements).toEqual([
+      'SELECT pg_xact_status($1::xid8) AS status',
+      'SELECT txid_status($1::bigint) AS status',
+      'SELECT txid_status($1::bigint) AS status',
+    ]);
+  });
+
+  it('a refused connection is tried again on a fresh one within the bound', async () => {
+    const { connect, log } = server(['committed'], { failConnects: 2 });
+    expect(await createSettleOutcome({ connect, intervalMs: 1 })('9')).toBe('committed');
+    expect(log.connects).toBe(3);
+  });
+
+  it('a connection lost mid-question is replaced', async () => {
+    const { connect, log } = server([new Error('Connection terminated unexpectedly'), 'aborted']);
+    expect(await createSettleOutcome({ connect, intervalMs: 1 })('9')).toBe('aborted');
+    expect(log.connects).toBe(2);
+  });
+
+  it('a question that never answers is unknown at the bound, and its connection is closed', async () => {
+    const { connect, log } = server([], { hang: true });
+    expect(await createSettleOutcome({ connect, timeoutMs: 20 })('9')).toBe('unknown');
+    expect(log.ends).toBe(1);
+  });
+
+  it('checks its bounds with the option named', () => {
+    const { connect } = server([]);
+    expect(() => createSettleOutcome({ connect, timeoutMs: -1 })).toThrow(ConfigError);
+    expect(() => createSettleOutcome({ connect, timeoutMs: -1 })).toThrow(/settle\.timeoutMs/);
+    expect(() => createSettleOutcome({ connect, intervalMs: Number.NaN })).toThrow(/settle\.intervalMs/);
+  });
+});
