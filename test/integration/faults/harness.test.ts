@@ -29,6 +29,7 @@ import {
   waitForBackends,
 } from '../../../tools/stack/faults/index.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
+import { sql } from '../../support/managers.ts';
 import { bareClient } from '../../support/prisma.ts';
 
 const stack = inject('stack');
@@ -297,6 +298,22 @@ describe('TCP proxy in front of the pooler', () => {
     expect(result.ok && result.value.rows[0]?.n).toBe(5);
   });
 
+  it('drop: a statement sent now never reaches the server (the flight is counted), and no answer comes back', async () => {
+    const client = await connected(proxy.url(stack.poolerUrl));
+    const marker = `drop-${Date.now()}`;
+    const flightsBefore = proxy.flights();
+    proxy.setMode('drop');
+    const query = settle(client.query(`SELECT '${marker}' AS m, pg_sleep(0)`));
+    expect(await stillPendingAfter(query, 300)).toBe(true);
+    expect(proxy.flights()).toBe(flightsBefore + 1);
+    const seen = await sql<{ n: number }>(stack.superuserUrl, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1`, [
+      `%'${marker}'%`,
+    ]);
+    expect(seen[0]?.n).toBe(0);
+    proxy.resetAll();
+    expect(expectFailure(await query).code).toBe('ECONNRESET');
+  });
+
   it('reset: a live connection errors with ECONNRESET and new connections are reset too', async () => {
     const client = await connected(proxy.url(stack.poolerUrl));
     const query = settle(client.query('SELECT pg_sleep(10)'));
@@ -333,7 +350,7 @@ describe('TCP proxy in front of the pooler', () => {
 
   it('rejects an invalid mode with an error naming it', () => {
     expect(() => proxy.setMode({ delayMs: -1 })).toThrow(/mode must be/);
-    expect(() => proxy.setMode('drop' as never)).toThrow(/mode must be/);
+    expect(() => proxy.setMode('lose' as never)).toThrow(/mode must be/);
     expect(proxy.mode()).toBe('pass');
   });
 

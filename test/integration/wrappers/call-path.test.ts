@@ -5,31 +5,33 @@
  * - transaction timings are validated at the boundary with a ConfigError naming the option;
  * - the manager's own option errors are ConfigError, like the config's.
  */
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { ConfigError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
 import { PrismaClient } from '~/generated/prisma/client.ts';
 import { createConnectionPoolManager } from '~/manager/connection-pool-manager.ts';
-import { type TestManager, terminateBackend, testManager } from '../../support/managers.ts';
+import { startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
+import { dropNextFlight } from '../../support/drop-flight.ts';
+import { type TestManager, testManager } from '../../support/managers.ts';
 import { managerTracker } from '../../support/track.ts';
 
 const stack = inject('stack');
 const track = managerTracker();
+let proxy: TcpProxy;
+beforeAll(async () => {
+  proxy = await startProxy({ upstreamHost: '127.0.0.1', upstreamPort: stack.poolerPort });
+});
+afterAll(() => proxy?.close());
 
-async function backendPid(tx: { $queryRaw: (q: TemplateStringsArray) => Promise<unknown> }): Promise<number> {
-  const rows = (await tx.$queryRaw`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
-  return rows[0].pid;
-}
-
-/** A read whose COMMIT meets a dead backend (RepeatableRead: one transaction, COMMIT at the end). */
-function killedAtCommit(manager: TestManager, options: { idempotent?: boolean }) {
+/** A read whose COMMIT is lost on the way (RepeatableRead: one transaction, COMMIT at the end). */
+function lostAtCommit(manager: TestManager, options: { idempotent?: boolean }) {
   let attempts = 0;
   const result = manager
     .readWithPooling(
       async (tx) => {
         attempts++;
-        if (attempts === 1) await terminateBackend(stack.superuserUrl, await backendPid(tx));
-        else await tx.$queryRaw`SELECT 1`;
+        await tx.$queryRaw`SELECT 1`;
+        if (attempts === 1) dropNextFlight(proxy);
         return 'read';
       },
       { isolationLevel: 'RepeatableRead', ...options },
@@ -40,16 +42,16 @@ function killedAtCommit(manager: TestManager, options: { idempotent?: boolean })
 
 describe('one rule for an unknown COMMIT outcome', () => {
   it('readWithPooling retries it by default (reads are idempotent)', async () => {
-    const manager = track(testManager(stack, {}, { retry: { maxAttempts: 3 } }));
-    const { value, attempts } = await killedAtCommit(manager, {});
+    const manager = track(testManager(stack, { DATABASE_URL: proxy.url(stack.poolerUrl) }, { retry: { maxAttempts: 3 } }));
+    const { value, attempts } = await lostAtCommit(manager, {});
     expect(value).toBe('read');
     expect(attempts).toBe(2);
     expect(manager.getMetrics().retriesByKind['outcome-unknown']).toBe(1);
   });
 
   it('readWithPooling(fn, { idempotent: false }) does not retry it', async () => {
-    const manager = track(testManager(stack, {}, { retry: { maxAttempts: 3 } }));
-    const { value, attempts } = await killedAtCommit(manager, { idempotent: false });
+    const manager = track(testManager(stack, { DATABASE_URL: proxy.url(stack.poolerUrl) }, { retry: { maxAttempts: 3 } }));
+    const { value, attempts } = await lostAtCommit(manager, { idempotent: false });
     expect(value).toBeInstanceOf(TransactionOutcomeUnknownError);
     expect(attempts).toBe(1);
   });

@@ -92,6 +92,40 @@ describe('round trips (request flights through the proxy)', () => {
   });
 });
 
+describe('plain writes under each plainWriteCommit (their transaction id asked for in the same flight)', () => {
+  const nested = (m: TestManager) =>
+    flights(() =>
+      m.prisma.user.update({ where: { id: userId }, data: { name: 'rt', posts: { create: { title: `rt-${randomUUID()}` } } } }),
+    );
+  const plain = (m: TestManager) => flights(() => m.prisma.user.update({ where: { id: userId }, data: { name: 'rt' } }));
+  async function withManager<T>(options: Parameters<typeof testManager>[2], run: (m: TestManager) => Promise<T>): Promise<T> {
+    const m = testManager(stack, { DATABASE_URL: proxy.url(stack.poolerUrl) }, { pool: { connectionLimit: 1 }, ...options });
+    try {
+      await m.prisma.user.findUnique({ where: { id: userId } }); // warm
+      return await run(m);
+    } finally {
+      await m.disconnect();
+    }
+  }
+
+  it.each([
+    ['one-flight', 1],
+    ['confirmed', 2],
+  ] as const)('%s: a plain model write takes %d flight(s)', async (plainWriteCommit, expected) => {
+    expect(await withManager({ plainWriteCommit }, plain)).toBe(expected);
+  });
+
+  it('settling off (settleTimeoutMs: 0): the bare statement, 1 flight', async () => {
+    expect(await withManager({ settleTimeoutMs: 0 }, plain)).toBe(1);
+  });
+
+  it('a nested write (Prisma opens the transaction) takes as many flights with its id as without', async () => {
+    const without = await withManager({ settleTimeoutMs: 0 }, nested);
+    expect(await withManager({}, nested)).toBe(without);
+    expect(without).toBeGreaterThanOrEqual(2);
+  });
+});
+
 type Tx = { $queryRawUnsafe: <T>(q: string) => Promise<T> };
 const show = async (tx: Tx, setting: string): Promise<string> =>
   ((await tx.$queryRawUnsafe<Record<string, string>[]>(`SHOW ${setting}`))[0] as Record<string, string>)[setting] as string;

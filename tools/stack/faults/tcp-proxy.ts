@@ -9,6 +9,9 @@
  *   sockets stop being read, so TCP backpressure builds as with a stopped host. A connection
  *   accepted in this mode does not even reach the upstream yet. Switching back to `'pass'`
  *   thaws: held bytes are delivered in order and pending connections go upstream.
+ * - `'drop'`: a path that loses what it carries: bytes are read and discarded both ways (the
+ *   flight count still sees them), so a statement sent now never reaches the server and its
+ *   answer never comes back. New connections are accepted but not forwarded.
  * - `'reset'`: every live connection is closed with RST (client sees `ECONNRESET`), and so is
  *   every new one.
  * - `{ delayMs }`: each chunk is forwarded `delayMs` after it arrived, in order, both ways, so a
@@ -22,7 +25,7 @@
  */
 import net from 'node:net';
 
-export type ProxyMode = 'pass' | 'blackhole' | 'reset' | { delayMs: number };
+export type ProxyMode = 'pass' | 'blackhole' | 'drop' | 'reset' | { delayMs: number };
 
 export interface ProxyOptions {
   upstreamHost: string;
@@ -51,9 +54,9 @@ export interface TcpProxy {
 }
 
 function validateMode(mode: ProxyMode): ProxyMode {
-  if (mode === 'pass' || mode === 'blackhole' || mode === 'reset') return mode;
+  if (mode === 'pass' || mode === 'blackhole' || mode === 'drop' || mode === 'reset') return mode;
   if (typeof mode === 'object' && mode !== null && Number.isFinite(mode.delayMs) && mode.delayMs >= 0) return { delayMs: mode.delayMs };
-  throw new TypeError(`tcp-proxy: mode must be 'pass', 'blackhole', 'reset' or { delayMs >= 0 }, got ${JSON.stringify(mode)}`);
+  throw new TypeError(`tcp-proxy: mode must be 'pass', 'blackhole', 'drop', 'reset' or { delayMs >= 0 }, got ${JSON.stringify(mode)}`);
 }
 
 /** One direction of one connection: chunks queue here until the mode lets them through. */
@@ -81,6 +84,11 @@ class Pipe {
     }
     const mode = this.getMode();
     const target = this.getTarget();
+    if (mode === 'drop') {
+      this.queue.length = 0;
+      this.source.resume();
+      return;
+    }
     if (mode === 'blackhole' || mode === 'reset' || !target || target.destroyed) {
       this.source.pause();
       return;
@@ -151,7 +159,7 @@ class ProxiedConnection {
       this.destroy('reset');
       return;
     }
-    if (mode !== 'blackhole' && !this.upstream) {
+    if (mode !== 'blackhole' && mode !== 'drop' && !this.upstream) {
       const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort });
       this.upstream = upstream;
       upstream.setNoDelay(true);
