@@ -22,7 +22,8 @@ export type SettledOutcome = 'committed' | 'aborted' | 'unknown';
 export type SettleOutcome = (xid: string) => Promise<SettledOutcome>;
 
 /**
- * How a plain write (a lone statement Prisma sends without a transaction) is committed:
+ * How a plain write (a lone statement Prisma sends without a transaction) is committed (the
+ * default, `'confirmed'`, is chosen in src/transaction/run-plain-attempt.ts):
  * - `'one-flight'`: `BEGIN; SELECT pg_current_xact_id(); statement; COMMIT` written together, one
  *   round trip, as many as the bare statement. A lost answer is resolved when the id's answer
  *   arrived before the connection died.

@@ -93,16 +93,18 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
   /**
    * How a plain write through `manager.prisma` (a lone statement Prisma sends without a
    * transaction) is committed so that a lost answer can be settled by the database
-   * (docs/reliability.md): `'one-flight'` (default) writes `BEGIN`, the transaction-id query, the
-   * statement and `COMMIT` together — one round trip, as the bare statement; a lost answer is
-   * settled when the id's answer arrived first. `'confirmed'` sends COMMIT once the statement
-   * answered — one round trip more, every lost answer settled.
+   * (docs/reliability.md, "Plain writes: confirmed or one flight"): `'confirmed'` (default) sends
+   * the transaction-id query and the statement in one flight and COMMIT once they answered — one
+   * round trip more than the bare statement, and every lost COMMIT answer can be settled.
+   * `'one-flight'` writes `BEGIN`, the id query, the statement and `COMMIT` together — as many
+   * round trips as the bare statement, but when the connection dies before any answer arrives the
+   * outcome stays unknown.
    */
   plainWriteCommit?: PlainWriteCommit;
   /**
    * How long the database may be asked (on a fresh connection, `pg_xact_status`) what became of a
    * transaction whose COMMIT answer was lost, ms, waiting while it is still "in progress". Defaults
-   * to 5000. 0 turns settling off: writes ask for no transaction id and a lost COMMIT is
+   * to 15000. 0 turns settling off: writes ask for no transaction id and a lost COMMIT is
    * TransactionOutcomeUnknownError.
    */
   settleTimeoutMs?: number;

@@ -56,7 +56,7 @@ export interface PlainAttempt {
 }
 
 /** The default `plainWriteCommit` (docs/reliability.md, "Plain writes: one flight or confirmed"). */
-export const DEFAULT_PLAIN_WRITE_COMMIT: PlainWriteCommit = 'one-flight';
+export const DEFAULT_PLAIN_WRITE_COMMIT: PlainWriteCommit = 'confirmed';
 
 /**
  * The failure of a write attempt, given its classification and what its outcome record says.

@@ -30,13 +30,23 @@ export interface SettleConnection {
 export interface SettleOptions {
   /** Opens a fresh, connected connection to the primary. */
   readonly connect: () => Promise<SettleConnection>;
-  /** How long one settlement may take in all (connects, `in progress` waits), ms. Defaults to 5000. */
+  /** How long one settlement may take in all (connects, `in progress` waits), ms. Defaults to 15000. */
   readonly timeoutMs?: number;
-  /** Wait between two questions while the answer is `in progress` or the connection failed, ms. Defaults to 50. */
+  /**
+   * Wait between two questions while the answer is `in progress`, ms; after a failed connection it
+   * doubles, up to 10 times this (a pooler that kills its clients again and again, a primary
+   * still restarting). Defaults to 50.
+   */
   readonly intervalMs?: number;
 }
 
-export const DEFAULT_SETTLE_TIMEOUT_MS = 5000;
+/**
+ * Long enough to outlast a pooler or primary restart, and well inside the retry deadline
+ * (src/transaction/retry.ts, 30 s): a caller waits this long at most before hearing "unknown".
+ * Measured under PgBouncer KILL every 300 ms on a loaded 2-core machine, a fresh login sometimes
+ * failed for several seconds in a row (docs/reliability.md).
+ */
+export const DEFAULT_SETTLE_TIMEOUT_MS = 15_000;
 export const DEFAULT_SETTLE_INTERVAL_MS = 50;
 
 const XACT_STATUS = 'SELECT pg_xact_status($1::xid8) AS status';
@@ -73,6 +83,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
 
   async function settle(xid: string, deadline: number, held: Held): Promise<SettledOutcome> {
     let conn: SettleConnection | null = null;
+    let waitMs = intervalMs;
     try {
       for (;;) {
         if (held.abandoned) return 'unknown';
@@ -84,6 +95,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           if (status === 'committed' || status === 'aborted') return status;
           if (status === null) return 'unknown';
           // 'in progress': ask again.
+          waitMs = intervalMs;
         } catch (error) {
           const state = sqlState(error);
           if (state === NOT_THIS_SERVERS) return 'unknown';
@@ -95,10 +107,11 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           const failed = conn;
           conn = null;
           void failed?.end().catch(() => {});
+          waitMs = Math.min(Math.max(waitMs, 1) * 2, intervalMs * 10);
         }
-        if (performance.now() + intervalMs > deadline) return 'unknown';
+        if (performance.now() + waitMs > deadline) return 'unknown';
         // Referenced on purpose, as retry's backoff: the caller awaits this answer; bounded by timeoutMs.
-        if (intervalMs > 0) await nodeBuiltin('node:timers/promises').setTimeout(intervalMs);
+        if (waitMs > 0) await nodeBuiltin('node:timers/promises').setTimeout(waitMs);
       }
     } finally {
       void conn?.end().catch(() => {});

@@ -49,7 +49,11 @@ describe('round trips (request flights through the proxy)', () => {
       1,
       () => manager.prisma.user.findUnique({ where: { id: userId } }),
     ],
-    ['plain model write through manager.prisma', 1, () => manager.prisma.user.update({ where: { id: userId }, data: { name: 'rt' } })],
+    [
+      'plain model write through manager.prisma (its transaction id, then COMMIT once it answered: plainWriteCommit confirmed)',
+      2,
+      () => manager.prisma.user.update({ where: { id: userId }, data: { name: 'rt' } }),
+    ],
     ['plain $queryRaw through manager.prisma (its own READ ONLY transaction, pipelined)', 1, () => manager.prisma.$queryRaw`SELECT 1`],
     [
       'raw $transaction, 1 query (adapter-pg would take BEGIN, query, COMMIT = 3)',

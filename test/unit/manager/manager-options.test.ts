@@ -5,8 +5,8 @@ import { resolveManagerOptions } from '~/manager/manager-options.ts';
 const createClient = () => ({}) as never;
 
 describe('lost-COMMIT options', () => {
-  it('default: one-flight plain writes, settled within 5 s', () => {
-    expect(resolveManagerOptions({ createClient })).toMatchObject({ plainWriteCommit: 'one-flight', settleTimeoutMs: 5000 });
+  it('default: confirmed plain writes, settled within 15 s', () => {
+    expect(resolveManagerOptions({ createClient })).toMatchObject({ plainWriteCommit: 'confirmed', settleTimeoutMs: 15_000 });
   });
 
   it.each(['one-flight', 'confirmed'] as const)('plainWriteCommit %s is kept', (mode) => {
