@@ -74,6 +74,8 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
         await resume(stack.adminUrl, 'app').catch(() => {});
       }
     }
+    // A RESUME refused above (the console was busy) would leave the database paused for good.
+    await resume(stack.adminUrl, 'app').catch(() => {}); // "not paused" when all went well
     return faults;
   };
   const faults = killLoop();

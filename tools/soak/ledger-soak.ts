@@ -96,6 +96,8 @@ export interface SoakReport {
   /** Idempotent retries that found their key: applied once by an earlier, ambiguous attempt. */
   dedupedByKey: number;
   outcomeUnknown: { total: number; applied: number; notApplied: number };
+  /** Lost COMMIT answers the database settled (the managers' `lostCommits`), docs/reliability.md. */
+  lostCommits: { committed: number; aborted: number; unknown: number };
   violations: {
     /** Acknowledged, but the key or its entries are missing. */
     lost: string[];
@@ -399,9 +401,13 @@ export async function runLedgerSoak(options: SoakOptions): Promise<SoakReport> {
 
   const retriesByKind: Record<string, number> = {};
   let retries = 0;
+  const lostCommits = { committed: 0, aborted: 0, unknown: 0 };
   for (const manager of managers) {
     const metrics = manager.getMetrics();
     retries += metrics.retries;
+    lostCommits.committed += metrics.lostCommits.committed;
+    lostCommits.aborted += metrics.lostCommits.aborted;
+    lostCommits.unknown += metrics.lostCommits.unknown;
     for (const [kind, count] of Object.entries(metrics.retriesByKind)) bump(retriesByKind, kind, count);
   }
   await Promise.all(managers.map((m) => m.disconnect()));
@@ -493,6 +499,7 @@ export async function runLedgerSoak(options: SoakOptions): Promise<SoakReport> {
     errorsByKind,
     dedupedByKey: records.filter((r) => r.alreadyApplied).length,
     outcomeUnknown,
+    lostCommits,
     violations,
   };
 }
@@ -533,6 +540,7 @@ export function formatReport(report: SoakReport): string {
     ...(report.unexpectedExits.length ? [`  unexpected exits   ${report.unexpectedExits.join(' | ')}`] : []),
     `  errors by kind     ${sorted(report.errorsByKind)}`,
     `  outcome unknown    ${report.outcomeUnknown.total} (resolved by key: ${report.outcomeUnknown.applied} applied, ${report.outcomeUnknown.notApplied} not applied)`,
+    `  lost COMMITs       settled committed ${report.lostCommits.committed}, aborted ${report.lostCommits.aborted}; unknown ${report.lostCommits.unknown}`,
     `  deduped by key     ${report.dedupedByKey} (idempotent retry found its own committed key)`,
     'violations',
     list('lost', v.lost),

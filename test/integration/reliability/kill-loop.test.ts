@@ -38,7 +38,7 @@ describe('PgBouncer KILL every 300 ms', () => {
         userId,
         write: writer(manager),
         metrics: () => manager.getMetrics(),
-        durationMs: 10_000,
+        durationMs: 7_000,
       });
       process.stderr.write(`kill-loop ${name}: ${JSON.stringify(report)}\n`);
       expect(report.faults).toBeGreaterThan(10);
