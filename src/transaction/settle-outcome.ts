@@ -17,6 +17,8 @@
 import type pg from 'pg';
 import type { SettledOutcome, SettleOutcome } from '../adapter/outcome-record.ts';
 import { checkMilliseconds } from '../config/milliseconds.ts';
+import { classifyError } from '../errors/classify-error.ts';
+import { poolingLog } from '../logging/loggers.ts';
 import { newPoolClient } from '../pool/pg-internals.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
@@ -84,6 +86,8 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
   async function settle(xid: string, deadline: number, held: Held): Promise<SettledOutcome> {
     let conn: SettleConnection | null = null;
     let waitMs = intervalMs;
+    /** Why the last question got no answer, for the debug log. */
+    let last = 'none';
     try {
       for (;;) {
         if (held.abandoned) return 'unknown';
@@ -93,12 +97,19 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           if (held.abandoned) return 'unknown';
           const status = await askStatus(conn, xid, legacy);
           if (status === 'committed' || status === 'aborted') return status;
-          if (status === null) return 'unknown';
+          if (status === null) {
+            poolingLog('lost COMMIT of transaction %s: too old to look up', xid);
+            return 'unknown';
+          }
+          last = 'in progress';
           // 'in progress': ask again.
           waitMs = intervalMs;
         } catch (error) {
           const state = sqlState(error);
-          if (state === NOT_THIS_SERVERS) return 'unknown';
+          if (state === NOT_THIS_SERVERS) {
+            poolingLog('lost COMMIT of transaction %s: not a transaction of the server that answers (a failover?)', xid);
+            return 'unknown';
+          }
           if (state !== undefined && NO_XACT_STATUS.has(state) && !legacy) {
             legacy = true;
             continue;
@@ -108,8 +119,12 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           conn = null;
           void failed?.end().catch(() => {});
           waitMs = Math.min(Math.max(waitMs, 1) * 2, intervalMs * 10);
+          last = classifyError(error).kind;
         }
-        if (performance.now() + waitMs > deadline) return 'unknown';
+        if (performance.now() + waitMs > deadline) {
+          poolingLog('lost COMMIT of transaction %s: no answer within the bound (last: %s)', xid, last);
+          return 'unknown';
+        }
         // Referenced on purpose, as retry's backoff: the caller awaits this answer; bounded by timeoutMs.
         if (waitMs > 0) await nodeBuiltin('node:timers/promises').setTimeout(waitMs);
       }
