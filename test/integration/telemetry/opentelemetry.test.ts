@@ -9,7 +9,9 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { TransactionOutcomeUnknownError } from '~/errors/errors.ts';
 import { createMetricsHandler } from '~/health/http.ts';
-import { type TestManager, terminateBackend, testManager } from '../../support/managers.ts';
+import { startProxy, type TcpProxy } from '../../../tools/stack/faults/index.ts';
+import { dropNextFlight } from '../../support/drop-flight.ts';
+import { type TestManager, testManager } from '../../support/managers.ts';
 import {
   type HistogramMetricData,
   installOtel,
@@ -25,18 +27,28 @@ const DATABASE = decodeURIComponent(pooler.pathname.slice(1));
 const SCOPE = 'prisma-pgbouncer-pooling';
 
 let otel: OtelHarness;
+let proxy: TcpProxy;
 const managers: TestManager[] = [];
-beforeAll(() => {
+beforeAll(async () => {
   otel = installOtel();
+  proxy = await startProxy({ upstreamHost: '127.0.0.1', upstreamPort: stack.poolerPort });
 });
 afterAll(async () => {
   await Promise.all(managers.map((m) => m.disconnect()));
   await otel.uninstall();
+  await proxy?.close();
 });
 beforeEach(() => otel.spans.reset());
 
 function manager(options: Parameters<typeof testManager>[2] = {}): TestManager {
   const m = testManager(stack, {}, options);
+  managers.push(m);
+  return m;
+}
+
+/** A manager whose connections go through the fault proxy (a COMMIT can be lost on the way). */
+function proxied(options: Parameters<typeof testManager>[2] = {}): TestManager {
+  const m = testManager(stack, { DATABASE_URL: proxy.url(stack.poolerUrl) }, options);
   managers.push(m);
   return m;
 }
@@ -322,12 +334,13 @@ describe('spans', () => {
   });
 
   it('outcome-unknown: error status, error.type outcome-unknown and pgpool.outcome_unknown', async () => {
-    const m = manager();
+    // Settling off: the lost COMMIT answer stays unknown (what the database cannot tell ends the same way).
+    const m = proxied({ settleTimeoutMs: 0 });
     const error = await m
       .writeWithPooling(async (tx) => {
-        const [{ pid }] = (await tx.$queryRaw`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
-        await terminateBackend(stack.superuserUrl, pid);
-        return 1; // COMMIT then meets a dead server connection
+        await tx.$queryRaw`SELECT 1`;
+        dropNextFlight(proxy); // the COMMIT is lost on the way
+        return 1;
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionOutcomeUnknownError);
@@ -335,6 +348,23 @@ describe('spans', () => {
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     expect(span?.status.message).toMatch(/may or may not have committed/);
     expect(span?.attributes).toMatchObject({ 'error.type': 'outcome-unknown', 'pgpool.outcome_unknown': true });
+  });
+
+  it('a lost COMMIT settled by the database: a pgpool.commit_settled event with its outcome, then the retry', async () => {
+    const m = proxied();
+    let attempts = 0;
+    const value = await m.writeWithPooling(async (tx) => {
+      attempts++;
+      await tx.$queryRaw`SELECT 1`;
+      if (attempts === 1) dropNextFlight(proxy); // never reaches the server: the database says aborted
+      return attempts;
+    });
+    expect(value).toBe(2);
+    const [span] = ours(otel.spans.getFinishedSpans());
+    const events = (span?.events ?? []).map((e) => [e.name, e.attributes?.['pgpool.commit_outcome'] ?? null]);
+    expect(events).toContainEqual(['pgpool.commit_settled', 'aborted']);
+    expect(events.findIndex((e) => e[0] === 'pgpool.commit_settled')).toBeLessThan(events.findIndex((e) => e[0] === 'pgpool.retry'));
+    expect(span?.status.code).not.toBe(SpanStatusCode.ERROR);
   });
 
   it('no password, URL secret or query parameter value in any span or metric attribute', async () => {
