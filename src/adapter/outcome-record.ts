@@ -45,12 +45,18 @@ export interface OutcomeRecord {
   xid: string | null;
   /** COMMIT was handed to the connection. */
   commitSent: boolean;
-  /** COMMIT's answer arrived. */
+  /** COMMIT's answer arrived, and it committed (not a COMMIT answered with ROLLBACK). */
   commitAnswered: boolean;
   /** A lone plain write's statement answered (its result reached the adapter). */
   resultReceived: boolean;
   /** What the database said after COMMIT's answer was lost; null when nothing was asked. */
   settled: SettledOutcome | null;
+  /**
+   * An earlier transaction of this attempt committed (a Prisma call that ran two lone statements,
+   * each its own transaction): whatever happens to a later one, running the call again would
+   * repeat that write.
+   */
+  earlierCommitted: boolean;
 }
 
 export interface OutcomeRecordOptions {
@@ -68,11 +74,14 @@ export function createOutcomeRecord(options: OutcomeRecordOptions = {}): Outcome
     commitAnswered: false,
     resultReceived: false,
     settled: null,
+    earlierCommitted: false,
   };
 }
 
 /** Clears what a previous transaction of the same attempt left (a call whose Prisma work opens two). */
 export function beginTransaction(record: OutcomeRecord): void {
+  if (record.began && ((record.commitAnswered && record.settled === null) || record.settled === 'committed'))
+    record.earlierCommitted = true;
   record.began = true;
   record.xid = null;
   record.commitSent = false;

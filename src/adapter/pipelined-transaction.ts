@@ -239,8 +239,9 @@ export class PipelinedTransaction implements Transaction {
     const answer = this.#conn.query(COMMIT);
     if (record)
       answer.then(
-        () => {
-          record.commitAnswered = true;
+        (result) => {
+          // A COMMIT that answers ROLLBACK (a statement had failed) committed nothing.
+          record.commitAnswered = result.command === 'COMMIT';
         },
         () => {},
       );

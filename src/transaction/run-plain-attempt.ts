@@ -63,8 +63,9 @@ export const DEFAULT_PLAIN_WRITE_COMMIT: PlainWriteCommit = 'confirmed';
  * Exported for unit tests: pure over its inputs.
  */
 export function plainWriteFailure(error: unknown, classification: ErrorClassification, record: OutcomeRecord | undefined): AttemptFailure {
-  if (record?.settled === 'committed') {
-    // Committed, yet the call failed: the statement's answer never arrived (one flight).
+  if (record?.settled === 'committed' || record?.earlierCommitted === true) {
+    // Committed, yet the call failed: the statement's answer never arrived (one flight), or a
+    // transaction of the same call committed before this one failed.
     const lost = new WriteCommittedResultLostError({ cause: error });
     return new AttemptFailure(lost, classifyError(lost));
   }

@@ -13,6 +13,7 @@ describe('outcome record', () => {
       commitAnswered: false,
       resultReceived: false,
       settled: null,
+      earlierCommitted: false,
     });
     expect(createOutcomeRecord().plainWriteCommit).toBeNull();
   });

@@ -128,6 +128,12 @@ describe('plainWriteFailure: what a failed write becomes, given its outcome reco
     ['COMMIT never left (confirmed mode, the statement lost)', record({ began: true, commitSent: false }), 'connection', true],
     ['the database could not tell', record({ began: true, commitSent: true, settled: 'unknown' }), 'outcome-unknown', false],
     ['COMMIT left, no id ever arrived', record({ began: true, commitSent: true }), 'outcome-unknown', false],
+    [
+      'an earlier transaction of the call committed, this one never sent COMMIT',
+      record({ began: true, earlierCommitted: true }),
+      'result-lost',
+      false,
+    ],
   ] as const)('%s → %s (retryable %s)', (_name, rec, kind, retryable) => {
     const f = plainWriteFailure(lostError, lostClass, rec);
     expect(f.classification).toMatchObject({ kind, retryable });
