@@ -103,3 +103,21 @@ describe('fanOutSinks', () => {
     expect(fanOutSinks([only])).toBe(only);
   });
 });
+
+describe('commitSettled', () => {
+  it('the metrics sink counts each outcome; fanOutSinks forwards it, skipping sinks without the hook', () => {
+    const metrics = createMetrics();
+    const seen: string[] = [];
+    const sink = fanOutSinks([
+      createMetricsSink(metrics),
+      { operationFinished() {}, attemptRetried() {}, poolWaited() {} }, // written before the hook existed
+      { operationFinished() {}, attemptRetried() {}, poolWaited() {}, commitSettled: (e) => seen.push(`${e.kind}:${e.outcome}`) },
+    ]);
+    sink.commitSettled?.({ kind: 'write', outcome: 'committed' });
+    sink.commitSettled?.({ kind: 'plain-write', outcome: 'aborted' });
+    sink.commitSettled?.({ kind: 'plain-write', outcome: 'aborted' });
+    sink.commitSettled?.({ kind: 'default', outcome: 'unknown' });
+    expect(metrics.snapshot().lostCommits).toEqual({ committed: 1, aborted: 2, unknown: 1 });
+    expect(seen).toEqual(['write:committed', 'plain-write:aborted', 'plain-write:aborted', 'default:unknown']);
+  });
+});
