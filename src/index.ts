@@ -4,6 +4,7 @@
 import './runtime/edge-guard.ts';
 
 export type { SqlDriverAdapterFactory } from './adapter/create-adapter.ts';
+export type { Pin, PinTarget } from './call/pin.ts';
 export type { RewriteOptions } from './config/database-url.ts';
 export { redactDatabaseUrl, rewriteDatabaseUrl } from './config/database-url.ts';
 export type { DirectDatabaseUrl } from './config/env-urls.ts';
@@ -14,7 +15,7 @@ export { resolvePoolConfig } from './config/resolve-pool-config.ts';
 export type { TlsMode, TlsModeSource, TlsOptions, TlsVerification } from './config/tls-options.ts';
 export type { ErrorClassification, ErrorKind } from './errors/classify-error.ts';
 export { classifyError, tlsProblem } from './errors/classify-error.ts';
-export type { BatchOutcome, TlsProblem } from './errors/errors.ts';
+export type { BatchOutcome, OutcomeUnknownDuring, TlsProblem } from './errors/errors.ts';
 export {
   BatchError,
   ConfigError,
@@ -27,7 +28,7 @@ export {
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
 } from './errors/errors.ts';
-export type { Pin, PoolingClient, PoolingClientMethods } from './extension/client-extension.ts';
+export type { PoolingClient, PoolingClientMethods, PoolingTransactionOptions } from './extension/client-extension.ts';
 export type {
   ConnectionPoolCheck,
   DatabaseCheck,
@@ -59,6 +60,7 @@ export type {
   BatchOptions,
   BatchResults,
   ConnectionPoolManagerOptions,
+  DatabaseServer,
   ManagerMetrics,
   NamedPoolStats,
   PrismaClientLike,

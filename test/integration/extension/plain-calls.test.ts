@@ -1,7 +1,7 @@
 /**
  * `manager.prisma`: plain client calls on the shared stack (PgBouncer, transaction mode) get the
- * wrappers' guarantees — retries that never apply a write twice, every call in the metrics — and
- * nothing inside `prisma.$transaction` is touched.
+ * wrappers' guarantees — retries that never apply a write twice, every call in the metrics.
+ * `prisma.$transaction` has a file of its own (transactions.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -55,28 +55,6 @@ describe('plain calls through manager.prisma', () => {
     const [count] = await sql<{ n: number }>(stack.directUrl, 'SELECT count(*)::int AS n FROM "ActivityLog" WHERE action = $1', [marker]);
     expect(count?.n).toBe(1);
     expect(m.getMetrics().byKind['plain-read'].failedQueries).toBe(0);
-  });
-
-  it('inside prisma.$transaction nothing is routed or retried on its own: a read sees the transaction’s own write', async () => {
-    const m = manager();
-    const email = `itx-${randomUUID()}@example.com`;
-    const before = m.getMetrics().totalQueries;
-    const seen = await m.prisma.$transaction(async (tx) => {
-      await tx.user.create({ data: { email } });
-      return tx.user.findUnique({ where: { email } });
-    });
-    expect(seen?.email).toBe(email);
-    // The array form too: one unit, as Prisma runs it.
-    const [n] = await m.prisma.$transaction([m.prisma.user.count({ where: { email } })]);
-    expect(n).toBe(1);
-    expect(m.getMetrics().totalQueries).toBe(before);
-    await expect(
-      m.prisma.$transaction(async (tx) => {
-        await tx.user.create({ data: { email: `${email}.2` } });
-        throw new Error('rolled back');
-      }),
-    ).rejects.toThrow('rolled back');
-    expect(await m.prisma.user.count({ where: { email: `${email}.2` } })).toBe(0);
   });
 });
 
