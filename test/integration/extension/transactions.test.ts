@@ -161,7 +161,11 @@ describe('prisma.$transaction through manager.prisma', () => {
     const killer = (async () => {
       while (!stop) {
         await new Promise((resolve) => setTimeout(resolve, 300));
-        if (!stop) await kill(stack.adminUrl, database, { resume: true }).then(() => kills++, () => {});
+        if (!stop)
+          await kill(stack.adminUrl, database, { resume: true }).then(
+            () => kills++,
+            () => {},
+          );
       }
     })();
     const acknowledged: string[] = [];
