@@ -56,10 +56,11 @@ export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader,
 export type { RequestContext, WaitUntil } from './lifecycle/request-context.ts';
 export { runWithRequestContext } from './lifecycle/request-context-scope.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
+export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
+export type { ConnectionPoolManagerOptions } from './manager/manager-options.ts';
 export type {
   BatchOptions,
   BatchResults,
-  ConnectionPoolManagerOptions,
   DatabaseServer,
   ManagerMetrics,
   NamedPoolStats,
@@ -68,8 +69,7 @@ export type {
   TransactionClientOf,
   TransactionFn,
   TransactionOptions,
-} from './manager/connection-pool-manager.ts';
-export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
+} from './manager/types.ts';
 export type { MetricsSnapshot, OperationKind, OperationName } from './metrics/metrics.ts';
 export type { PoolStats } from './metrics/pool-stats.ts';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';

@@ -104,8 +104,8 @@ export function createPoolingClient<C extends object>(base: C, host: ExtensionHo
     clients.set(pin.key, client);
     return client;
   };
-  const build = (pin: Pin): PoolingClient<C> => {
-    const routed = (base as unknown as Extendable).$extends({
+  const build = (pin: Pin): PoolingClient<C> =>
+    (base as unknown as Extendable).$extends({
       name: 'prisma-pgbouncer-pooling',
       query: {
         $allOperations(params: AllOperationsParams) {
@@ -127,13 +127,7 @@ export function createPoolingClient<C extends object>(base: C, host: ExtensionHo
           outsideTransaction(this, '$after');
           return clientFor(withAfter(pin, parseTokenPosition(token, '$after')));
         },
-      },
-    }) as Extendable;
-    // A layer of its own: `$transaction` is replaced on the outside only, so Prisma's own still
-    // runs underneath (called on the receiver, it sees the routing layer's operations as in a transaction).
-    return routed.$extends({
-      name: 'prisma-pgbouncer-pooling:transaction',
-      client: {
+        // Replaces the client's own; Prisma's, called on the receiver, still runs each attempt.
         $transaction(this: object, ...args: unknown[]) {
           // Inside an interactive transaction: Prisma's nested transaction (a savepoint), part of the outer one.
           if (inTransaction(this)) return prismaTransaction.apply(this, args);
@@ -141,7 +135,6 @@ export function createPoolingClient<C extends object>(base: C, host: ExtensionHo
         },
       },
     }) as PoolingClient<C>;
-  };
   return clientFor(AUTO_PIN);
 }
 

@@ -11,23 +11,15 @@
  * and `prisma.$transaction(...)` as a TransactionCall or a batch (src/extension/client-extension.ts).
  */
 import type pg from 'pg';
-import { batchTransactionCall } from '../call/batch-transaction-call.ts';
 import { CallRunner } from '../call/call-runner.ts';
-import { PlainCall } from '../call/plain-call.ts';
+import { runParallelBatch } from '../call/parallel-batch.ts';
 import { TransactionCall, type TransactionCallSetup } from '../call/transaction-call.ts';
 import { checkMilliseconds } from '../config/milliseconds.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { resolvePoolConfig } from '../config/resolve-pool-config.ts';
-import { classifyError } from '../errors/classify-error.ts';
-import { BatchError, ConfigError, ManagerClosedError } from '../errors/errors.ts';
-import {
-  createPoolingClient,
-  type PoolingClient,
-  type PoolingTransactionOptions,
-  type PrismaTransaction,
-  proxyClient,
-} from '../extension/client-extension.ts';
-import type { HealthReport, HealthStatus } from '../health/health-check.ts';
+import { ConfigError, ManagerClosedError } from '../errors/errors.ts';
+import { createPoolingClient, type PoolingClient, proxyClient } from '../extension/client-extension.ts';
+import type { HealthReport } from '../health/health-check.ts';
 import { attachPlatformLifecycle } from '../lifecycle/platform-lifecycle.ts';
 import { peekRequestScoped, requestScoped } from '../lifecycle/request-scope.ts';
 import { autoWarmup } from '../lifecycle/warmup.ts';
@@ -36,14 +28,13 @@ import { createMetrics, type OperationKind } from '../metrics/metrics.ts';
 import { fetchWalPosition } from '../routing/commit-position.ts';
 import { encodeConsistencyToken } from '../routing/consistency-token.ts';
 import { assertTcpRuntime } from '../runtime/edge-runtime.ts';
-import { unrefTimer } from '../runtime/unref-timer.ts';
 import { createTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
-import { mapBounded } from '../transaction/map-bounded.ts';
-import type { TransactionCapable } from '../transaction/run-transaction.ts';
+import { HealthProbe } from './health-probe.ts';
 import { logConfig } from './log-config.ts';
 import { type ConnectionPoolManagerOptions, type ResolvedManagerOptions, resolveManagerOptions } from './manager-options.ts';
 import { closePoolSet, openPoolSet, type PoolHandle, type PoolSet } from './pool-set.ts';
 import { managerMetrics, probePoolSetHealth } from './pool-set-report.ts';
+import { prismaHost } from './prisma-host.ts';
 import type {
   BatchOptions,
   BatchResults,
@@ -54,21 +45,10 @@ import type {
   TransactionFn,
   TransactionOptions,
 } from './types.ts';
-import { warmPools } from './warm-pools.ts';
+import { warmManager } from './warm-pools.ts';
 
 export type { ConnectionPoolManagerOptions } from './manager-options.ts';
-export type {
-  BatchOptions,
-  BatchResults,
-  DatabaseServer,
-  ManagerMetrics,
-  NamedPoolStats,
-  PrismaClientLike,
-  ReadOptions,
-  TransactionClientOf,
-  TransactionFn,
-  TransactionOptions,
-} from './types.ts';
+export type { DatabaseServer, ManagerMetrics } from './types.ts';
 
 export class ConnectionPoolManager<C extends PrismaClientLike> {
   readonly #options: ResolvedManagerOptions<C>;
@@ -81,9 +61,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   #pools: PoolSet<C> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
-  /** The last reported health status, to log changes only. */
-  #lastHealth: HealthStatus | null = null;
-  #healthInFlight: Promise<HealthReport> | null = null;
+  readonly #health = new HealthProbe(async () => probePoolSetHealth(this.#init(), this.#options, () => this.#metrics.snapshot().failovers));
   #warmup: Promise<void> | null = null;
   #prisma: PoolingClient<C> | null = null;
   readonly #warmupCounts = { connections: 0, failures: 0 };
@@ -146,10 +124,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       const pools = this.#init();
       let client = this.#poolingClients.get(pools);
       if (!client) {
-        client = createPoolingClient(pools.primary.client, {
-          run: (operation, pin) => this.#runner.run(new PlainCall(operation, pin, this.#options.retry)),
-          transaction: (transaction, receiver, args) => this.#transaction(transaction, receiver, args),
-        });
+        client = createPoolingClient(pools.primary.client, prismaHost(this.#runner, this.#options));
         this.#poolingClients.set(pools, client);
       }
       return client;
@@ -221,18 +196,8 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   warmup(): Promise<void> {
     // Deferred a microtask so that #init, which may itself trigger warmup ('auto'), sees it started.
     this.#warmup ??= Promise.resolve().then(async () => {
-      let pools: PoolSet<C>;
-      try {
-        pools = this.#init();
-      } catch (error) {
-        if (!(error instanceof ManagerClosedError)) this.#warmupCounts.failures++;
-        managerLog('warmup skipped: %s', classifyError(error).kind);
-        return;
-      }
-      const result = await warmPools(pools, this.#options);
-      this.#warmupCounts.connections += result.opened;
-      this.#warmupCounts.failures += result.failures;
-      if (result.opened > 0) this.#runner.markReached();
+      const opened = await warmManager(() => this.#init(), this.#options, this.#warmupCounts);
+      if (opened > 0) this.#runner.markReached();
     });
     return this.#warmup;
   }
@@ -274,20 +239,10 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
       };
       return this.#runner.run(this.#transactionCall(sequence, txOptions, 'batch', false));
     }
-    return this.#runner.traced('batch', async (trace) => {
-      const startedAt = process.hrtime.bigint();
-      const primary = this.#init().primary;
-      // Each transaction of the batch is a call (and a span) of its own, inside the batch's.
-      const item = (op: TransactionFn<C, unknown>) =>
-        this.#runner.run(this.#transactionCall(op, txOptions, 'batch', false, 'parallel-batch-item'));
-      const outcomes = await mapBounded(ops, primary.limit, item);
-      const failed = outcomes.find((o) => o.status === 'rejected');
-      const durationNs = process.hrtime.bigint() - startedAt;
-      const error = failed ? classifyError(failed.reason) : null;
-      this.#runner.sink.operationFinished({ kind: 'batch', scope: 'parallel-batch', durationNs, error, pool: primary.target, trace });
-      if (failed) throw new BatchError(outcomes);
-      return outcomes.map((o) => (o as { value: unknown }).value) as BatchResults<Ops>;
-    });
+    // Each op is a call (and a span) of its own, inside the batch's.
+    const item = (op: TransactionFn<C, unknown>) =>
+      this.#runner.run(this.#transactionCall(op, txOptions, 'batch', false, 'parallel-batch-item'));
+    return runParallelBatch(this.#runner, () => this.#init(), ops, item) as Promise<BatchResults<Ops>>;
   }
 
   #transactionCall<R>(
@@ -299,28 +254,6 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   ): TransactionCall<C, TransactionClientOf<C>, R> {
     const { retry, transactionTimeoutMs } = this.#options;
     return new TransactionCall(fn, options, { kind, scope, read, retryDefaults: retry, defaultTimeoutMs: transactionTimeoutMs });
-  }
-
-  /** `prisma.$transaction(...)` on `receiver`: Prisma's own transaction, run as one call of the runner, on the primary. */
-  #transaction(transaction: PrismaTransaction, receiver: object, args: readonly unknown[]): Promise<unknown> {
-    const [first, options] = args as [unknown, (PoolingTransactionOptions & Record<string, unknown>) | undefined];
-    const run = (...forwarded: unknown[]) => transaction.apply(receiver, forwarded);
-    if (Array.isArray(first)) return this.#runner.run(batchTransactionCall({ $transaction: run }, first, options, this.#options.retry));
-    // Not a transaction Prisma knows how to run: Prisma's own error.
-    if (typeof first !== 'function') return run(...args);
-    const { rerun, ...prismaOptions } = options ?? {};
-    if (rerun !== undefined && typeof rerun !== 'boolean')
-      return Promise.reject(new ConfigError('rerun', `must be true or false, got ${String(rerun)}`));
-    const client = { $transaction: (fn: unknown, o: unknown) => run(fn, o) } as TransactionCapable<unknown>;
-    const call = new TransactionCall(first as (tx: unknown) => Promise<unknown>, prismaOptions, {
-      kind: 'transaction',
-      read: false,
-      retryDefaults: this.#options.retry,
-      defaultTimeoutMs: this.#options.transactionTimeoutMs,
-      clientOf: () => client,
-      rerun: rerun ?? this.#options.rerunTransactions,
-    });
-    return this.#runner.run(call);
   }
 
   /**
@@ -352,21 +285,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
    * whatever the database does.
    */
   getHealth(): Promise<HealthReport> {
-    // Single flight: callers that arrive while a probe runs share its answer, so a burst of
-    // health requests (a load balancer, `autocannon -c 100`) costs one probe, not a hundred connects.
-    this.#healthInFlight ??= probePoolSetHealth(this.#init(), this.#options, () => this.#metrics.snapshot().failovers)
-      .then(({ report, verdict }) => {
-        if (report.status !== this.#lastHealth) {
-          const reasons = verdict.reasons.length > 0 ? ` (${verdict.reasons.join('; ')})` : '';
-          managerLog('health %s -> %s%s', this.#lastHealth ?? 'unknown', report.status, reasons);
-          this.#lastHealth = report.status;
-        }
-        return report;
-      })
-      .finally(() => {
-        this.#healthInFlight = null;
-      });
-    return this.#healthInFlight;
+    return this.#health.report();
   }
 
   /**
@@ -379,15 +298,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   async shutdown(options: { timeoutMs?: number } = {}): Promise<{ drained: boolean }> {
     const timeoutMs = checkMilliseconds('timeoutMs', options.timeoutMs, { zero: true }) ?? 10_000;
     this.#closed = true; // new calls are refused; running ones keep their pool handle
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      this.#runner.inFlight.drained().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-        unrefTimer(timer); // running calls keep the process alive on their own; this timer must not
-      }),
-    ]);
-    clearTimeout(timer);
+    const drained = await this.#runner.inFlight.drained(timeoutMs);
     managerLog('shutdown: %s', drained ? 'every running call settled' : `stopped waiting after ${timeoutMs} ms`);
     await this.disconnect();
     return { drained };

@@ -8,7 +8,7 @@
  * docs/benchmarks.md, cold start).
  */
 import type pg from 'pg';
-import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
+import { createAdapter } from '../adapter/create-adapter.ts';
 import type { ClientHandle } from '../call/call-plan.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError } from '../errors/classify-error.ts';

@@ -4,6 +4,8 @@
  * `readWithPooling` uses, as its transaction. Not an app operation: no retry, no metrics, no span.
  */
 import { transactionOptions } from '../call/transaction-call.ts';
+import { classifyError } from '../errors/classify-error.ts';
+import { ManagerClosedError } from '../errors/errors.ts';
 import { runWarmup, type WarmupResult } from '../lifecycle/warmup.ts';
 import { managerLog } from '../logging/loggers.ts';
 import { toAttemptFailure } from '../transaction/retry.ts';
@@ -41,4 +43,24 @@ export function warmPools<C extends PrismaClientLike>(pools: PoolSet<C>, options
       : undefined,
     log: managerLog,
   });
+}
+
+/** `manager.warmup()`: the pools (created here if need be), warmed, counted; the connections it opened. Never rejects. */
+export async function warmManager<C extends PrismaClientLike>(
+  init: () => PoolSet<C>,
+  options: ResolvedManagerOptions<C>,
+  counts: { connections: number; failures: number },
+): Promise<number> {
+  let pools: PoolSet<C>;
+  try {
+    pools = init();
+  } catch (error) {
+    if (!(error instanceof ManagerClosedError)) counts.failures++;
+    managerLog('warmup skipped: %s', classifyError(error).kind);
+    return 0;
+  }
+  const result = await warmPools(pools, options);
+  counts.connections += result.opened;
+  counts.failures += result.failures;
+  return result.opened;
 }
