@@ -28,6 +28,7 @@ export {
   TransactionRolledBackError,
 } from './errors/errors.ts';
 export type { Pin, PoolingClient, PoolingClientMethods } from './extension/client-extension.ts';
+export type { EndpointOptions } from './health/endpoint-access.ts';
 export type {
   ConnectionPoolCheck,
   DatabaseCheck,

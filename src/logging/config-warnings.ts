@@ -19,6 +19,7 @@ const CODES: readonly [RegExp, string][] = [
   [/is neither 5432 \(PostgreSQL\) nor 6543/, 'PGPOOL_UNKNOWN_PORT'],
   [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
   [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
+  [/PGPOOL_ENDPOINT_TOKEN is not set on/, 'PGPOOL_ENDPOINT_TOKEN_UNSET'],
 ];
 
 /** The code of one of our configuration warnings. */
