@@ -230,11 +230,11 @@ function shape(sf: SourceFile, node: AnyNode, name: string): string {
     const members = (node.members as AnyNode[])
       .filter((m) => m.kind === SyntaxKind.MethodDeclaration || m.kind === SyntaxKind.GetAccessor)
       .map((m) => m.name?.text as string | undefined)
-      .filter((m) => m !== undefined && !m.startsWith('#'));
+      .filter((m): m is string => m !== undefined && !m.startsWith('#'));
     if (members.length > 0) return `Members: ${[...new Set(members)].map((m) => code(m)).join(', ')}.`;
   }
   if (node.kind === SyntaxKind.InterfaceDeclaration) {
-    const fields = (node.members as AnyNode[]).map((m) => m.name?.text as string | undefined).filter((f) => f !== undefined);
+    const fields = (node.members as AnyNode[]).map((m) => m.name?.text as string | undefined).filter((f): f is string => f !== undefined);
     if (fields.length > 0) return `Fields: ${fields.map((f) => code(f)).join(', ')}.`;
   }
   if (node.kind === SyntaxKind.TypeAliasDeclaration) {
