@@ -92,6 +92,32 @@ export async function tokensEqual(a: string, b: string): Promise<boolean> {
   return difference === 0;
 }
 
+/**
+ * What the endpoints will do with this environment, in one clause (for `check`): `ok` is false only
+ * for a token the handlers would refuse.
+ */
+export function describeEndpointAccess(env: Env, platform: { serverless: boolean; runtime: string }): { ok: boolean; text: string } {
+  const token = env[ENDPOINT_TOKEN_VARIABLE];
+  if (token !== undefined && token !== '') {
+    try {
+      checkToken(token, ENDPOINT_TOKEN_VARIABLE);
+    } catch (error) {
+      return { ok: false, text: `endpoints: ${(error as Error).message}` };
+    }
+    return { ok: true, text: `endpoints: ${ENDPOINT_TOKEN_VARIABLE} set: health details and metrics need Authorization: Bearer <token>` };
+  }
+  if (platform.serverless) {
+    return {
+      ok: true,
+      text: `endpoints: ${ENDPOINT_TOKEN_VARIABLE} not set on ${platform.runtime}: health answers its status alone and metrics answer 401 (PGPOOL_ENDPOINT_TOKEN_UNSET)`,
+    };
+  }
+  return {
+    ok: true,
+    text: `endpoints: open to every caller (no serverless platform detected); set ${ENDPOINT_TOKEN_VARIABLE} before exposing them`,
+  };
+}
+
 function checkToken(token: string, variable: string): string {
   if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))
     throw new ConfigError(variable, `must be at least ${MIN_TOKEN_LENGTH} characters without spaces (e.g. \`openssl rand -hex 32\`)`);

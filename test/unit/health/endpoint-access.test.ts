@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, createEndpointAccess, endpointTokenUnsetMessage, tokensEqual } from '../../../src/health/endpoint-access.ts';
+import {
+  bearerToken,
+  createEndpointAccess,
+  describeEndpointAccess,
+  endpointTokenUnsetMessage,
+  tokensEqual,
+} from '../../../src/health/endpoint-access.ts';
 import type { HealthReport } from '../../../src/health/health-check.ts';
 import { createHealthHandler, createMetricsHandler } from '../../../src/health/http.ts';
 import { type ConfigWarning, configWarningCode } from '../../../src/logging/config-warnings.ts';
@@ -171,5 +177,23 @@ describe('handlers with a token', () => {
 
   it('a bad statusCacheMs is a ConfigError at creation', () => {
     expect(() => createHealthHandler(countingSource(), { statusCacheMs: -1 })).toThrow(/statusCacheMs/);
+  });
+});
+
+describe('describeEndpointAccess (the check CLI)', () => {
+  const local = { serverless: false, runtime: 'local' };
+  const vercel = { serverless: true, runtime: 'vercel' };
+  it('token set: needs the bearer token', () => {
+    expect(describeEndpointAccess({ PGPOOL_ENDPOINT_TOKEN: TOKEN }, vercel)).toEqual({ ok: true, text: expect.stringContaining('Bearer') });
+  });
+  it('a short token fails the check, naming the variable and not the token', () => {
+    const result = describeEndpointAccess({ PGPOOL_ENDPOINT_TOKEN: 'short-secret' }, local);
+    expect(result.ok).toBe(false);
+    expect(result.text).toContain('PGPOOL_ENDPOINT_TOKEN');
+    expect(result.text).not.toContain('short-secret');
+  });
+  it('serverless without a token: closed, with the warning code; locally: open', () => {
+    expect(describeEndpointAccess({}, vercel).text).toMatch(/not set on vercel.*401.*PGPOOL_ENDPOINT_TOKEN_UNSET/);
+    expect(describeEndpointAccess({}, local).text).toMatch(/open to every caller/);
   });
 });
