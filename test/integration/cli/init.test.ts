@@ -258,16 +258,24 @@ describe('a seed run by tsx uses the Next.js service file (server-only inside)',
       );
     });
 
-  it('`tsx --conditions=react-server prisma/seed.ts` queries the database through it; without the condition server-only refuses', async () => {
-    const root = project({ deps: { next: '16.0.0' }, dirs: ['app', 'node_modules'], files: { 'tsconfig.json': tsconfig({}) } });
+  /** A Next.js app folder with the real packages: server-only from npm, this package (its dist) and its peers through its own node_modules. */
+  function nextApp(files: Record<string, string> = {}): string {
+    const root = project({
+      deps: { next: '16.0.0' },
+      dirs: ['app', 'node_modules', 'prisma'],
+      files: { 'tsconfig.json': tsconfig({}), ...files },
+    });
     writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'app', type: 'module', dependencies: { next: '16.0.0' } }));
-    // The real packages: server-only from npm, this package (its dist) and its peers through its own node_modules.
     symlinkSync(path.join(REPO, 'node_modules/server-only'), path.join(root, 'node_modules/server-only'));
     symlinkSync(REPO, path.join(root, 'node_modules/prisma-pgbouncer-pooling'));
-    const client = path.join(REPO, 'src/generated/prisma/client.ts');
+    return root;
+  }
+  const client = path.join(REPO, 'src/generated/prisma/client.ts');
+
+  it('`tsx --conditions=react-server prisma/seed.ts` queries the database through it; without the condition server-only refuses', async () => {
+    const root = nextApp();
     expect(await init(root, '--client', client)).toMatchObject({ code: 0, stdout: 'wrote lib/db.ts\n' });
     expect(read(root, 'lib/db.ts').startsWith("import 'server-only';\n")).toBe(true);
-    mkdirSync(path.join(root, 'prisma'));
     writeFileSync(
       path.join(root, 'prisma/seed.ts'),
       "import { connectionPoolManager, withPooling } from '../lib/db';\n\nconst rows = await withPooling((tx) => tx.$queryRaw`SELECT 41 + 1 AS answer`);\nconsole.log(JSON.stringify(rows));\nawait connectionPoolManager.disconnect();\n",
@@ -278,5 +286,20 @@ describe('a seed run by tsx uses the Next.js service file (server-only inside)',
     const refused = await run(root, ['prisma/seed.ts']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('This module cannot be imported from a Client Component module');
+  });
+
+  it("an adopted lib/prisma.ts: the seed's `import prisma from '../lib/prisma'` keeps working, now through the manager", async () => {
+    const root = nextApp({
+      'lib/prisma.ts':
+        "import { PrismaClient } from '@prisma/client'\n\nconst globalForPrisma = globalThis as unknown as { prisma: PrismaClient }\n\nexport const prisma = globalForPrisma.prisma || new PrismaClient()\n\nif (process.env.NODE_ENV !== 'production') globalForPrisma.prisma = prisma\n\nexport default prisma\n",
+      'prisma/seed.ts':
+        "import prisma, { connectionPoolManager } from '../lib/prisma';\n\nconst rows = await prisma.$queryRaw`SELECT 6 * 7 AS answer`;\nconsole.log(JSON.stringify({ rows, operations: connectionPoolManager.getMetrics().totalQueries }));\nawait connectionPoolManager.disconnect();\n",
+    });
+    expect(await init(root, '--adopt', 'lib/prisma.ts', '--client', client)).toMatchObject({ code: 0 });
+    const seeded = await run(root, ['--conditions=react-server', 'prisma/seed.ts']);
+    expect(seeded.stderr).toBe('');
+    expect(seeded.code).toBe(0);
+    // The plain call went through the manager: its metrics counted it.
+    expect(JSON.parse(seeded.stdout)).toEqual({ rows: [{ answer: 42 }], operations: 1 });
   });
 });
