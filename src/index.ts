@@ -29,6 +29,7 @@ export {
   TransactionRolledBackError,
 } from './errors/errors.ts';
 export type { PoolingClient, PoolingClientMethods, PoolingTransactionOptions } from './extension/client-extension.ts';
+export type { EndpointOptions } from './health/endpoint-access.ts';
 export type {
   ConnectionPoolCheck,
   DatabaseCheck,
