@@ -41,7 +41,11 @@ export type BatchResults<Ops extends readonly unknown[]> = {
 };
 
 export interface TransactionOptions {
-  /** Defaults: the database's (ReadCommitted) for `withPooling`, RepeatableRead for reads (one snapshot), Serializable for writes. */
+  /**
+   * Defaults: the database's (ReadCommitted) for `withPooling`, ReadCommitted for reads (each
+   * statement sees its own snapshot, one round trip per statement; `RepeatableRead` gives the whole
+   * read one snapshot for one round trip more, its COMMIT), Serializable for writes.
+   */
   isolationLevel?: IsolationLevel;
   /** Prisma's wait for a connection, ms. Defaults to the pool timeout + 1000 (so the pool's own, clearer timeout fires first). */
   maxWait?: number;
