@@ -2,7 +2,7 @@
  * The TypeScript samples of the docs, compiled against the package's built types (its `.d.ts`, as an
  * app sees them), so a sample that does not compile fails CI. The rule (docs/development.md):
  *
- * - Every fenced block whose info string starts with `ts` or `typescript` in README.md and docs/*.md
+ * - Every fenced block whose info string starts with `ts` or `typescript` in README.md, docs/*.md and docs/recipes/*.md
  *   is compiled, each as its own module, unless its info string also says `partial`
  *   (```` ```ts partial ````): a fragment that leaves out on purpose what it does not show.
  * - A sample imports this package by its name, an app's service file
@@ -59,13 +59,16 @@ export function extractSamples(file: string, text: string): DocSample[] {
   return samples;
 }
 
-/** README.md and docs/*.md, in a stable order. */
+/** README.md, docs/*.md and docs/recipes/*.md, in a stable order. */
 export function docFiles(): string[] {
-  const docs = readdirSync(path.join(REPO_ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`);
-  return ['README.md', ...docs];
+  const pages = (folder: string) =>
+    existsSync(path.join(REPO_ROOT, folder))
+      ? readdirSync(path.join(REPO_ROOT, folder))
+          .filter((f) => f.endsWith('.md'))
+          .sort()
+          .map((f) => `${folder}/${f}`)
+      : [];
+  return ['README.md', ...pages('docs'), ...pages('docs/recipes')];
 }
 
 export function allSamples(): DocSample[] {
