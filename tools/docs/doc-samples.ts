@@ -8,7 +8,8 @@
  * - A sample imports this package by its name, an app's service file
  *   (`~/services/connection-pool-manager.server` or `@/lib/db`, or relatively, as from the app's
  *   `src/`: `./services/connection-pool-manager.server`, `./lib/db`) and its generated client
- *   (`~/generated/prisma/client`, over this repository's schema), and any package installed at the
+ *   (`~/generated/prisma/client`, `@/generated/prisma/client` or, from `src/`,
+ *   `./generated/prisma/client`, over this repository's schema), and any package installed at the
  *   repository's root. Anything else — a package not installed there (`next/server`, `@vercel/otel`),
  *   an app's own helper (`~/lib/demo.server`) — is typed `any`: the sample is checked against this
  *   package, not against every other one.
@@ -193,6 +194,7 @@ export async function compileSamples(samples: readonly DocSample[]): Promise<{ d
     // A sample in an app's src/ folder may import the service file relatively, too.
     write('samples/services/connection-pool-manager.server.ts', `export * from '~/services/connection-pool-manager.server';\n`);
     write('samples/lib/db.ts', `export * from '~/lib/db';\n`);
+    write('samples/generated/prisma/client.ts', `export * from '~/generated/prisma/client';\n`);
     write('globals.d.ts', SAMPLE_GLOBALS);
     write('shims.d.ts', importShims(samples));
 
