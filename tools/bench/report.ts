@@ -272,17 +272,13 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
   const w = results.wrapperOverhead;
   if (w && results.pgbench) {
     overheadLines.push(
-      `**Overhead** — \`withPooling\` adds ${fmt(w.addedUs.withPoolingOverRawPrisma, 0)} µs per call over a raw \`$transaction\` (throughput ${x(w.ratios.withPoolingVsRawPrisma, 3)}); Prisma itself costs ${fmt(w.addedUs.rawPrismaOverRawPg, 0)} µs over raw pg${results.pgbench.ratio !== null ? `, and our stack reaches ${x(results.pgbench.ratio, 2)} of pgbench's throughput on the same SQL` : ''}.`,
+      `**Overhead** — \`withPooling\` adds ${fmt(w.addedUs.withPoolingOverRawPrisma, 0)} µs per call over a raw \`$transaction\` (throughput ${x(w.ratios.withPoolingVsRawPrisma, 3)}); Prisma itself costs ${fmt(w.addedUs.rawPrismaOverRawPg, 0)} µs over raw pg${results.pgbench.ratio !== null ? `, and our stack reaches ${x(results.pgbench.ratio, 2)} of pgbench's throughput on the same SQL` : ''}. One run of means is noise-dominated at this scale; [round trips](round-trips.md) compares the call paths interleaved, with their spread.`,
     );
   }
-  const l = results.loginCost;
-  if (l && l.scramVerifierCpuMsPerLogin > 0) {
+  // The login cost's figures are in the overheads table only (one run, one figure); this says what they mean.
+  if (results.loginCost) {
     lines.push(
-      `**Logins in a cold-start wave** — PgBouncer 1.18 runs on one thread. With plain-text passwords in its auth_file each SCRAM client login costs it ${fmt(l.plainTextCpuMsPerLogin, 2)} ms of CPU (at most ~${fmt(1000 / l.plainTextCpuMsPerLogin, 0)} logins/s, during which no query moves); with the SCRAM verifier Postgres stores (what \`auth_query\` returns) it costs ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms. A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.`,
-    );
-  } else if (l) {
-    lines.push(
-      `**Logins in a cold-start wave** — PgBouncer CPU per SCRAM client login: ${fmt(l.plainTextCpuMsPerLogin, 2)} ms with a plain-text auth_file, ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms with SCRAM verifiers.`,
+      '**Logins in a cold-start wave** — PgBouncer 1.18 runs on one thread, and a SCRAM client login costs it far more CPU with plain-text passwords in its auth_file than with the SCRAM verifier Postgres stores (what `auth_query` returns; the overheads table below has both figures). A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.',
     );
   }
   const cpuRows = pooled.filter((r) => r.pgbouncerCpuPct !== null);

@@ -210,7 +210,6 @@ export function renderTelemetryCost(result: TelemetryCost, environment: string):
     '| variant | wall µs/call (median) | spread | CPU µs/call (median) | spread |',
     '|---|---:|---:|---:|---:|',
     ...rows,
-    diffRow('added by the wrapper, no provider (paired per round)', 'noProvider', 'raw'),
     diffRow('added by telemetry, providers registered (paired per round)', 'provider', 'noProvider'),
     '',
     `Spans exported during the run (one per \`withPooling\` call with providers): ${result.spansExported}.`,
