@@ -21,6 +21,7 @@ export {
   ConfigError,
   IncompatibleDependencyError,
   ManagerClosedError,
+  NoMatchingHostError,
   PoolingError,
   PoolSaturatedError,
   PoolTimeoutError,
@@ -57,6 +58,7 @@ export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader,
 export type { RequestContext, WaitUntil } from './lifecycle/request-context.ts';
 export { runWithRequestContext } from './lifecycle/request-context-scope.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
+export type { ConfigWarning } from './logging/config-warnings.ts';
 export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
 export type { ConnectionPoolManagerOptions } from './manager/manager-options.ts';
 export type {
