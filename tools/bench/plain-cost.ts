@@ -65,7 +65,7 @@ export async function measurePlainCost(
     }
     return {
       generatedAt: new Date().toISOString(),
-      command: `npx tsx tools/bench/plain-cost.ts${quick ? ' --quick' : ''}`,
+      command,
       options,
       rows,
     };
