@@ -30,6 +30,7 @@ export async function measurePlainCost(
   users: number,
   quick: boolean,
   log: (line: string) => void,
+  command = `npx tsx tools/bench/plain-cost.ts${quick ? ' --quick' : ''}`,
 ): Promise<PlainCostResults> {
   const options = quick ? { pairs: 5, callsPerBlock: 500, concurrency: 6 } : { pairs: 11, callsPerBlock: 2000, concurrency: 6 };
   const manager = createConnectionPoolManager({
