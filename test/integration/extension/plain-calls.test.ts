@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { TransactionOutcomeUnknownError } from '~/errors/errors.ts';
-import { kill } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { startKillLoop } from '../../support/kill-loop.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -63,13 +63,7 @@ describe('under connection drops (PgBouncer KILL every 300 ms)', () => {
     const m = manager({ retry: { baseDelayMs: 10, maxAttempts: 15 } });
     const user = await m.prisma.user.create({ data: { email: `kill-${randomUUID()}@example.com` } });
     const run = randomUUID();
-    let stop = false;
-    const killer = (async () => {
-      while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        if (!stop) await kill(stack.adminUrl, database, { resume: true }).catch(() => {});
-      }
-    })();
+    const killer = startKillLoop(stack.adminUrl, database);
     const acknowledged: string[] = [];
     const unknown: string[] = [];
     const otherFailures: unknown[] = [];
@@ -95,8 +89,7 @@ describe('under connection drops (PgBouncer KILL every 300 ms)', () => {
     try {
       await Promise.all([writer(0), writer(1), writer(2), reader(), reader()]);
     } finally {
-      stop = true;
-      await killer;
+      await killer.stop();
     }
     expect(reads).toBe(80);
     expect(otherFailures).toEqual([]);

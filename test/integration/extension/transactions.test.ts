@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
-import { kill } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { startKillLoop } from '../../support/kill-loop.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -156,25 +156,14 @@ describe('prisma.$transaction through manager.prisma', () => {
     const m = manager({ retry: { baseDelayMs: 10, maxAttempts: 15 } });
     const user = await m.prisma.user.create({ data: { email: email('kill-tx') } });
     const run = randomUUID();
-    let stop = false;
-    let kills = 0;
-    const killer = (async () => {
-      while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        if (!stop)
-          await kill(stack.adminUrl, database, { resume: true }).then(
-            () => kills++,
-            () => {},
-          );
-      }
-    })();
+    const killer = startKillLoop(stack.adminUrl, database);
     const acknowledged: string[] = [];
     const unknown: string[] = [];
     const otherFailures: unknown[] = [];
     let calls = 0;
     // Until the pooler has dropped every connection 5 times (bounded: 200 transactions a writer).
     const writer = async (w: number) => {
-      for (let i = 0; i < 200 && kills < 5; i++) {
+      for (let i = 0; i < 200 && killer.kills < 5; i++) {
         calls++;
         const action = `${run}:${w}:${i}`;
         try {
@@ -194,8 +183,7 @@ describe('prisma.$transaction through manager.prisma', () => {
     try {
       await Promise.all([writer(0), writer(1), writer(2)]);
     } finally {
-      stop = true;
-      await killer;
+      await killer.stop();
     }
     expect(otherFailures).toEqual([]);
     const rows = await sql<{ action: string; n: number }>(
@@ -206,7 +194,7 @@ describe('prisma.$transaction through manager.prisma', () => {
     const counts = new Map(rows.map((r) => [r.action, r.n]));
     expect([...counts.values()].filter((n) => n > 1)).toEqual([]); // nothing written twice
     expect(acknowledged.filter((a) => counts.get(a) !== 1)).toEqual([]); // nothing acknowledged lost
-    expect(kills).toBeGreaterThanOrEqual(5);
+    expect(killer.kills).toBeGreaterThanOrEqual(5);
     expect(acknowledged.length + unknown.length).toBe(calls);
     expect(m.getMetrics().byKind.transaction.totalQueries).toBe(calls);
     // The drops were met (retried or reported), not missed.
