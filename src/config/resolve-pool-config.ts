@@ -14,8 +14,8 @@
  * `JSON.stringify`, `util.inspect` and spread copies never show a password, while the pool can still connect.
  */
 import { ConfigError } from '../errors/errors.ts';
-import { isVercelFunctionInstance } from '../lifecycle/function-instance.ts';
 import { detectRuntime, type Runtime, type RuntimeHost } from '../runtime/detect-runtime.ts';
+import { isVercelFunctionInstance } from '../runtime/function-instance.ts';
 import {
   type DatabaseUrlHost,
   effectivePort,

@@ -63,14 +63,34 @@ export class PoolSaturatedError extends PoolingError {
   }
 }
 
+/** Where the connection was lost, which decides what the call may have done. */
+export type OutcomeUnknownDuring =
+  /** A transaction's COMMIT was in flight (a wrapper, an interactive `$transaction`). */
+  | 'commit'
+  /** A plain write (`prisma.post.create()`): Postgres commits a lone statement as it finishes. */
+  | 'write'
+  /** `$transaction([...])`: Prisma's own BEGIN … COMMIT was running. */
+  | 'transaction';
+
+const OUTCOME_UNKNOWN_MESSAGES: Readonly<Record<OutcomeUnknownDuring, string>> = Object.freeze({
+  commit: 'the connection was lost during COMMIT: the transaction may or may not have been committed (check before retrying)',
+  write: 'the connection was lost while the write ran: it may or may not have been applied (check before retrying)',
+  transaction:
+    'the connection was lost while the $transaction ran: it may or may not have been committed as a whole (check before retrying)',
+});
+
 /**
- * The connection was lost after the callback returned, while COMMIT was in flight: the
- * transaction may or may not have committed. Not retried unless the caller said `idempotent: true`.
+ * The connection was lost while a write could have been committed (see `during`): it may or may
+ * not have been applied. Not retried unless the caller said `idempotent: true`.
  */
 export class TransactionOutcomeUnknownError extends PoolingError {
   override name = 'TransactionOutcomeUnknownError';
-  constructor(options: { cause: unknown }) {
-    super('the connection was lost during COMMIT: the transaction may or may not have been committed (check before retrying)', options);
+  /** What was running when the connection was lost. Defaults to `commit`. */
+  readonly during: OutcomeUnknownDuring;
+  constructor(options: { cause: unknown; during?: OutcomeUnknownDuring }) {
+    const during = options.during ?? 'commit';
+    super(OUTCOME_UNKNOWN_MESSAGES[during], { cause: options.cause });
+    this.during = during;
   }
 }
 

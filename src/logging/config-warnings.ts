@@ -12,13 +12,43 @@
 
 export const WARNING_TYPE = 'PrismaPgbouncerPoolingWarning';
 
-const CODES: readonly [RegExp, string][] = [
-  [/exceeds MAX_POOL_SIZE/, 'PGPOOL_BUDGET_EXCEEDED'],
-  [/session mode through/, 'PGPOOL_SESSION_THROUGH_POOLER'],
-  [/Supavisor needs the user/, 'PGPOOL_SUPAVISOR_USER'],
-  [/is neither 5432 \(PostgreSQL\) nor 6543/, 'PGPOOL_UNKNOWN_PORT'],
-  [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
-  [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
+/** Each row: what the message says, its code, and when it is given (the reference page lists the rows). */
+const CODES: readonly (readonly [RegExp, string, string])[] = [
+  [
+    /exceeds MAX_POOL_SIZE/,
+    'PGPOOL_BUDGET_EXCEEDED',
+    '`connection_limit` × `INSTANCE_COUNT` exceeds `MAX_POOL_SIZE`: the instances together can ask the pooler for more connections than it has.',
+  ],
+  [
+    /session mode through/,
+    'PGPOOL_SESSION_THROUGH_POOLER',
+    "Session mode through a transaction-mode pooler (port 6543, `pgbouncer=true`, Neon's `-pooler` host, Hyperdrive): SET, advisory locks, LISTEN and named prepared statements break.",
+  ],
+  [
+    /Supavisor needs the user/,
+    'PGPOOL_SUPAVISOR_USER',
+    'A Supabase pooler URL whose user lacks the project reference (`postgres.<ref>`): Supavisor answers "Tenant or user not found".',
+  ],
+  [
+    /is neither 5432 \(PostgreSQL\) nor 6543/,
+    'PGPOOL_UNKNOWN_PORT',
+    'The port is neither 5432 (PostgreSQL) nor 6543 (PgBouncer): kept as is, assumed to be the pooler.',
+  ],
+  [
+    /does not verify the server certificate/,
+    'PGPOOL_TLS_UNVERIFIED',
+    "TLS encrypts but does not verify the server certificate (`sslmode=require`, Prisma 6's default): the message says how to verify.",
+  ],
+  [
+    /a multi-host URL .* points at a pooler/,
+    'PGPOOL_MULTI_HOST_POOLER',
+    "A multi-host URL points at poolers: the pooler picks the server behind it, so `target_session_attrs` checks the pooler's server connection.",
+  ],
+  [
+    /PGPOOL_ENDPOINT_TOKEN is not set on/,
+    'PGPOOL_ENDPOINT_TOKEN_UNSET',
+    'On a serverless platform without `PGPOOL_ENDPOINT_TOKEN`: `/api/health` answers its status alone and `/api/metrics` answers 401 until the token is set.',
+  ],
 ];
 
 /** The code of one of our configuration warnings. */

@@ -20,7 +20,6 @@
  * pg's `ssl` option (src/pool/client-settings.ts, shared with the health probe).
  */
 import pg from 'pg';
-import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
@@ -40,20 +39,11 @@ export interface PoolTarget {
   readonly variable?: string;
 }
 
-export interface CreatedPool {
-  readonly pool: pg.Pool;
-  readonly adapter: SqlDriverAdapterFactory;
-  /** The same pool; every interactive transaction opens READ ONLY (for reads). */
-  readonly readOnlyAdapter: SqlDriverAdapterFactory;
-}
-
 export interface CreatePoolHooks {
   /** Errors of idle clients (server restart, PgBouncer KILL …). Without a listener pg would crash the process. */
   onIdleError?: (error: Error) => void;
   /** Application name shown in pg_stat_activity / SHOW CLIENTS. */
   applicationName?: string;
-  /** A deadline for each transaction's BEGIN to be answered (see AdapterOptions.beginTimeoutMs). Defaults to none. */
-  beginTimeoutMs?: number;
 }
 
 let crypto: ReturnType<typeof nodeBuiltin<'node:crypto'>> | undefined;
@@ -121,17 +111,9 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   };
 }
 
-export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
+/** The pool; our adapter over it is built by its user (src/manager/pool-set.ts), one layer up. */
+export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.Pool {
   const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
   pool.on('error', (error) => hooks.onIdleError?.(error));
-  const adapterOptions = {
-    schema: config.schema,
-    statementName: config.statementCache ? statementName : undefined,
-    beginTimeoutMs: hooks.beginTimeoutMs,
-  };
-  return {
-    pool,
-    adapter: createAdapter(pool, adapterOptions),
-    readOnlyAdapter: createAdapter(pool, { ...adapterOptions, readOnly: true }),
-  };
+  return pool;
 }

@@ -1,17 +1,19 @@
 /**
  * One attempt of a plain client call (`manager.prisma.user.create(…)`, no transaction of ours
- * around it): admission, then the call; its failure classified once.
+ * around it), its failure classified once. Admission and routing are the call runner's
+ * (src/call/call-runner.ts).
  *
  * Commit ambiguity without a callback to watch: a write that lost its connection may have been
  * applied (Postgres commits a lone statement as it finishes, and Prisma's own transaction for a
  * nested write commits inside the call). Only a failure that proves nothing was sent — no
  * connection could be had, a pooler refused before linking a server: the classifier's `sent: false`
- * — leaves a `connection` error retryable; any
- * other lost connection of a write becomes TransactionOutcomeUnknownError, never a blind retry.
+ * — leaves a `connection` error retryable; any other lost connection of a write becomes
+ * TransactionOutcomeUnknownError, never a blind retry.
  *
  * With `settle`, a write runs with an outcome record (src/adapter/outcome-record.ts): our adapter
  * runs a lone statement as its own transaction that reports its id (`plainWriteCommit`) and gives
- * the nested-write transactions Prisma opens an id too, and the database settles a lost COMMIT:
+ * the transactions Prisma opens itself (a nested write, `$transaction([...])`) an id too, and the
+ * database settles a lost COMMIT:
  * - committed, result received: the adapter reports success, the call returns the result;
  * - committed, result never arrived: WriteCommittedResultLostError (it happened; do not redo it);
  * - aborted, or COMMIT never left: retryable, as a write that was not sent;
@@ -25,44 +27,40 @@ import {
   type SettleOutcome,
 } from '../adapter/outcome-record.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
-import { TransactionOutcomeUnknownError, WriteCommittedResultLostError } from '../errors/errors.ts';
+import { type OutcomeUnknownDuring, TransactionOutcomeUnknownError, WriteCommittedResultLostError } from '../errors/errors.ts';
 import type { OperationKind } from '../metrics/metrics.ts';
 import type { OperationSink, TraceHandle } from '../metrics/sink.ts';
-import type { PoolAdmission } from '../pool/pool-admission.ts';
 import { AttemptFailure } from './retry.ts';
 import { reportSettled } from './run-transaction.ts';
 
-/** What one attempt reports besides its result. */
-export interface PlainAttemptState {
-  /** The attempt had to queue: every connection of its pool was taken. */
-  waited: boolean;
-}
-
-export interface PlainAttempt {
-  readonly admission: PoolAdmission;
-  readonly sink: OperationSink;
-  readonly kind: OperationKind;
-  readonly trace: TraceHandle | undefined;
-  /** A write: a lost connection after sending is an unknown outcome. */
-  readonly write: boolean;
+/** How a write attempt settles a lost COMMIT; every field optional (none: writes run as Prisma sends them). */
+export interface PlainWriteSettling {
   /**
    * Settles a lost COMMIT of a write with the database (src/transaction/settle-outcome.ts,
-   * `settleOnPool(primaryPool)`). Unset: writes run as Prisma sends them, and a lost connection
-   * after sending is TransactionOutcomeUnknownError.
+   * `settleOnPool(primaryPool)`). Unset: a lost connection after sending is TransactionOutcomeUnknownError.
    */
-  readonly settle?: SettleOutcome;
+  readonly settle?: SettleOutcome | undefined;
   /** How a lone plain write is committed (see PlainWriteCommit). Defaults to DEFAULT_PLAIN_WRITE_COMMIT. */
-  readonly plainWriteCommit?: PlainWriteCommit;
+  readonly plainWriteCommit?: PlainWriteCommit | undefined;
+  /** Where a settled COMMIT is counted (`commitSettled`), with the call's kind and span. */
+  readonly sink?: OperationSink | undefined;
+  readonly kind?: OperationKind | undefined;
+  readonly trace?: TraceHandle | undefined;
 }
 
-/** The default `plainWriteCommit` (docs/reliability.md, "Plain writes: one flight or confirmed"). */
+/** The default `plainWriteCommit` (docs/reliability.md, "Plain writes: confirmed or one flight"). */
 export const DEFAULT_PLAIN_WRITE_COMMIT: PlainWriteCommit = 'confirmed';
 
 /**
  * The failure of a write attempt, given its classification and what its outcome record says.
  * Exported for unit tests: pure over its inputs.
  */
-export function plainWriteFailure(error: unknown, classification: ErrorClassification, record: OutcomeRecord | undefined): AttemptFailure {
+export function plainWriteFailure(
+  error: unknown,
+  classification: ErrorClassification,
+  record: OutcomeRecord | undefined,
+  during: OutcomeUnknownDuring = 'write',
+): AttemptFailure {
   if (record?.settled === 'committed' || record?.earlierCommitted === true) {
     // Committed, yet the call failed: the statement's answer never arrived (one flight), or a
     // transaction of the same call committed before this one failed.
@@ -74,37 +72,37 @@ export function plainWriteFailure(error: unknown, classification: ErrorClassific
     return new AttemptFailure(error, { ...classification, retryable: true });
   }
   if (classification.kind === 'connection' && classification.sent) {
-    const unknown = new TransactionOutcomeUnknownError({ cause: error });
+    const unknown = new TransactionOutcomeUnknownError({ cause: error, during });
     return new AttemptFailure(unknown, classifyError(unknown));
   }
   return new AttemptFailure(error, classification);
 }
 
-/** Rejects with an AttemptFailure (the error, classified once). */
-export async function runPlainAttempt(
-  attempt: PlainAttempt,
-  run: () => Promise<unknown>,
-  state: PlainAttemptState = { waited: false },
-): Promise<unknown> {
-  state.waited = attempt.admission.admit();
-  if (state.waited) attempt.sink.poolWaited(attempt.kind, attempt.trace);
+/**
+ * Runs one plain call (`write`: it may change data). Rejects with an AttemptFailure (the error,
+ * classified once).
+ */
+export async function runPlainAttempt<R>(
+  write: boolean,
+  run: () => Promise<R>,
+  during: OutcomeUnknownDuring = 'write',
+  settling: PlainWriteSettling = {},
+): Promise<R> {
   const record =
-    attempt.write && attempt.settle
-      ? createOutcomeRecord({ settle: attempt.settle, plainWriteCommit: attempt.plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT })
+    write && settling.settle
+      ? createOutcomeRecord({ settle: settling.settle, plainWriteCommit: settling.plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT })
       : undefined;
   try {
     // Started inside the record's async context, so the adapter sees it (see runWithOutcomeRecord).
     const result = await (record ? runWithOutcomeRecord(record, async () => await run()) : run());
-    reportSettled(record, attempt);
+    reportSettled(record, settling);
     return result;
   } catch (error) {
-    reportSettled(record, attempt);
+    reportSettled(record, settling);
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
-    const classification = classifyError(error, { readOnly: attempt.write ? false : undefined });
-    if (attempt.write) throw plainWriteFailure(error, classification, record);
+    const classification = classifyError(error, { readOnly: write ? false : undefined });
+    if (write) throw plainWriteFailure(error, classification, record, during);
     throw new AttemptFailure(error, classification);
-  } finally {
-    attempt.admission.settle();
   }
 }
 

@@ -1,42 +1,26 @@
 /**
- * One plain attempt (src/transaction/run-plain-attempt.ts) over stand-ins of its admission and
- * sink: what a failure becomes for reads and writes, with and without an outcome record, and that
- * the record reaches the code the call runs (where our adapter looks for it).
+ * One plain attempt (src/transaction/run-plain-attempt.ts): what a failure becomes for reads and
+ * writes, with and without an outcome record, and that the record reaches the code the call runs
+ * (where our adapter looks for it).
  */
-import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createOutcomeRecord, currentOutcomeRecord, type OutcomeRecord } from '~/adapter/outcome-record.ts';
 import { classifyError } from '~/errors/classify-error.ts';
 import { TransactionOutcomeUnknownError, WriteCommittedResultLostError } from '~/errors/errors.ts';
 import type { CommitSettled, OperationSink } from '~/metrics/sink.ts';
-import { PoolAdmission } from '~/pool/pool-admission.ts';
 import { AttemptFailure } from '~/transaction/retry.ts';
-import { DEFAULT_PLAIN_WRITE_COMMIT, type PlainAttempt, plainWriteFailure, runPlainAttempt } from '~/transaction/run-plain-attempt.ts';
+import { DEFAULT_PLAIN_WRITE_COMMIT, plainWriteFailure, runPlainAttempt } from '~/transaction/run-plain-attempt.ts';
 
-function sink(): OperationSink & { settled: CommitSettled[]; waits: number } {
-  const s = {
-    settled: [] as CommitSettled[],
-    waits: 0,
+function sink(): OperationSink & { settled: CommitSettled[] } {
+  const settled: CommitSettled[] = [];
+  return {
+    settled,
     operationFinished() {},
     attemptRetried() {},
-    poolWaited() {
-      s.waits++;
-    },
+    poolWaited() {},
     commitSettled(event: CommitSettled) {
-      s.settled.push(event);
+      settled.push(event);
     },
-  };
-  return s;
-}
-
-function attempt(overrides: Partial<PlainAttempt> = {}): PlainAttempt {
-  return {
-    admission: new PoolAdmission({ waitingCount: 0 } as pg.Pool, 1, undefined),
-    sink: sink(),
-    kind: 'plain-write',
-    trace: undefined,
-    write: true,
-    ...overrides,
   };
 }
 
@@ -53,57 +37,80 @@ async function failure(promise: Promise<unknown>): Promise<AttemptFailure> {
 }
 
 describe('runPlainAttempt', () => {
-  it('returns the result and settles its admission', async () => {
-    const a = attempt();
-    expect(await runPlainAttempt(a, async () => 'row')).toBe('row');
-    expect(a.admission.admit()).toBe(false); // the slot was freed
+  it('returns the result', async () => {
+    expect(await runPlainAttempt(true, async () => 'row')).toBe('row');
   });
 
-  it('a write that lost its connection after sending is an unknown outcome', async () => {
-    const f = await failure(runPlainAttempt(attempt(), () => Promise.reject(lost())));
+  it('a write that lost its connection after sending is an unknown outcome, saying what was running', async () => {
+    const f = await failure(runPlainAttempt(true, () => Promise.reject(lost()), 'transaction'));
     expect(f.error).toBeInstanceOf(TransactionOutcomeUnknownError);
+    expect((f.error as TransactionOutcomeUnknownError).during).toBe('transaction');
     expect(f.classification).toMatchObject({ kind: 'outcome-unknown', retryable: false });
   });
 
   it('a write refused before anything was sent keeps its retryable kind', async () => {
-    const f = await failure(runPlainAttempt(attempt(), () => Promise.reject(refused())));
+    const f = await failure(runPlainAttempt(true, () => Promise.reject(refused())));
     expect(f.classification).toMatchObject({ kind: 'too-many-connections', retryable: true, sent: false });
   });
 
   it('a read that lost its connection is a retryable connection error', async () => {
-    const f = await failure(runPlainAttempt(attempt({ write: false, kind: 'plain-read' }), () => Promise.reject(lost())));
+    const f = await failure(runPlainAttempt(false, () => Promise.reject(lost())));
     expect(f.classification).toMatchObject({ kind: 'connection', retryable: true });
   });
 
   it('with a resolver, a write runs with an outcome record the call can see; a read does not', async () => {
     const settle = async () => 'committed' as const;
     let seen: OutcomeRecord | undefined;
-    await runPlainAttempt(attempt({ settle }), async () => {
-      seen = currentOutcomeRecord();
-    });
+    await runPlainAttempt(
+      true,
+      async () => {
+        seen = currentOutcomeRecord();
+      },
+      'write',
+      { settle },
+    );
     expect(seen).toMatchObject({ plainWriteCommit: DEFAULT_PLAIN_WRITE_COMMIT, settle });
-    await runPlainAttempt(attempt({ settle, plainWriteCommit: 'confirmed' }), async () => {
-      seen = currentOutcomeRecord();
-    });
-    expect(seen?.plainWriteCommit).toBe('confirmed');
+    await runPlainAttempt(
+      true,
+      async () => {
+        seen = currentOutcomeRecord();
+      },
+      'write',
+      { settle, plainWriteCommit: 'one-flight' },
+    );
+    expect(seen?.plainWriteCommit).toBe('one-flight');
     seen = undefined;
-    await runPlainAttempt(attempt({ settle, write: false, kind: 'plain-read' }), async () => {
-      seen = currentOutcomeRecord();
-    });
+    await runPlainAttempt(
+      false,
+      async () => {
+        seen = currentOutcomeRecord();
+      },
+      'write',
+      { settle },
+    );
     expect(seen).toBeUndefined();
   });
 
   it('reports what the database said to the sink, success or failure', async () => {
     const s = sink();
-    await runPlainAttempt(attempt({ sink: s, settle: async () => 'committed' }), async () => {
-      const record = currentOutcomeRecord() as OutcomeRecord;
-      record.settled = 'committed';
-      return 'row';
-    });
-    await runPlainAttempt(attempt({ sink: s, settle: async () => 'aborted' }), async () => {
-      (currentOutcomeRecord() as OutcomeRecord).settled = 'aborted';
-      throw lost();
-    }).catch(() => {});
+    await runPlainAttempt(
+      true,
+      async () => {
+        (currentOutcomeRecord() as OutcomeRecord).settled = 'committed';
+        return 'row';
+      },
+      'write',
+      { settle: async () => 'committed', sink: s, kind: 'plain-write' },
+    );
+    await runPlainAttempt(
+      true,
+      async () => {
+        (currentOutcomeRecord() as OutcomeRecord).settled = 'aborted';
+        throw lost();
+      },
+      'write',
+      { settle: async () => 'aborted', sink: s, kind: 'plain-write' },
+    ).catch(() => {});
     expect(s.settled.map((e) => [e.kind, e.outcome])).toEqual([
       ['plain-write', 'committed'],
       ['plain-write', 'aborted'],
