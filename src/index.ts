@@ -4,6 +4,7 @@
 import './runtime/edge-guard.ts';
 
 export type { SqlDriverAdapterFactory } from './adapter/create-adapter.ts';
+export type { PlainWriteCommit } from './adapter/outcome-record.ts';
 export type { Pin, PinTarget } from './call/pin.ts';
 export type { RewriteOptions } from './config/database-url.ts';
 export { redactDatabaseUrl, rewriteDatabaseUrl } from './config/database-url.ts';
