@@ -11,6 +11,9 @@
  * - `socket_timeout`   → pg's `query_timeout` (client-side limit on one query; Prisma 6 documented
  *                        it as "maximum number of seconds to wait until a single query terminates")
  * - idle timeout       → `idleTimeoutMillis` (short in serverless runtimes)
+ * - `keepalives`, `keepalives_idle` (libpq) → pg's `keepAlive`, `keepAliveInitialDelayMillis`
+ * - `silenceTimeoutMs` (`tcp_user_timeout`, or the serverless default) → a watch on each client
+ *   that destroys a connection silent for that long while a query is outstanding
  * - `schema`           → adapter-pg's `schema` option (a startup `options=-c search_path` would be
  *                        dropped by PgBouncer's ignore_startup_parameters)
  * - `pgbouncer=true` / `statement_cache_size=0` → no `statementNameGenerator`: adapter-pg then sends
@@ -26,6 +29,7 @@ import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
+import { SilenceWatch, watchedQuery } from './silence-watch.ts';
 
 /** One pool's target: the primary or the read replica. */
 export interface PoolTarget {
@@ -74,8 +78,11 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
+  const silenceMs = config.silenceTimeoutMs;
   class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client)) {
     readonly [CREATED_AT] = performance.now();
+    // The bound on a silent connection (src/pool/silence-watch.ts): the client is destroyed, never reused.
+    readonly #silence = silenceMs === null ? null : new SilenceWatch(this, silenceMs, () => `${this.host}:${this.port}`);
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement
       // (src/adapter/pipelined-transaction.ts); a lone query behaves exactly as without it.
@@ -86,6 +93,13 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
       // falls in between and, unheard, would crash the process. The error still reaches the
       // client's next query and the pool drops the client, so nothing is lost by ignoring it here.
       this.on('error', ignoreClientError);
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() is overloaded (promise, callback, Submittable)
+    override query(...args: any[]): any {
+      // biome-ignore lint/suspicious/noExplicitAny: see above
+      const send = (...a: unknown[]) => (super.query as (...b: unknown[]) => any)(...a);
+      return this.#silence === null ? send(...args) : watchedQuery(this.#silence, send, args);
     }
   }
   return {
@@ -100,8 +114,10 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     // An idle pool never keeps a serverless handler (or a script) alive. pg-pool then calls
     // `unref()` on its idle timers unguarded: only where timers have it (not on workerd).
     allowExitOnIdle: timersCanUnref(),
-    // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets.
-    keepAlive: true,
+    // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets; libpq's `keepalives`
+    // and `keepalives_idle` from the URL (src/config/tcp-settings.ts). Node sets the idle time only.
+    keepAlive: config.tcp.keepAlive,
+    keepAliveInitialDelayMillis: config.tcp.keepAliveIdleMs ?? undefined,
     application_name: hooks.applicationName,
     // @types/pg declares `Client` as a zero-argument constructor; pg really passes the options.
     Client: TimedClient as unknown as new () => pg.ClientBase,
