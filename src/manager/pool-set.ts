@@ -15,6 +15,7 @@ import { classifyError } from '../errors/classify-error.ts';
 import { managerLog } from '../logging/loggers.ts';
 import type { PoolTarget } from '../metrics/sink.ts';
 import { createPool, statementName } from '../pool/create-pool.ts';
+import { hostFleetOf } from '../pool/host-fleet.ts';
 import { PoolAdmission } from '../pool/pool-admission.ts';
 import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
@@ -164,6 +165,8 @@ function openHandle<C extends PrismaClientLike>(
 export async function closePoolSet<C extends PrismaClientLike>(set: PoolSet<C>): Promise<void> {
   await set.router?.close();
   for (const h of set.all) h.stopTelemetry?.();
+  // A multi-host URL's monitors stop probing before the pools end.
+  for (const h of set.all) hostFleetOf(h.pool)?.close();
   const clients = set.all.flatMap((h) => h.builtClients());
   await Promise.all(
     clients.map((client) =>

@@ -28,6 +28,7 @@ import type { TlsOptions } from '../config/tls-options.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
+import { type HostFleet, registerHostFleet } from './host-fleet.ts';
 import { multiHostSetup } from './multi-host.ts';
 import { SilenceWatch, watchedQuery } from './silence-watch.ts';
 
@@ -71,6 +72,13 @@ export function connectionCreatedAt(client: object): number | undefined {
 }
 
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
+  const { fleet, ...pgConfig } = buildPoolSetup(target, config, hooks);
+  fleet?.close();
+  return pgConfig;
+}
+
+/** The pg.Pool options and, for a multi-host URL, the fleet of host monitors its clients report to. */
+function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks): pg.PoolConfig & { fleet: HostFleet | null } {
   const connectTimeoutMs = config.connectTimeoutMs;
   // A multi-host URL (libpq's h1,h2 + target_session_attrs): pg gets one host, the class picks it (src/pool/multi-host.ts).
   const hosts = multiHostSetup(buildClientSettings(target.connectionString, { tls: target.tls, variable: target.variable }));
@@ -82,7 +90,16 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client)) {
     readonly [CREATED_AT] = performance.now();
     // The bound on a silent connection (src/pool/silence-watch.ts): the client is destroyed, never reused.
-    readonly #silence = silenceMs === null ? null : new SilenceWatch(this, silenceMs, () => `${this.host}:${this.port}`);
+    readonly #silence =
+      silenceMs === null
+        ? null
+        : new SilenceWatch(
+            this,
+            silenceMs,
+            () => `${this.host}:${this.port}`,
+            // A silent host in a fleet is down for every new connection until its monitor finds it back.
+            () => hosts.fleet?.hostOf(this)?.markDown('silent'),
+          );
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement
       // (src/adapter/pipelined-transaction.ts); a lone query behaves exactly as without it.
@@ -121,12 +138,16 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     application_name: hooks.applicationName,
     // @types/pg declares `Client` as a zero-argument constructor; pg really passes the options.
     Client: TimedClient as unknown as new () => pg.ClientBase,
+    fleet: hosts.fleet,
   };
 }
 
 /** The pool; our adapter over it is built by its user (src/manager/pool-set.ts), one layer up. */
 export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.Pool {
-  const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
+  const { fleet, ...pgConfig } = buildPoolSetup(target, config, hooks);
+  const pool = new pg.Pool(pgConfig);
+  // A multi-host URL's host monitors, found by the manager for metrics, health and shutdown.
+  if (fleet) registerHostFleet(pool, fleet);
   pool.on('error', (error) => hooks.onIdleError?.(error));
   return pool;
 }

@@ -31,6 +31,7 @@ export class SilenceWatch {
   readonly #client: pg.ClientBase;
   readonly #boundMs: number;
   readonly #host: () => string;
+  readonly #onSilent: (() => void) | undefined;
   #outstanding = 0;
   #lastByteAt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -40,10 +41,11 @@ export class SilenceWatch {
   };
 
   /** `host`: `host:port` for the error message (no credentials), asked when the bound fires (a multi-host client is aimed late). */
-  constructor(client: pg.ClientBase, boundMs: number, host: () => string) {
+  constructor(client: pg.ClientBase, boundMs: number, host: () => string, onSilent?: () => void) {
     this.#client = client;
     this.#boundMs = boundMs;
     this.#host = host;
+    this.#onSilent = onSilent;
   }
 
   /**
@@ -91,6 +93,11 @@ export class SilenceWatch {
       this.#stream?.destroy(new ConnectionSilentError(this.#boundMs, this.#host()));
     } catch {
       // a stream whose destroy throws has nothing left to end
+    }
+    try {
+      this.#onSilent?.(); // a multi-host pool marks the host down (src/pool/host-fleet.ts)
+    } catch {
+      // never from a timer
     }
   }
 }
