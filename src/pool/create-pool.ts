@@ -73,7 +73,8 @@ export function connectionCreatedAt(client: object): number | undefined {
 
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
   const { fleet, ...pgConfig } = buildPoolSetup(target, config, hooks);
-  fleet?.close();
+  // A pool built from these options is not tracked: it does not hold the shared fleet.
+  fleet?.release();
   return pgConfig;
 }
 

@@ -76,8 +76,8 @@ async function withClient<T>(
     return result;
   } finally {
     signal?.removeEventListener('abort', destroy);
-    // A one-off client's host monitors must not go on probing after it (the pool's own fleet does that).
-    hosts.fleet?.close();
+    // The one-off client no longer uses the URL's fleet (shared with the pool: its monitors stay).
+    hosts.fleet?.release();
     if (ok) {
       // Graceful Terminate; should the peer not acknowledge it, the socket still goes.
       const timer = setTimeout(destroy, timeout);

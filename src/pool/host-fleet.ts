@@ -11,8 +11,10 @@
  *   them fail as lost connections and are retried elsewhere; idle ones leave the pool).
  * - The figures (`status()`): each host's state and counters, for metrics and the health report.
  *
- * One fleet per pool class (per pool): a process with several managers has one per manager, as each
- * app instance has its own. Pools find theirs through `hostFleetOf(pool)`.
+ * One fleet per URL in a process (src/pool/multi-host.ts `acquireHostFleet`): the pools of several
+ * managers on the same URL, and the health check's one-off connection, share its monitors, so each
+ * host has one monitor per process. Users `retain()` it and `release()` it; the last release stops
+ * the probes. Pools find theirs through `hostFleetOf(pool)`.
  */
 import type pg from 'pg';
 import type { HostEndpoint, HostList } from '../config/host-list.ts';
@@ -23,6 +25,8 @@ export interface HostFleetOptions {
   /** One probe of one host on a fresh connection (see HostMonitorOptions.probe). Set later by the client class. */
   probe?: (host: HostEndpoint) => Promise<void>;
   onChange?: (status: HostStatus) => void;
+  /** Called once when the fleet closes (the shared registry forgets it). */
+  onClose?: () => void;
   backoff?: ProbeBackoff;
   random?: () => number;
 }
@@ -43,11 +47,15 @@ export class HostFleet {
   readonly #open = new Map<HostMonitor, Set<pg.ClientBase>>();
   readonly #hostOf = new WeakMap<pg.ClientBase, HostMonitor>();
   #probe: ((host: HostEndpoint) => Promise<void>) | null;
+  #users = 0;
+  #closed = false;
+  readonly #onClose: (() => void) | undefined;
 
   constructor(list: HostList, options: HostFleetOptions = {}) {
     this.#list = list;
     this.#random = options.random ?? Math.random;
     this.#probe = options.probe ?? null;
+    this.#onClose = options.onClose;
     this.monitors = list.hosts.map(
       (host) =>
         new HostMonitor({
@@ -103,8 +111,30 @@ export class HostFleet {
     return this.monitors.map((m) => m.status());
   }
 
+  /** One more user (a pool, a one-off connection). */
+  retain(): this {
+    this.#users++;
+    return this;
+  }
+
+  /** One user fewer; the last one stops the probes. Returns true when that was the last. */
+  release(): boolean {
+    this.#users = Math.max(0, this.#users - 1);
+    if (this.#users > 0) return false;
+    this.close();
+    return true;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops every probe now, whoever still uses the fleet. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const monitor of this.monitors) monitor.close();
+    this.#onClose?.();
   }
 
   #endConnections(host: HostEndpoint): void {
@@ -121,6 +151,14 @@ const fleets = new WeakMap<pg.Pool, HostFleet>();
 /** Remembers `pool`'s fleet (src/pool/create-pool.ts). */
 export function registerHostFleet(pool: pg.Pool, fleet: HostFleet): void {
   fleets.set(pool, fleet);
+}
+
+/** The pool is closing: it no longer uses its fleet (the last user stops the probes). */
+export function releaseHostFleet(pool: pg.Pool): void {
+  const fleet = fleets.get(pool);
+  if (!fleet) return;
+  fleets.delete(pool);
+  fleet.release();
 }
 
 /** The fleet of `pool`'s multi-host URL; undefined for a single-host URL. */

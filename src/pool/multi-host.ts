@@ -76,7 +76,11 @@ export interface MultiHostSetup {
   readonly settings: PgClientSettings;
   /** The host list; null when the URL needs no host selection (one host, `any`). */
   readonly hostList: HostList | null;
-  /** The hosts' monitors and open connections; null without host selection. */
+  /**
+   * The hosts' monitors and open connections, shared by every user of this URL in the process and
+   * retained for this one: `release()` it when done (a pool at its end, a one-off connection after
+   * use). Null without host selection.
+   */
   readonly fleet: HostFleet | null;
   /** Wraps a client class (the TLS-aware one) with the multi-host connect; the class itself when not needed. */
   readonly wrap: (Base: ClientConstructor) => ClientConstructor;
@@ -92,12 +96,32 @@ export function multiHostSetup(settings: PgClientSettings, random: () => number 
   const first = hostList.hosts[0] as HostEndpoint;
   const single = Object.freeze({ ...settings, connectionString: singleHostUrl(parsed, first) });
   if (!needsHostSelection(hostList)) return { settings: single, hostList: null, fleet: null, wrap: (Base) => Base };
-  const fleet = new HostFleet(hostList, {
-    random,
-    onChange: (status) =>
-      managerLog('host %s is %s%s', status.host, status.state, status.state === 'down' ? ` (${status.lastDownReason})` : ''),
-  });
+  const fleet = acquireHostFleet(settings.connectionString, hostList, random);
   return { settings: single, hostList, fleet, wrap: (Base) => multiHostClient(hostList, Base, random, fleet) };
+}
+
+/** Fleets by URL (password included: the same hosts as the same user are the same fleet). Never logged. */
+const sharedFleets = new Map<string, HostFleet>();
+
+/**
+ * The fleet of `connectionString`'s hosts in this process, retained once for the caller: one monitor
+ * per host, whoever connects there. A fleet whose last user released it is replaced by a new one.
+ */
+export function acquireHostFleet(connectionString: string, hostList: HostList, random: () => number = Math.random): HostFleet {
+  let fleet = sharedFleets.get(connectionString);
+  if (!fleet || fleet.closed) {
+    const created = new HostFleet(hostList, {
+      random,
+      onChange: (status) =>
+        managerLog('host %s is %s%s', status.host, status.state, status.state === 'down' ? ` (${status.lastDownReason})` : ''),
+      onClose: () => {
+        if (sharedFleets.get(connectionString) === created) sharedFleets.delete(connectionString);
+      },
+    });
+    fleet = created;
+    sharedFleets.set(connectionString, fleet);
+  }
+  return fleet.retain();
 }
 
 function hasHostListParams(parsed: ReturnType<typeof parseDatabaseUrl>): boolean {

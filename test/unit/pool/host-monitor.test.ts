@@ -176,3 +176,25 @@ describe('HostFleet', () => {
     fleet.close();
   });
 });
+
+describe('one fleet per URL in a process', () => {
+  it('the pools and one-off connections of one URL share its monitors; the last release stops them and a new user gets a new fleet', async () => {
+    const { acquireHostFleet } = await import('~/pool/multi-host.ts');
+    const url = 'postgresql://u:p@a:1,b:1,c:1/db';
+    const first = acquireHostFleet(url, list('random'));
+    const second = acquireHostFleet(url, list('random'));
+    expect(second).toBe(first);
+    expect(acquireHostFleet('postgresql://v:p@a:1,b:1,c:1/db', list('random'))).not.toBe(first);
+    first.setProbe(() => Promise.reject(new Error('refused')));
+    first.monitors[0]?.markDown('connection');
+    expect(first.release()).toBe(false);
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    expect(second.release()).toBe(true);
+    expect(first.closed).toBe(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const third = acquireHostFleet(url, list('random'));
+    expect(third).not.toBe(first);
+    expect(third.status().map((s) => s.state)).toEqual(['up', 'up', 'up']);
+    third.release();
+  });
+});
