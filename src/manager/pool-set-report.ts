@@ -3,12 +3,12 @@
  * figures) and `getHealth()`'s probe (src/health/health-check.ts over these pools).
  */
 import { hostListSummary } from '../config/host-list.ts';
-import { hostFigures, hostFleetOf } from '../pool/host-fleet.ts';
 import { checkHealthDetailed, type HealthReport, type HealthVerdict } from '../health/health-check.ts';
 import type { MetricsSnapshot } from '../metrics/metrics.ts';
 import { EMPTY_POOL_STATS, sumPoolStats } from '../metrics/pool-stats.ts';
 import { buildClientSettings } from '../pool/client-settings.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
+import { hostFigures, hostFleetOf } from '../pool/host-fleet.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
 import type { ResolvedManagerOptions } from './manager-options.ts';
 import type { PoolSet } from './pool-set.ts';
