@@ -11,6 +11,8 @@ import { sql } from '../../support/managers.ts';
 
 const stack = inject('stack');
 const DATABASE = 'app';
+/** The health details need the bearer token on a serverless platform (Workers is one). */
+const ENDPOINT_TOKEN = `worker-test-${Math.random().toString(36).slice(2)}-token`;
 /** A request that hangs fails the test instead of stalling it (workerd itself cancels a hung one after ~30 s). */
 const REQUEST_DEADLINE_MS = 20_000;
 
@@ -48,7 +50,10 @@ beforeAll(async () => {
     port: 0,
     databaseUrl: stack.poolerUrl,
     // sslmode=disable: under workerd the default `prefer`'s TLS question gets no answer (see tools/example/run-worker.ts).
-    env: { PGBOUNCER_ADMIN_URL: `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable` },
+    env: {
+      PGBOUNCER_ADMIN_URL: `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable`,
+      PGPOOL_ENDPOINT_TOKEN: ENDPOINT_TOKEN,
+    },
     build: false,
     log: (line) => workerd.push(line),
   });
@@ -105,7 +110,7 @@ describe('the Worker example under workerd, through Hyperdrive to PgBouncer', ()
   it('reports health from inside the Worker: transaction mode over Hyperdrive, PgBouncer seen', async () => {
     type Report = { status: string; checks: { connectionPool: { mode: string; provider?: string }; pgbouncer?: { status: string } } };
     const read = async () => {
-      const response = await call('/api/health');
+      const response = await call('/api/health', { headers: { authorization: `Bearer ${ENDPOINT_TOKEN}` } });
       return { code: response.status, report: (await response.json()) as Report };
     };
     // The PgBouncer check is `degraded` while another client briefly waits on the shared pooler: poll for healthy.
