@@ -20,6 +20,7 @@ export type { BatchOutcome, OutcomeUnknownDuring, TlsProblem } from './errors/er
 export {
   BatchError,
   ConfigError,
+  ConnectionSilentError,
   IncompatibleDependencyError,
   ManagerClosedError,
   NoMatchingHostError,

@@ -127,7 +127,30 @@ export const URL_PARAMETERS: readonly SettingDoc[] = Object.freeze([
   },
   {
     name: 'load_balance_hosts',
-    meaning: 'Multi-host URL: `disable` (in order) or `random` (shuffled for each connection).',
+    meaning:
+      'Multi-host URL: `disable` (the first host that is up) or `random` (a random host that is up for each connection: a pooler fleet).',
     default: '`disable`',
+  },
+  { name: 'keepalives', meaning: "libpq's: `0` turns TCP keepalives off, any other integer on (pg's `keepAlive`).", default: '`1`' },
+  {
+    name: 'keepalives_idle',
+    meaning: "libpq's: seconds of idleness before the first keepalive probe (pg's `keepAliveInitialDelayMillis`); `0`: the OS default.",
+    default: 'the OS default (Linux: 2 h)',
+  },
+  {
+    name: 'keepalives_interval',
+    meaning: "libpq's: seconds between keepalive probes. Validated and reported in `config.tcp`; Node cannot set it.",
+    default: 'the OS default',
+  },
+  {
+    name: 'keepalives_count',
+    meaning: "libpq's: keepalive probes lost before the connection is dead. Validated and reported in `config.tcp`; Node cannot set it.",
+    default: 'the OS default',
+  },
+  {
+    name: 'tcp_user_timeout',
+    meaning:
+      "libpq's, in ms: here the silence bound (`silenceTimeoutMs`) — a connection with a query outstanding and no byte from the server for that long is destroyed (ConnectionSilentError).",
+    default: 'serverless / transaction mode: min(15 s, pool timeout); otherwise none',
   },
 ]);

@@ -199,3 +199,24 @@ export class NoMatchingHostError extends PoolingError {
     this.hosts = hosts;
   }
 }
+
+/**
+ * A connection with a query outstanding received no byte from the server for `silenceTimeoutMs`
+ * (a host that stopped answering without closing: an IP that moved, a deleted pod, a dropped NAT
+ * mapping). The connection was destroyed, never returned to the pool. Classified `connection`: a
+ * read is retried on a fresh connection; a write follows the outcome rules (a COMMIT cut this way
+ * has an unknown outcome).
+ */
+export class ConnectionSilentError extends PoolingError {
+  override name = 'ConnectionSilentError';
+  readonly silenceMs: number;
+  /** `host:port` the silent connection was open to (no user, no password). */
+  readonly host: string;
+  constructor(silenceMs: number, host: string) {
+    super(
+      `the connection to ${host} went silent: no byte for ${silenceMs} ms while a query was outstanding (silenceTimeoutMs); it was destroyed`,
+    );
+    this.silenceMs = silenceMs;
+    this.host = host;
+  }
+}

@@ -8,6 +8,7 @@ import type { MetricsSnapshot } from '../metrics/metrics.ts';
 import { EMPTY_POOL_STATS, sumPoolStats } from '../metrics/pool-stats.ts';
 import { buildClientSettings } from '../pool/client-settings.ts';
 import { pingDatabase, readPgbouncerPools } from '../pool/health-probes.ts';
+import { hostFigures, hostFleetOf } from '../pool/host-fleet.ts';
 import { readPoolStats } from '../pool/read-pool-stats.ts';
 import type { ResolvedManagerOptions } from './manager-options.ts';
 import type { PoolSet } from './pool-set.ts';
@@ -36,6 +37,7 @@ export function managerMetrics(
     warmupConnections: warmup.connections,
     warmupFailures: warmup.failures,
     poolNames: pools ? { primary: pools.primary.target.poolName, read: pools.replicas[0]?.target.poolName ?? null } : null,
+    hosts: pools ? hostFigures(pools.primary.pool) : [],
   };
 }
 
@@ -64,6 +66,7 @@ export function probePoolSetHealth<C extends PrismaClientLike>(
       readPgbouncer: adminUrl ? (signal) => readPgbouncerPools(adminUrl, config.database ?? '', { ...probe, signal }) : null,
       readReplicas: router ? (signal) => router.health(signal) : null,
       hostList: hostListSummary(config.connectionString),
+      hostStates: () => hostFleetOf(primary.pool)?.status() ?? null,
       failovers,
     },
     { timeoutMs, thresholds: options.healthThresholds },

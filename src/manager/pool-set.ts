@@ -16,6 +16,7 @@ import { classifyError } from '../errors/classify-error.ts';
 import { managerLog } from '../logging/loggers.ts';
 import type { PoolTarget } from '../metrics/sink.ts';
 import { createPool, statementName } from '../pool/create-pool.ts';
+import { releaseHostFleet } from '../pool/host-fleet.ts';
 import { PoolAdmission } from '../pool/pool-admission.ts';
 import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
@@ -100,6 +101,7 @@ export function openPoolSet<C extends PrismaClientLike>(
   } catch (error) {
     for (const handle of built) {
       handle.stopTelemetry?.();
+      releaseHostFleet(handle.pool);
       void handle.pool.end();
     }
     throw error;
@@ -163,6 +165,7 @@ function openHandle<C extends PrismaClientLike>(
     };
     return handle;
   } catch (error) {
+    releaseHostFleet(pool);
     void pool.end();
     throw error;
   }
@@ -172,6 +175,8 @@ function openHandle<C extends PrismaClientLike>(
 export async function closePoolSet<C extends PrismaClientLike>(set: PoolSet<C>): Promise<void> {
   await set.router?.close();
   for (const h of set.all) h.stopTelemetry?.();
+  // A multi-host URL's pools let go of their host monitors (the last user stops the probes).
+  for (const h of set.all) releaseHostFleet(h.pool);
   const clients = set.all.flatMap((h) => h.builtClients());
   await Promise.all(
     clients.map((client) =>

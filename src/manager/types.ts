@@ -1,5 +1,5 @@
 /** The manager's public types: what an app's code sees of it. */
-import type { ReplicaFigures } from '../health/health-check.ts';
+import type { HostHealth, ReplicaFigures } from '../health/health-check.ts';
 import type { MetricsSnapshot } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
 import type { ReadsByTarget } from '../routing/read-router.ts';
@@ -109,4 +109,10 @@ export interface ManagerMetrics extends MetricsSnapshot {
    * call. `read` is the first replica's; `replicaPools` names every replica.
    */
   poolNames: { primary: string; read: string | null } | null;
+  /**
+   * A multi-host `DATABASE_URL`'s hosts (a pooler fleet) as their monitors see them, in URL order:
+   * state, times marked down / found back / probed, and connections open to each now. Empty for a
+   * single-host URL or before the first call.
+   */
+  hosts: (HostHealth & { readonly openConnections: number })[];
 }

@@ -204,3 +204,24 @@ export function newPoolClient(pool: pg.Pool): pg.Client {
     throw new IncompatibleDependencyError('pg-pool', 'Pool#Client and Pool#options');
   return new fields.Client(fields.options);
 }
+
+/** What the silence watch needs of a client's socket: its 'data' events and destroy(error). */
+export interface WatchableStream {
+  on(event: 'data', listener: () => void): unknown;
+  off(event: 'data', listener: () => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * The socket a connected client reads from (src/pool/silence-watch.ts): pg 8.x keeps it at
+ * `client.connection.stream` and replaces it there with the TLS socket after the handshake
+ * (lib/connection.js `upgradeToSSL`), so it is looked up when a query starts, not at construction.
+ * Throws IncompatibleDependencyError when it is gone or lacks on/off/destroy.
+ */
+export function clientStream(client: pg.ClientBase): WatchableStream {
+  const stream = (client as { connection?: { stream?: Partial<WatchableStream> } }).connection?.stream;
+  if (stream && typeof stream.on === 'function' && typeof stream.off === 'function' && typeof stream.destroy === 'function') {
+    return stream as WatchableStream;
+  }
+  throw new IncompatibleDependencyError('pg', 'Client#connection.stream with on(), off() and destroy()');
+}

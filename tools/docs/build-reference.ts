@@ -366,6 +366,7 @@ export function prometheusFamilies(): Array<{ name: string; type: string; help: 
       replicas: [{ url: 'postgresql://replica', state: 'up', lagMs: 0 }],
       warmupConnections: 0,
       warmupFailures: 0,
+      hosts: [{ host: 'pgb1:6543', state: 'up', downs: 0, probes: 0 }],
     },
     { primary: pool, read: pool, replicas: [{ name: 'replica', stats: pool }], names: { primary: 'primary', read: 'replica' } },
   );

@@ -20,6 +20,7 @@ export const ERROR_TEXTS: readonly string[] = Object.freeze([
   'self-signed certificate in certificate chain',
   'Timed out trying to acquire a postgres advisory lock',
   'TransactionOutcomeUnknownError',
+  'ConnectionSilentError',
 ]);
 
 /** The `PGPOOL_…` codes of src/logging/config-warnings.ts (its table and its fallback). */

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PRISMA_ONLY_PARAMS } from '../../../src/config/database-url.ts';
 import { HOST_LIST_PARAMS } from '../../../src/config/host-list.ts';
 import { ENVIRONMENT_VARIABLES, URL_PARAMETERS } from '../../../src/config/settings-catalog.ts';
+import { TCP_URL_PARAMS } from '../../../src/config/tcp-settings.ts';
 import { TLS_URL_PARAMS } from '../../../src/config/tls-options.ts';
 
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
@@ -55,7 +56,7 @@ describe('settings catalog', () => {
   });
 
   it('URL_PARAMETERS is exactly the parameters the URL code reads or strips', () => {
-    const read = new Set<string>([...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS, ...HOST_LIST_PARAMS]);
+    const read = new Set<string>([...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS, ...HOST_LIST_PARAMS, ...TCP_URL_PARAMS]);
     for (const { text } of sources()) for (const m of text.matchAll(/getParam\([^,]+,\s*'([a-z_]+)'/g)) read.add(m[1] as string);
     expect(URL_PARAMETERS.map((p) => p.name).sort()).toEqual([...read].sort());
   });
