@@ -98,8 +98,8 @@ export function isPoolerHost(provider: string, parsed: ParsedDatabaseUrl): boole
 }
 
 /**
- * Warnings for a multi-host URL (several hosts, or a `target_session_attrs` to check) that points
- * at a pooler: the pooler, not the client, picks the server behind it, so the host list only
+ * Warnings for a URL with a `target_session_attrs` to check that points at a pooler (a plain list
+ * of poolers is fine and stays quiet): the pooler, not the client, picks the server behind it, so the host list only
  * picks among poolers and `target_session_attrs` asks the pooler's current server connection, not
  * "the primary". A pooler follows a switchover with its own configuration (PgBouncer `RELOAD`,
  * a managed endpoint's DNS); list the database servers themselves for libpq's behaviour.
@@ -107,11 +107,10 @@ export function isPoolerHost(provider: string, parsed: ParsedDatabaseUrl): boole
  */
 export function hostListWarnings(parsed: ParsedDatabaseUrl, pooled: boolean, variable: string): string[] {
   const list = parseHostList(parsed, variable);
-  if (!needsHostSelection(list) || !pooled) return [];
-  const what = [
-    list.hosts.length > 1 ? `${list.hosts.length} hosts` : null,
-    list.targetSessionAttrs !== 'any' ? `target_session_attrs=${list.targetSessionAttrs}` : null,
-  ]
+  // A plain list of poolers is fine (the first that answers is used); only a session attribute asks
+  // something a pooler cannot answer for the server behind it.
+  if (list.targetSessionAttrs === 'any' || !pooled) return [];
+  const what = [list.hosts.length > 1 ? `${list.hosts.length} hosts` : null, `target_session_attrs=${list.targetSessionAttrs}`]
     .filter((part) => part !== null)
     .join(' and ');
   return [

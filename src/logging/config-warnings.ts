@@ -16,7 +16,9 @@ const CODES: readonly [RegExp, string][] = [
   [/exceeds MAX_POOL_SIZE/, 'PGPOOL_BUDGET_EXCEEDED'],
   [/session mode through/, 'PGPOOL_SESSION_THROUGH_POOLER'],
   [/Supavisor needs the user/, 'PGPOOL_SUPAVISOR_USER'],
-  [/is neither 5432 \(PostgreSQL\) nor 6543/, 'PGPOOL_UNKNOWN_PORT'],
+  [/transaction mode on .* direct database endpoint/, 'PGPOOL_NO_POOLER'],
+  [/the options parameter is sent to PgBouncer/, 'PGPOOL_STARTUP_OPTIONS'],
+  [/pipeline/, 'PGPOOL_PG_NO_PIPELINE'],
   [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
   [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
 ];

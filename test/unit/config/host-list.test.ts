@@ -197,7 +197,7 @@ describe('resolvePoolConfig with a multi-host URL', () => {
       'a Supavisor host',
       {
         DATABASE_URL:
-          'postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:5432,aws-1-eu-west-1.pooler.supabase.com:5432/postgres',
+          'postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:5432,aws-1-eu-west-1.pooler.supabase.com:5432/postgres?target_session_attrs=read-write',
         USE_TRANSACTION_MODE: 'false',
       },
     ],
@@ -206,6 +206,10 @@ describe('resolvePoolConfig with a multi-host URL', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^DATABASE_URL: a multi-host URL .* points at a pooler/);
     expect(warnings[0]).not.toMatch(/s3cret|:pw@/);
+  });
+
+  it('a plain list of poolers (no target_session_attrs) is quiet', () => {
+    expect(warned({ DATABASE_URL: 'postgresql://app:pw@pgb1:6543,pgb2:6544,pgb3:6545/app', USE_TRANSACTION_MODE: 'true' })).toEqual([]);
   });
 
   it('a bad target_session_attrs is a ConfigError at configuration time, naming the parameter', () => {
