@@ -23,6 +23,7 @@ export {
   PoolingError,
   PoolSaturatedError,
   PoolTimeoutError,
+  RewrittenPortRefusedError,
   TlsError,
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,

@@ -159,3 +159,28 @@ export class NoMatchingHostError extends PoolingError {
     this.hosts = hosts;
   }
 }
+
+/**
+ * Nothing listens on a port this package chose itself (`config.portRewrite`: 5432 → 6543 for a host it
+ * knows nothing about, or a provider's pooler port): the message says the port was rewritten and
+ * which variable names the pooler instead. Keeps the socket's `code` (`ECONNREFUSED`), so it is
+ * classified like any refused connection; the driver's error is the `cause`. No user or password.
+ */
+export class RewrittenPortRefusedError extends PoolingError {
+  override name = 'RewrittenPortRefusedError';
+  readonly code = 'ECONNREFUSED';
+  /** The variable whose URL was rewritten. */
+  readonly variable: string;
+  /** The port the URL named (or 5432 for none) and the one the package used. */
+  readonly fromPort: number;
+  readonly port: number;
+  constructor(rewrite: { variable: string; from: number; to: number; hint: string }, where: string, options?: { cause?: unknown }) {
+    super(
+      `${rewrite.variable}: connection refused on ${where}, a port this package chose (${rewrite.from} → ${rewrite.to}): ${rewrite.hint}`,
+      options,
+    );
+    this.variable = rewrite.variable;
+    this.fromPort = rewrite.from;
+    this.port = rewrite.to;
+  }
+}

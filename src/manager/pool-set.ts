@@ -55,6 +55,7 @@ interface Endpoint {
   readonly connectionString: string;
   readonly connectionLimit: number;
   readonly tls: PoolConfig['tls'];
+  readonly portRewrite: PoolConfig['portRewrite'];
 }
 
 /** Builds every pool of `config`, or none: on a throw, what was built is closed before rethrowing. */
@@ -107,9 +108,9 @@ function openHandle<C extends PrismaClientLike>(
   telemetry: Telemetry | null,
 ): PoolHandle<C> {
   const { role } = target;
-  const { connectionString, connectionLimit, tls } = endpoint;
+  const { connectionString, connectionLimit, tls, portRewrite } = endpoint;
   const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
-  const { pool, adapter, readOnlyAdapter } = createPool({ connectionString, connectionLimit, tls, variable }, config, {
+  const { pool, adapter, readOnlyAdapter } = createPool({ connectionString, connectionLimit, tls, variable, portRewrite }, config, {
     // A replica behind PgBouncer that lost its server hangs a connected client instead of refusing
     // it: bound the wait so the read can still fall back to the primary within the pool timeout.
     beginTimeoutMs: role === 'read' ? replicaStartTimeoutMs(config) : undefined,

@@ -21,12 +21,14 @@
  */
 import pg from 'pg';
 import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
+import type { PortRewrite } from '../config/providers.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
+import { rewrittenPortAware } from './rewritten-port.ts';
 
 /** One pool's target: the primary or the read replica. */
 export interface PoolTarget {
@@ -37,6 +39,8 @@ export interface PoolTarget {
   readonly tls?: TlsOptions;
   /** The environment variable the URL came from, named in TLS errors. Defaults to `DATABASE_URL`. */
   readonly variable?: string;
+  /** The port the package chose for this URL (`config.portRewrite`): a refused connect there says so. */
+  readonly portRewrite?: PortRewrite | null;
 }
 
 export interface CreatedPool {
@@ -84,7 +88,7 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
-  class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client)) {
+  class TimedClient extends hosts.wrap(rewrittenPortAware(target.portRewrite, tlsAwareClient(settings, pg.Client))) {
     readonly [CREATED_AT] = performance.now();
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement
