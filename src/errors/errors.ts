@@ -184,3 +184,26 @@ export class RewrittenPortRefusedError extends PoolingError {
     this.port = rewrite.to;
   }
 }
+
+/**
+ * Named prepared statements were on (`poolerTracksPreparedStatements: true`, or `statement_cache_size`
+ * > 0) and the server connection behind the pooler did not have the statement the client prepared
+ * (26000) or already had one of that name (42P05): the pooler moves transactions between server
+ * connections without tracking statements (PgBouncer < 1.21, or `max_prepared_statements = 0`).
+ * A `ConfigError` naming the option: retrying cannot help. The statement did not run (Parse or Bind
+ * failed), and a transaction it was part of rolled back. The driver's error is the `cause`.
+ */
+export class PreparedStatementsNotTrackedError extends ConfigError {
+  override name = 'PreparedStatementsNotTrackedError';
+  /** The SQLSTATE the server answered: 42P05 (duplicate_prepared_statement) or 26000 (invalid_sql_statement_name). */
+  readonly sqlState: string;
+  constructor(sqlState: string, options?: { cause?: unknown }) {
+    super(
+      'poolerTracksPreparedStatements',
+      `named prepared statements are on, and the pooler does not track them (${sqlState} ${sqlState === '42P05' ? 'prepared statement already exists' : 'prepared statement does not exist'} on another server connection): set PgBouncer's max_prepared_statements above 0 (PgBouncer ≥ 1.21), or remove poolerTracksPreparedStatements (and statement_cache_size) to use unnamed statements, which work through any pooler`,
+    );
+    this.sqlState = sqlState;
+    if (options?.cause !== undefined)
+      Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, writable: true, configurable: true });
+  }
+}
