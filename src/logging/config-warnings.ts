@@ -18,7 +18,7 @@ const CODES: readonly [RegExp, string][] = [
   [/Supavisor needs the user/, 'PGPOOL_SUPAVISOR_USER'],
   [/transaction mode on .* direct database endpoint/, 'PGPOOL_NO_POOLER'],
   [/the options parameter is sent to PgBouncer/, 'PGPOOL_STARTUP_OPTIONS'],
-  [/pipeline/, 'PGPOOL_PG_NO_PIPELINE'],
+  [/lacks the pipeline client option/, 'PGPOOL_PG_NO_PIPELINE'],
   [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
   [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
 ];

@@ -11,12 +11,14 @@ import type pg from 'pg';
 import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError } from '../errors/classify-error.ts';
+import { configWarningCode } from '../logging/config-warnings.ts';
 import { managerLog } from '../logging/loggers.ts';
 import type { PoolTarget } from '../metrics/sink.ts';
-import { createPool } from '../pool/create-pool.ts';
+import { createPool, pgPipelineWarning } from '../pool/create-pool.ts';
 import { PoolAdmission } from '../pool/pool-admission.ts';
 import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
+import { assertSupportedPrismaClient } from '../runtime/supported-versions.ts';
 import { describePoolTarget } from '../telemetry/pool-target.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { ResolvedManagerOptions } from './manager-options.ts';
@@ -58,12 +60,23 @@ interface Endpoint {
   readonly portRewrite: PoolConfig['portRewrite'];
 }
 
+let pipelineWarned = false;
+
+/** Once per process: a pg without `pipeline` costs every transaction a round trip (PGPOOL_PG_NO_PIPELINE). */
+function warnAboutPipeline(onWarning: ResolvedManagerOptions<PrismaClientLike>['onWarning']): void {
+  const message = pgPipelineWarning();
+  if (message === null || pipelineWarned) return;
+  pipelineWarned = true;
+  onWarning({ code: configWarningCode(message), message });
+}
+
 /** Builds every pool of `config`, or none: on a throw, what was built is closed before rethrowing. */
 export function openPoolSet<C extends PrismaClientLike>(
   config: PoolConfig,
   options: ResolvedManagerOptions<C>,
   telemetry: Telemetry | null,
 ): PoolSet<C> {
+  warnAboutPipeline(options.onWarning);
   const built: PoolHandle<C>[] = [];
   const names = new Set<string>();
   const open = (endpoint: Endpoint, role: PoolTarget['role']): PoolHandle<C> => {
@@ -131,7 +144,7 @@ function openHandle<C extends PrismaClientLike>(
     const handle: PoolHandle<C> = {
       target,
       get client(): C {
-        handle.writeClient ??= options.createClient(adapter);
+        handle.writeClient ??= supportedClient(options.createClient(adapter));
         return handle.writeClient;
       },
       writeClient: null,
@@ -149,12 +162,26 @@ function openHandle<C extends PrismaClientLike>(
   }
 }
 
+/**
+ * The app's client, refused at its first use when it is a Prisma client this package cannot make
+ * safe (src/runtime/supported-versions.ts); disconnected first, so nothing stays open.
+ */
+function supportedClient<C extends PrismaClientLike>(client: C): C {
+  try {
+    assertSupportedPrismaClient(client);
+  } catch (error) {
+    void client.$disconnect().catch(() => {});
+    throw error;
+  }
+  return client;
+}
+
 /** A read-only transaction needs a client of its own: Prisma passes the adapter no "read only" flag. */
 export function readOnlyClientOf<C extends PrismaClientLike>(
   handle: PoolHandle<C>,
   createClient: (adapter: SqlDriverAdapterFactory) => C,
 ): C {
-  handle.readOnlyClient ??= createClient(handle.readOnlyAdapter);
+  handle.readOnlyClient ??= supportedClient(createClient(handle.readOnlyAdapter));
   return handle.readOnlyClient;
 }
 

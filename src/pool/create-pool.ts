@@ -28,6 +28,7 @@ import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { multiHostSetup } from './multi-host.ts';
+import { PG_NO_PIPELINE_WARNING, pgSupportsPipeline } from './pg-internals.ts';
 import { rewrittenPortAware } from './rewritten-port.ts';
 
 /** One pool's target: the primary or the read replica. */
@@ -120,6 +121,14 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     // @types/pg declares `Client` as a zero-argument constructor; pg really passes the options.
     Client: TimedClient as unknown as new () => pg.ClientBase,
   };
+}
+
+let pipelineChecked: string | null | undefined;
+
+/** The warning for an installed pg without the `pipeline` option, or null; checked once per process. */
+export function pgPipelineWarning(): string | null {
+  pipelineChecked ??= pgSupportsPipeline(pg.Client) ? null : PG_NO_PIPELINE_WARNING;
+  return pipelineChecked;
 }
 
 export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
