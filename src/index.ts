@@ -23,10 +23,12 @@ export {
   PoolingError,
   PoolSaturatedError,
   PoolTimeoutError,
+  PreparedStatementsNotTrackedError,
   RewrittenPortRefusedError,
   TlsError,
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
+  UnsupportedDependencyVersionError,
 } from './errors/errors.ts';
 export type { Pin, PoolingClient, PoolingClientMethods } from './extension/client-extension.ts';
 export type {

@@ -37,6 +37,22 @@ export class IncompatibleDependencyError extends PoolingError {
   }
 }
 
+/**
+ * An installed dependency whose version this package refuses (src/runtime/supported-versions.ts),
+ * e.g. @prisma/client below 7.10. The message names the installed version and the supported range.
+ */
+export class UnsupportedDependencyVersionError extends IncompatibleDependencyError {
+  override name = 'UnsupportedDependencyVersionError';
+  readonly installed: string;
+  readonly supported: string;
+  constructor(dependency: string, installed: string, supported: string, why: string) {
+    super(dependency, `version ${installed}`);
+    this.message = `${dependency} ${installed} is not supported (supported: ${supported}): ${why}`;
+    this.installed = installed;
+    this.supported = supported;
+  }
+}
+
 /** No pool connection became free within the pool timeout (`pool_timeout`, default 10 s). */
 export class PoolTimeoutError extends PoolingError {
   override name = 'PoolTimeoutError';

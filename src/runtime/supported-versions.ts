@@ -11,7 +11,7 @@
  *   is refused at its first use, with the version and the supported range.
  * Kept equal to package.json's peer ranges by test/unit/runtime/supported-versions.test.ts.
  */
-import { IncompatibleDependencyError } from '../errors/errors.ts';
+import { UnsupportedDependencyVersionError } from '../errors/errors.ts';
 
 /** package.json's peerDependencies, as the supported ranges (docs/supported-versions.md). */
 export const SUPPORTED_RANGES = Object.freeze({
@@ -50,14 +50,15 @@ export function prismaClientVersion(client: unknown): string | null {
   return typeof version === 'string' ? version : null;
 }
 
-/** Throws IncompatibleDependencyError for a Prisma client below 7.10.0; anything unreadable passes. */
+/** Throws UnsupportedDependencyVersionError (an IncompatibleDependencyError) for a Prisma client below 7.10.0; anything unreadable passes. */
 export function assertSupportedPrismaClient(client: unknown): void {
   const version = prismaClientVersion(client);
   const parsed = version === null ? null : parseVersion(version);
   if (parsed === null || parsed[0] !== MIN_PRISMA_CLIENT[0] || !below(parsed, MIN_PRISMA_CLIENT)) return;
-  throw new IncompatibleDependencyError(
+  throw new UnsupportedDependencyVersionError(
     '@prisma/client',
-    `version ${version} is installed; supported: ${SUPPORTED_RANGES['@prisma/client']}`,
-    `install @prisma/client and prisma ${SUPPORTED_RANGES['@prisma/client']} and run prisma generate: Prisma ≤ 7.9 reports a COMMIT lost in a nested write as P2028 "Transaction already closed" although the write may have committed, so a failed write could not be told from a written one`,
+    version as string,
+    SUPPORTED_RANGES['@prisma/client'],
+    'Prisma ≤ 7.9 reports a COMMIT lost in a nested write as P2028 "Transaction already closed" although the write may have committed, so a failed write could not be told from a written one; install @prisma/client and prisma 7.10 and run prisma generate',
   );
 }

@@ -41,7 +41,7 @@ describe('the Prisma client guard', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(IncompatibleDependencyError);
-    expect((error as Error).message).toContain(`version ${version} is installed; supported: >=7.10.0 <7.11`);
+    expect((error as Error).message).toContain(`@prisma/client ${version} is not supported (supported: >=7.10.0 <7.11)`);
     expect((error as Error).message).toMatch(/P2028/);
     expect(classifyError(error)).toMatchObject({ kind: 'dependency', retryable: false });
   });
