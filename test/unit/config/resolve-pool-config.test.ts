@@ -310,6 +310,16 @@ describe('read replica and admin URL', () => {
     expect(config.warnings.some((w) => w.startsWith('DATABASE_URL_READ: session mode through'))).toBe(true);
   });
 
+  it('a replica (or a list of replicas) on ports of its own is quiet in transaction mode', () => {
+    const config = resolvePoolConfig({
+      DATABASE_URL: 'postgres://u:p@pgb:6432/app',
+      DATABASE_URL_READ: 'postgres://ro@r1:6544/app,postgres://ro@r2:5433,r3:5434/app',
+      VERCEL: '1',
+    });
+    expect(config.readReplicas.map((r) => r.port)).toEqual([6544, 5433]);
+    expect(config.warnings).toEqual([]);
+  });
+
   it('is null without DATABASE_URL_READ', () => {
     const config = resolvePoolConfig({ DATABASE_URL: URL_5432, DATABASE_URL_READ: '' });
     expect(config.read).toBeNull();
