@@ -92,7 +92,8 @@ const DIGITALOCEAN = /\.db\.ondigitalocean\.com$/;
 const RAILWAY_INTERNAL = /\.railway\.internal$/;
 const RAILWAY_PROXY = /\.proxy\.rlwy\.net$/;
 const RENDER = /^dpg-[a-z0-9]+-[a-z](\.[a-z0-9-]+-postgres\.render\.com)?$/;
-const HEROKU = /^ec2-[0-9-]+\.compute-1\.amazonaws\.com$|\.compute\.amazonaws\.com$/;
+/** Heroku Postgres hands out EC2 public names (`ec2-…compute-1.amazonaws.com`); so does any EC2 host, hence the hedged advice. */
+const HEROKU = /^ec2-[0-9-]+\.([a-z0-9-]+\.)?compute(-1)?\.amazonaws\.com$/;
 const CRUNCHY = /^p\.[a-z0-9]+\.db\.postgresbridge\.com$/;
 const AIVEN = /\.aivencloud\.com$/;
 const TIMESCALE = /\.tsdb\.cloud\.timescale\.com$/;
@@ -469,9 +470,9 @@ const PROVIDER_TABLE = [
     docs: 'https://devcenter.heroku.com/articles/postgres-connection-pooling',
     matches: (host) => HEROKU.test(host),
     plan: noDerivablePooler(
-      () => false,
-      () =>
-        "attach Heroku's server-side pooler (heroku pg:connection-pooling:attach), which sets DATABASE_CONNECTION_POOL_URL, read before DATABASE_URL in transaction mode",
+      (parsed) => (allPorts(parsed, POSTGRES_PORT) ? false : null),
+      (variable) =>
+        `on Heroku, attach its server-side pooler (heroku pg:connection-pooling:attach), which sets DATABASE_CONNECTION_POOL_URL, read before DATABASE_URL in transaction mode; for a PgBouncer of your own on this EC2 host, put its port in ${variable}`,
     ),
   },
   {
