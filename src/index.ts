@@ -4,6 +4,7 @@
 import './runtime/edge-guard.ts';
 
 export type { SqlDriverAdapterFactory } from './adapter/create-adapter.ts';
+export type { Pin, PinTarget } from './call/pin.ts';
 export type { RewriteOptions } from './config/database-url.ts';
 export { redactDatabaseUrl, rewriteDatabaseUrl } from './config/database-url.ts';
 export type { DirectDatabaseUrl } from './config/env-urls.ts';
@@ -14,12 +15,14 @@ export { resolvePoolConfig } from './config/resolve-pool-config.ts';
 export type { TlsMode, TlsModeSource, TlsOptions, TlsVerification } from './config/tls-options.ts';
 export type { ErrorClassification, ErrorKind } from './errors/classify-error.ts';
 export { classifyError, tlsProblem } from './errors/classify-error.ts';
-export type { BatchOutcome, TlsProblem } from './errors/errors.ts';
+export type { BatchOutcome, OutcomeUnknownDuring, TlsProblem } from './errors/errors.ts';
 export {
   BatchError,
   ConfigError,
+  ConnectionSilentError,
   IncompatibleDependencyError,
   ManagerClosedError,
+  NoMatchingHostError,
   PoolingError,
   PoolSaturatedError,
   PoolTimeoutError,
@@ -30,7 +33,8 @@ export {
   TransactionRolledBackError,
   UnsupportedDependencyVersionError,
 } from './errors/errors.ts';
-export type { Pin, PoolingClient, PoolingClientMethods } from './extension/client-extension.ts';
+export type { PoolingClient, PoolingClientMethods, PoolingTransactionOptions } from './extension/client-extension.ts';
+export type { EndpointOptions } from './health/endpoint-access.ts';
 export type {
   ConnectionPoolCheck,
   DatabaseCheck,
@@ -58,10 +62,13 @@ export { createHealthHandler, createMetricsHandler, healthLoader, metricsLoader,
 export type { RequestContext, WaitUntil } from './lifecycle/request-context.ts';
 export { runWithRequestContext } from './lifecycle/request-context-scope.ts';
 export type { WarmupMode } from './lifecycle/warmup.ts';
+export type { ConfigWarning } from './logging/config-warnings.ts';
+export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
+export type { ConnectionPoolManagerOptions } from './manager/manager-options.ts';
 export type {
   BatchOptions,
   BatchResults,
-  ConnectionPoolManagerOptions,
+  DatabaseServer,
   ManagerMetrics,
   NamedPoolStats,
   PrismaClientLike,
@@ -69,8 +76,7 @@ export type {
   TransactionClientOf,
   TransactionFn,
   TransactionOptions,
-} from './manager/connection-pool-manager.ts';
-export { ConnectionPoolManager, createConnectionPoolManager } from './manager/connection-pool-manager.ts';
+} from './manager/types.ts';
 export type { MetricsSnapshot, OperationKind, OperationName } from './metrics/metrics.ts';
 export type { PoolStats } from './metrics/pool-stats.ts';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics/prometheus.ts';

@@ -9,6 +9,7 @@ import { redactDatabaseUrl } from '../config/database-url.ts';
 import { resolveDirectDatabaseUrl } from '../config/env-urls.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError, type ErrorKind } from '../errors/classify-error.ts';
+import { describeEndpointAccess } from '../health/endpoint-access.ts';
 import type { HealthReport } from '../health/health-check.ts';
 import { type ConnectionPoolManager, createConnectionPoolManager, type ManagerMetrics } from '../manager/connection-pool-manager.ts';
 import { detectRuntime } from '../runtime/detect-runtime.ts';
@@ -74,9 +75,10 @@ export function configurationOutcome(manager: ManagerView, env: Env, sources?: R
   } catch (error) {
     direct = `; migrations (directDatabaseUrl): ${describeError(error)}`;
   }
+  const endpoints = describeEndpointAccess(env, runtime);
   return {
-    ok: true,
-    detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}; URL from ${c.urlVariable}${fromWhere(sources, c.urlVariable)}${fromWhere(sources, 'USE_TRANSACTION_MODE') === ' (from --pooled)' ? '; transaction mode forced by --pooled' : ''}; TLS: ${c.tls.summary}${direct}`,
+    ok: endpoints.ok,
+    detail: `runtime ${runtime.runtime}${runtime.evidence ? ` (${runtime.evidence})` : ''}; ${c.mode} mode: ${c.reason}; URL from ${c.urlVariable}${fromWhere(sources, c.urlVariable)}${fromWhere(sources, 'USE_TRANSACTION_MODE') === ' (from --pooled)' ? '; transaction mode forced by --pooled' : ''}; TLS: ${c.tls.summary}${direct}; ${endpoints.text}`,
   };
 }
 

@@ -131,6 +131,51 @@ function schemaFile(root: string): string | null {
   return null;
 }
 
+/** Every `.prisma` file beside the schema file. */
+function schemaTexts(root: string): { file: string; text: string }[] {
+  const schema = schemaFile(root);
+  if (schema === null) return [];
+  // The schema's folder: a multi-file schema keeps its datasource and generator in any of its files.
+  const dir = path.dirname(schema);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.prisma'))
+    .map((f) => path.join(dir, f));
+  return files.map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+}
+
+/**
+ * One sentence when the schema is still Prisma 6's, else null. Prisma 7 refuses a datasource `url`
+ * (P1012: the URL moves to prisma.config.ts) and its `prisma-client` generator replaces
+ * `prisma-client-js` (https://www.prisma.io/docs/orm/more/upgrade-guides/upgrading-versions/upgrading-to-prisma-7):
+ * a service file written against that schema would import a client that is about to move.
+ */
+export function prisma6Schema(root: string): string | null {
+  const signs: string[] = [];
+  let where = '';
+  for (const { file, text } of schemaTexts(root)) {
+    const uncommented = text.replace(/\/\/.*$/gm, '');
+    for (const block of uncommented.matchAll(/\bdatasource\s+\w+\s*\{([^}]*)\}/g)) {
+      const url = /^\s*(url|directUrl)\s*=\s*(env\([^)]*\)|"[^"]*")/m.exec(block[1] ?? '');
+      if (url) {
+        signs.push(`the datasource sets ${url[1]} = ${url[2]?.startsWith('env') ? url[2] : '"…"'}`);
+        where ||= path.relative(root, file);
+      }
+    }
+    for (const block of uncommented.matchAll(/\bgenerator\s+\w+\s*\{([^}]*)\}/g)) {
+      if (/\bprovider\s*=\s*"prisma-client-js"/.test(block[1] ?? '')) {
+        signs.push('the generator is "prisma-client-js"');
+        where ||= path.relative(root, file);
+      }
+    }
+  }
+  if (signs.length === 0) return null;
+  return (
+    `${where} is a Prisma 6 schema (${signs.join('; ')}): move it to Prisma 7 first, as docs/migrating-from-prisma-6.md ` +
+    'shows (the URL goes to prisma.config.ts, the generator becomes provider = "prisma-client" with an output), ' +
+    'run npx prisma generate, then run init again; nothing was written'
+  );
+}
+
 /** Where the generated client is, as a module path without extension, or `@prisma/client`. */
 export function generatedClient(root: string): string {
   const schema = schemaFile(root);

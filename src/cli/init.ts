@@ -4,11 +4,40 @@
  * existing file. When it cannot tell the framework or the client's location it writes nothing and
  * says, in one sentence, which flag decides.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CannotTell, clientImportFor, detectProject, hiddenRoutesWarning, type Project } from './detect-project.ts';
+import { adoptSingletonSource } from './adopt-singleton.ts';
+import {
+  CannotTell,
+  clientImportFor,
+  detectProject,
+  type Framework,
+  hiddenRoutesWarning,
+  type Project,
+  prisma6Schema,
+} from './detect-project.ts';
 
-export function serviceFileSource(clientImport: string): string {
+/**
+ * The service file, exactly as the docs show it for the framework. Next.js: `import 'server-only'`
+ * first (a Client Component importing the file fails the build instead of bundling pg for the
+ * browser) and a `globalKey`, because Next.js evaluates the module once per bundle layer and on
+ * every hot reload (docs/nextjs.md). A seed or script run by tsx imports it with
+ * `tsx --conditions=react-server` (server-only's export map gives that condition an empty module).
+ */
+export function serviceFileSource(clientImport: string, framework: Framework | null = null): string {
+  if (framework === 'next') {
+    return `import 'server-only';
+import { createConnectionPoolManager } from 'prisma-pgbouncer-pooling';
+import { PrismaClient } from '${clientImport}';
+
+export const connectionPoolManager = createConnectionPoolManager({
+  createClient: (adapter) => new PrismaClient({ adapter }),
+  globalKey: 'app',
+});
+export const { withPooling, readWithPooling, writeWithPooling, batchWithPooling } = connectionPoolManager;
+export const prisma = connectionPoolManager.prisma;
+`;
+  }
   return `import { PrismaClient } from '${clientImport}';
 import { createConnectionPoolManager } from 'prisma-pgbouncer-pooling';
 
@@ -44,12 +73,14 @@ export interface InitOptions {
   clientImport?: string;
   /** Next.js: also write `instrumentation.ts` (warmup, OpenTelemetry). */
   instrumentation?: boolean;
+  /** An existing PrismaClient singleton module to rewrite in place (`init --adopt lib/prisma.ts`) instead of writing a new file. */
+  adopt?: string;
 }
 
 export type InitResult = (
   | { written: true; files: string[]; skipped: string[] }
   | { written: false; files: string[]; skipped: string[]; reason: string }
-) & { warning?: string };
+) & { warning?: string /** `--adopt`: the module's exports that are now the pooling client. */; adopted?: readonly string[] };
 
 /** Writes `content` unless the file exists ('wx' also refuses a file that appears meanwhile). */
 const writeNew = (file: string, content: string): boolean => {
@@ -59,15 +90,49 @@ const writeNew = (file: string, content: string): boolean => {
   return true;
 };
 
+/** The framework when it can be told, else null (for `--path` / `--adopt`, where it only shapes the file). */
+function frameworkOf(cwd: string): Framework | null {
+  try {
+    return detectProject(cwd).framework;
+  } catch (error) {
+    if (error instanceof CannotTell) return null;
+    throw error;
+  }
+}
+
+/** `init --adopt <file>`: the module keeps its path and its exports; its client becomes the manager's. */
+function adopt(cwd: string, target: string, options: InitOptions): InitResult {
+  const file = path.resolve(cwd, target);
+  const shown = path.relative(cwd, file);
+  if (!existsSync(file)) return { written: false, files: [], skipped: [], reason: `--adopt ${shown}: no such file` };
+  let clientImport: string | null = options.clientImport ?? null;
+  if (clientImport === null) {
+    try {
+      clientImport = clientImportFor(cwd, file);
+    } catch (error) {
+      if (!(error instanceof CannotTell)) throw error;
+    }
+  }
+  const result = adoptSingletonSource(readFileSync(file, 'utf8'), { clientImport, framework: frameworkOf(cwd) });
+  if (!result.adopted) return { written: false, files: [], skipped: [], reason: `${shown} ${result.reason}` };
+  writeFileSync(file, result.source);
+  return { written: true, files: [shown], skipped: [], adopted: result.exports };
+}
+
 export function runInit(cwd: string, options: InitOptions = {}): InitResult {
   let project: Project | null = null;
   try {
+    // Before anything is written: a service file written against a Prisma 6 schema imports a client that is about to move.
+    const prisma6 = prisma6Schema(cwd);
+    if (prisma6 !== null) return { written: false, files: [], skipped: [], reason: prisma6 };
+    if (options.adopt !== undefined) return adopt(cwd, options.adopt, options);
     if (options.path === undefined || options.instrumentation) project = detectProject(cwd);
+    const framework = project?.framework ?? frameworkOf(cwd);
     const file = path.resolve(cwd, options.path ?? project?.serviceFile ?? '');
     const clientImport = options.clientImport ?? clientImportFor(cwd, file);
     const files: string[] = [];
     const skipped: string[] = [];
-    (writeNew(file, serviceFileSource(clientImport)) ? files : skipped).push(path.relative(cwd, file));
+    (writeNew(file, serviceFileSource(clientImport, framework)) ? files : skipped).push(path.relative(cwd, file));
     if (options.instrumentation) {
       if (project?.framework !== 'next' || project.instrumentationFile === null) {
         return { written: files.length > 0, files, skipped, reason: '--instrumentation is for Next.js apps (instrumentation.ts)' };

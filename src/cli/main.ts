@@ -2,7 +2,7 @@
 /**
  * The package's command line:
  *   npx prisma-pgbouncer-pooling check [--json] [--pooled]       checks the app's DATABASE_URL
- *   npx prisma-pgbouncer-pooling init [--path FILE] [--client IMPORT] [--instrumentation]   writes the service file
+ *   npx prisma-pgbouncer-pooling init [--path FILE] [--client IMPORT] [--instrumentation] [--adopt FILE]   writes the service file
  * Exit codes: 0 ok, 1 a check failed, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +16,11 @@ const USAGE = `usage: prisma-pgbouncer-pooling <command>
                                     write the service file where the framework expects it (Next.js: lib/db.ts
                                     or src/lib/db.ts; React Router / Remix: app/services/connection-pool-manager.server.ts),
                                     PrismaClient imported from the schema's generator output; --instrumentation
-                                    also writes Next.js' instrumentation.ts (warmup); never overwrites`;
+                                    also writes Next.js' instrumentation.ts (warmup); never overwrites; a Prisma 6
+                                    schema (datasource url, prisma-client-js) is refused with what to do first
+  init --adopt FILE [--client IMPORT]
+                                    rewrite an existing PrismaClient singleton module (e.g. lib/prisma.ts) in place:
+                                    its default export and named exports become connectionPoolManager.prisma`;
 
 function usage(message: string): never {
   process.stderr.write(`prisma-pgbouncer-pooling: ${message}\n\n${USAGE}\n`);
@@ -55,12 +59,27 @@ async function check(args: string[]): Promise<number> {
 async function init(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { path: { type: 'string' }, client: { type: 'string' }, instrumentation: { type: 'boolean', default: false } },
+    options: {
+      path: { type: 'string' },
+      client: { type: 'string' },
+      instrumentation: { type: 'boolean', default: false },
+      adopt: { type: 'string' },
+    },
     strict: true,
   });
+  if (values.adopt !== undefined && (values.path !== undefined || values.instrumentation))
+    usage('--adopt rewrites the given file in place: it takes no --path or --instrumentation');
   const { runInit } = await import('./init.ts');
-  const result = runInit(process.cwd(), { path: values.path, clientImport: values.client, instrumentation: values.instrumentation });
-  for (const file of result.files) process.stdout.write(`wrote ${file}\n`);
+  const result = runInit(process.cwd(), {
+    path: values.path,
+    clientImport: values.client,
+    instrumentation: values.instrumentation,
+    adopt: values.adopt,
+  });
+  for (const file of result.files) {
+    const exports = result.adopted?.map((name) => (name === 'default' ? 'the default export' : name)).join(', ');
+    process.stdout.write(exports ? `adopted ${file}: ${exports} now connectionPoolManager.prisma\n` : `wrote ${file}\n`);
+  }
   if ('reason' in result) {
     process.stderr.write(`prisma-pgbouncer-pooling init: ${result.reason}\n`);
     return 1;

@@ -98,23 +98,23 @@ export function isPoolerHost(provider: string, parsed: ParsedDatabaseUrl): boole
 }
 
 /**
- * Warnings for a URL with a `target_session_attrs` to check that points at a pooler (a plain list
- * of poolers is fine and stays quiet): the pooler, not the client, picks the server behind it, so the host list only
- * picks among poolers and `target_session_attrs` asks the pooler's current server connection, not
- * "the primary". A pooler follows a switchover with its own configuration (PgBouncer `RELOAD`,
- * a managed endpoint's DNS); list the database servers themselves for libpq's behaviour.
- * `pooled`: transaction mode or a managed pooler's host. Also validates the list (ConfigError).
+ * Warnings for a multi-host URL that points at a pooler (transaction mode or a managed pooler's host).
+ *
+ * A list of poolers with `target_session_attrs=any` is a pooler fleet (Kubernetes replicas,
+ * `so_reuseport` hosts, one per zone: docs/pooler-fleets.md): choosing among poolers is the point,
+ * so it gets no warning. Any other `target_session_attrs` asks something only a database server can
+ * answer (read-write, primary, standby): through a pooler it asks whichever server connection the
+ * pooler lends for that one query, not the pooler, and says nothing about where the next transaction
+ * runs. A pooler follows a switchover with its own configuration (PgBouncer `RELOAD`, a managed
+ * endpoint's DNS); list the database servers themselves for libpq's behaviour.
+ * Also validates the list (ConfigError).
  */
 export function hostListWarnings(parsed: ParsedDatabaseUrl, pooled: boolean, variable: string): string[] {
   const list = parseHostList(parsed, variable);
-  // A plain list of poolers is fine (the first that answers is used); only a session attribute asks
-  // something a pooler cannot answer for the server behind it.
-  if (list.targetSessionAttrs === 'any' || !pooled) return [];
-  const what = [list.hosts.length > 1 ? `${list.hosts.length} hosts` : null, `target_session_attrs=${list.targetSessionAttrs}`]
-    .filter((part) => part !== null)
-    .join(' and ');
+  if (!pooled || list.targetSessionAttrs === 'any') return [];
+  const hosts = list.hosts.length > 1 ? `${list.hosts.length} hosts, ` : '';
   return [
-    `${variable}: a multi-host URL (${what}) that points at a pooler: the pooler picks the server behind it, so the host list only chooses among poolers and target_session_attrs checks the pooler's server connection; let the pooler follow the primary, or list the PostgreSQL servers themselves in session mode (docs/failover.md)`,
+    `${variable}: a multi-host URL (${hosts}target_session_attrs=${list.targetSessionAttrs}) that points at a pooler: only a database server can answer target_session_attrs, and through a pooler it asks whichever server connection the pooler lends for that one query; let the pooler follow the primary (target_session_attrs=any for a fleet of poolers), or list the PostgreSQL servers themselves in session mode (docs/failover.md)`,
   ];
 }
 

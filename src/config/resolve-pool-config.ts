@@ -14,8 +14,8 @@
  * `JSON.stringify`, `util.inspect` and spread copies never show a password, while the pool can still connect.
  */
 import { ConfigError } from '../errors/errors.ts';
-import { isVercelFunctionInstance } from '../lifecycle/function-instance.ts';
 import { detectRuntime, type Runtime, type RuntimeHost } from '../runtime/detect-runtime.ts';
+import { isVercelFunctionInstance } from '../runtime/function-instance.ts';
 import {
   type DatabaseUrlHost,
   effectivePort,
@@ -30,6 +30,7 @@ import { firstSetVariable, urlVariableNames, variableChoice } from './env-urls.t
 import { hostListWarnings, isPoolerHost } from './host-list.ts';
 import { checkMilliseconds } from './milliseconds.ts';
 import { namedStatementsRefusal, type PortRewrite, type ProviderId, planEndpoint } from './providers.ts';
+import { parseTcpSettings, resolveSilenceTimeout, type TcpSettings } from './tcp-settings.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
 
 export type PoolMode = 'transaction' | 'session';
@@ -49,6 +50,15 @@ export interface ResolveOptions {
   poolerTracksPreparedStatements?: boolean;
   /** What the JavaScript runtime shows of itself (Workers, Bun, Deno). Defaults to this runtime's globals (`currentHost()`). */
   host?: RuntimeHost;
+  /**
+   * How long a connection with a query outstanding may go without a byte from the server before it
+   * is destroyed (a silent host: an IP that moved, a deleted pod, a dropped NAT mapping); null turns
+   * the bound off. Defaults to the URL's `tcp_user_timeout` (ms), else, in a serverless runtime or
+   * transaction mode, min(15 000, pool timeout) (see SERVERLESS_SILENCE_TIMEOUT_MS), else none.
+   * A query that legitimately runs longer without sending a row is cut too: keep the server's
+   * `statement_timeout` below it (docs/failover.md, "Silent hosts").
+   */
+  silenceTimeoutMs?: number | null;
 }
 
 export interface ReadReplicaConfig {
@@ -102,6 +112,12 @@ export interface PoolConfig {
   readonly connectTimeoutMs: number;
   /** Client-side limit on one query (Prisma 6's `socket_timeout`, seconds in the URL); null = none. */
   readonly socketTimeoutMs: number | null;
+  /** The bound on a silent connection (see ResolveOptions.silenceTimeoutMs); null = none. */
+  readonly silenceTimeoutMs: number | null;
+  /** Where `silenceTimeoutMs` came from: the option, the URL's `tcp_user_timeout`, or the default. */
+  readonly silenceTimeoutSource: 'option' | 'url' | 'default';
+  /** The URL's libpq TCP parameters (`keepalives`, `keepalives_idle`, …), as libpq reads them. */
+  readonly tcp: TcpSettings;
   readonly idleTimeoutMs: number;
   /**
    * Use named (cached) prepared statements. Defaults to false: only `statement_cache_size` > 0 in
@@ -178,6 +194,7 @@ const checkOptions = (options: ResolveOptions): void => {
   const limit = options.connectionLimit;
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0))
     throw new ConfigError('connectionLimit', 'must be a positive integer');
+  if (options.silenceTimeoutMs !== null) checkMilliseconds('silenceTimeoutMs', options.silenceTimeoutMs);
   const tracks = options.poolerTracksPreparedStatements;
   if (tracks !== undefined && typeof tracks !== 'boolean') throw new ConfigError('poolerTracksPreparedStatements', 'must be a boolean');
 };
@@ -417,6 +434,17 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     );
   });
 
+  const poolTimeoutMs = options.poolTimeoutMs ?? source.settings.poolTimeoutMs ?? DEFAULT_POOL_TIMEOUT_MS;
+  const tcp = parseTcpSettings(source.parsed, source.variable);
+  // Replicas' URLs are checked too (a bad value is a ConfigError at the boundary); the pools share the primary's settings.
+  for (const replica of replicas) parseTcpSettings(replica.parsed, replica.variable);
+  const silence = resolveSilenceTimeout({
+    option: options.silenceTimeoutMs,
+    tcp,
+    serverless: serverless || mode === 'transaction',
+    poolTimeoutMs,
+  });
+
   const config: Omit<PoolConfig, 'connectionString' | 'pgbouncerAdminConnectionString'> = {
     runtime,
     runtimeEvidence: evidence,
@@ -433,9 +461,12 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     database: main.parsed.database,
     connectionLimit: main.connectionLimit,
     connectionLimitSource: main.connectionLimitSource,
-    poolTimeoutMs: options.poolTimeoutMs ?? source.settings.poolTimeoutMs ?? DEFAULT_POOL_TIMEOUT_MS,
+    poolTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs ?? source.settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     socketTimeoutMs: source.settings.socketTimeoutMs ?? null,
+    silenceTimeoutMs: silence.ms,
+    silenceTimeoutSource: silence.source,
+    tcp,
     idleTimeoutMs:
       options.idleTimeoutMs ??
       (isVercelFunctionInstance(env)

@@ -13,6 +13,7 @@
  */
 import {
   ConfigError,
+  ConnectionSilentError,
   IncompatibleDependencyError,
   ManagerClosedError,
   PoolSaturatedError,
@@ -132,6 +133,9 @@ const FAILOVER_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'P1001', 
  * - Supavisor when its database connection closes under a client (`DbHandler exited`,
  *   `(EDBHANDLEREXITED)`, supabase/supavisor#459).
  * - our own multi-host connect (src/pool/multi-host.ts) when no listed host is a match yet.
+ * Not our silence bound (ConnectionSilentError): a query slower than the bound looks the same, and
+ * running it again for a whole failover window would only load the server; the ordinary
+ * `maxAttempts` retry it on a fresh connection, which a silent path is not.
  */
 const FAILOVER_MESSAGES: readonly RegExp[] = [
   /Connection terminated unexpectedly/i,
@@ -376,6 +380,7 @@ const MESSAGE_RULES: readonly [RegExp, ErrorKind][] = [
   [/Client was closed and is not queryable/i, 'connection'],
   [/pgbouncer cannot connect to server/i, 'connection'],
   [/no host in the host list (matched|answered)/i, 'connection'], // src/pool/multi-host.ts
+  [/went silent: no byte for/, 'connection'], // our ConnectionSilentError, after Prisma wrapped it
   [/Cannot use a pool after calling end on the pool/i, 'config'], // pg-pool after disconnect()/shutdown()
 ];
 
@@ -438,6 +443,7 @@ function classify(error: unknown, s: Signals): ErrorClassification {
   if (error instanceof PoolSaturatedError) return result('pool-saturated', null);
   if (error instanceof ConfigError || error instanceof ManagerClosedError) return result('config', null);
   if (error instanceof IncompatibleDependencyError) return result('dependency', null);
+  if (error instanceof ConnectionSilentError) return result('connection', null);
   if (isAbort(error)) return result('aborted', null);
 
   const tls = tlsProblemOf(s);

@@ -79,14 +79,34 @@ export class PoolSaturatedError extends PoolingError {
   }
 }
 
+/** Where the connection was lost, which decides what the call may have done. */
+export type OutcomeUnknownDuring =
+  /** A transaction's COMMIT was in flight (a wrapper, an interactive `$transaction`). */
+  | 'commit'
+  /** A plain write (`prisma.post.create()`): Postgres commits a lone statement as it finishes. */
+  | 'write'
+  /** `$transaction([...])`: Prisma's own BEGIN … COMMIT was running. */
+  | 'transaction';
+
+const OUTCOME_UNKNOWN_MESSAGES: Readonly<Record<OutcomeUnknownDuring, string>> = Object.freeze({
+  commit: 'the connection was lost during COMMIT: the transaction may or may not have been committed (check before retrying)',
+  write: 'the connection was lost while the write ran: it may or may not have been applied (check before retrying)',
+  transaction:
+    'the connection was lost while the $transaction ran: it may or may not have been committed as a whole (check before retrying)',
+});
+
 /**
- * The connection was lost after the callback returned, while COMMIT was in flight: the
- * transaction may or may not have committed. Not retried unless the caller said `idempotent: true`.
+ * The connection was lost while a write could have been committed (see `during`): it may or may
+ * not have been applied. Not retried unless the caller said `idempotent: true`.
  */
 export class TransactionOutcomeUnknownError extends PoolingError {
   override name = 'TransactionOutcomeUnknownError';
-  constructor(options: { cause: unknown }) {
-    super('the connection was lost during COMMIT: the transaction may or may not have been committed (check before retrying)', options);
+  /** What was running when the connection was lost. Defaults to `commit`. */
+  readonly during: OutcomeUnknownDuring;
+  constructor(options: { cause: unknown; during?: OutcomeUnknownDuring }) {
+    const during = options.during ?? 'commit';
+    super(OUTCOME_UNKNOWN_MESSAGES[during], { cause: options.cause });
+    this.during = during;
   }
 }
 
@@ -221,5 +241,26 @@ export class PreparedStatementsNotTrackedError extends ConfigError {
     this.sqlState = sqlState;
     if (options?.cause !== undefined)
       Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, writable: true, configurable: true });
+  }
+}
+
+/**
+ * A connection with a query outstanding received no byte from the server for `silenceTimeoutMs`
+ * (a host that stopped answering without closing: an IP that moved, a deleted pod, a dropped NAT
+ * mapping). The connection was destroyed, never returned to the pool. Classified `connection`: a
+ * read is retried on a fresh connection; a write follows the outcome rules (a COMMIT cut this way
+ * has an unknown outcome).
+ */
+export class ConnectionSilentError extends PoolingError {
+  override name = 'ConnectionSilentError';
+  readonly silenceMs: number;
+  /** `host:port` the silent connection was open to (no user, no password). */
+  readonly host: string;
+  constructor(silenceMs: number, host: string) {
+    super(
+      `the connection to ${host} went silent: no byte for ${silenceMs} ms while a query was outstanding (silenceTimeoutMs); it was destroyed`,
+    );
+    this.silenceMs = silenceMs;
+    this.host = host;
   }
 }

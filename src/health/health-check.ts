@@ -52,6 +52,21 @@ export interface ConnectionPoolCheck {
   hosts?: string[];
   /** Only for a multi-host URL: what a host must be to be kept (libpq's `target_session_attrs`). */
   targetSessionAttrs?: string;
+  /** Only for a multi-host URL: each host as its monitor sees it (src/pool/host-monitor.ts), in URL order. */
+  hostStates?: HostHealth[];
+}
+
+/** One host of a multi-host URL as its monitor sees it: `down` hosts get no new connections. */
+export interface HostHealth {
+  /** `host:port`, no credentials. */
+  readonly host: string;
+  readonly state: 'up' | 'down';
+  /** Times it was marked down / found back / probed since the pool opened. */
+  readonly downs: number;
+  readonly recoveries: number;
+  readonly probes: number;
+  /** The error kind that marked it down last (`connection`, `silent`); null if it never was. */
+  readonly lastDownReason: string | null;
 }
 
 export interface PgbouncerCheck {
@@ -156,6 +171,8 @@ export interface HealthInput {
   pgbouncer?: { ok: true; cl_waiting: number } | { ok: false; error: ErrorKind } | null;
   /** Absent/null without read replicas. */
   replicas?: { ok: true; states: readonly ReplicaFigures['state'][] } | { ok: false; error: ErrorKind } | null;
+  /** A multi-host URL's hosts as their monitors see them; absent/null otherwise. */
+  hosts?: readonly Pick<HostHealth, 'host' | 'state' | 'lastDownReason'>[] | null;
 }
 
 export interface HealthVerdict {
@@ -195,6 +212,12 @@ export function deriveHealthStatus(input: HealthInput, thresholds: Readonly<Heal
   if (input.pool.utilization > thresholds.utilizationPercent) {
     connectionPool = 'degraded';
     reasons.push(`pool utilization ${input.pool.utilization}% > ${thresholds.utilizationPercent}%`);
+  }
+  // A host of a fleet that is down: new connections skip it, so the app still works with less room.
+  const down = input.hosts?.filter((h) => h.state === 'down') ?? [];
+  if (down.length > 0) {
+    connectionPool = 'degraded';
+    reasons.push(`${down.length} of ${input.hosts?.length} host(s) down: ${down.map((h) => `${h.host} (${h.lastDownReason})`).join(', ')}`);
   }
 
   let pgbouncer: HealthStatus | null = null;
@@ -242,6 +265,8 @@ export interface HealthDeps {
   readReplicas?: ((signal: AbortSignal) => Promise<ReplicaFigures[]>) | null;
   /** A multi-host URL's hosts and `target_session_attrs` (src/config/host-list.ts); absent otherwise. */
   hostList?: { readonly hosts: readonly string[]; readonly targetSessionAttrs: string } | null;
+  /** A multi-host URL's hosts as their monitors see them now (no I/O); absent/null otherwise. */
+  hostStates?: (() => readonly HostHealth[] | null) | null;
   /** Failovers ridden through so far (metrics); absent: not reported. */
   failovers?: (() => number) | null;
 }
@@ -312,11 +337,13 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
   ]);
   const connections = deps.poolStats();
   const utilization = poolUtilization(connections);
+  const hostStates = deps.hostStates?.() ?? null;
 
   const verdict = deriveHealthStatus(
     {
       database: db.ok ? { ok: true, latency: db.latency } : { ok: false, latency: db.latency, error: db.error },
       pool: { waiting: connections.waiting, utilization },
+      hosts: hostStates,
       pgbouncer: bouncer && (bouncer.ok ? { ok: true, cl_waiting: bouncer.value.cl_waiting } : { ok: false, error: bouncer.error }),
       replicas: replicas && (replicas.ok ? { ok: true, states: replicas.value.map((r) => r.state) } : { ok: false, error: replicas.error }),
     },
@@ -338,6 +365,7 @@ export async function checkHealthDetailed(deps: HealthDeps, options: HealthOptio
         connections: { ...connections },
         utilization,
         ...(deps.hostList ? { hosts: [...deps.hostList.hosts], targetSessionAttrs: deps.hostList.targetSessionAttrs } : {}),
+        ...(hostStates ? { hostStates: hostStates.map((h) => ({ ...h })) } : {}),
       },
     },
   };

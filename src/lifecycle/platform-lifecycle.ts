@@ -13,7 +13,7 @@
  */
 import { ConfigError } from '../errors/errors.ts';
 import { detectRuntime } from '../runtime/detect-runtime.ts';
-import { isFunctionInstance } from './function-instance.ts';
+import { isFunctionInstance } from '../runtime/function-instance.ts';
 import { attachKeepAlive, type ReleaseEmitter } from './keep-alive.ts';
 import { explicitSource, globalContextSource, type WaitUntil, type WaitUntilSource } from './request-context.ts';
 import { scopedSource } from './request-context-scope.ts';

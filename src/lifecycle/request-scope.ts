@@ -27,7 +27,16 @@ interface Slot {
 export interface RequestScope {
   /** The environment this request's state is configured from (e.g. a Worker's bindings); read at first use. */
   readonly env: Env;
-  /** Disposes of every value built in this scope; idempotent. Values asked for afterwards are not kept. */
+  /**
+   * Work that may still use this scope's values after the handler returned (a response body that
+   * streams from the database, the app's own `ctx.waitUntil` promises): `close()` waits for every
+   * promise handed here to settle — including ones handed in while it waits — before disposing.
+   */
+  waitFor(work: PromiseLike<unknown>): void;
+  /**
+   * Disposes of every value built in this scope once the work handed to `waitFor` has settled;
+   * idempotent. Values built while it waits are disposed of too; asked for afterwards, refused.
+   */
   close(): Promise<void>;
 }
 
@@ -35,6 +44,8 @@ class Scope implements RequestScope {
   readonly slots = new Map<object, Slot>();
   #env: Env | (() => Env);
   #closing: Promise<void> | null = null;
+  #disposing = false;
+  readonly #pending = new Set<PromiseLike<unknown>>();
   constructor(env: Env | (() => Env)) {
     this.#env = env;
   }
@@ -44,10 +55,22 @@ class Scope implements RequestScope {
     return this.#env;
   }
   get closed(): boolean {
-    return this.#closing !== null;
+    return this.#disposing;
+  }
+  waitFor(work: PromiseLike<unknown>): void {
+    if (this.#disposing) return;
+    this.#pending.add(work);
   }
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Settle everything handed to waitFor, again while new work arrives during the wait (a
+      // waitUntil called from a streaming body's pull): its failures are its owner's to report.
+      while (this.#pending.size > 0) {
+        const batch = [...this.#pending];
+        this.#pending.clear();
+        await Promise.allSettled(batch);
+      }
+      this.#disposing = true;
       const slots = [...this.slots.values()];
       this.slots.clear();
       // allSettled: one owner's failed dispose must not keep another's sockets open.

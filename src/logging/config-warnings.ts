@@ -12,15 +12,53 @@
 
 export const WARNING_TYPE = 'PrismaPgbouncerPoolingWarning';
 
-const CODES: readonly [RegExp, string][] = [
-  [/exceeds MAX_POOL_SIZE/, 'PGPOOL_BUDGET_EXCEEDED'],
-  [/session mode through/, 'PGPOOL_SESSION_THROUGH_POOLER'],
-  [/Supavisor needs the user/, 'PGPOOL_SUPAVISOR_USER'],
-  [/transaction mode on .* direct database endpoint/, 'PGPOOL_NO_POOLER'],
-  [/the options parameter is sent to PgBouncer/, 'PGPOOL_STARTUP_OPTIONS'],
-  [/lacks the pipeline client option/, 'PGPOOL_PG_NO_PIPELINE'],
-  [/does not verify the server certificate/, 'PGPOOL_TLS_UNVERIFIED'],
-  [/a multi-host URL .* points at a pooler/, 'PGPOOL_MULTI_HOST_POOLER'],
+/** Each row: what the message says, its code, and when it is given (the reference page lists the rows). */
+const CODES: readonly (readonly [RegExp, string, string])[] = [
+  [
+    /exceeds MAX_POOL_SIZE/,
+    'PGPOOL_BUDGET_EXCEEDED',
+    '`connection_limit` × `INSTANCE_COUNT` exceeds `MAX_POOL_SIZE`: the instances together can ask the pooler for more connections than it has.',
+  ],
+  [
+    /session mode through/,
+    'PGPOOL_SESSION_THROUGH_POOLER',
+    "Session mode through a transaction-mode pooler (port 6543, `pgbouncer=true`, Neon's `-pooler` host, Hyperdrive): SET, advisory locks, LISTEN and named prepared statements break.",
+  ],
+  [
+    /Supavisor needs the user/,
+    'PGPOOL_SUPAVISOR_USER',
+    'A Supabase pooler URL whose user lacks the project reference (`postgres.<ref>`): Supavisor answers "Tenant or user not found".',
+  ],
+  [
+    /transaction mode on .* direct database endpoint/,
+    'PGPOOL_NO_POOLER',
+    "Transaction mode on an endpoint known to be the database itself (an RDS instance, DigitalOcean's 25060, Railway's Postgres, Heroku's `DATABASE_URL`): no pooler in between; the message names the provider's pooler.",
+  ],
+  [
+    /the options parameter is sent to PgBouncer/,
+    'PGPOOL_STARTUP_OPTIONS',
+    '`options=` in a URL that goes through a PgBouncer: PgBouncer refuses it as a startup parameter unless `ignore_startup_parameters` lists it, and then drops it.',
+  ],
+  [
+    /lacks the pipeline client option/,
+    'PGPOOL_PG_NO_PIPELINE',
+    "The installed pg (< 8.23.0) has no `pipeline` option: each transaction's BEGIN costs a round trip of its own.",
+  ],
+  [
+    /does not verify the server certificate/,
+    'PGPOOL_TLS_UNVERIFIED',
+    "TLS encrypts but does not verify the server certificate (`sslmode=require`, Prisma 6's default): the message says how to verify.",
+  ],
+  [
+    /a multi-host URL .* points at a pooler/,
+    'PGPOOL_MULTI_HOST_POOLER',
+    "A multi-host URL points at poolers: the pooler picks the server behind it, so `target_session_attrs` checks the pooler's server connection.",
+  ],
+  [
+    /PGPOOL_ENDPOINT_TOKEN is not set on/,
+    'PGPOOL_ENDPOINT_TOKEN_UNSET',
+    'On a serverless platform without `PGPOOL_ENDPOINT_TOKEN`: `/api/health` answers its status alone and `/api/metrics` answers 401 until the token is set.',
+  ],
 ];
 
 /** The code of one of our configuration warnings. */

@@ -19,16 +19,17 @@ import {
 } from '../routing/routing-options.ts';
 import { resolveTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.ts';
 import { type ResolvedRetryOptions, type RetryOptions, resolveRetryOptions } from '../transaction/retry.ts';
-import type { PrismaClientLike, TransactionClientOf } from './types.ts';
+import type { DatabaseServer, PrismaClientLike, TransactionClientOf } from './types.ts';
 
 export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extends ReplicaRoutingOptions {
   /**
    * Builds the Prisma client on the adapter we create, e.g. `(adapter) => new PrismaClient({ adapter })`.
    * Called at most twice per pool, each time at first need: for the client of writes, `withPooling`
    * and `manager.client` / `manager.prisma`, and for the client of reads, whose transactions open
-   * READ ONLY (Prisma passes an adapter no "read only" flag).
+   * READ ONLY (Prisma passes an adapter no "read only" flag). `server` says which server and which of
+   * the two, e.g. `(adapter, server) => new PrismaClient({ adapter, log: server.role === 'replica' ? ['query'] : [] })`.
    */
-  createClient: (adapter: SqlDriverAdapterFactory) => C;
+  createClient: (adapter: SqlDriverAdapterFactory, server: DatabaseServer) => C;
   /** Environment to read (DATABASE_URL …). Defaults to `process.env`, read at first use. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Overrides for the pool settings derived from the environment. */
@@ -37,6 +38,13 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
   retry?: RetryOptions;
   /** Default interactive-transaction timeout, ms. Defaults to 10000. */
   transactionTimeoutMs?: number;
+  /**
+   * `prisma.$transaction(fn)` through `manager.prisma`: when the database rolled an attempt back as a
+   * whole (a serialization failure, a deadlock, a connection lost before COMMIT), run `fn` again, as
+   * `writeWithPooling` does. false: `fn` never runs twice (only an attempt that never started is
+   * retried); one call can say so with `$transaction(fn, { rerun: false })`. Defaults to true.
+   */
+  rerunTransactions?: boolean;
   /** Fail fast with PoolSaturatedError when this many callers already wait for a connection. Defaults to no limit. */
   maxWaitingCallers?: number;
   /** Shown in pg_stat_activity. Defaults to `connection-pool-manager`. */
@@ -91,13 +99,14 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
 
 /** Every option checked, defaults applied, frozen. */
 export interface ResolvedManagerOptions<C extends PrismaClientLike> {
-  readonly createClient: (adapter: SqlDriverAdapterFactory) => C;
+  readonly createClient: (adapter: SqlDriverAdapterFactory, server: DatabaseServer) => C;
   readonly env: Readonly<Record<string, string | undefined>> | undefined;
   readonly pool: ResolveOptions | undefined;
   readonly retry: ResolvedRetryOptions;
   readonly routing: ResolvedReplicaRoutingOptions;
   readonly telemetry: Readonly<TelemetryOptions>;
   readonly transactionTimeoutMs: number;
+  readonly rerunTransactions: boolean;
   readonly maxWaitingCallers: number | undefined;
   readonly applicationName: string;
   readonly healthTimeoutMs: number;
@@ -124,6 +133,8 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
   if (warmupProblem) throw new ConfigError('warmup', warmupProblem);
   if (warmupQuery !== undefined && typeof warmupQuery !== 'function')
     throw new ConfigError('warmupQuery', 'must be a function (tx) => Promise');
+  if (options.rerunTransactions !== undefined && typeof options.rerunTransactions !== 'boolean')
+    throw new ConfigError('rerunTransactions', `must be true or false, got ${String(options.rerunTransactions)}`);
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
     throw new ConfigError('onWarning', 'must be a function (warning) => void');
   return Object.freeze({
@@ -134,6 +145,7 @@ export function resolveManagerOptions<C extends PrismaClientLike>(options: Conne
     routing: resolveReplicaRoutingOptions(options),
     telemetry: resolveTelemetryOptions(options.telemetry),
     transactionTimeoutMs: checkMilliseconds('transactionTimeoutMs', options.transactionTimeoutMs) ?? DEFAULT_TRANSACTION_TIMEOUT_MS,
+    rerunTransactions: options.rerunTransactions ?? true,
     maxWaitingCallers,
     applicationName: applicationName ?? DEFAULT_APPLICATION_NAME,
     healthTimeoutMs: checkMilliseconds('healthTimeoutMs', options.healthTimeoutMs) ?? DEFAULT_HEALTH_TIMEOUT_MS,

@@ -8,13 +8,15 @@
  * docs/benchmarks.md, cold start).
  */
 import type pg from 'pg';
-import type { SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
+import { createAdapter } from '../adapter/create-adapter.ts';
+import type { ClientHandle } from '../call/call-plan.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError } from '../errors/classify-error.ts';
 import { configWarningCode } from '../logging/config-warnings.ts';
 import { managerLog } from '../logging/loggers.ts';
 import type { PoolTarget } from '../metrics/sink.ts';
-import { createPool, pgPipelineWarning } from '../pool/create-pool.ts';
+import { createPool, pgPipelineWarning, statementName } from '../pool/create-pool.ts';
+import { releaseHostFleet } from '../pool/host-fleet.ts';
 import { PoolAdmission } from '../pool/pool-admission.ts';
 import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
@@ -22,18 +24,17 @@ import { assertSupportedPrismaClient } from '../runtime/supported-versions.ts';
 import { describePoolTarget } from '../telemetry/pool-target.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { ResolvedManagerOptions } from './manager-options.ts';
-import type { PrismaClientLike } from './types.ts';
+import type { DatabaseServer, PrismaClientLike } from './types.ts';
 
-export interface PoolHandle<C> {
+export interface PoolHandle<C> extends ClientHandle<C> {
   /** Role, host, port, namespace and a `db.client.connection.pool.name` of its own (telemetry, metrics, Prometheus). */
   readonly target: PoolTarget;
   /** The client of writes and `withPooling`, built on first access. */
   readonly client: C;
-  /** That client once built (what `closePoolSet` disconnects), else null. */
-  writeClient: C | null;
   /** Built on first read: its transactions open READ ONLY (one BEGIN, Postgres enforces it). */
-  readOnlyClient: C | null;
-  readonly readOnlyAdapter: SqlDriverAdapterFactory;
+  readonly readOnlyClient: C;
+  /** The clients built so far (what `closePoolSet` disconnects). */
+  builtClients(): C[];
   readonly pool: pg.Pool;
   readonly limit: number;
   readonly admission: PoolAdmission;
@@ -79,19 +80,19 @@ export function openPoolSet<C extends PrismaClientLike>(
   warnAboutPipeline(options.onWarning);
   const built: PoolHandle<C>[] = [];
   const names = new Set<string>();
-  const open = (endpoint: Endpoint, role: PoolTarget['role']): PoolHandle<C> => {
+  const open = (endpoint: Endpoint, role: PoolTarget['role'], replicaIndex: number | null): PoolHandle<C> => {
     const target = describePoolTarget(role, endpoint.connectionString, config.schema, {
       poolName: options.telemetry.poolName,
       taken: names,
     });
     names.add(target.poolName);
-    const handle = openHandle(config, endpoint, target, options, telemetry);
+    const handle = openHandle(config, endpoint, target, replicaIndex, options, telemetry);
     built.push(handle);
     return handle;
   };
   try {
-    const primary = open(config, 'primary');
-    const replicas = config.readReplicas.map((replica) => open(replica, 'read'));
+    const primary = open(config, 'primary', null);
+    const replicas = config.readReplicas.map((replica, index) => open(replica, 'read', index));
     const router =
       replicas.length === 0
         ? null
@@ -107,6 +108,7 @@ export function openPoolSet<C extends PrismaClientLike>(
   } catch (error) {
     for (const handle of built) {
       handle.stopTelemetry?.();
+      releaseHostFleet(handle.pool);
       void handle.pool.end();
     }
     throw error;
@@ -117,16 +119,14 @@ function openHandle<C extends PrismaClientLike>(
   config: PoolConfig,
   endpoint: Endpoint,
   target: PoolTarget,
+  replicaIndex: number | null,
   options: ResolvedManagerOptions<C>,
   telemetry: Telemetry | null,
 ): PoolHandle<C> {
   const { role } = target;
   const { connectionString, connectionLimit, tls, portRewrite } = endpoint;
   const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
-  const { pool, adapter, readOnlyAdapter } = createPool({ connectionString, connectionLimit, tls, variable, portRewrite }, config, {
-    // A replica behind PgBouncer that lost its server hangs a connected client instead of refusing
-    // it: bound the wait so the read can still fall back to the primary within the pool timeout.
-    beginTimeoutMs: role === 'read' ? replicaStartTimeoutMs(config) : undefined,
+  const pool = createPool({ connectionString, connectionLimit, tls, variable, portRewrite }, config, {
     applicationName: options.applicationName,
     onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', target.poolName, classifyError(error).kind),
   });
@@ -141,15 +141,29 @@ function openHandle<C extends PrismaClientLike>(
       config.idleTimeoutMs,
       config.statementCache ? 'on' : 'off',
     );
+    const adapterOptions = {
+      schema: config.schema,
+      statementName: config.statementCache ? statementName : undefined,
+      // A replica behind PgBouncer that lost its server hangs a connected client instead of refusing
+      // it: bound the wait so the read can still fall back to the primary within the pool timeout.
+      beginTimeoutMs: role === 'read' ? replicaStartTimeoutMs(config) : undefined,
+    };
+    // What createClient is told: which server, so an app can give replicas options of their own.
+    const server = (readOnly: boolean): DatabaseServer =>
+      Object.freeze({ role: role === 'read' ? 'replica' : 'primary', host: target.address, port: target.port, replicaIndex, readOnly });
+    let writeClient: C | null = null;
+    let readOnlyClient: C | null = null;
     const handle: PoolHandle<C> = {
       target,
       get client(): C {
-        handle.writeClient ??= supportedClient(options.createClient(adapter));
-        return handle.writeClient;
+        writeClient ??= supportedClient(options.createClient(createAdapter(pool, adapterOptions), server(false)));
+        return writeClient;
       },
-      writeClient: null,
-      readOnlyClient: null,
-      readOnlyAdapter,
+      get readOnlyClient(): C {
+        readOnlyClient ??= supportedClient(options.createClient(createAdapter(pool, { ...adapterOptions, readOnly: true }), server(true)));
+        return readOnlyClient;
+      },
+      builtClients: () => [writeClient, readOnlyClient].filter((c): c is C => c !== null),
       pool,
       limit: connectionLimit,
       admission: new PoolAdmission(pool, connectionLimit, options.maxWaitingCallers),
@@ -157,6 +171,7 @@ function openHandle<C extends PrismaClientLike>(
     };
     return handle;
   } catch (error) {
+    releaseHostFleet(pool);
     void pool.end();
     throw error;
   }
@@ -176,20 +191,13 @@ function supportedClient<C extends PrismaClientLike>(client: C): C {
   return client;
 }
 
-/** A read-only transaction needs a client of its own: Prisma passes the adapter no "read only" flag. */
-export function readOnlyClientOf<C extends PrismaClientLike>(
-  handle: PoolHandle<C>,
-  createClient: (adapter: SqlDriverAdapterFactory) => C,
-): C {
-  handle.readOnlyClient ??= supportedClient(createClient(handle.readOnlyAdapter));
-  return handle.readOnlyClient;
-}
-
 /** Stops the router, telemetry, clients and pools, in that order; never rejects. */
 export async function closePoolSet<C extends PrismaClientLike>(set: PoolSet<C>): Promise<void> {
   await set.router?.close();
   for (const h of set.all) h.stopTelemetry?.();
-  const clients = set.all.flatMap((h) => [h.writeClient, h.readOnlyClient].filter((c): c is C => c !== null));
+  // A multi-host URL's pools let go of their host monitors (the last user stops the probes).
+  for (const h of set.all) releaseHostFleet(h.pool);
+  const clients = set.all.flatMap((h) => h.builtClients());
   await Promise.all(
     clients.map((client) =>
       client.$disconnect().catch((error: unknown) => managerLog('client disconnect failed: %s', classifyError(error).kind)),

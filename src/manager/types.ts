@@ -1,5 +1,5 @@
 /** The manager's public types: what an app's code sees of it. */
-import type { ReplicaFigures } from '../health/health-check.ts';
+import type { HostHealth, ReplicaFigures } from '../health/health-check.ts';
 import type { MetricsSnapshot } from '../metrics/metrics.ts';
 import type { PoolStats } from '../metrics/pool-stats.ts';
 import type { ReadsByTarget } from '../routing/read-router.ts';
@@ -15,6 +15,20 @@ export interface PrismaClientLike {
   $connect?(): Promise<void>;
 }
 
+/**
+ * Which server a client is built for: `createClient`'s second argument, so an app can give a
+ * replica's client options of its own (its own `log`, say). Host and port only, never a password.
+ */
+export interface DatabaseServer {
+  readonly role: 'primary' | 'replica';
+  readonly host: string;
+  readonly port: number;
+  /** The replica's position in `DATABASE_URL_READ`, from 0; null for the primary. */
+  readonly replicaIndex: number | null;
+  /** This client's transactions open READ ONLY (the pool's client of reads; see `createClient`). */
+  readonly readOnly: boolean;
+}
+
 /** The interactive-transaction client type of a generated PrismaClient. */
 // biome-ignore lint/suspicious/noExplicitAny: extracting the callback parameter of Prisma's overloaded $transaction
 export type TransactionClientOf<C> = C extends { $transaction(fn: (tx: infer Tx) => any, options?: any): any } ? Tx : never;
@@ -27,7 +41,11 @@ export type BatchResults<Ops extends readonly unknown[]> = {
 };
 
 export interface TransactionOptions {
-  /** Defaults: the database's (ReadCommitted) for `withPooling`, ReadCommitted for reads, Serializable for writes. */
+  /**
+   * Defaults: the database's (ReadCommitted) for `withPooling`, ReadCommitted for reads (each
+   * statement sees its own snapshot, one round trip per statement; `RepeatableRead` gives the whole
+   * read one snapshot for one round trip more, its COMMIT), Serializable for writes.
+   */
   isolationLevel?: IsolationLevel;
   /** Prisma's wait for a connection, ms. Defaults to the pool timeout + 1000 (so the pool's own, clearer timeout fires first). */
   maxWait?: number;
@@ -91,4 +109,10 @@ export interface ManagerMetrics extends MetricsSnapshot {
    * call. `read` is the first replica's; `replicaPools` names every replica.
    */
   poolNames: { primary: string; read: string | null } | null;
+  /**
+   * A multi-host `DATABASE_URL`'s hosts (a pooler fleet) as their monitors see them, in URL order:
+   * state, times marked down / found back / probed, and connections open to each now. Empty for a
+   * single-host URL or before the first call.
+   */
+  hosts: (HostHealth & { readonly openConnections: number })[];
 }

@@ -3,15 +3,24 @@ import { createLatencyHistogram, type LatencyHistogram } from './latency-histogr
 import type { OperationSink, PoolRole, PoolTarget } from './sink.ts';
 
 /**
- * What ran the operation: a wrapper (`withPooling` is `default`), or a plain client call through
- * `manager.prisma` (`plain-read`: findMany, count, $queryRaw …; `plain-write`: everything else).
+ * What ran the operation: a wrapper (`withPooling` is `default`), or a call through
+ * `manager.prisma` (`plain-read`: findMany, count, $queryRaw …; `plain-write`: every other plain
+ * call; `transaction`: `prisma.$transaction(...)`, array or interactive form).
  */
-export type OperationKind = 'default' | 'read' | 'write' | 'batch' | 'plain-read' | 'plain-write';
+export type OperationKind = 'default' | 'read' | 'write' | 'batch' | 'plain-read' | 'plain-write' | 'transaction';
 
-export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze(['default', 'read', 'write', 'batch', 'plain-read', 'plain-write']);
+export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze([
+  'default',
+  'read',
+  'write',
+  'batch',
+  'plain-read',
+  'plain-write',
+  'transaction',
+]);
 
 /** The wrapper kinds (what `withPooling` and friends record). */
-export type WrapperKind = Exclude<OperationKind, 'plain-read' | 'plain-write'>;
+export type WrapperKind = Exclude<OperationKind, 'plain-read' | 'plain-write' | 'transaction'>;
 
 export const WRAPPER_KINDS: readonly WrapperKind[] = Object.freeze(['default', 'read', 'write', 'batch']);
 
@@ -26,6 +35,7 @@ export const WRAPPER_NAMES = Object.freeze({
   batch: 'batchWithPooling',
   'plain-read': 'read',
   'plain-write': 'write',
+  transaction: '$transaction',
 } as const satisfies Record<OperationKind, string>);
 
 /** A plain client call's own name: Prisma's operation (`findMany`, `$queryRaw`) and model (`User`, null for raw queries). */
@@ -327,6 +337,7 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
           batch: figures(seriesOf('batch')),
           'plain-read': figures(seriesOf('plain-read')),
           'plain-write': figures(seriesOf('plain-write')),
+          transaction: figures(seriesOf('transaction')),
         },
         errorsByKind: Object.fromEntries(errorsByKind),
         retriesByKind: Object.fromEntries(retriesByKind),

@@ -136,6 +136,8 @@ export function renderPrometheus(
     /** What `warmup()` did, from `getMetrics()`; absent → no families. */
     warmupConnections?: number;
     warmupFailures?: number;
+    /** A multi-host URL's hosts as their monitors see them, from `getMetrics()`; absent or empty → no families. */
+    hosts?: ReadonlyArray<{ host: string; state: string; downs: number; probes: number }>;
   },
   pools: PrometheusPools,
   prefix = 'pgpool_',
@@ -253,6 +255,29 @@ export function renderPrometheus(
         'gauge',
         'How far the replica is behind the primary (sampled from WAL positions); NaN when unknown.',
         replicas.map((r): Sample => [{ replica: r.url }, r.lagMs === null ? Number.NaN : r.lagMs / 1000]),
+      ),
+    );
+  }
+  const hosts = snapshot.hosts ?? [];
+  if (hosts.length > 0) {
+    families.push(
+      family(
+        n('host_up'),
+        'gauge',
+        'Whether new connections may go to the host of a multi-host URL (1: up; 0: down until its monitor finds it back). Label: host:port.',
+        hosts.map((h): Sample => [{ host: h.host }, h.state === 'up' ? 1 : 0]),
+      ),
+      family(
+        n('host_downs_total'),
+        'counter',
+        'Times the host was marked down (refused, timed out or went silent).',
+        hosts.map((h): Sample => [{ host: h.host }, h.downs]),
+      ),
+      family(
+        n('host_probes_total'),
+        'counter',
+        "Connections the host's monitor opened to find it back.",
+        hosts.map((h): Sample => [{ host: h.host }, h.probes]),
       ),
     );
   }

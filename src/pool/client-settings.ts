@@ -3,7 +3,9 @@
  * (src/pool/create-pool.ts) and for the health probe's own client (src/pool/health-probes.ts), so
  * both connect the same way.
  *
- * - Prisma-only parameters (`connection_limit`, `pgbouncer` …) are removed: pg does not read them.
+ * - Prisma-only parameters (`connection_limit`, `pgbouncer` …) are removed: pg does not read them;
+ *   so are libpq's TCP parameters (`keepalives…`, `tcp_user_timeout`: src/config/tcp-settings.ts),
+ *   which become pg's `keepAlive` options and the silence bound instead.
  * - TLS: the URL's TLS parameters are translated with their Prisma 6 / libpq meaning
  *   (src/config/tls-options.ts) into pg's `ssl` option, and then removed from the URL. They must
  *   go: pg's ConnectionParameters does `Object.assign({}, config, parse(connectionString))`, so
@@ -19,6 +21,7 @@ import type tls from 'node:tls';
 import type pg from 'pg';
 import { PRISMA_ONLY_PARAMS, parseDatabaseUrl, stripParams } from '../config/database-url.ts';
 import { tlsDefaultsFor } from '../config/default-tls.ts';
+import { TCP_URL_PARAMS } from '../config/tcp-settings.ts';
 import { describeTlsFailure, parseTlsOptions, TLS_URL_PARAMS, type TlsOptions } from '../config/tls-options.ts';
 import { tlsProblem } from '../errors/classify-error.ts';
 import { ConfigError, TlsError } from '../errors/errors.ts';
@@ -47,7 +50,7 @@ export interface ClientSettingsOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS];
+const STRIPPED: readonly string[] = [...PRISMA_ONLY_PARAMS, ...TLS_URL_PARAMS, ...TCP_URL_PARAMS];
 
 function readTlsFile(file: string, param: string, variable: string): Buffer {
   const fs = nodeBuiltin('node:fs'); // outside the try: a runtime without node:fs is not a file that cannot be read

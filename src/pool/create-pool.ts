@@ -11,6 +11,9 @@
  * - `socket_timeout`   → pg's `query_timeout` (client-side limit on one query; Prisma 6 documented
  *                        it as "maximum number of seconds to wait until a single query terminates")
  * - idle timeout       → `idleTimeoutMillis` (short in serverless runtimes)
+ * - `keepalives`, `keepalives_idle` (libpq) → pg's `keepAlive`, `keepAliveInitialDelayMillis`
+ * - `silenceTimeoutMs` (`tcp_user_timeout`, or the serverless default) → a watch on each client
+ *   that destroys a connection silent for that long while a query is outstanding
  * - `schema`           → adapter-pg's `schema` option (a startup `options=-c search_path` would be
  *                        dropped by PgBouncer's ignore_startup_parameters)
  * - `pgbouncer=true` / `statement_cache_size=0` → no `statementNameGenerator`: adapter-pg then sends
@@ -20,16 +23,17 @@
  * pg's `ssl` option (src/pool/client-settings.ts, shared with the health probe).
  */
 import pg from 'pg';
-import { createAdapter, type SqlDriverAdapterFactory } from '../adapter/create-adapter.ts';
 import type { PortRewrite } from '../config/providers.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
 import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
+import { type HostFleet, registerHostFleet } from './host-fleet.ts';
 import { multiHostSetup } from './multi-host.ts';
 import { PG_NO_PIPELINE_WARNING, pgSupportsPipeline } from './pg-internals.ts';
 import { rewrittenPortAware } from './rewritten-port.ts';
+import { SilenceWatch, watchedQuery } from './silence-watch.ts';
 
 /** One pool's target: the primary or the read replica. */
 export interface PoolTarget {
@@ -44,20 +48,11 @@ export interface PoolTarget {
   readonly portRewrite?: PortRewrite | null;
 }
 
-export interface CreatedPool {
-  readonly pool: pg.Pool;
-  readonly adapter: SqlDriverAdapterFactory;
-  /** The same pool; every interactive transaction opens READ ONLY (for reads). */
-  readonly readOnlyAdapter: SqlDriverAdapterFactory;
-}
-
 export interface CreatePoolHooks {
   /** Errors of idle clients (server restart, PgBouncer KILL …). Without a listener pg would crash the process. */
   onIdleError?: (error: Error) => void;
   /** Application name shown in pg_stat_activity / SHOW CLIENTS. */
   applicationName?: string;
-  /** A deadline for each transaction's BEGIN to be answered (see AdapterOptions.beginTimeoutMs). Defaults to none. */
-  beginTimeoutMs?: number;
 }
 
 let crypto: ReturnType<typeof nodeBuiltin<'node:crypto'>> | undefined;
@@ -82,6 +77,14 @@ export function connectionCreatedAt(client: object): number | undefined {
 }
 
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
+  const { fleet, ...pgConfig } = buildPoolSetup(target, config, hooks);
+  // A pool built from these options is not tracked: it does not hold the shared fleet.
+  fleet?.release();
+  return pgConfig;
+}
+
+/** The pg.Pool options and, for a multi-host URL, the fleet of host monitors its clients report to. */
+function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks): pg.PoolConfig & { fleet: HostFleet | null } {
   const connectTimeoutMs = config.connectTimeoutMs;
   // A multi-host URL (libpq's h1,h2 + target_session_attrs): pg gets one host, the class picks it (src/pool/multi-host.ts).
   const hosts = multiHostSetup(buildClientSettings(target.connectionString, { tls: target.tls, variable: target.variable }));
@@ -89,8 +92,20 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
   // pg.Pool hands its own options to every new Client; this subclass gives the Client its own
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
+  const silenceMs = config.silenceTimeoutMs;
   class TimedClient extends hosts.wrap(rewrittenPortAware(target.portRewrite, tlsAwareClient(settings, pg.Client))) {
     readonly [CREATED_AT] = performance.now();
+    // The bound on a silent connection (src/pool/silence-watch.ts): the client is destroyed, never reused.
+    readonly #silence =
+      silenceMs === null
+        ? null
+        : new SilenceWatch(
+            this,
+            silenceMs,
+            () => `${this.host}:${this.port}`,
+            // A silent host in a fleet is down for every new connection until its monitor finds it back.
+            () => hosts.fleet?.hostOf(this)?.markDown('silent'),
+          );
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement
       // (src/adapter/pipelined-transaction.ts); a lone query behaves exactly as without it.
@@ -101,6 +116,13 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
       // falls in between and, unheard, would crash the process. The error still reaches the
       // client's next query and the pool drops the client, so nothing is lost by ignoring it here.
       this.on('error', ignoreClientError);
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() is overloaded (promise, callback, Submittable)
+    override query(...args: any[]): any {
+      // biome-ignore lint/suspicious/noExplicitAny: see above
+      const send = (...a: unknown[]) => (super.query as (...b: unknown[]) => any)(...a);
+      return this.#silence === null ? send(...args) : watchedQuery(this.#silence, send, args);
     }
   }
   return {
@@ -115,11 +137,14 @@ export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks:
     // An idle pool never keeps a serverless handler (or a script) alive. pg-pool then calls
     // `unref()` on its idle timers unguarded: only where timers have it (not on workerd).
     allowExitOnIdle: timersCanUnref(),
-    // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets.
-    keepAlive: true,
+    // Detects a dead peer (frozen instance, dropped NAT entry) on idle sockets; libpq's `keepalives`
+    // and `keepalives_idle` from the URL (src/config/tcp-settings.ts). Node sets the idle time only.
+    keepAlive: config.tcp.keepAlive,
+    keepAliveInitialDelayMillis: config.tcp.keepAliveIdleMs ?? undefined,
     application_name: hooks.applicationName,
     // @types/pg declares `Client` as a zero-argument constructor; pg really passes the options.
     Client: TimedClient as unknown as new () => pg.ClientBase,
+    fleet: hosts.fleet,
   };
 }
 
@@ -131,17 +156,12 @@ export function pgPipelineWarning(): string | null {
   return pipelineChecked;
 }
 
-export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): CreatedPool {
-  const pool = new pg.Pool(buildPgPoolConfig(target, config, hooks));
+/** The pool; our adapter over it is built by its user (src/manager/pool-set.ts), one layer up. */
+export function createPool(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.Pool {
+  const { fleet, ...pgConfig } = buildPoolSetup(target, config, hooks);
+  const pool = new pg.Pool(pgConfig);
+  // A multi-host URL's host monitors, found by the manager for metrics, health and shutdown.
+  if (fleet) registerHostFleet(pool, fleet);
   pool.on('error', (error) => hooks.onIdleError?.(error));
-  const adapterOptions = {
-    schema: config.schema,
-    statementName: config.statementCache ? statementName : undefined,
-    beginTimeoutMs: hooks.beginTimeoutMs,
-  };
-  return {
-    pool,
-    adapter: createAdapter(pool, adapterOptions),
-    readOnlyAdapter: createAdapter(pool, { ...adapterOptions, readOnly: true }),
-  };
+  return pool;
 }

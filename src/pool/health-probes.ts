@@ -76,6 +76,8 @@ async function withClient<T>(
     return result;
   } finally {
     signal?.removeEventListener('abort', destroy);
+    // The one-off client no longer uses the URL's fleet (shared with the pool: its monitors stay).
+    hosts.fleet?.release();
     if (ok) {
       // Graceful Terminate; should the peer not acknowledge it, the socket still goes.
       const timer = setTimeout(destroy, timeout);

@@ -166,3 +166,24 @@ export function pgSupportsPipeline(Client: new (config: pg.ClientConfig) => pg.C
 /** The warning for a pg without `pipeline` (code PGPOOL_PG_NO_PIPELINE). */
 export const PG_NO_PIPELINE_WARNING =
   "pg lacks the pipeline client option (pg ≥ 8.23.0): each transaction's BEGIN costs a round trip of its own instead of travelling with the first statement; install pg ≥ 8.23.0";
+
+/** What the silence watch needs of a client's socket: its 'data' events and destroy(error). */
+export interface WatchableStream {
+  on(event: 'data', listener: () => void): unknown;
+  off(event: 'data', listener: () => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * The socket a connected client reads from (src/pool/silence-watch.ts): pg 8.x keeps it at
+ * `client.connection.stream` and replaces it there with the TLS socket after the handshake
+ * (lib/connection.js `upgradeToSSL`), so it is looked up when a query starts, not at construction.
+ * Throws IncompatibleDependencyError when it is gone or lacks on/off/destroy.
+ */
+export function clientStream(client: pg.ClientBase): WatchableStream {
+  const stream = (client as { connection?: { stream?: Partial<WatchableStream> } }).connection?.stream;
+  if (stream && typeof stream.on === 'function' && typeof stream.off === 'function' && typeof stream.destroy === 'function') {
+    return stream as WatchableStream;
+  }
+  throw new IncompatibleDependencyError('pg', 'Client#connection.stream with on(), off() and destroy()');
+}

@@ -93,9 +93,10 @@ export class ReadRouter<H> {
   /**
    * Where the next attempt of a read goes; `after` is a parsed consistency token (or null), with
    * `afterTimeline`, the WAL timeline it belongs to when the token said (v2). `how`: `consistent`
-   * (default) honours this instance's writes and `after`; `any-replica` takes a healthy replica
-   * whatever it has replayed (`prisma.$replica()`); `primary` means an earlier attempt found its
-   * replica busy, so this one takes the primary (counted as `primary-fallback`). Counts the decision.
+   * (default) honours this instance's writes and `after`; `any-replica` (`prisma.$replica()`) takes
+   * a healthy replica whatever this instance wrote, but still one that has replayed `after`;
+   * `primary` means an earlier attempt found its replica busy, so this one takes the primary
+   * (counted as `primary-fallback`). Counts the decision.
    */
   route(
     after: Lsn | null,
@@ -117,9 +118,9 @@ export class ReadRouter<H> {
     if (otherTimeline && afterTimeline > known) this.#ownWrites.resolveSoon();
     // A write whose position is not known yet: the primary is the only server sure to show it.
     const route =
-      pending || (how === 'consistent' && otherTimeline)
+      pending || otherTimeline
         ? ({ target: 'primary-consistency' } as const)
-        : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : null, this.#turn++);
+        : selectReadRoute(statuses, how === 'consistent' ? maxLsn(this.#ownWrites.position, after) : after, this.#turn++);
     // The next read may find a replica caught up (or back); after a freeze, observations are refreshed.
     if (route.target !== 'replica') this.#monitor.refreshSoon();
     else this.#monitor.refreshIfStale();

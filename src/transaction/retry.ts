@@ -129,20 +129,24 @@ export interface RetryHooks<T = undefined> {
 
 const CONFLICT_KINDS: ReadonlySet<ErrorKind> = new Set(['serialization', 'deadlock']);
 
+/** How one call's attempts are retried: its policy, the hooks, and what every wait honours. */
+export interface RetryRun<Trace = undefined> {
+  readonly policy: ResolvedRetryOptions;
+  readonly hooks?: RetryHooks<Trace>;
+  /** Stops the loop at the next attempt or wait. */
+  readonly signal?: AbortSignal | undefined;
+  /** Handed to `hooks.onRetry` (the call's span). */
+  readonly trace?: Trace;
+}
+
 /**
- * Runs `attempt(context, n)` until it succeeds, a non-retryable error, an exhausted budget, the
- * deadline or an abort. Rejects with an AttemptFailure. Once a retried attempt's COMMIT outcome
- * was unknown, the final error is a TransactionOutcomeUnknownError whatever the last attempt did:
- * that earlier attempt may have committed.
+ * Runs `attempt(n)` until it succeeds, a non-retryable error, an exhausted budget, the deadline or
+ * an abort. Rejects with an AttemptFailure. Once a retried attempt's COMMIT outcome was unknown,
+ * the final error is a TransactionOutcomeUnknownError whatever the last attempt did: that earlier
+ * attempt may have committed.
  */
-export async function retry<C, T, Trace = undefined>(
-  attempt: (context: C, attemptNumber: number) => Promise<T>,
-  context: C,
-  options: ResolvedRetryOptions,
-  hooks: RetryHooks<Trace> = {},
-  signal?: AbortSignal,
-  trace?: Trace,
-): Promise<T> {
+export async function retry<T, Trace = undefined>(attempt: (attemptNumber: number) => Promise<T>, run: RetryRun<Trace>): Promise<T> {
+  const { policy: options, hooks = {}, signal, trace } = run;
   const deadline = performance.now() + options.deadlineMs;
   let conflictRetries = 0;
   let otherRetries = 0;
@@ -153,7 +157,7 @@ export async function retry<C, T, Trace = undefined>(
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
       signal?.throwIfAborted();
-      return await attempt(context, attemptNumber);
+      return await attempt(attemptNumber);
     } catch (caught) {
       const failure = toAttemptFailure(caught);
       const { classification } = failure;

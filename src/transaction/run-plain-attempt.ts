@@ -10,47 +10,24 @@
  */
 import { wasNotSent } from '../adapter/not-sent.ts';
 import { classifyError } from '../errors/classify-error.ts';
-import { TransactionOutcomeUnknownError } from '../errors/errors.ts';
-import type { OperationKind } from '../metrics/metrics.ts';
-import type { OperationSink, TraceHandle } from '../metrics/sink.ts';
-import type { PoolAdmission } from '../pool/pool-admission.ts';
+import { type OutcomeUnknownDuring, TransactionOutcomeUnknownError } from '../errors/errors.ts';
 import { AttemptFailure } from './retry.ts';
 
-/** What one attempt reports besides its result. */
-export interface PlainAttemptState {
-  /** The attempt had to queue: every connection of its pool was taken. */
-  waited: boolean;
-}
-
-export interface PlainAttempt {
-  readonly admission: PoolAdmission;
-  readonly sink: OperationSink;
-  readonly kind: OperationKind;
-  readonly trace: TraceHandle | undefined;
-  /** A write: a lost connection after sending is an unknown outcome. */
-  readonly write: boolean;
-}
-
-/** Rejects with an AttemptFailure (the error, classified once). */
-export async function runPlainAttempt(
-  attempt: PlainAttempt,
-  run: () => Promise<unknown>,
-  state: PlainAttemptState = { waited: false },
-): Promise<unknown> {
-  state.waited = attempt.admission.admit();
-  if (state.waited) attempt.sink.poolWaited(attempt.kind, attempt.trace);
+/**
+ * Runs one plain call (`write`: it may change data). Rejects with an AttemptFailure (the error,
+ * classified once). Admission and routing are the call runner's (src/call/call-runner.ts).
+ */
+export async function runPlainAttempt<R>(write: boolean, run: () => Promise<R>, during: OutcomeUnknownDuring = 'write'): Promise<R> {
   try {
     return await run();
   } catch (error) {
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
-    const classification = classifyError(error, { readOnly: attempt.write ? false : undefined });
-    if (attempt.write && classification.kind === 'connection' && !wasNotSent(error)) {
-      const unknown = new TransactionOutcomeUnknownError({ cause: error });
+    const classification = classifyError(error, { readOnly: write ? false : undefined });
+    if (write && classification.kind === 'connection' && !wasNotSent(error)) {
+      const unknown = new TransactionOutcomeUnknownError({ cause: error, during });
       throw new AttemptFailure(unknown, classifyError(unknown));
     }
     throw new AttemptFailure(error, classification);
-  } finally {
-    attempt.admission.settle();
   }
 }
 

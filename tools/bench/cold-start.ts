@@ -8,7 +8,7 @@
  * spreads over all of them and run i of an arm can be paired with run i of bare Prisma, at RTT 0
  * (PgBouncer on loopback) and RTT 20 ms (tools/stack/faults/tcp-proxy.ts, 10 ms each way).
  * Writes bench-results/cold-start.json and the tables between the cold-start markers of
- * docs/benchmarks.md and docs/serverless-platforms.md. A benchmark, not a test: nothing here asserts.
+ * docs/cold-start.md (once: other pages link it). A benchmark, not a test: nothing here asserts.
  *
  * Options: --runs=N (default 15; --quick 3), --arrival-ms=1000, --no-docs (print only).
  */
@@ -24,7 +24,7 @@ import { startStack } from '../stack/start-stack.ts';
 import { type ConsumerApp, createConsumerApp } from './consumer-app.ts';
 import { seed } from './workload.ts';
 
-const DOCS = ['docs/benchmarks.md', 'docs/serverless-platforms.md'];
+const DOCS = ['docs/cold-start.md'];
 const SETTLE_MS = 250;
 const log = (line: string) => console.error(line);
 

@@ -216,7 +216,7 @@ function overheadTable(results: BenchResults): string {
   return table(['overhead', 'measured'], rows);
 }
 
-/** Claim-by-claim commentary; every number in it comes from `results`. The overhead bullet goes with the overhead table. */
+/** What each measurement shows, in words; every number in it comes from `results`. The overhead bullet goes with the overhead table. */
 export function commentary(results: BenchResults): { scale: string[]; overheads: string[] } {
   const lines: string[] = [];
   const overheadLines: string[] = [];
@@ -227,9 +227,8 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
 
   const biggest = ratios.at(-1);
   if (biggest) {
-    const agrees = biggest.pooledServed >= 1000 && (biggest.servedRatio ?? 0) >= 10;
     lines.push(
-      `**10× more concurrent connections (100 → 1000+)** — ${agrees ? 'agrees' : 'does not hold here'}: with max_connections = ${results.settings.maxConnections} (${slots} for the app), direct connections served at most ${fmt(Math.max(...direct.map((d) => d.instancesServed)), 0)} instances and refused ${fmt(biggest.directRefused, 0)} of ${fmt(biggest.instances, 0)}; through PgBouncer ${fmt(biggest.pooledServed, 0)} of ${fmt(biggest.instances, 0)} were served (${x(biggest.servedRatio, 1)}) on ${fmt(results.settings.pgbouncerPoolSize, 0)} server connections.`,
+      `**Instances served** — with max_connections = ${results.settings.maxConnections} (${slots} for the app), direct connections served at most ${fmt(Math.max(...direct.map((d) => d.instancesServed)), 0)} instances and refused ${fmt(biggest.directRefused, 0)} of ${fmt(biggest.instances, 0)}; through PgBouncer ${fmt(biggest.pooledServed, 0)} of ${fmt(biggest.instances, 0)} were served (${x(biggest.servedRatio, 1)}) on ${fmt(results.settings.pgbouncerPoolSize, 0)} server connections.`,
     );
   }
   const first = ratios[0];
@@ -240,7 +239,7 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
       s && s.memory.backendsAtPeak > 0 ? s.memory.backendsPssMb / s.memory.backendsAtPeak : null;
     const last = ratios.at(-1) ?? first;
     lines.push(
-      `**90% less memory (~10 MB → ~1 MB per connection)** — per client served, yes: ${fmt(d?.memory.backendsPssPerServedMb, 2)} MB direct vs ${fmt(p?.memory.backendsPssPerServedMb, 2)} MB pooled at N = ${fmt(first.instances, 0)} (${pct(first.memoryPerServedRatio)} less), ${pct(last.memoryPerServedRatio)} less at N = ${fmt(last.instances, 0)} (${pct(last.serverMemoryPerServedRatio)} counting PgBouncer's own memory). Per server connection, no: a backend costs the same either way (${fmt(perBackend(d), 2)} vs ${fmt(perBackend(p), 2)} MB PSS); the saving is fewer backends per client, and our backends are lighter than the claimed ~10 MB because this workload touches few tables.`,
+      `**Postgres memory** — per client served: ${fmt(d?.memory.backendsPssPerServedMb, 2)} MB direct vs ${fmt(p?.memory.backendsPssPerServedMb, 2)} MB pooled at N = ${fmt(first.instances, 0)} (${pct(first.memoryPerServedRatio)} less), ${pct(last.memoryPerServedRatio)} less at N = ${fmt(last.instances, 0)} (${pct(last.serverMemoryPerServedRatio)} counting PgBouncer's own memory). Per server connection: ${fmt(perBackend(d), 2)} MB direct vs ${fmt(perBackend(p), 2)} MB pooled (PSS; a pooled backend runs many clients' work): the saving is fewer backends per client served.`,
     );
   }
   const pLines = ratios.map((r) => {
@@ -248,7 +247,6 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
     const p = pooled.find((s) => s.instances === r.instances);
     return `N = ${fmt(r.instances, 0)}: ${fmt(d?.latencyOk.p95Ms)} ms direct (${fmt(d?.opsOk, 0)} ops ok) vs ${fmt(p?.latencyOk.p95Ms)} ms pooled (${fmt(p?.opsOk, 0)} ops ok)`;
   });
-  const lower = ratios.filter((r) => r.p95Ratio !== null && r.p95Ratio <= 0.25).length;
   const d0 = direct[0];
   const p0 = pooled[0];
   const hopSentence =
@@ -263,28 +261,24 @@ export function commentary(results: BenchResults): { scale: string[]; overheads:
       ? ` At N = ${fmt(worstPooled.instances, 0)} much of that is the simulation itself: the simulated instances' Node processes had an event-loop delay p99 of ${fmt(worstPooled.eventLoopDelayP99Ms, 0)} ms, i.e. ${fmt(worstPooled.instances, 0)} Prisma clients on 2 shared cores are CPU-bound before Postgres is.`
       : '';
   lines.push(
-    `**75% lower p95 (200 → 50 ms)** — ${lower === ratios.length && ratios.length > 0 ? 'agrees' : lower > 0 ? 'only partly' : 'not reproduced'}: ${pLines.join('; ')}. ${hopSentence}Direct mode's main cost shows up as refused instances and failed operations (refused instances keep retrying, and each attempt costs Postgres a backend fork), not in the p95 of the operations that did run. Pooled p95 rises with N because every instance is admitted and the work queues for ${fmt(results.settings.pgbouncerPoolSize, 0)} server connections, where direct mode refuses it.${clientBound}`,
+    `**p95 latency** — ${pLines.join('; ')}. ${hopSentence}Direct mode's main cost shows up as refused instances and failed operations (refused instances keep retrying, and each attempt costs Postgres a backend fork), not in the p95 of the operations that did run. Pooled p95 rises with N because every instance is admitted and the work queues for ${fmt(results.settings.pgbouncerPoolSize, 0)} server connections, where direct mode refuses it.${clientBound}`,
   );
   const psErrors = pooled.reduce((t, s) => t + s.preparedStatementErrors, 0);
   const opsPooled = pooled.reduce((t, s) => t + s.opsOk + s.opsFailed, 0);
   const named = results.statements?.throughPgbouncer.named;
   lines.push(
-    `**Zero prepared-statement errors** — ${psErrors === 0 ? 'agrees' : 'does not hold'}: ${fmt(psErrors, 0)} in ${fmt(opsPooled, 0)} pooled operations (unnamed statements)${named ? `, against ${fmt(named.preparedStatementErrors, 0)} in ${fmt(named.ok + named.failed, 0)} when named statements are forced through PgBouncer 1.18` : ''}.`,
+    `**Prepared-statement errors** — ${fmt(psErrors, 0)} in ${fmt(opsPooled, 0)} pooled operations (unnamed statements)${named ? `, against ${fmt(named.preparedStatementErrors, 0)} in ${fmt(named.ok + named.failed, 0)} when named statements are forced through PgBouncer 1.18` : ''}.`,
   );
   const w = results.wrapperOverhead;
   if (w && results.pgbench) {
     overheadLines.push(
-      `**Overhead** — \`withPooling\` adds ${fmt(w.addedUs.withPoolingOverRawPrisma, 0)} µs per call over a raw \`$transaction\` (throughput ${x(w.ratios.withPoolingVsRawPrisma, 3)}); Prisma itself costs ${fmt(w.addedUs.rawPrismaOverRawPg, 0)} µs over raw pg${results.pgbench.ratio !== null ? `, and our stack reaches ${x(results.pgbench.ratio, 2)} of pgbench's throughput on the same SQL` : ''}.`,
+      `**Overhead** — \`withPooling\` adds ${fmt(w.addedUs.withPoolingOverRawPrisma, 0)} µs per call over a raw \`$transaction\` (throughput ${x(w.ratios.withPoolingVsRawPrisma, 3)}); Prisma itself costs ${fmt(w.addedUs.rawPrismaOverRawPg, 0)} µs over raw pg${results.pgbench.ratio !== null ? `, and our stack reaches ${x(results.pgbench.ratio, 2)} of pgbench's throughput on the same SQL` : ''}. One run of means is noise-dominated at this scale; [round trips](round-trips.md) compares the call paths interleaved, with their spread.`,
     );
   }
-  const l = results.loginCost;
-  if (l && l.scramVerifierCpuMsPerLogin > 0) {
+  // The login cost's figures are in the overheads table only (one run, one figure); this says what they mean.
+  if (results.loginCost) {
     lines.push(
-      `**Cold starts (not one of the claims above)** — PgBouncer 1.18 runs on one thread. With plain-text passwords in its auth_file each SCRAM client login costs it ${fmt(l.plainTextCpuMsPerLogin, 2)} ms of CPU (at most ~${fmt(1000 / l.plainTextCpuMsPerLogin, 0)} logins/s, during which no query moves); with the SCRAM verifier Postgres stores (what \`auth_query\` returns) it costs ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms. A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.`,
-    );
-  } else if (l) {
-    lines.push(
-      `**Cold starts (not one of the claims above)** — PgBouncer CPU per SCRAM client login: ${fmt(l.plainTextCpuMsPerLogin, 2)} ms with a plain-text auth_file, ${fmt(l.scramVerifierCpuMsPerLogin, 2)} ms with SCRAM verifiers.`,
+      '**Logins in a cold-start wave** — PgBouncer 1.18 runs on one thread, and a SCRAM client login costs it far more CPU with plain-text passwords in its auth_file than with the SCRAM verifier Postgres stores (what `auth_query` returns; the overheads table below has both figures). A cold-start wave of instances is a wave of logins: give PgBouncer verifiers.',
     );
   }
   const cpuRows = pooled.filter((r) => r.pgbouncerCpuPct !== null);

@@ -11,7 +11,7 @@
  * --telemetry (only the OpenTelemetry per-call cost; with --update-docs into docs/opentelemetry.md),
  * --n=100,1000 (instance counts), --think-ms=3000 (mean pause between an instance's requests),
  * --window-s=20 (measurement window per run), --client=light|prisma (what each simulated instance runs
- * on: tools/bench/light-client.ts, the default, or a PrismaClient each), --sections=scale,overheads,round-trips
+ * on: tools/bench/light-client.ts, the default, or a PrismaClient each), --sections=scale,overheads,round-trips,plain-cost
  * (default all; with --update-docs only the docs blocks and charts of the sections run are rewritten),
  * --session-n=100,1000 (the N that also run in session mode; default: all of --n; direct mode past a few
  * thousand instances is a reconnect storm that stalls the simulation itself on a small machine),
@@ -32,6 +32,7 @@ import { type LocalStack, startStack } from '../stack/start-stack.ts';
 import { writeCharts } from './charts.ts';
 import { measureMetricsCost, measureStatementModes, measureWrapperOverhead, runPgbench } from './overheads.ts';
 import { measureLoginCostAndSwitch } from './pgbouncer-auth.ts';
+import { measurePlainCost, type PlainCostResults, renderPlainCost } from './plain-cost.ts';
 import { childrenOf } from './proc-memory.ts';
 import type { BenchClient } from './protocol.ts';
 import { type BenchResults, computeRatios, renderBlocks, renderMarkdown } from './report.ts';
@@ -65,7 +66,7 @@ const connectTimeoutS = value('connect-timeout-s') === undefined ? undefined : N
 if (connectTimeoutS !== undefined && !(Number.isInteger(connectTimeoutS) && connectTimeoutS > 0))
   throw new Error('bench: --connect-timeout-s must be a positive integer');
 if (client !== 'light' && client !== 'prisma') throw new Error('bench: --client must be light or prisma');
-const SECTIONS = ['scale', 'overheads', 'round-trips'] as const;
+const SECTIONS = ['scale', 'overheads', 'round-trips', 'plain-cost'] as const;
 const sections = new Set((value('sections') ?? SECTIONS.join(',')).split(','));
 for (const section of sections)
   if (!(SECTIONS as readonly string[]).includes(section))
@@ -246,6 +247,11 @@ async function main(): Promise<void> {
       log('bench: round trips at RTT 0, 2, 20 ms and interleaved overhead ratios (tools/bench/round-trips.ts)');
       roundTrips = await measureRoundTrips(pooledStack, users, quick, log);
     }
+    let plainCost: PlainCostResults | null = null;
+    if (sections.has('plain-cost')) {
+      log('bench: a plain call through manager.prisma against the bare client and a no-op $extends (tools/bench/plain-cost.ts)');
+      plainCost = await measurePlainCost(pooledStack, users, quick, log, `npm run bench -- ${argv.join(' ')}`);
+    }
 
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
@@ -287,10 +293,18 @@ async function main(): Promise<void> {
       console.log(renderRoundTrips(roundTrips));
       writeFileSync(path.join(ROOT, 'bench-results/round-trips.json'), `${JSON.stringify(roundTrips, null, 2)}\n`);
     }
+    if (plainCost) {
+      console.log(renderPlainCost(plainCost));
+      writeFileSync(path.join(ROOT, 'bench-results/plain-cost.json'), `${JSON.stringify(plainCost, null, 2)}\n`);
+    }
     if (flag('update-docs')) {
       if (roundTrips) {
         writeRoundTripsDoc(roundTrips);
         log('bench: updated docs/round-trips.md (round-trip tables)');
+      }
+      if (plainCost) {
+        updateGeneratedBlocks('docs/round-trips.md', { 'plain-cost': renderPlainCost(plainCost) });
+        log('bench: updated docs/round-trips.md (plain-call cost)');
       }
       const blocks = renderBlocks(results);
       if (Object.keys(blocks).length > 0) {

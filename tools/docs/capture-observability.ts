@@ -1,9 +1,10 @@
 /**
  * `npm run docs:observability`: starts the local stack, runs real wrapper operations through the
- * app singleton (reads, Serializable writes with one real serialization conflict, batches, one
- * unique-constraint failure), then writes a real `getHealth()` response and a real `getMetrics()`
- * object into docs/health-and-metrics.md between the `health` and `metrics` markers. Nothing here
- * is typed by hand.
+ * app singleton (plain reads and writes through `connectionPoolManager.prisma`, wrapped reads,
+ * Serializable writes with one real serialization conflict, batches, one unique-constraint failure),
+ * then writes a real `getHealth()` response and the main fields of a real `getMetrics()` object (the
+ * rest is listed in docs/reference.md) into docs/health-and-metrics.md between the `health` and
+ * `metrics` markers, each with the command and the date. Nothing here is typed by hand.
  */
 import { randomUUID } from 'node:crypto';
 import { updateGeneratedBlocks } from '../lib/markers.ts';
@@ -16,7 +17,7 @@ try {
   exportStackEnv(stack);
   // Imported only now: the singleton reads process.env at first use.
   const app = await import('../../src/services/connection-pool-manager.server.ts');
-  const { connectionPoolManager, withPooling, readWithPooling, writeWithPooling, batchWithPooling } = app;
+  const { connectionPoolManager, withPooling, readWithPooling, writeWithPooling, batchWithPooling, prisma } = app;
   try {
     const tag = randomUUID().slice(0, 8);
     const users = await batchWithPooling(
@@ -46,6 +47,9 @@ try {
           : withPooling((tx) => tx.user.findUnique({ where: { id: users[i % users.length]?.id ?? owner.id } })),
       ),
     );
+    // Plain calls, as most app code makes them: counted as plain-read / plain-write.
+    for (let i = 0; i < 10; i++) await prisma.page.findMany({ where: { workspaceId: workspace.id }, take: 5 });
+    for (let i = 0; i < 3; i++) await prisma.activityLog.create({ data: { userId: owner.id, action: `view-${i}` } });
     // One real serialization conflict: both transactions read the row before either writes.
     let arrived = 0;
     let release: () => void = () => {};
@@ -70,8 +74,32 @@ try {
 
     const health = await connectionPoolManager.getHealth();
     const metrics = connectionPoolManager.getMetrics();
-    const block = (value: unknown) => `\`\`\`json\n${JSON.stringify(value, null, 2)}\n\`\`\``;
-    const blocks = { health: block(health), metrics: block(metrics) };
+    const date = new Date().toISOString().slice(0, 10);
+    const block = (value: unknown, what: string) =>
+      `${what} from \`npm run docs:observability\` on ${date} (the local stack on a shared 2-core machine: compare the figures with each other, not with a production database):\n\n\`\`\`json\n${JSON.stringify(value, null, 2)}\n\`\`\``;
+    // The fields a dashboard starts from; every other field is in docs/reference.md.
+    const kinds = ['read', 'write', 'plain-read', 'plain-write'] as const;
+    const sample = {
+      totalQueries: metrics.totalQueries,
+      failedQueries: metrics.failedQueries,
+      retries: metrics.retries,
+      p50Latency: metrics.p50Latency,
+      p95Latency: metrics.p95Latency,
+      p99Latency: metrics.p99Latency,
+      byKind: Object.fromEntries(
+        kinds.map((kind) => {
+          const k = metrics.byKind[kind];
+          return [kind, { totalQueries: k.totalQueries, failedQueries: k.failedQueries, retries: k.retries, p95Latency: k.p95Latency }];
+        }),
+      ),
+      errorsByKind: metrics.errorsByKind,
+      retriesByKind: metrics.retriesByKind,
+      poolWaits: metrics.poolWaits,
+      poolTimeouts: metrics.poolTimeouts,
+      outcomeUnknown: metrics.outcomeUnknown,
+      pool: metrics.pool,
+    };
+    const blocks = { health: block(health, 'A `getHealth()` response'), metrics: block(sample, 'The main fields of `getMetrics()`') };
     if (JSON.stringify(blocks).includes(new URL(stack.poolerUrl).password))
       throw new Error('refusing to write: the output contains the password');
     updateGeneratedBlocks(DOC, blocks);

@@ -2,13 +2,14 @@
  * The TypeScript samples of the docs, compiled against the package's built types (its `.d.ts`, as an
  * app sees them), so a sample that does not compile fails CI. The rule (docs/development.md):
  *
- * - Every fenced block whose info string starts with `ts` or `typescript` in README.md and docs/*.md
+ * - Every fenced block whose info string starts with `ts` or `typescript` in README.md, docs/*.md and docs/recipes/*.md
  *   is compiled, each as its own module, unless its info string also says `partial`
  *   (```` ```ts partial ````): a fragment that leaves out on purpose what it does not show.
  * - A sample imports this package by its name, an app's service file
  *   (`~/services/connection-pool-manager.server` or `@/lib/db`, or relatively, as from the app's
  *   `src/`: `./services/connection-pool-manager.server`, `./lib/db`) and its generated client
- *   (`~/generated/prisma/client`, over this repository's schema), and any package installed at the
+ *   (`~/generated/prisma/client`, `@/generated/prisma/client` or, from `src/`,
+ *   `./generated/prisma/client`, over this repository's schema), and any package installed at the
  *   repository's root. Anything else — a package not installed there (`next/server`, `@vercel/otel`),
  *   an app's own helper (`~/lib/demo.server`) — is typed `any`: the sample is checked against this
  *   package, not against every other one.
@@ -59,13 +60,16 @@ export function extractSamples(file: string, text: string): DocSample[] {
   return samples;
 }
 
-/** README.md and docs/*.md, in a stable order. */
+/** README.md, docs/*.md and docs/recipes/*.md, in a stable order. */
 export function docFiles(): string[] {
-  const docs = readdirSync(path.join(REPO_ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`);
-  return ['README.md', ...docs];
+  const pages = (folder: string) =>
+    existsSync(path.join(REPO_ROOT, folder))
+      ? readdirSync(path.join(REPO_ROOT, folder))
+          .filter((f) => f.endsWith('.md'))
+          .sort()
+          .map((f) => `${folder}/${f}`)
+      : [];
+  return ['README.md', ...pages('docs'), ...pages('docs/recipes')];
 }
 
 export function allSamples(): DocSample[] {
@@ -190,6 +194,7 @@ export async function compileSamples(samples: readonly DocSample[]): Promise<{ d
     // A sample in an app's src/ folder may import the service file relatively, too.
     write('samples/services/connection-pool-manager.server.ts', `export * from '~/services/connection-pool-manager.server';\n`);
     write('samples/lib/db.ts', `export * from '~/lib/db';\n`);
+    write('samples/generated/prisma/client.ts', `export * from '~/generated/prisma/client';\n`);
     write('globals.d.ts', SAMPLE_GLOBALS);
     write('shims.d.ts', importShims(samples));
 

@@ -1,6 +1,7 @@
 /**
  * The failover scenarios of docs/failover.md, each on a stack of its own (they stop, promote and
- * fence servers): 8 writers call `writeWithPooling` while
+ * fence servers): 8 writers call `writeWithPooling` (or, with `style: 'plain'`, make plain
+ * `manager.prisma.$executeRaw` calls and nothing else, as an app of plain calls does) while
  * - `pooler`: the primary is switched over (stop, promote the standby, PgBouncer RELOAD 1 s later)
  *   and the app talks to PgBouncer in transaction mode;
  * - `multi-host`: the same switchover, the app on a direct multi-host URL in session mode that lists
@@ -25,12 +26,20 @@ export interface ScenarioOptions {
   faultMs?: number;
   /** Writes before the fault and after it ended, ms. Defaults to 1000 each. */
   settleMs?: number;
+  /**
+   * `wrapped`: `writeWithPooling`, after `warmup()`. `plain`: plain calls through `manager.prisma`
+   * only (no wrapper, no warmup), so only plain calls can arm the failover window. Defaults to `wrapped`.
+   */
+  style?: CallStyle;
   log?: (line: string) => void;
 }
+
+export type CallStyle = 'wrapped' | 'plain';
 
 export interface ScenarioResult {
   readonly scenario: Scenario;
   readonly path: AppPath;
+  readonly style: CallStyle;
   readonly writers: number;
   readonly faultMs: number;
   readonly calls: number;
@@ -93,6 +102,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
   const writers = options.writers ?? 8;
   const faultMs = options.faultMs ?? 1500;
   const settleMs = options.settleMs ?? 1000;
+  const style = options.style ?? 'wrapped';
   const log = options.log ?? (() => {});
   const paths = scenarioPaths(scenario, options.only);
   const stack = await startStack({
@@ -119,6 +129,10 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
     try {
       // Connections open and Prisma's engine warm: the stall measured is the fault's, not a cold start's.
       for (const manager of managers) {
+        if (style === 'plain') {
+          for (let i = 0; i < writers; i++) await manager.prisma.$executeRaw`SELECT 1`;
+          continue;
+        }
         await manager.warmup();
         for (let i = 0; i < writers; i++) await manager.writeWithPooling((tx) => tx.$executeRaw`SELECT 1`);
       }
@@ -126,7 +140,10 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
         startWriterLoad(
           {
             writers,
-            write: (key) => manager.writeWithPooling((tx) => tx.$executeRaw`INSERT INTO failover_ledger (key) VALUES (${key})`),
+            write: (key) =>
+              style === 'plain'
+                ? manager.prisma.$executeRaw`INSERT INTO failover_ledger (key) VALUES (${key})`
+                : manager.writeWithPooling((tx) => tx.$executeRaw`INSERT INTO failover_ledger (key) VALUES (${key})`),
           },
           paths[i],
         ),
@@ -164,6 +181,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
         return {
           scenario,
           path,
+          style,
           writers,
           faultMs,
           calls: result.calls,

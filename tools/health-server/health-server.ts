@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EndpointOptions } from '../../src/health/endpoint-access.ts';
 import {
   createHealthHandler,
   createMetricsHandler,
@@ -20,6 +21,8 @@ export interface HealthServerOptions {
   /** Interface to bind. Defaults to every interface (a container's health probe comes from outside). */
   host?: string;
   manager: HealthSource & MetricsSource;
+  /** Who may see details and metrics (token, env, statusCacheMs). Defaults to the handlers' defaults. */
+  endpoint?: EndpointOptions;
 }
 
 export interface HealthServer {
@@ -34,10 +37,10 @@ export const HEALTH_PATH = '/api/health';
 export const METRICS_PATH = '/api/metrics';
 
 /** Routes by path: the two endpoints for GET/HEAD, 405 for other methods, 404 elsewhere. */
-export function createObservabilityRouter(manager: HealthSource & MetricsSource): FetchHandler {
+export function createObservabilityRouter(manager: HealthSource & MetricsSource, endpoint: EndpointOptions = {}): FetchHandler {
   const routes: Record<string, FetchHandler> = {
-    [HEALTH_PATH]: createHealthHandler(manager),
-    [METRICS_PATH]: createMetricsHandler(manager),
+    [HEALTH_PATH]: createHealthHandler(manager, endpoint),
+    [METRICS_PATH]: createMetricsHandler(manager, endpoint),
   };
   return async (request) => {
     const route = routes[new URL(request.url).pathname];
@@ -56,7 +59,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const port = options.port ?? 3001;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
     throw new TypeError(`startHealthServer: port must be 0–65535, got ${String(port)}`);
-  const server = http.createServer(toNodeListener(createObservabilityRouter(options.manager)));
+  const server = http.createServer(toNodeListener(createObservabilityRouter(options.manager, options.endpoint)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, options.host, () => {

@@ -108,7 +108,7 @@ const ADMIN_USER = 'pgbouncer_admin';
 const READY_TIMEOUT_MS = 30_000;
 
 /** initdb, postgres and pgbouncer refuse to run as root: drop to the `postgres` user then. */
-function runAsIds(): { uid: number; gid: number } | null {
+export function runAsIds(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   try {
@@ -147,7 +147,7 @@ function tail(file: string, lines = 20): string {
 }
 
 /** Polls until `SELECT 1` answers, the process dies, or the deadline passes. */
-async function waitUntilReady(connectionString: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
+export async function waitUntilReady(connectionString: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -169,7 +169,7 @@ async function waitUntilReady(connectionString: string, child: ChildProcess, wha
   throw new Error(`local stack: ${what} not ready after ${READY_TIMEOUT_MS} ms (${(lastError as Error)?.message}). Log:\n${tail(logFile)}`);
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {

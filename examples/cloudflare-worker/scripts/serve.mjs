@@ -11,7 +11,7 @@ import { buildWorker } from './build.mjs';
 export const COMPATIBILITY_DATE = '2026-06-01';
 
 /** Variables passed to the Worker as string bindings (its `vars`), when set. */
-const PASSED_VARS = ['USE_TRANSACTION_MODE', 'PGBOUNCER_ADMIN_URL', 'INSTANCE_COUNT', 'MAX_POOL_SIZE', 'DEBUG'];
+const PASSED_VARS = ['USE_TRANSACTION_MODE', 'PGBOUNCER_ADMIN_URL', 'INSTANCE_COUNT', 'MAX_POOL_SIZE', 'DEBUG', 'PGPOOL_ENDPOINT_TOKEN'];
 
 /**
  * Starts the Worker on `port` (0: a free one) and resolves to `{ url, close }`.

@@ -40,11 +40,33 @@ describe('check', () => {
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(report).toMatchObject({ ok: true, envFiles: ['.env.local', '.env'], config: { mode: 'session', urlVariable: 'DATABASE_URL' } });
     expect(report.checks[0]?.detail).toMatch(/URL from DATABASE_URL \(from \.env\.local\)/);
+    expect(report.checks[0]?.detail).toMatch(/; endpoints: open to every caller/);
     expect(session.code).toBe(0);
 
     const pooled = json((await runCli(['check', '--json', '--pooled'], { cwd: root, env: cleanEnv() })).stdout);
     expect(pooled).toMatchObject({ ok: true, config: { mode: 'transaction' } });
     expect(pooled.checks[0]?.detail).toMatch(/forced by USE_TRANSACTION_MODE=true.*transaction mode forced by --pooled/);
+  });
+
+  it('says what the health and metrics endpoints will do: a short PGPOOL_ENDPOINT_TOKEN fails the configuration check, unshown', async () => {
+    const root = app({ '.env.local': `DATABASE_URL=${stack.poolerUrl}\nPGPOOL_ENDPOINT_TOKEN=tooshort\n` });
+    const result = await runCli(['check', '--json'], { cwd: root, env: cleanEnv() });
+    const report = json(result.stdout);
+    expect(report.checks.find((c) => c.name === 'configuration')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/endpoints: PGPOOL_ENDPOINT_TOKEN: must be at least 16 characters/),
+    });
+    expect(result.stdout).not.toContain('tooshort');
+    expect(result.code).toBe(1);
+    const lambda = json(
+      (
+        await runCli(['check', '--json'], {
+          cwd: app({ '.env.local': `DATABASE_URL=${stack.poolerUrl}\n` }),
+          env: cleanEnv({ AWS_LAMBDA_FUNCTION_NAME: 'f' }),
+        })
+      ).stdout,
+    );
+    expect(lambda.checks[0]?.detail).toMatch(/endpoints: PGPOOL_ENDPOINT_TOKEN not set on lambda: .*metrics answer 401/);
   });
 
   it('reads .env.<NODE_ENV>.local first and leaves .env.local out for NODE_ENV=test (as Next.js does)', async () => {

@@ -3,11 +3,18 @@
  * it, the client import follows the schema's generator output and the tsconfig aliases, nothing is
  * overwritten, and when it cannot tell it writes nothing and says so in one sentence.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { adoptSingletonSource } from '~/cli/adopt-singleton.ts';
+import { serviceFileSource } from '~/cli/init.ts';
 import { cleanEnv, runCli } from '../../support/cli.ts';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -136,5 +143,163 @@ describe('init', () => {
     expect(result.stderr).toMatch(message);
     expect(existsSync(path.join(root, 'lib'))).toBe(false);
     expect(existsSync(path.join(root, 'app/services'))).toBe(false);
+  });
+
+  it('a Prisma 6 schema (datasource url = env(...), prisma-client-js): one sentence saying what to do first, exit 1, nothing written', async () => {
+    const prisma6 = `generator client {\n  provider = "prisma-client-js"\n}\n\ndatasource db {\n  provider  = "postgresql"\n  url       = env("DATABASE_URL")\n  directUrl = env("DIRECT_URL")\n}\n`;
+    const root = project({
+      deps: { next: '15.0.0', '@prisma/client': '6.19.0' },
+      dirs: ['app'],
+      files: { 'prisma/schema.prisma': prisma6 },
+    });
+    for (const args of [[], ['--adopt', 'lib/prisma.ts'], ['--path', 'lib/x.ts', '--client', 'y']]) {
+      const result = await init(root, ...args);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(
+        /^prisma-pgbouncer-pooling init: prisma\/schema\.prisma is a Prisma 6 schema \(the datasource sets url = env\("DATABASE_URL"\); the generator is "prisma-client-js"\): move it to Prisma 7 first/,
+      );
+      expect(result.stderr).toContain('then run init again');
+    }
+    expect(existsSync(path.join(root, 'lib'))).toBe(false);
+    // Only the generator left: still Prisma 6's.
+    const generatorOnly = project({
+      deps: { next: '15.0.0' },
+      dirs: ['app'],
+      files: { 'prisma/schema.prisma': 'generator client {\n  provider = "prisma-client-js"\n  output = "../gen"\n}\n' },
+    });
+    expect((await init(generatorOnly)).stderr).toMatch(/is a Prisma 6 schema \(the generator is "prisma-client-js"\)/);
+  });
+
+  it('Next.js: exactly the file the docs show (server-only first, globalKey)', async () => {
+    const root = project({
+      deps: { next: '16.0.0' },
+      dirs: ['app'],
+      files: { 'tsconfig.json': tsconfig({ '@/*': ['./*'] }), 'prisma/schema.prisma': schema('../lib/generated/prisma') },
+    });
+    expect(await init(root)).toMatchObject({ code: 0, stdout: 'wrote lib/db.ts\n' });
+    expect(read(root, 'lib/db.ts')).toBe(`import 'server-only';
+import { createConnectionPoolManager } from 'prisma-pgbouncer-pooling';
+import { PrismaClient } from '@/lib/generated/prisma/client';
+
+export const connectionPoolManager = createConnectionPoolManager({
+  createClient: (adapter) => new PrismaClient({ adapter }),
+  globalKey: 'app',
+});
+export const { withPooling, readWithPooling, writeWithPooling, batchWithPooling } = connectionPoolManager;
+export const prisma = connectionPoolManager.prisma;
+`);
+  });
+
+  it('--adopt lib/prisma.ts: the globalForPrisma singleton rewritten in place, its importers untouched', async () => {
+    const singleton = `import { PrismaClient } from '@prisma/client'\n\nconst globalForPrisma = globalThis as unknown as { prisma: PrismaClient }\n\nexport const prisma = globalForPrisma.prisma || new PrismaClient()\n\nif (process.env.NODE_ENV !== 'production') globalForPrisma.prisma = prisma\n\nexport default prisma\n`;
+    const page = "import prisma from '@/lib/prisma';\nexport default async function Page() { return prisma.user.count(); }\n";
+    const root = project({
+      deps: { next: '16.0.0' },
+      dirs: ['app'],
+      files: {
+        'tsconfig.json': tsconfig({ '@/*': ['./*'] }),
+        'prisma/schema.prisma': schema('../lib/generated/prisma'),
+        'lib/prisma.ts': singleton,
+        'app/page.tsx': page,
+      },
+    });
+    const result = await init(root, '--adopt', 'lib/prisma.ts');
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toBe('adopted lib/prisma.ts: the default export, prisma now connectionPoolManager.prisma\n');
+    const adopted = read(root, 'lib/prisma.ts');
+    expect(adopted).toBe(`${serviceFileSource('@/lib/generated/prisma/client', 'next')}export default prisma;\n`);
+    expect(read(root, 'app/page.tsx')).toBe(page);
+    expect(existsSync(path.join(root, 'lib/db.ts'))).toBe(false);
+    // Twice: refused, left as is.
+    const again = await init(root, '--adopt', 'lib/prisma.ts');
+    expect(again).toMatchObject({
+      code: 1,
+      stderr: 'prisma-pgbouncer-pooling init: lib/prisma.ts already uses createConnectionPoolManager; left as is\n',
+    });
+    expect(read(root, 'lib/prisma.ts')).toBe(adopted);
+    // The transform is the one the unit tests pin.
+    expect(adoptSingletonSource(singleton, { clientImport: '@/lib/generated/prisma/client', framework: 'next' })).toMatchObject({
+      source: adopted,
+    });
+  });
+
+  it('--adopt of a module it cannot carry over: one sentence, the file untouched', async () => {
+    const source =
+      "import { PrismaClient } from '@prisma/client';\nexport const prisma = new PrismaClient();\nexport function helper() {}\n";
+    const root = project({
+      deps: { 'react-router': '7.0.0' },
+      dirs: ['app'],
+      files: { 'prisma/schema.prisma': schema('../app/generated/prisma'), 'app/db.server.ts': source },
+    });
+    const result = await init(root, '--adopt', 'app/db.server.ts');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'prisma-pgbouncer-pooling init: app/db.server.ts exports more than the client (function helper): move those to another module, then run init --adopt again\n',
+    );
+    expect(read(root, 'app/db.server.ts')).toBe(source);
+    expect((await init(root, '--adopt', 'app/missing.ts')).stderr).toBe(
+      'prisma-pgbouncer-pooling init: --adopt app/missing.ts: no such file\n',
+    );
+  });
+});
+
+describe('a seed run by tsx uses the Next.js service file (server-only inside)', () => {
+  const stack = inject('stack');
+  const tsx = path.join(REPO, 'node_modules/.bin/tsx');
+  const run = (root: string, args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        tsx,
+        args,
+        { cwd: root, env: cleanEnv({ DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true' }), timeout: 60_000 },
+        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
+
+  /** A Next.js app folder with the real packages: server-only from npm, this package (its dist) and its peers through its own node_modules. */
+  function nextApp(files: Record<string, string> = {}): string {
+    const root = project({
+      deps: { next: '16.0.0' },
+      dirs: ['app', 'node_modules', 'prisma'],
+      files: { 'tsconfig.json': tsconfig({}), ...files },
+    });
+    writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'app', type: 'module', dependencies: { next: '16.0.0' } }));
+    symlinkSync(path.join(REPO, 'node_modules/server-only'), path.join(root, 'node_modules/server-only'));
+    symlinkSync(REPO, path.join(root, 'node_modules/prisma-pgbouncer-pooling'));
+    return root;
+  }
+  const client = path.join(REPO, 'src/generated/prisma/client.ts');
+
+  it('`tsx --conditions=react-server prisma/seed.ts` queries the database through it; without the condition server-only refuses', async () => {
+    const root = nextApp();
+    expect(await init(root, '--client', client)).toMatchObject({ code: 0, stdout: 'wrote lib/db.ts\n' });
+    expect(read(root, 'lib/db.ts').startsWith("import 'server-only';\n")).toBe(true);
+    writeFileSync(
+      path.join(root, 'prisma/seed.ts'),
+      "import { connectionPoolManager, withPooling } from '../lib/db';\n\nconst rows = await withPooling((tx) => tx.$queryRaw`SELECT 41 + 1 AS answer`);\nconsole.log(JSON.stringify(rows));\nawait connectionPoolManager.disconnect();\n",
+    );
+    const seeded = await run(root, ['--conditions=react-server', 'prisma/seed.ts']);
+    expect(seeded.stderr).toBe('');
+    expect(seeded).toMatchObject({ code: 0, stdout: '[{"answer":42}]\n' });
+    const refused = await run(root, ['prisma/seed.ts']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('This module cannot be imported from a Client Component module');
+  });
+
+  it("an adopted lib/prisma.ts: the seed's `import prisma from '../lib/prisma'` keeps working, now through the manager", async () => {
+    const root = nextApp({
+      'lib/prisma.ts':
+        "import { PrismaClient } from '@prisma/client'\n\nconst globalForPrisma = globalThis as unknown as { prisma: PrismaClient }\n\nexport const prisma = globalForPrisma.prisma || new PrismaClient()\n\nif (process.env.NODE_ENV !== 'production') globalForPrisma.prisma = prisma\n\nexport default prisma\n",
+      'prisma/seed.ts':
+        "import prisma, { connectionPoolManager } from '../lib/prisma';\n\nconst rows = await prisma.$queryRaw`SELECT 6 * 7 AS answer`;\nconsole.log(JSON.stringify({ rows, operations: connectionPoolManager.getMetrics().totalQueries }));\nawait connectionPoolManager.disconnect();\n",
+    });
+    expect(await init(root, '--adopt', 'lib/prisma.ts', '--client', client)).toMatchObject({ code: 0 });
+    const seeded = await run(root, ['--conditions=react-server', 'prisma/seed.ts']);
+    expect(seeded.stderr).toBe('');
+    expect(seeded.code).toBe(0);
+    // The plain call went through the manager: its metrics counted it.
+    expect(JSON.parse(seeded.stdout)).toEqual({ rows: [{ answer: 42 }], operations: 1 });
   });
 });

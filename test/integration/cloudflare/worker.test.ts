@@ -6,10 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildExampleWorker, startExampleWorker } from '../../../tools/example/worker.ts';
-import { type SocketRow, showClients, showStats } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { type SocketRow, showClients, showPools, showStats } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { sql } from '../../support/managers.ts';
 
 const stack = inject('stack');
 const DATABASE = 'app';
+/** The health details need the bearer token on a serverless platform (Workers is one). */
+const ENDPOINT_TOKEN = `worker-test-${Math.random().toString(36).slice(2)}-token`;
 /** A request that hangs fails the test instead of stalling it (workerd itself cancels a hung one after ~30 s). */
 const REQUEST_DEADLINE_MS = 20_000;
 
@@ -47,7 +50,10 @@ beforeAll(async () => {
     port: 0,
     databaseUrl: stack.poolerUrl,
     // sslmode=disable: under workerd the default `prefer`'s TLS question gets no answer (see tools/example/run-worker.ts).
-    env: { PGBOUNCER_ADMIN_URL: `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable` },
+    env: {
+      PGBOUNCER_ADMIN_URL: `${stack.adminUrl}${stack.adminUrl.includes('?') ? '&' : '?'}sslmode=disable`,
+      PGPOOL_ENDPOINT_TOKEN: ENDPOINT_TOKEN,
+    },
     build: false,
     log: (line) => workerd.push(line),
   });
@@ -104,7 +110,7 @@ describe('the Worker example under workerd, through Hyperdrive to PgBouncer', ()
   it('reports health from inside the Worker: transaction mode over Hyperdrive, PgBouncer seen', async () => {
     type Report = { status: string; checks: { connectionPool: { mode: string; provider?: string }; pgbouncer?: { status: string } } };
     const read = async () => {
-      const response = await call('/api/health');
+      const response = await call('/api/health', { headers: { authorization: `Bearer ${ENDPOINT_TOKEN}` } });
       return { code: response.status, report: (await response.json()) as Report };
     };
     // The PgBouncer check is `degraded` while another client briefly waits on the shared pooler: poll for healthy.
@@ -120,7 +126,53 @@ describe('the Worker example under workerd, through Hyperdrive to PgBouncer', ()
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
   });
 
+  it('streams 30 of 30 bodies whose every line is a database read made after the handler returned', async () => {
+    const email = `worker-${run}-streamed@example.com`;
+    expect((await createUser(email)).status).toBe(200);
+    const bodies: string[] = [];
+    for (let round = 0; round < 30; round++) {
+      const response = await call(`/users/${encodeURIComponent(email)}/stream`);
+      expect(response.status, workerd.join('\n')).toBe(200);
+      bodies.push(await response.text());
+    }
+    // Three lines each, every one found the user: the request's pool was open for the whole body.
+    expect(bodies, workerd.join('\n')).toEqual(Array(30).fill(`0 ${email}\n1 ${email}\n2 ${email}\n`));
+  });
+
+  it('a body the client abandons midway still ends its request (cancel closes the scope)', async () => {
+    const email = `worker-${run}-abandoned@example.com`;
+    expect((await createUser(email)).status).toBe(200);
+    for (let round = 0; round < 5; round++) {
+      const response = await call(`/users/${encodeURIComponent(email)}/stream`);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      await reader.cancel();
+    }
+    // The last test of the file checks that none of these requests left its connections open.
+    expect(workerd.join('\n')).not.toMatch(/close failed/);
+  });
+
+  it('lands all 30 writes the app started in ctx.waitUntil after the response', async () => {
+    const emails = Array.from({ length: 30 }, (_, i) => `worker-${run}-later-${i}@example.com`);
+    for (const email of emails) {
+      const response = await call('/users/later', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email }),
+      });
+      expect(response.status, workerd.join('\n')).toBe(202);
+    }
+    const landed = async () =>
+      (await sql<{ n: number }>(stack.directUrl, 'SELECT count(*)::int AS n FROM "User" WHERE email = ANY($1)', [emails]))[0]?.n;
+    await expect.poll(landed, { timeout: 15_000 }).toBe(30);
+    expect(workerd.join('\n')).not.toMatch(/later write failed|request has ended/);
+  });
+
   it('leaves no client connection open on PgBouncer once the requests have ended', async () => {
     expect(await workerClientsLeft()).toEqual([]);
+    // SHOW POOLS agrees: no client of the app database is active or waiting beyond those open before the Worker ran.
+    const pool = (await showPools(stack.adminUrl)).filter((row) => row.database === DATABASE);
+    const clients = pool.reduce((sum, row) => sum + row.cl_active + row.cl_waiting, 0);
+    expect(clients).toBeLessThanOrEqual(before.size);
   });
 });

@@ -1,12 +1,12 @@
 /**
  * `manager.prisma`: plain client calls on the shared stack (PgBouncer, transaction mode) get the
- * wrappers' guarantees — retries that never apply a write twice, every call in the metrics — and
- * nothing inside `prisma.$transaction` is touched.
+ * wrappers' guarantees — retries that never apply a write twice, every call in the metrics.
+ * `prisma.$transaction` has a file of its own (transactions.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { TransactionOutcomeUnknownError } from '~/errors/errors.ts';
-import { kill } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { startKillLoop } from '../../support/kill-loop.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -56,28 +56,6 @@ describe('plain calls through manager.prisma', () => {
     expect(count?.n).toBe(1);
     expect(m.getMetrics().byKind['plain-read'].failedQueries).toBe(0);
   });
-
-  it('inside prisma.$transaction nothing is routed or retried on its own: a read sees the transaction’s own write', async () => {
-    const m = manager();
-    const email = `itx-${randomUUID()}@example.com`;
-    const before = m.getMetrics().totalQueries;
-    const seen = await m.prisma.$transaction(async (tx) => {
-      await tx.user.create({ data: { email } });
-      return tx.user.findUnique({ where: { email } });
-    });
-    expect(seen?.email).toBe(email);
-    // The array form too: one unit, as Prisma runs it.
-    const [n] = await m.prisma.$transaction([m.prisma.user.count({ where: { email } })]);
-    expect(n).toBe(1);
-    expect(m.getMetrics().totalQueries).toBe(before);
-    await expect(
-      m.prisma.$transaction(async (tx) => {
-        await tx.user.create({ data: { email: `${email}.2` } });
-        throw new Error('rolled back');
-      }),
-    ).rejects.toThrow('rolled back');
-    expect(await m.prisma.user.count({ where: { email: `${email}.2` } })).toBe(0);
-  });
 });
 
 describe('under connection drops (PgBouncer KILL every 300 ms)', () => {
@@ -85,13 +63,7 @@ describe('under connection drops (PgBouncer KILL every 300 ms)', () => {
     const m = manager({ retry: { baseDelayMs: 10, maxAttempts: 15 } });
     const user = await m.prisma.user.create({ data: { email: `kill-${randomUUID()}@example.com` } });
     const run = randomUUID();
-    let stop = false;
-    const killer = (async () => {
-      while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        if (!stop) await kill(stack.adminUrl, database, { resume: true }).catch(() => {});
-      }
-    })();
+    const killer = startKillLoop(stack.adminUrl, database);
     const acknowledged: string[] = [];
     const unknown: string[] = [];
     const otherFailures: unknown[] = [];
@@ -117,8 +89,7 @@ describe('under connection drops (PgBouncer KILL every 300 ms)', () => {
     try {
       await Promise.all([writer(0), writer(1), writer(2), reader(), reader()]);
     } finally {
-      stop = true;
-      await killer;
+      await killer.stop();
     }
     expect(reads).toBe(80);
     expect(otherFailures).toEqual([]);

@@ -17,7 +17,10 @@ describe('switchover with writers on the pooler and on a multi-host direct URL a
   it('0 lost, 0 written twice, 0 calls failed on both paths; outcome-unknown reported apart', async () => {
     const results = await runScenario('switchover');
     for (const r of results) console.log(reportLine(r));
-    for (const r of results) expectRodeThrough(r);
+    // Through PgBouncer a write may just stall while the pooler has no server and never see an
+    // error, so on that path the fault counts as met when any call retried or was reported unknown
+    // (on a loaded machine few writes are in flight at the stop); the multi-host path always meets it as a failover.
+    for (const r of results) expectRodeThrough(r, r.path === 'pooler' ? 'any' : 'failover');
     // Read-your-writes tokens say which timeline they belong to: the promoted standby is on the next one.
     for (const r of results) {
       expect(r.tokens.before, r.path).toMatch(/^v2\.1\./);

@@ -195,7 +195,7 @@ describe('the standalone server', () => {
     const families = parsePrometheus(await metrics.text());
     const operations = families.find((f) => f.name === 'pgpool_operations_total');
     const byKind = Object.fromEntries((operations?.metrics ?? []).map((m) => [m.labels?.kind, Number(m.value)]));
-    expect(byKind).toEqual({ default: 1, read: 2, write: 0, batch: 0, 'plain-read': 0, 'plain-write': 0 });
+    expect(byKind).toEqual({ default: 1, read: 2, write: 0, batch: 0, 'plain-read': 0, 'plain-write': 0, transaction: 0 });
     const limit = families.find((f) => f.name === 'pgpool_pool_limit');
     expect(limit?.metrics.map((m) => Number(m.value))).toEqual([3]);
 

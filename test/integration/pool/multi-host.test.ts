@@ -98,7 +98,7 @@ describe('prisma-pgbouncer-pooling check with a multi-host URL', () => {
     expect(session.stdout + session.stderr).not.toContain(password);
     const pooled = await check({ DATABASE_URL: url, USE_TRANSACTION_MODE: 'true' });
     const budget = JSON.parse(pooled.stdout).checks.find((c: { name: string }) => c.name === 'effective URL and budget');
-    expect(budget.detail).toMatch(/a multi-host URL \(2 hosts and target_session_attrs=read-write\) that points at a pooler/);
+    expect(budget.detail).toMatch(/a multi-host URL \(2 hosts, target_session_attrs=read-write\) that points at a pooler/);
     expect(pooled.stdout + pooled.stderr).not.toContain(password);
   }, 120_000);
 });

@@ -194,22 +194,42 @@ describe('resolvePoolConfig with a multi-host URL', () => {
   it.each([
     ['transaction mode (the URL goes to PgBouncer)', { DATABASE_URL: multi, USE_TRANSACTION_MODE: 'true' }],
     [
-      'a Supavisor host',
+      'Supavisor hosts asked for a primary',
       {
         DATABASE_URL:
-          'postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:5432,aws-1-eu-west-1.pooler.supabase.com:5432/postgres?target_session_attrs=read-write',
+          'postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:5432,aws-1-eu-west-1.pooler.supabase.com:5432/postgres?target_session_attrs=primary',
         USE_TRANSACTION_MODE: 'false',
       },
     ],
-  ])('%s: one warning that the pooler picks the server', (_, env) => {
+    [
+      'one pooler asked for read-write',
+      { DATABASE_URL: 'postgresql://u:pw@pgb:6432/app?target_session_attrs=read-write', USE_TRANSACTION_MODE: 'true' },
+    ],
+  ])('%s: one warning that only a server can answer target_session_attrs', (_, env) => {
     const warnings = warned(env);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^DATABASE_URL: a multi-host URL .* points at a pooler/);
     expect(warnings[0]).not.toMatch(/s3cret|:pw@/);
   });
 
-  it('a plain list of poolers (no target_session_attrs) is quiet', () => {
-    expect(warned({ DATABASE_URL: 'postgresql://app:pw@pgb1:6543,pgb2:6544,pgb3:6545/app', USE_TRANSACTION_MODE: 'true' })).toEqual([]);
+  it.each([
+    [
+      'three PgBouncers, load_balance_hosts=random',
+      'postgresql://u:pw@pgb1:6432,pgb2:6432,pgb3:6432/app?load_balance_hosts=random',
+      'true',
+    ],
+    [
+      'two Supavisor hosts (a managed pooler, session mode)',
+      'postgresql://postgres.ref:pw@aws-0-eu-west-1.pooler.supabase.com:5432,aws-1-eu-west-1.pooler.supabase.com:5432/postgres',
+      'false',
+    ],
+    [
+      'poolers in the host= form with target_session_attrs=any',
+      'postgresql://u:pw@/app?host=pgb1,pgb2&port=6432&target_session_attrs=any',
+      'true',
+    ],
+  ])('a pooler fleet (%s): no warning, choosing among poolers is the point', (_, url, transaction) => {
+    expect(warned({ DATABASE_URL: url, USE_TRANSACTION_MODE: transaction })).toEqual([]);
   });
 
   it('a bad target_session_attrs is a ConfigError at configuration time, naming the parameter', () => {

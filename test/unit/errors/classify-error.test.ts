@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyError, DEFINITE_ROLLBACK_KINDS, RETRYABLE_KINDS, tlsProblem } from '~/errors/classify-error.ts';
 import {
   ConfigError,
+  ConnectionSilentError,
   ManagerClosedError,
   PoolSaturatedError,
   PoolTimeoutError,
@@ -311,5 +312,18 @@ describe('classifyError: failover', () => {
       const c = classifyError(error, { readOnly: false });
       expect(c.failover && !c.retryable).toBe(false);
     }
+  });
+});
+
+describe('ConnectionSilentError (the silence bound)', () => {
+  it('is a lost connection, retried within the ordinary attempts (not the failover window: a slow query looks the same)', () => {
+    const error = new ConnectionSilentError(10_000, 'pgb1:6432');
+    expect(classifyError(error)).toEqual({ kind: 'connection', retryable: true, code: null, failover: false });
+    // As Prisma hands it on: a plain error carrying the message only.
+    const wrapped = Object.assign(new Error(`Invalid \`prisma.user.count()\` invocation:\n\n${error.message}`), {
+      name: 'PrismaClientUnknownRequestError',
+    });
+    expect(classifyError(wrapped)).toMatchObject({ kind: 'connection', retryable: true, failover: false });
+    expect(error.message).not.toMatch(/password|@/);
   });
 });

@@ -91,6 +91,36 @@ describe('deriveHealthStatus', () => {
       'degraded',
     ],
     ['pgbouncer not configured (null)', { database: ok(), pool: pool(), pgbouncer: null }, 'healthy', 'healthy', 'healthy', null],
+    [
+      'a pooler fleet with every host up',
+      {
+        database: ok(),
+        pool: pool(),
+        hosts: [
+          { host: 'a:6543', state: 'up', lastDownReason: null },
+          { host: 'b:6543', state: 'up', lastDownReason: 'silent' },
+        ],
+      },
+      'healthy',
+      'healthy',
+      'healthy',
+      null,
+    ],
+    [
+      'one host of a pooler fleet down (new connections skip it)',
+      {
+        database: ok(),
+        pool: pool(),
+        hosts: [
+          { host: 'a:6543', state: 'down', lastDownReason: 'silent' },
+          { host: 'b:6543', state: 'up', lastDownReason: null },
+        ],
+      },
+      'degraded',
+      'healthy',
+      'degraded',
+      null,
+    ],
   ])('%s', (_name, input, status, database, connectionPool, pgbouncer) => {
     const verdict = deriveHealthStatus(input);
     expect(verdict).toMatchObject({ status, database, connectionPool, pgbouncer });

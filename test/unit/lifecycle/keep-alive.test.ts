@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolvePoolConfig } from '../../../src/config/resolve-pool-config.ts';
-import { isVercelFunctionInstance } from '../../../src/lifecycle/function-instance.ts';
 import { attachKeepAlive, CLOSE_GRACE_MS, type KeepAliveOptions, type KeepAliveSettle } from '../../../src/lifecycle/keep-alive.ts';
 import { readGlobalRequestContext, VERCEL_REQUEST_CONTEXT, type WaitUntilSource } from '../../../src/lifecycle/request-context.ts';
+import { isVercelFunctionInstance } from '../../../src/runtime/function-instance.ts';
 
 const VERCEL = { VERCEL_URL: 'app-abc.vercel.app', VERCEL_REGION: 'iad1' };
 

@@ -6,12 +6,12 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../src/errors/errors.ts';
-import { isFunctionInstance } from '../../../src/lifecycle/function-instance.ts';
 import { attachPlatformLifecycle, checkWaitUntilOption, waitUntilSources } from '../../../src/lifecycle/platform-lifecycle.ts';
 import { NEXT_REQUEST_CONTEXT, VERCEL_REQUEST_CONTEXT } from '../../../src/lifecycle/request-context.ts';
 import { runWithRequestContext } from '../../../src/lifecycle/request-context-scope.ts';
 import { createConnectionPoolManager } from '../../../src/manager/connection-pool-manager.ts';
 import { detectRuntime } from '../../../src/runtime/detect-runtime.ts';
+import { isFunctionInstance } from '../../../src/runtime/function-instance.ts';
 
 const VERCEL = { VERCEL_URL: 'app-abc.vercel.app', VERCEL_REGION: 'iad1' };
 const NETLIFY = { NETLIFY: 'true', SITE_ID: 'id', SITE_NAME: 'pets', AWS_LAMBDA_FUNCTION_NAME: 'fn' };

@@ -97,3 +97,27 @@ describe('request scope', () => {
     expect(() => runInRequestScope(scope, () => requestScoped({}, build, dispose))).toThrow(PoolingError);
   });
 });
+
+describe('request scope: work that outlives the handler', () => {
+  it('close() disposes only after every promise handed to waitFor has settled, including ones handed in meanwhile', async () => {
+    const scope = createRequestScope({});
+    const value = runInRequestScope(scope, () => requestScoped(owner, build, dispose));
+    let finishFirst!: () => void;
+    let failSecond!: (error: Error) => void;
+    scope.waitFor(new Promise<void>((resolve) => (finishFirst = resolve)));
+    const closed = scope.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    // Work arriving while close() waits (a waitUntil from a streaming body) is waited for too.
+    scope.waitFor(new Promise<void>((_resolve, reject) => (failSecond = reject)));
+    // Still usable while it waits: a value asked for now is built and disposed of with the rest.
+    const late = runInRequestScope(scope, () => requestScoped({}, build, dispose));
+    finishFirst();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(value?.closed).toBe(false);
+    failSecond(new Error('the app’s own failure'));
+    await expect(closed).resolves.toBeUndefined();
+    expect(value?.closed).toBe(true);
+    expect(late?.closed).toBe(true);
+    expect(() => runInRequestScope(scope, () => requestScoped({}, build, dispose))).toThrow(PoolingError);
+  });
+});

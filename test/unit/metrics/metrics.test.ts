@@ -202,7 +202,7 @@ describe('createMetrics', () => {
     const cleared = metrics.snapshot();
     expect(cleared).toEqual({
       ...ZERO,
-      byKind: { default: ZERO, read: ZERO, write: ZERO, batch: ZERO, 'plain-read': ZERO, 'plain-write': ZERO },
+      byKind: { default: ZERO, read: ZERO, write: ZERO, batch: ZERO, 'plain-read': ZERO, 'plain-write': ZERO, transaction: ZERO },
       errorsByKind: {},
       retriesByKind: {},
       poolWaits: 0,

@@ -202,6 +202,26 @@ describe('renderPrometheus', () => {
     ).toBe(false);
   });
 
+  it('adds host up, downs and probes per host of a multi-host URL (a pooler fleet); none for a single host', () => {
+    const hosts = [
+      { host: 'pgb1:6543', state: 'up', downs: 1, probes: 4 },
+      { host: 'pgb2:6543', state: 'down', downs: 2, probes: 3 },
+    ];
+    const families = parse(renderPrometheus({ ...sampleSnapshot(), hosts }, { primary: PRIMARY }));
+    expect(valuesOf(familyOf(families, 'pgpool_host_up'))).toEqual({ [key({ host: 'pgb1:6543' })]: 1, [key({ host: 'pgb2:6543' })]: 0 });
+    expect(valuesOf(familyOf(families, 'pgpool_host_downs_total'))).toEqual({
+      [key({ host: 'pgb1:6543' })]: 1,
+      [key({ host: 'pgb2:6543' })]: 2,
+    });
+    expect(valuesOf(familyOf(families, 'pgpool_host_probes_total'))).toEqual({
+      [key({ host: 'pgb1:6543' })]: 4,
+      [key({ host: 'pgb2:6543' })]: 3,
+    });
+    expect(parse(renderPrometheus({ ...sampleSnapshot(), hosts: [] }, { primary: PRIMARY })).some((f) => f.name === 'pgpool_host_up')).toBe(
+      false,
+    );
+  });
+
   it('renders db_client_operation_duration_seconds as a cumulative histogram per wrapper, error_type on failures', () => {
     const name = 'db_client_operation_duration_seconds';
     const text = renderPrometheus(sampleSnapshot(), { primary: PRIMARY });

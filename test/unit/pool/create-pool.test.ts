@@ -39,6 +39,25 @@ describe('buildPgPoolConfig', () => {
   });
 });
 
+describe('buildPgPoolConfig: libpq TCP parameters and the silence bound', () => {
+  it('keepalives and keepalives_idle become pg keepAlive options; all five parameters are stripped from the URL pg sees', () => {
+    const query = 'keepalives=1&keepalives_idle=30&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=7000';
+    const { pg, config } = build({ DATABASE_URL: `${url}&${query}`, VERCEL: '1' });
+    expect(pg.keepAlive).toBe(true);
+    expect(pg.keepAliveInitialDelayMillis).toBe(30_000);
+    expect(config.silenceTimeoutMs).toBe(7_000);
+    const cs = new URL(String(pg.connectionString));
+    for (const key of ['keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout'])
+      expect(cs.searchParams.has(key)).toBe(false);
+  });
+
+  it('keepalives=0 turns keepalives off; no keepalives_idle leaves the OS idle time', () => {
+    const { pg } = build({ DATABASE_URL: `${url}&keepalives=0`, VERCEL: '1' });
+    expect(pg.keepAlive).toBe(false);
+    expect(pg.keepAliveInitialDelayMillis).toBeUndefined();
+  });
+});
+
 describe('statementName', () => {
   it('is stable per SQL text and distinct across texts', () => {
     expect(statementName('SELECT 1')).toBe(statementName('SELECT 1'));

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { IncompatibleDependencyError } from '~/errors/errors.ts';
-import { acceptPlainAnswer, destroyClientSocket, disableClientTls, pgSupportsPipeline } from '~/pool/pg-internals.ts';
+import { acceptPlainAnswer, clientStream, destroyClientSocket, disableClientTls, pgSupportsPipeline } from '~/pool/pg-internals.ts';
 
 describe('the installed pg has what we rely on', () => {
   it('ssl lives on the Client and on its Connection, and is what the connection reads', () => {
@@ -19,6 +19,19 @@ describe('the installed pg has what we rely on', () => {
     disableClientTls(client);
     expect(client.ssl).toBe(false);
     expect(client.connection.ssl).toBe(false);
+  });
+
+  it('clientStream: the socket pg reads from is client.connection.stream, with on/off/destroy, replaced there after a TLS upgrade', () => {
+    const client = new pg.Client();
+    const connection = (client as unknown as { connection: { stream: unknown } }).connection;
+    expect(clientStream(client)).toBe(connection.stream);
+    expect(connection.stream).toBeInstanceOf(net.Socket);
+    // pg 8.x upgradeToSSL assigns the TLS socket to `this.stream` (lib/connection.js): read at each call, never cached.
+    expect(Object.getOwnPropertyDescriptor(connection, 'stream')?.writable).toBe(true);
+    const replacement = new net.Socket();
+    connection.stream = replacement;
+    expect(clientStream(client)).toBe(replacement);
+    expect(() => clientStream({ connection: {} } as unknown as pg.Client)).toThrow(IncompatibleDependencyError);
   });
 
   it('the socket is client.connection.stream, a net.Socket with destroy()', () => {

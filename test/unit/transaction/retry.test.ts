@@ -10,9 +10,9 @@ import {
   retry as retryLoop,
 } from '~/transaction/retry.ts';
 
-/** The loop's own signature takes a context and a signal; these tests need neither. */
-const retry = <T>(fn: () => Promise<T>, options: ResolvedRetryOptions, hooks: RetryHooks & { signal?: AbortSignal } = {}) =>
-  retryLoop(() => fn(), undefined, options, hooks, hooks.signal);
+/** The loop takes its policy, hooks and signal in one object; these tests pass hooks and signal together. */
+const retry = <T>(fn: () => Promise<T>, policy: ResolvedRetryOptions, hooks: RetryHooks & { signal?: AbortSignal } = {}) =>
+  retryLoop(() => fn(), { policy, hooks, signal: hooks.signal });
 
 const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
 const lost = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });

@@ -14,6 +14,13 @@
  * - `{ delayMs }`: each chunk is forwarded `delayMs` after it arrived, in order, both ways, so a
  *   query round trip takes at least twice `delayMs`.
  *
+ * `blackholeOpen()` is the gray failure of a host that stopped answering on the connections already
+ * open while new ones work (an IP that moved in a failover, a deleted pod behind a stale path, a
+ * dropped NAT mapping): every connection open at that moment swallows all traffic from then on —
+ * read and dropped both ways, so the client's writes are acknowledged at the TCP level as a
+ * userspace proxy or NAT would — and never ends (no RST, no FIN, even when the upstream closes),
+ * until the client closes it. Connections accepted afterwards pass as the mode says.
+ *
  * It also counts request flights: a flight starts when the client sends after the server has
  * answered (or first), so pipelined statements written together count once — the number of
  * round trips a client waited for, read without any clock.
@@ -40,6 +47,10 @@ export interface TcpProxy {
   setMode(mode: ProxyMode): void;
   /** Closes every live connection with RST (mode unchanged). Resolves with how many. */
   resetAll(): number;
+  /** Swallows all traffic on every connection open now, without closing them (see above). Returns how many. */
+  blackholeOpen(): number;
+  /** Live connections swallowed by `blackholeOpen()`. */
+  blackholed(): number;
   /** Live client connections. */
   connections(): number;
   /** Connections accepted since start. */
@@ -62,19 +73,33 @@ class Pipe {
   private timer: NodeJS.Timeout | null = null;
   private waitingForDrain = false;
 
+  /** Set by `blackholeOpen()`: everything read from now on is dropped. */
+  swallowing = false;
+
   constructor(
     private readonly source: net.Socket,
     private readonly getTarget: () => net.Socket | null,
     private readonly getMode: () => ProxyMode,
   ) {
     source.on('data', (chunk: Buffer) => {
+      if (this.swallowing) return;
       this.queue.push({ chunk, at: Date.now() });
       this.pump();
     });
   }
 
+  /** Drops what is queued and everything read from now on; keeps reading so the peer's writes are acknowledged. */
+  swallow(): void {
+    this.swallowing = true;
+    this.queue.length = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.source.resume();
+  }
+
   /** Forwards what the mode allows; call again whenever the mode or the target changes. */
   pump(): void {
+    if (this.swallowing) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -120,6 +145,8 @@ class ProxiedConnection {
   private readonly toUpstream: Pipe;
   private toClient: Pipe | null = null;
   private closed = false;
+  /** Swallowed by `blackholeOpen()`: nothing forwarded, nothing closed but by the client. */
+  silenced = false;
   /** Who sent last on this connection, for the flight count. */
   private turn: 'client' | 'server' = 'server';
 
@@ -136,9 +163,11 @@ class ProxiedConnection {
       this.turn = 'client';
       this.onFlight();
     });
-    client.on('error', () => this.destroy('reset'));
-    client.on('close', () => this.destroy('plain'));
-    client.on('end', () => this.upstream?.end());
+    client.on('error', () => this.destroy('reset', true));
+    client.on('close', () => this.destroy('plain', true));
+    client.on('end', () => {
+      if (!this.silenced) this.upstream?.end();
+    });
     this.toUpstream = new Pipe(client, () => this.upstream, getMode);
     this.toUpstream.pump();
   }
@@ -151,6 +180,7 @@ class ProxiedConnection {
       this.destroy('reset');
       return;
     }
+    if (this.silenced) return;
     if (mode !== 'blackhole' && !this.upstream) {
       const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort });
       this.upstream = upstream;
@@ -162,7 +192,9 @@ class ProxiedConnection {
       // An upstream RST (or refusal) becomes an RST to the client; a clean close stays clean.
       upstream.on('error', () => this.destroy('reset'));
       upstream.on('close', () => this.destroy('plain'));
-      upstream.on('end', () => this.client.end());
+      upstream.on('end', () => {
+        if (!this.silenced) this.client.end();
+      });
       this.toClient = new Pipe(upstream, () => this.client, this.getMode);
     }
     if (this.upstream?.connecting) return;
@@ -170,8 +202,24 @@ class ProxiedConnection {
     this.toClient?.pump();
   }
 
-  destroy(how: 'reset' | 'plain'): void {
+  /** Swallows everything from now on, both ways (see `blackholeOpen`). */
+  silence(): void {
+    if (this.closed || this.silenced) return;
+    this.silenced = true;
+    this.toUpstream.swallow();
+    if (this.toClient) this.toClient.swallow();
+    // An upstream still connecting is dropped quietly; the client never hears of it.
+    else this.upstream?.destroy();
+  }
+
+  /** `fromClient`: the client itself closed or failed. A silenced connection ends only that way (or at proxy close). */
+  destroy(how: 'reset' | 'plain', fromClient = false, force = false): void {
     if (this.closed) return;
+    if (this.silenced && !fromClient && !force) {
+      // The upstream went away behind a silent path: the client hears nothing.
+      if (this.upstream && !this.upstream.destroyed) this.upstream.destroy();
+      return;
+    }
     this.closed = true;
     this.toUpstream.dispose();
     this.toClient?.dispose();
@@ -238,16 +286,22 @@ export async function startProxy(options: ProxyOptions): Promise<TcpProxy> {
     },
     resetAll(): number {
       const all = [...live];
-      for (const connection of all) connection.destroy('reset');
+      for (const connection of all) connection.destroy('reset', false, true);
       return all.length;
     },
+    blackholeOpen(): number {
+      const open = [...live].filter((connection) => !connection.silenced);
+      for (const connection of open) connection.silence();
+      return open.length;
+    },
+    blackholed: () => [...live].filter((connection) => connection.silenced).length,
     connections: () => live.size,
     accepted: () => accepted,
     flights: () => flights,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const connection of [...live]) connection.destroy('plain');
+        for (const connection of [...live]) connection.destroy('plain', false, true);
       });
       return closing;
     },

@@ -2,7 +2,7 @@
  * Is this process a running function of a platform with a lifecycle (not a build on it)? Read from
  * the platform's entry in src/runtime/detect-runtime.ts. Pure: config uses it for the idle default.
  */
-import { detectRuntime, type RuntimeDetection } from '../runtime/detect-runtime.ts';
+import { detectRuntime, type RuntimeDetection } from './detect-runtime.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

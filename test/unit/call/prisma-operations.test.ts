@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { clientProperty, isReadOperation, RAW_QUERY_OPERATIONS, replay } from '~/call/prisma-operations.ts';
 import { lazyClient, proxyClient } from '~/extension/client-extension.ts';
-import { clientProperty, isReadOperation, RAW_QUERY_OPERATIONS, replay } from '~/extension/operations.ts';
 
 describe('reads and writes', () => {
   it.each([
