@@ -1,4 +1,4 @@
-// `npm run build` (also run by `prepare`): src/ → dist/.
+// `npm run build` (also run by `pretest` when dist/ is missing): src/ → dist/.
 //
 // - The runtime entry (src/index.ts → dist/index.js) and the CLI (src/cli/main.ts → dist/cli/main.js)
 //   are each ONE bundled ESM file (esbuild). Why a bundle: a serverless instance pays the package's

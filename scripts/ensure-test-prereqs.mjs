@@ -1,5 +1,5 @@
-// `npm test` on a fresh clone must work after `npm install` alone: this `pretest` step installs
-// what the test suite needs beyond the root's node_modules — the examples' own packages
+// `npm test` on a fresh clone must work after `npm install` alone: this `pretest` step makes
+// the generated client and dist/, and installs what the test suite needs beyond the root's node_modules — the examples' own packages
 // (each has its own lock file) and, as root on Debian/Ubuntu, Debian's chromium for the browser
 // test. PostgreSQL and PgBouncer are installed by the local stack itself when missing.
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,17 @@ import { existsSync } from 'node:fs';
 function run(cmd, args, env = process.env) {
   const result = spawnSync(cmd, args, { stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+// No `prepare` script (npm 11 warns about install scripts): generate the Prisma client and build
+// dist/ here when a fresh clone has neither; the examples link dist/ (file:../..).
+if (!existsSync('src/generated/prisma/client.ts')) {
+  console.error('pretest: generating the Prisma client (npm run generate)');
+  run('npm', ['run', 'generate']);
+}
+if (!existsSync('dist/index.js')) {
+  console.error('pretest: building dist/ (npm run build)');
+  run('npm', ['run', 'build']);
 }
 
 for (const example of ['examples/remix-app', 'examples/cloudflare-worker']) {

@@ -27,9 +27,12 @@ export {
   PoolingError,
   PoolSaturatedError,
   PoolTimeoutError,
+  PreparedStatementsNotTrackedError,
+  RewrittenPortRefusedError,
   TlsError,
   TransactionOutcomeUnknownError,
   TransactionRolledBackError,
+  UnsupportedDependencyVersionError,
   WriteCommittedResultLostError,
 } from './errors/errors.ts';
 export type { PoolingClient, PoolingClientMethods, PoolingTransactionOptions } from './extension/client-extension.ts';

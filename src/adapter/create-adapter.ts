@@ -11,7 +11,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
-import { IncompatibleDependencyError } from '../errors/errors.ts';
+import { IncompatibleDependencyError, PreparedStatementsNotTrackedError } from '../errors/errors.ts';
 import { raiseNotSent } from './not-sent.ts';
 import { currentOutcomeRecord, type OutcomeRecord } from './outcome-record.ts';
 import { beginStatement, isPgQueryPath, type PgQueryPath, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
@@ -44,8 +44,36 @@ export function createAdapter(pool: pg.Pool, options: AdapterOptions): SqlDriver
   });
   return new PipelinedAdapterFactory(
     inner,
-    Object.freeze({ pool, readOnly: options.readOnly ?? false, beginTimeoutMs: options.beginTimeoutMs }),
+    Object.freeze({
+      pool,
+      readOnly: options.readOnly ?? false,
+      beginTimeoutMs: options.beginTimeoutMs,
+      namedStatements: statementName !== undefined,
+    }),
   );
+}
+
+/** 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name. */
+const STATEMENT_NAME_STATES = new Set(['42P05', '26000']);
+
+/**
+ * adapter-pg's query path whose `onError` turns a statement-name error into a
+ * `PreparedStatementsNotTrackedError` naming the option; every other error goes to adapter-pg's own
+ * conversion. adapter-pg's `performIO` reports through `this.onError`, and its conversion rethrows
+ * an error it does not know unchanged, so the error reaches the caller as it is (pinned by
+ * test/integration/pool/named-statements-untracked.test.ts).
+ */
+function withStatementNameErrors(path: PgQueryPath): PgQueryPath {
+  return Object.create(path, {
+    onError: {
+      value(error: unknown): never {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (typeof code === 'string' && STATEMENT_NAME_STATES.has(code))
+          throw new PreparedStatementsNotTrackedError(code, { cause: error });
+        return path.onError(error);
+      },
+    },
+  }) as PgQueryPath;
 }
 
 /** What every transaction of one adapter factory is opened with. */
@@ -53,6 +81,8 @@ interface TransactionSettings {
   readonly pool: pg.Pool;
   readonly readOnly: boolean;
   readonly beginTimeoutMs: number | undefined;
+  /** Named statements are on: statement-name errors name the option (withStatementNameErrors). */
+  readonly namedStatements: boolean;
 }
 
 class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
@@ -74,7 +104,7 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
       await adapter.dispose();
       throw new IncompatibleDependencyError('@prisma/adapter-pg', 'a connected adapter with client, performIO and onError');
     }
-    return new PipelinedAdapter(adapter, this.#settings);
+    return new PipelinedAdapter(this.#settings.namedStatements ? withStatementNameErrors(adapter) : adapter, this.#settings);
   }
 }
 

@@ -91,8 +91,14 @@ async function unreachable(config: PoolConfig, env: Env, sources: CheckOptions['
   const given = redactDatabaseUrl((env[variable] ?? '').trim());
   const used = given === config.databaseUrl ? '' : `, used as ${config.databaseUrl}`;
   const host = config.hosts[0]?.host ?? 'localhost';
+  // The port tested is the one the pool uses: the rewritten one, when the package chose it.
   const cause = await networkCause(host, config.port, Math.min(config.connectTimeoutMs, 5000)).catch(() => null);
-  return `cannot reach ${variable}${fromWhere(sources, variable)} ${given}${used}: ${cause ?? detail}`;
+  const rewrite = config.portRewrite;
+  const rewritten =
+    rewrite !== null && config.port === rewrite.to && (cause ?? detail).includes('ECONNREFUSED')
+      ? `; port ${rewrite.to} is a port this package chose (${rewrite.from} → ${rewrite.to}): ${rewrite.hint}`
+      : '';
+  return `cannot reach ${variable}${fromWhere(sources, variable)} ${given}${used}: ${cause ?? detail}${rewritten}`;
 }
 
 /** The effective URL (redacted) and whether INSTANCE_COUNT × connection_limit fits MAX_POOL_SIZE. */

@@ -19,7 +19,6 @@ import { isVercelFunctionInstance } from '../runtime/function-instance.ts';
 import {
   type DatabaseUrlHost,
   effectivePort,
-  explicitPorts,
   getParam,
   type ParsedDatabaseUrl,
   parseDatabaseUrl,
@@ -27,10 +26,10 @@ import {
   rewriteDatabaseUrl,
 } from './database-url.ts';
 import { tlsDefaultsFor } from './default-tls.ts';
-import { DIRECT_URL_VARIABLES, firstSetVariable, POOLED_URL_VARIABLES, variableChoice } from './env-urls.ts';
+import { firstSetVariable, urlVariableNames, variableChoice } from './env-urls.ts';
 import { hostListWarnings, isPoolerHost } from './host-list.ts';
 import { checkMilliseconds } from './milliseconds.ts';
-import { POOLER_PORT, type ProviderId, planEndpoint } from './providers.ts';
+import { namedStatementsRefusal, type PortRewrite, type ProviderId, planEndpoint } from './providers.ts';
 import { parseTcpSettings, resolveSilenceTimeout, type TcpSettings } from './tcp-settings.ts';
 import { parseTlsOptions, type TlsOptions } from './tls-options.ts';
 
@@ -70,6 +69,8 @@ export interface ReadReplicaConfig {
   readonly connectionLimitSource: ConnectionLimitSource;
   /** The managed pooler the URL points at (see src/config/providers.ts). */
   readonly provider: ProviderId;
+  /** Set when the package chose the port (see `PoolConfig.portRewrite`). */
+  readonly portRewrite: PortRewrite | null;
   /** What TLS does for this URL; `sslpassword` is not enumerable. */
   readonly tls: TlsOptions;
   /** The real URL, password included. Non-enumerable. */
@@ -91,8 +92,13 @@ export interface PoolConfig {
    * `POSTGRES_URL_NON_POOLING`.
    */
   readonly urlVariable: string;
-  /** The managed pooler `DATABASE_URL` points at, from its host: `neon`, `supabase`, `supavisor`, `rds-proxy`, `hyperdrive` or `pgbouncer` (self-hosted). */
+  /** The provider `DATABASE_URL` points at, from its host (`neon`, `supavisor`, `azure`, … or `pgbouncer` for a host nothing is known about; docs/providers.md). */
   readonly provider: ProviderId;
+  /**
+   * Set when the package moved the URL to a port the URL did not name (5432 → 6543 for an unknown
+   * host, a provider's pooler port): a refused connection there is reported with `hint`.
+   */
+  readonly portRewrite: PortRewrite | null;
   /** What TLS does for the effective URL (Prisma 6 / libpq meanings); `sslpassword` is not enumerable. */
   readonly tls: TlsOptions;
   /** The effective URL, redacted. */
@@ -272,6 +278,8 @@ interface Budget {
   readonly optionLimit: number | undefined;
   /** For the TLS default of a URL without `sslmode` (`PGSSLMODE`). */
   readonly env: Env;
+  /** Variables whose value is a pooler's URL by definition (src/config/env-urls.ts). */
+  readonly poolerOnly: readonly string[];
 }
 
 interface Endpoint {
@@ -283,17 +291,17 @@ interface Endpoint {
   readonly tls: TlsOptions;
   readonly connectionLimit: number;
   readonly connectionLimitSource: ConnectionLimitSource;
+  readonly portRewrite: PortRewrite | null;
 }
 
 /**
- * One URL under the mode's rules. Used for the primary and, unchanged, for the read replica.
+ * One URL under the mode's rules. Used for the primary and, unchanged, for each read replica.
  *
- * What transaction mode does to the URL is the provider's rule (src/config/providers.ts). For a
- * self-hosted PgBouncer and Supabase: a URL on 5432 (or with no port, which means 5432) points at
- * PostgreSQL itself and is moved to PgBouncer's 6543. Any other explicit port — 6432 (PgBouncer's
- * own default), a local stack's random port — is taken to be the pooler already and kept, with a
- * warning, because guessing wrong there would point a working app at a closed port. Neon's pooler
- * is the `-pooler` host on the same port; an RDS Proxy endpoint is the pooler already.
+ * What transaction mode does to the URL is the provider's documented rule (src/config/providers.ts:
+ * Neon's `-pooler` host, Azure's 6432, Prisma Postgres's `pooled.` host, …). Only a host nothing is
+ * known about gets this package's convention, 5432 (or no port) → 6543, and the rewrite is recorded
+ * (`portRewrite`) so a refused connection says so. Any other explicit port is the pooler the user
+ * named, kept without a warning; a Unix socket is never rewritten.
  */
 const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]): Endpoint => {
   const { url, variable, parsed, settings } = source;
@@ -311,21 +319,10 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
     );
   }
 
-  const ports = explicitPorts(parsed);
-  const plan = planEndpoint(parsed, mode, variable);
+  const plan = planEndpoint(parsed, mode, variable, { pooledVariable: budget.poolerOnly.includes(variable) });
   warnings.push(...plan.warnings);
   warnings.push(...hostListWarnings(parsed, mode === 'transaction' || isPoolerHost(plan.provider.id, parsed), variable));
-  let connectionString: string;
-  if (mode === 'transaction') {
-    connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: true, connectionLimit }, variable);
-  } else {
-    if (ports.includes(POOLER_PORT) || getParam(parsed, 'pgbouncer')?.toLowerCase() === 'true') {
-      warnings.push(
-        `${variable}: session mode through a transaction-mode pooler (port ${POOLER_PORT} or pgbouncer=true) breaks session features (SET, advisory locks, LISTEN, named prepared statements); point it at PostgreSQL on 5432`,
-      );
-    }
-    connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: false, connectionLimit }, variable);
-  }
+  const connectionString = rewriteDatabaseUrl(url, { ...plan.rewrite, pgbouncer: mode === 'transaction', connectionLimit }, variable);
   const rewritten = parseDatabaseUrl(connectionString, variable);
   return {
     connectionString,
@@ -334,6 +331,7 @@ const resolveEndpoint = (source: UrlVariable, budget: Budget, warnings: string[]
     connectionLimitSource,
     provider: plan.provider.id,
     decision: plan.decision,
+    portRewrite: plan.portRewrite === null ? null : Object.freeze({ ...plan.portRewrite }),
     tls: parseTlsOptions(rewritten, variable, tlsDefaultsFor(rewritten, budget.env)),
   };
 };
@@ -357,15 +355,14 @@ const deepFreeze = <T>(value: T): T => {
 export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolConfig {
   checkOptions(options);
   // Provider integrations inject their own names (src/config/env-urls.ts); the first set one wins.
-  const primaryVariable = firstSetVariable(env, POOLED_URL_VARIABLES);
-  const primary = primaryVariable === undefined ? undefined : urlVariable(env, primaryVariable);
-  if (primary === undefined) {
+  const names = urlVariableNames(env);
+  if (firstSetVariable(env, names.pooled) === undefined) {
     throw new ConfigError(
       'DATABASE_URL',
-      `is not set (nor ${POOLED_URL_VARIABLES.slice(1).join(', ')}): expected postgres://user:password@host:5432/database`,
+      `is not set (nor ${[...names.pooled].filter((n) => n !== 'DATABASE_URL').join(', ')}): expected postgres://user:password@host:5432/database`,
     );
   }
-  const sessionVariable = firstSetVariable(env, DIRECT_URL_VARIABLES);
+  const sessionVariable = firstSetVariable(env, names.direct);
   const session = sessionVariable === undefined ? undefined : urlVariable(env, sessionVariable);
   const replicas = urlListVariable(env, 'DATABASE_URL_READ');
   const admin = urlVariable(env, 'PGBOUNCER_ADMIN_URL');
@@ -395,12 +392,25 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
         : `${detected}: long-running instances use session mode (USE_TRANSACTION_MODE=true forces transaction mode)`;
   }
 
+  // Transaction mode reads the pooler-only names first (where they exist DATABASE_URL is the database
+  // itself); session mode the direct names, then the general ones (src/config/env-urls.ts).
+  const primaryNames = mode === 'transaction' ? names.pooled : names.sessionFallback;
+  const primary = urlVariable(env, firstSetVariable(env, primaryNames) as string) as UrlVariable;
   const warnings: string[] = [];
-  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit, env };
+  const budget: Budget = { mode, instanceCount, maxPoolSize, optionLimit: options.connectionLimit, env, poolerOnly: names.poolerOnly };
   // Session mode exists for local development, where DATABASE_URL may be the pooler: prefer the direct URL.
   const source = mode === 'session' ? (session ?? primary) : primary;
   const main = resolveEndpoint(source, budget, warnings);
-  const chosen = variableChoice(source.variable, source === primary ? POOLED_URL_VARIABLES : DIRECT_URL_VARIABLES);
+  if (mode === 'transaction' && options.poolerTracksPreparedStatements === true) {
+    const refusal = namedStatementsRefusal(main.parsed);
+    if (refusal !== null) {
+      throw new ConfigError(
+        'poolerTracksPreparedStatements',
+        `must not be true with ${source.variable}: ${refusal}; remove the option (unnamed statements work through any pooler)`,
+      );
+    }
+  }
+  const chosen = variableChoice(source.variable, source === primary ? primaryNames : names.direct);
   const urlReason =
     source === primary
       ? chosen === null
@@ -416,6 +426,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
         connectionLimit: endpoint.connectionLimit,
         connectionLimitSource: endpoint.connectionLimitSource,
         provider: endpoint.provider,
+        portRewrite: endpoint.portRewrite,
         tls: endpoint.tls,
       },
       'connectionString',
@@ -442,6 +453,7 @@ export function resolvePoolConfig(env: Env, options: ResolveOptions = {}): PoolC
     reason: `${reason}${urlReason}; ${main.decision}`,
     urlVariable: source.variable,
     provider: main.provider,
+    portRewrite: main.portRewrite,
     tls: main.tls,
     databaseUrl: redactDatabaseUrl(main.connectionString),
     port: effectivePort(main.parsed),

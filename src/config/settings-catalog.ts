@@ -17,17 +17,40 @@ export const ENVIRONMENT_VARIABLES: readonly SettingDoc[] = Object.freeze([
   {
     name: 'DATABASE_URL',
     meaning: "The pooled URL (the app's queries); rewritten for the pooler in transaction mode.",
-    default: 'required (or `POSTGRES_PRISMA_URL`)',
+    default: 'required (or a provider name below; docs/providers.md#variable-names)',
+  },
+  {
+    name: 'DATABASE_URL_POOLED',
+    meaning:
+      "A pooler's URL (Prisma Postgres on Vercel, where `DATABASE_URL` is direct): read before `DATABASE_URL` in transaction mode, kept as given.",
+    default: 'none',
+  },
+  {
+    name: 'DATABASE_CONNECTION_POOL_URL',
+    meaning: "Heroku's server-side pooler: read before `DATABASE_URL` in transaction mode, kept as given.",
+    default: 'none',
   },
   { name: 'POSTGRES_PRISMA_URL', meaning: "The pooled URL when `DATABASE_URL` is unset (Supabase's Vercel integration).", default: 'none' },
   {
+    name: 'POSTGRES_URL',
+    meaning: "The pooled URL when neither `DATABASE_URL` nor `POSTGRES_PRISMA_URL` is set (Supabase's and Neon's Vercel integrations).",
+    default: 'none',
+  },
+  {
     name: 'DATABASE_URL_SESSION',
     meaning: 'The direct URL: session mode (local development) and migrations.',
-    default: 'the next of `DIRECT_URL`, `DATABASE_URL_UNPOOLED`, `POSTGRES_URL_NON_POOLING`, then `DATABASE_URL`',
+    default:
+      'the next of `DIRECT_URL`, `DATABASE_URL_UNPOOLED`, `DATABASE_UNPOOLED_URL`, `POSTGRES_URL_NON_POOLING`, `DATABASE_PUBLIC_UNPOOLED_URL`, then `DATABASE_URL`',
   },
   { name: 'DIRECT_URL', meaning: "The direct URL under Prisma 6's name (`directUrl`); Supabase's docs use it.", default: 'none' },
   { name: 'DATABASE_URL_UNPOOLED', meaning: "The direct URL as Neon's Vercel integration sets it.", default: 'none' },
   { name: 'POSTGRES_URL_NON_POOLING', meaning: "The direct URL as Supabase's Vercel integration sets it.", default: 'none' },
+  { name: 'DATABASE_UNPOOLED_URL', meaning: "The direct URL as Railway's PgBouncer template sets it.", default: 'none' },
+  {
+    name: 'DATABASE_PUBLIC_UNPOOLED_URL',
+    meaning: "Railway's direct URL from outside its private network (read last of the direct names).",
+    default: 'none',
+  },
   {
     name: 'DATABASE_URL_READ',
     meaning: 'Read replicas (or their poolers), comma-separated: `readWithPooling` and plain reads go there, each with its own pool.',
@@ -84,6 +107,12 @@ export const URL_PARAMETERS: readonly SettingDoc[] = Object.freeze([
     default: 'none',
   },
   { name: 'schema', meaning: "The PostgreSQL schema (adapter-pg's `schema` option).", default: 'none (`public`)' },
+  {
+    name: 'options',
+    meaning:
+      "libpq's startup options (`-c setting=value`), passed to the server; through a PgBouncer a warning (`PGPOOL_STARTUP_OPTIONS`): it refuses or drops them.",
+    default: 'none',
+  },
   {
     name: 'statement_cache_size',
     meaning: '`> 0` in a session-mode URL: named, cached prepared statements; `0` or absent: unnamed statements.',

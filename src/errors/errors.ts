@@ -37,6 +37,22 @@ export class IncompatibleDependencyError extends PoolingError {
   }
 }
 
+/**
+ * An installed dependency whose version this package refuses (src/runtime/supported-versions.ts),
+ * e.g. @prisma/client below 7.10. The message names the installed version and the supported range.
+ */
+export class UnsupportedDependencyVersionError extends IncompatibleDependencyError {
+  override name = 'UnsupportedDependencyVersionError';
+  readonly installed: string;
+  readonly supported: string;
+  constructor(dependency: string, installed: string, supported: string, why: string) {
+    super(dependency, `version ${installed}`);
+    this.message = `${dependency} ${installed} is not supported (supported: ${supported}): ${why}`;
+    this.installed = installed;
+    this.supported = supported;
+  }
+}
+
 /** No pool connection became free within the pool timeout (`pool_timeout`, default 10 s). */
 export class PoolTimeoutError extends PoolingError {
   override name = 'PoolTimeoutError';
@@ -197,6 +213,54 @@ export class NoMatchingHostError extends PoolingError {
     super(`no host in the host list ${what} target_session_attrs=${targetSessionAttrs} (tried ${hosts.join(', ')})`, options);
     this.targetSessionAttrs = targetSessionAttrs;
     this.hosts = hosts;
+  }
+}
+
+/**
+ * Nothing listens on a port this package chose itself (`config.portRewrite`: 5432 → 6543 for a host it
+ * knows nothing about, or a provider's pooler port): the message says the port was rewritten and
+ * which variable names the pooler instead. Keeps the socket's `code` (`ECONNREFUSED`), so it is
+ * classified like any refused connection; the driver's error is the `cause`. No user or password.
+ */
+export class RewrittenPortRefusedError extends PoolingError {
+  override name = 'RewrittenPortRefusedError';
+  readonly code = 'ECONNREFUSED';
+  /** The variable whose URL was rewritten. */
+  readonly variable: string;
+  /** The port the URL named (or 5432 for none) and the one the package used. */
+  readonly fromPort: number;
+  readonly port: number;
+  constructor(rewrite: { variable: string; from: number; to: number; hint: string }, where: string, options?: { cause?: unknown }) {
+    super(
+      `${rewrite.variable}: connection refused on ${where}, a port this package chose (${rewrite.from} → ${rewrite.to}): ${rewrite.hint}`,
+      options,
+    );
+    this.variable = rewrite.variable;
+    this.fromPort = rewrite.from;
+    this.port = rewrite.to;
+  }
+}
+
+/**
+ * Named prepared statements were on (`poolerTracksPreparedStatements: true`, or `statement_cache_size`
+ * > 0) and the server connection behind the pooler did not have the statement the client prepared
+ * (26000) or already had one of that name (42P05): the pooler moves transactions between server
+ * connections without tracking statements (PgBouncer < 1.21, or `max_prepared_statements = 0`).
+ * A `ConfigError` naming the option: retrying cannot help. The statement did not run (Parse or Bind
+ * failed), and a transaction it was part of rolled back. The driver's error is the `cause`.
+ */
+export class PreparedStatementsNotTrackedError extends ConfigError {
+  override name = 'PreparedStatementsNotTrackedError';
+  /** The SQLSTATE the server answered: 42P05 (duplicate_prepared_statement) or 26000 (invalid_sql_statement_name). */
+  readonly sqlState: string;
+  constructor(sqlState: string, options?: { cause?: unknown }) {
+    super(
+      'poolerTracksPreparedStatements',
+      `named prepared statements are on, and the pooler does not track them (${sqlState} ${sqlState === '42P05' ? 'prepared statement already exists' : 'prepared statement does not exist'} on another server connection): set PgBouncer's max_prepared_statements above 0 (PgBouncer ≥ 1.21), or remove poolerTracksPreparedStatements (and statement_cache_size) to use unnamed statements, which work through any pooler`,
+    );
+    this.sqlState = sqlState;
+    if (options?.cause !== undefined)
+      Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, writable: true, configurable: true });
   }
 }
 

@@ -30,9 +30,19 @@ const CODES: readonly (readonly [RegExp, string, string])[] = [
     'A Supabase pooler URL whose user lacks the project reference (`postgres.<ref>`): Supavisor answers "Tenant or user not found".',
   ],
   [
-    /is neither 5432 \(PostgreSQL\) nor 6543/,
-    'PGPOOL_UNKNOWN_PORT',
-    'The port is neither 5432 (PostgreSQL) nor 6543 (PgBouncer): kept as is, assumed to be the pooler.',
+    /transaction mode on .* direct database endpoint/,
+    'PGPOOL_NO_POOLER',
+    "Transaction mode on an endpoint known to be the database itself (an RDS instance, DigitalOcean's 25060, Railway's Postgres, Heroku's `DATABASE_URL`): no pooler in between; the message names the provider's pooler.",
+  ],
+  [
+    /the options parameter is sent to PgBouncer/,
+    'PGPOOL_STARTUP_OPTIONS',
+    '`options=` in a URL that goes through a PgBouncer: PgBouncer refuses it as a startup parameter unless `ignore_startup_parameters` lists it, and then drops it.',
+  ],
+  [
+    /lacks the pipeline client option/,
+    'PGPOOL_PG_NO_PIPELINE',
+    "The installed pg (< 8.23.0) has no `pipeline` option: each transaction's BEGIN costs a round trip of its own.",
   ],
   [
     /does not verify the server certificate/,

@@ -13,13 +13,15 @@ import type { SettleOutcome } from '../adapter/outcome-record.ts';
 import type { ClientHandle } from '../call/call-plan.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import { classifyError } from '../errors/classify-error.ts';
+import { configWarningCode } from '../logging/config-warnings.ts';
 import { managerLog } from '../logging/loggers.ts';
 import type { PoolTarget } from '../metrics/sink.ts';
-import { createPool, statementName } from '../pool/create-pool.ts';
+import { createPool, pgPipelineWarning, statementName } from '../pool/create-pool.ts';
 import { releaseHostFleet } from '../pool/host-fleet.ts';
 import { PoolAdmission } from '../pool/pool-admission.ts';
 import { createReadRouter, type ReadRouter } from '../routing/read-router.ts';
 import { replicaStartTimeoutMs } from '../routing/routing-options.ts';
+import { assertSupportedPrismaClient } from '../runtime/supported-versions.ts';
 import { describePoolTarget } from '../telemetry/pool-target.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { settleOnPool } from '../transaction/settle-outcome.ts';
@@ -63,6 +65,17 @@ interface Endpoint {
   readonly connectionString: string;
   readonly connectionLimit: number;
   readonly tls: PoolConfig['tls'];
+  readonly portRewrite: PoolConfig['portRewrite'];
+}
+
+let pipelineWarned = false;
+
+/** Once per process: a pg without `pipeline` costs every transaction a round trip (PGPOOL_PG_NO_PIPELINE). */
+function warnAboutPipeline(onWarning: ResolvedManagerOptions<PrismaClientLike>['onWarning']): void {
+  const message = pgPipelineWarning();
+  if (message === null || pipelineWarned) return;
+  pipelineWarned = true;
+  onWarning({ code: configWarningCode(message), message });
 }
 
 /** Builds every pool of `config`, or none: on a throw, what was built is closed before rethrowing. */
@@ -71,6 +84,7 @@ export function openPoolSet<C extends PrismaClientLike>(
   options: ResolvedManagerOptions<C>,
   telemetry: Telemetry | null,
 ): PoolSet<C> {
+  warnAboutPipeline(options.onWarning);
   const built: PoolHandle<C>[] = [];
   const names = new Set<string>();
   const open = (endpoint: Endpoint, role: PoolTarget['role'], replicaIndex: number | null): PoolHandle<C> => {
@@ -117,9 +131,9 @@ function openHandle<C extends PrismaClientLike>(
   telemetry: Telemetry | null,
 ): PoolHandle<C> {
   const { role } = target;
-  const { connectionString, connectionLimit, tls } = endpoint;
+  const { connectionString, connectionLimit, tls, portRewrite } = endpoint;
   const variable = role === 'read' ? 'DATABASE_URL_READ' : 'DATABASE_URL';
-  const pool = createPool({ connectionString, connectionLimit, tls, variable }, config, {
+  const pool = createPool({ connectionString, connectionLimit, tls, variable, portRewrite }, config, {
     applicationName: options.applicationName,
     onIdleError: (error) => managerLog('%s pool: idle connection error (%s), discarded', target.poolName, classifyError(error).kind),
   });
@@ -149,11 +163,11 @@ function openHandle<C extends PrismaClientLike>(
     const handle: PoolHandle<C> = {
       target,
       get client(): C {
-        writeClient ??= options.createClient(createAdapter(pool, adapterOptions), server(false));
+        writeClient ??= supportedClient(options.createClient(createAdapter(pool, adapterOptions), server(false)));
         return writeClient;
       },
       get readOnlyClient(): C {
-        readOnlyClient ??= options.createClient(createAdapter(pool, { ...adapterOptions, readOnly: true }), server(true));
+        readOnlyClient ??= supportedClient(options.createClient(createAdapter(pool, { ...adapterOptions, readOnly: true }), server(true)));
         return readOnlyClient;
       },
       builtClients: () => [writeClient, readOnlyClient].filter((c): c is C => c !== null),
@@ -169,6 +183,20 @@ function openHandle<C extends PrismaClientLike>(
     void pool.end();
     throw error;
   }
+}
+
+/**
+ * The app's client, refused at its first use when it is a Prisma client this package cannot make
+ * safe (src/runtime/supported-versions.ts); disconnected first, so nothing stays open.
+ */
+function supportedClient<C extends PrismaClientLike>(client: C): C {
+  try {
+    assertSupportedPrismaClient(client);
+  } catch (error) {
+    void client.$disconnect().catch(() => {});
+    throw error;
+  }
+  return client;
 }
 
 /** Stops the router, telemetry, clients and pools, in that order; never rejects. */

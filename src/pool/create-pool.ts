@@ -23,6 +23,7 @@
  * pg's `ssl` option (src/pool/client-settings.ts, shared with the health probe).
  */
 import pg from 'pg';
+import type { PortRewrite } from '../config/providers.ts';
 import type { PoolConfig } from '../config/resolve-pool-config.ts';
 import type { TlsOptions } from '../config/tls-options.ts';
 import { nodeBuiltin } from '../runtime/node-builtins.ts';
@@ -30,7 +31,8 @@ import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { type HostFleet, registerHostFleet } from './host-fleet.ts';
 import { multiHostSetup } from './multi-host.ts';
-import { watchServerVersion } from './pg-internals.ts';
+import { PG_NO_PIPELINE_WARNING, pgSupportsPipeline, watchServerVersion } from './pg-internals.ts';
+import { rewrittenPortAware } from './rewritten-port.ts';
 import { SilenceWatch, watchedQuery } from './silence-watch.ts';
 
 /** One pool's target: the primary or the read replica. */
@@ -42,6 +44,8 @@ export interface PoolTarget {
   readonly tls?: TlsOptions;
   /** The environment variable the URL came from, named in TLS errors. Defaults to `DATABASE_URL`. */
   readonly variable?: string;
+  /** The port the package chose for this URL (`config.portRewrite`): a refused connect there says so. */
+  readonly portRewrite?: PortRewrite | null;
 }
 
 export interface CreatePoolHooks {
@@ -89,7 +93,7 @@ function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoo
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
   const silenceMs = config.silenceTimeoutMs;
-  class TimedClient extends hosts.wrap(tlsAwareClient(settings, pg.Client)) {
+  class TimedClient extends hosts.wrap(rewrittenPortAware(target.portRewrite, tlsAwareClient(settings, pg.Client))) {
     readonly [CREATED_AT] = performance.now();
     // The bound on a silent connection (src/pool/silence-watch.ts): the client is destroyed, never reused.
     readonly #silence =
@@ -144,6 +148,14 @@ function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoo
     Client: TimedClient as unknown as new () => pg.ClientBase,
     fleet: hosts.fleet,
   };
+}
+
+let pipelineChecked: string | null | undefined;
+
+/** The warning for an installed pg without the `pipeline` option, or null; checked once per process. */
+export function pgPipelineWarning(): string | null {
+  pipelineChecked ??= pgSupportsPipeline(pg.Client) ? null : PG_NO_PIPELINE_WARNING;
+  return pipelineChecked;
 }
 
 /** The pool; our adapter over it is built by its user (src/manager/pool-set.ts), one layer up. */

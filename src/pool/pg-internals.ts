@@ -204,6 +204,19 @@ export function newPoolClient(pool: pg.Pool): pg.Client {
     throw new IncompatibleDependencyError('pg-pool', 'Pool#Client and Pool#options');
   return new fields.Client(fields.options);
 }
+/**
+ * Whether this pg has the `pipeline` client option (pg ≥ 8.23.0 keeps it as `Client#pipeline`); an
+ * older pg ignores the option silently and runs a transaction's BEGIN as a round trip of its own.
+ * Constructing a Client opens nothing (no socket is connected before `connect()`).
+ */
+export function pgSupportsPipeline(Client: new (config: pg.ClientConfig) => pg.Client): boolean {
+  const probe = new Client({ pipeline: true } as pg.ClientConfig) as unknown as { pipeline?: unknown };
+  return probe.pipeline === true;
+}
+
+/** The warning for a pg without `pipeline` (code PGPOOL_PG_NO_PIPELINE). */
+export const PG_NO_PIPELINE_WARNING =
+  "pg lacks the pipeline client option (pg ≥ 8.23.0): each transaction's BEGIN costs a round trip of its own instead of travelling with the first statement; install pg ≥ 8.23.0";
 
 /** What the silence watch needs of a client's socket: its 'data' events and destroy(error). */
 export interface WatchableStream {

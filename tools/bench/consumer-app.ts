@@ -1,6 +1,6 @@
 /**
  * A consumer app outside the repository, as a user has it: the package from `npm pack` (which runs
- * `prepare`: the build), installed with the same Prisma, adapter-pg and pg versions as this repository,
+ * `prepack`: the build), installed with the same Prisma, adapter-pg and pg versions as this repository,
  * this repository's schema generated into the app and compiled to JavaScript, and a child script that
  * runs on plain `node` (no tsx, no TypeScript loader). For the cold-start bench (tools/bench/cold-start.ts).
  */

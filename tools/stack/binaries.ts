@@ -11,6 +11,23 @@ export interface Binaries {
   /** Folder holding initdb and postgres. */
   readonly pgBinDir: string;
   readonly pgbouncer: string;
+  /** `[major, minor]` from `pgbouncer --version`, e.g. [1, 24]; [0, 0] when it cannot be read. */
+  readonly pgbouncerVersion: readonly [number, number];
+}
+
+function pgbouncerVersion(bin: string): readonly [number, number] {
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const match = /PgBouncer (\d+)\.(\d+)/.exec(out);
+  return match ? [Number(match[1]), Number(match[2])] : [0, 0];
+}
+
+/**
+ * The signal that shuts PgBouncer down at once, dropping every client: SIGTERM up to 1.22; from 1.23
+ * SIGINT and SIGTERM wait for clients and SIGQUIT is the immediate one
+ * (https://www.pgbouncer.org/usage.html#signals).
+ */
+export function immediateShutdownSignal(version: readonly [number, number]): NodeJS.Signals {
+  return version[0] > 1 || (version[0] === 1 && version[1] >= 23) ? 'SIGQUIT' : 'SIGTERM';
 }
 
 const HOMEBREW_PREFIXES = ['/opt/homebrew', '/usr/local'];
@@ -64,7 +81,21 @@ function findPgBinDir(): string | null {
   return null;
 }
 
+/**
+ * PGPOOL_PGBOUNCER_BIN picks another PgBouncer (.ci/run's version matrix runs one built from Debian
+ * trixie's source package: tools/stack/build-pgbouncer.sh). A path that is not executable is an error,
+ * never a silent fall back to the system's PgBouncer.
+ */
+function pgbouncerOverride(): string | null {
+  const chosen = process.env.PGPOOL_PGBOUNCER_BIN ?? '';
+  if (chosen === '') return null;
+  if (!isExecutable(chosen)) throw new Error(`local stack: PGPOOL_PGBOUNCER_BIN=${chosen} is not an executable file`);
+  return chosen;
+}
+
 function findPgbouncer(): string | null {
+  const override = pgbouncerOverride();
+  if (override !== null) return override;
   const candidates = [
     onPath('pgbouncer'),
     '/usr/sbin/pgbouncer',
@@ -110,5 +141,5 @@ export function findBinaries(log: (line: string) => void = (line) => process.std
     pgbouncer = findPgbouncer();
   }
   if (!pgBinDir || !pgbouncer) throw new Error('local stack: postgresql/pgbouncer still not found after apt-get install');
-  return Object.freeze({ pgBinDir, pgbouncer });
+  return Object.freeze({ pgBinDir, pgbouncer, pgbouncerVersion: pgbouncerVersion(pgbouncer) });
 }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { findBinaries } from './binaries.ts';
+import { findBinaries, immediateShutdownSignal } from './binaries.ts';
 import { applyMigrations } from './migrate.ts';
 import {
   primarySettingsForStandby,
@@ -351,7 +351,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   async function stopPgbouncer(): Promise<void> {
     const child = pgbouncer;
     if (!child) return;
-    child.kill('SIGTERM'); // immediate shutdown
+    child.kill(immediateShutdownSignal(bins.pgbouncerVersion)); // immediate shutdown
     await waitForExit(child, 10_000);
     pgbouncer = null;
   }

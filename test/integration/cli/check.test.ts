@@ -90,6 +90,14 @@ describe('check', () => {
       /: ECONNREFUSED: nothing listens on 127\.0\.0\.1:1 /,
     ],
     [
+      'a port the package rewrote (5432 → 6543), refused: says so and names the variable',
+      (url) => {
+        // Loopback, but not the stack's 127.0.0.1: nothing listens on its 6543.
+        url.hostname = '127.0.0.9';
+      },
+      /: ECONNREFUSED: nothing listens on 127\.0\.0\.9:6543 .*; port 6543 is a port this package chose \(5432 → 6543\): DATABASE_URL names port 5432/,
+    ],
+    [
       'an unknown host',
       (url) => {
         url.hostname = 'no-such-host.invalid';
@@ -111,7 +119,7 @@ describe('check', () => {
       /^prisma-pgbouncer-pooling check: FAILED: cannot reach DATABASE_URL \(from \.env\.local\) postgres(ql)?:\/\/app:\*\*\*@/,
     );
     expect(lines[0]).toMatch(cause);
-    if (url.port === '5432') expect(lines[0]).toMatch(/:5432\/app, used as postgres(ql)?:\/\/app:\*\*\*@no-such-host\.invalid:6543\/app\?/);
+    if (url.port === '5432') expect(lines[0]).toMatch(/:5432\/app, used as postgres(ql)?:\/\/app:\*\*\*@[\w.-]+:6543\/app\?/);
     expect(lines[0]).not.toContain(password);
   });
 

@@ -33,7 +33,7 @@ describe('resolveDirectDatabaseUrl', () => {
       'POSTGRES_URL_NON_POOLING (Supabase on Vercel)',
       { POSTGRES_URL_NON_POOLING: 'postgres://a@h:5432/d', POSTGRES_PRISMA_URL: SUPAVISOR_TX },
       'postgres://a@h:5432/d',
-      /POSTGRES_URL_NON_POOLING \(DATABASE_URL_SESSION, DIRECT_URL, DATABASE_URL_UNPOOLED unset\)/,
+      /POSTGRES_URL_NON_POOLING \(DATABASE_URL_SESSION, DIRECT_URL, DATABASE_URL_UNPOOLED, DATABASE_UNPOOLED_URL unset\)/,
     ],
     [
       'derived: Supavisor 6543 → session 5432, pgbouncer dropped',
@@ -97,7 +97,7 @@ describe('resolvePoolConfig with provider variable names', () => {
   it('takes POSTGRES_PRISMA_URL as the pooled URL when DATABASE_URL is unset, and says so', () => {
     const config = resolvePoolConfig({ POSTGRES_PRISMA_URL: SUPAVISOR_TX, VERCEL: '1' });
     expect(config).toMatchObject({ mode: 'transaction', urlVariable: 'POSTGRES_PRISMA_URL', port: 6543 });
-    expect(config.reason).toMatch(/URL from POSTGRES_PRISMA_URL \(DATABASE_URL unset\)/);
+    expect(config.reason).toMatch(/URL from POSTGRES_PRISMA_URL \(DATABASE_URL_POOLED, DATABASE_CONNECTION_POOL_URL, DATABASE_URL unset\)/);
   });
 
   it('uses the first direct variable in session mode, and says which', () => {
@@ -117,6 +117,8 @@ describe('resolvePoolConfig with provider variable names', () => {
   });
 
   it('names both variables when neither is set', () => {
-    expect(() => resolvePoolConfig({})).toThrow(/^DATABASE_URL: is not set \(nor POSTGRES_PRISMA_URL\)/);
+    expect(() => resolvePoolConfig({})).toThrow(
+      /^DATABASE_URL: is not set \(nor DATABASE_URL_POOLED, DATABASE_CONNECTION_POOL_URL, POSTGRES_PRISMA_URL, POSTGRES_URL\)/,
+    );
   });
 });

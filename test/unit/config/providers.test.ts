@@ -74,7 +74,7 @@ describe('transaction mode on each provider (VERCEL=1)', () => {
         url: `postgresql://postgres.abcdefghijklmnopqrst:pw@${SUPAVISOR}:6543/postgres`,
         provider: 'supavisor',
         effective: `postgresql://postgres.abcdefghijklmnopqrst:pw@${SUPAVISOR}:6543/postgres?pgbouncer=true&connection_limit=3`,
-        reason: /Supabase Supavisor: port kept/,
+        reason: /Supabase Supavisor: port 6543 kept \(already the pooler\)/,
       },
     ],
     [
@@ -115,12 +115,13 @@ describe('transaction mode on each provider (VERCEL=1)', () => {
       },
     ],
     [
-      'an RDS instance (not a proxy) is a database behind a self-hosted PgBouncer',
+      'an RDS instance (not a proxy) is the database: kept, with a warning naming RDS Proxy',
       {
         url: 'postgresql://app:pw@mydb.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/app',
-        provider: 'pgbouncer',
-        effective: 'postgresql://app:pw@mydb.abcdefghijkl.us-east-1.rds.amazonaws.com:6543/app?pgbouncer=true&connection_limit=3',
-        reason: /self-hosted PgBouncer: port 5432 → 6543/,
+        provider: 'rds',
+        effective: 'postgresql://app:pw@mydb.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/app?pgbouncer=true&connection_limit=3',
+        reason: /AWS RDS: URL used as given/,
+        warning: /^DATABASE_URL: transaction mode on AWS RDS's direct database endpoint .* RDS Proxy/,
       },
     ],
     [
@@ -153,7 +154,7 @@ describe('session mode on each provider (local)', () => {
       `postgresql://alex:pw@${NEON_POOLER}/neondb`,
       'neon',
       /Neon: pooled endpoint used as given/,
-      /session mode through Neon's pooled endpoint .* use the host without -pooler/,
+      /session mode through a transaction-mode pooler \(Neon\) .* use the host without -pooler/,
     ],
     [
       'Supavisor session port',
@@ -169,7 +170,7 @@ describe('session mode on each provider (local)', () => {
       `postgresql://app:pw@${HYPERDRIVE}:5432/app`,
       'hyperdrive',
       /Cloudflare Hyperdrive: URL used as given/,
-      /session mode through Cloudflare Hyperdrive \(a transaction-mode pooler\)/,
+      /session mode through a transaction-mode pooler \(Cloudflare Hyperdrive\)/,
     ],
   ])('%s', (_name, url, provider, reason, warning) => {
     const config = resolvePoolConfig({ DATABASE_URL: url });

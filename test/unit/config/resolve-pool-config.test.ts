@@ -55,18 +55,21 @@ describe('mode and reason', () => {
 
 describe('transaction mode: the port rule', () => {
   const cases: [string, string, number, boolean][] = [
-    ['no port (means 5432) → 6543', 'postgres://u:p@h/d', 6543, false],
-    ['5432 → 6543', 'postgres://u:p@h:5432/d', 6543, false],
+    ['no port (means 5432) → 6543', 'postgres://u:p@h/d', 6543, true],
+    ['5432 → 6543', 'postgres://u:p@h:5432/d', 6543, true],
     ['6543 stays, silently', 'postgres://u:p@h:6543/d', 6543, false],
-    ['6432 (PgBouncer default) stays, with a warning', 'postgres://u:p@h:6432/d', 6432, true],
-    ["a local stack's random port stays, with a warning", 'postgres://u:p@127.0.0.1:54123/d', 54123, true],
-    ['every host on 5432 → all on 6543', 'postgres://u:p@h1:5432,h2/d', 6543, false],
-    ['mixed ports stay, with a warning', 'postgres://u:p@h1:5432,h2:6543/d', 5432, true],
+    ["6432 (PgBouncer's default port) stays, silently", 'postgres://u:p@h:6432/d', 6432, false],
+    ["a local stack's random port stays, silently", 'postgres://u:p@127.0.0.1:54123/d', 54123, false],
+    ['every host on 5432 → all on 6543', 'postgres://u:p@h1:5432,h2/d', 6543, true],
+    ['mixed ports stay, silently', 'postgres://u:p@h1:5432,h2:6543/d', 5432, false],
+    ['a list of poolers stays, silently', 'postgres://u:p@h1:6543,h2:6544,h3:6545/d', 6543, false],
   ];
-  it.each(cases)('%s', (_name, url, port, warns) => {
+  it.each(cases)('%s', (_name, url, port, rewritten) => {
     const config = resolvePoolConfig({ DATABASE_URL: url, VERCEL: '1' });
     expect(config.port).toBe(port);
-    expect(config.warnings.some((w) => w.includes('is neither 5432'))).toBe(warns);
+    expect(config.warnings).toEqual([]);
+    expect(config.portRewrite !== null).toBe(rewritten);
+    expect(config.reason).not.toMatch(/neither/);
   });
 
   it('rewrites DATABASE_URL with pgbouncer=true and connection_limit, keeping the rest', () => {
@@ -294,6 +297,7 @@ describe('read replica and admin URL', () => {
       connectionLimit: 2,
       connectionLimitSource: 'url',
       provider: 'pgbouncer',
+      portRewrite: expect.objectContaining({ variable: 'DATABASE_URL_READ', from: 5432, to: 6543 }),
       tls: expect.objectContaining({ state: 'on', mode: 'prefer', modeSource: 'default' }),
     });
     expect(config.read?.connectionString).toBe(`postgres://ro:${ENC}@replica:6543/app?connection_limit=2&pgbouncer=true`);
@@ -304,6 +308,16 @@ describe('read replica and admin URL', () => {
     expect(config.read).toMatchObject({ port: 6432, connectionLimit: 10, connectionLimitSource: 'budget' });
     expect(config.read?.connectionString).toBe('postgres://ro@replica:6432/app?connection_limit=10');
     expect(config.warnings.some((w) => w.startsWith('DATABASE_URL_READ: session mode through'))).toBe(true);
+  });
+
+  it('a replica (or a list of replicas) on ports of its own is quiet in transaction mode', () => {
+    const config = resolvePoolConfig({
+      DATABASE_URL: 'postgres://u:p@pgb:6432/app',
+      DATABASE_URL_READ: 'postgres://ro@r1:6544/app,postgres://ro@r2:5433,r3:5434/app',
+      VERCEL: '1',
+    });
+    expect(config.readReplicas.map((r) => r.port)).toEqual([6544, 5433]);
+    expect(config.warnings).toEqual([]);
   });
 
   it('is null without DATABASE_URL_READ', () => {
@@ -415,6 +429,7 @@ describe('the result object', () => {
         'reason',
         'urlVariable',
         'provider',
+        'portRewrite',
         'tls',
         'databaseUrl',
         'port',

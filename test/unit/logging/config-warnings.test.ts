@@ -30,7 +30,16 @@ describe('configuration warnings', () => {
       { DATABASE_URL: 'postgresql://postgres:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres', USE_TRANSACTION_MODE: 'true' },
       'PGPOOL_SUPAVISOR_USER',
     ],
-    ['unknown port', { DATABASE_URL: 'postgresql://u:pw@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' }, 'PGPOOL_UNKNOWN_PORT'],
+    [
+      'transaction mode on a database with no pooler in between',
+      { DATABASE_URL: 'postgresql://u:pw@db-1.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/d', USE_TRANSACTION_MODE: 'true' },
+      'PGPOOL_NO_POOLER',
+    ],
+    [
+      'options through PgBouncer',
+      { DATABASE_URL: 'postgresql://u:pw@db.example.com:6432/d?options=-c%20search_path%3Dapp', USE_TRANSACTION_MODE: 'true' },
+      'PGPOOL_STARTUP_OPTIONS',
+    ],
     [
       'multi-host URL at a pooler',
       {
@@ -51,15 +60,18 @@ describe('configuration warnings', () => {
   });
 
   it('each is emitted once per process through process.emitWarning, with its type and code, and no password', async () => {
-    const config = resolvePoolConfig({ DATABASE_URL: 'postgresql://u:Sup3rS3cret@db.example.com:7777/d', USE_TRANSACTION_MODE: 'true' });
+    const config = resolvePoolConfig({
+      DATABASE_URL: 'postgresql://u:Sup3rS3cret@db-1.abcdefghijkl.us-east-1.rds.amazonaws.com/d',
+      USE_TRANSACTION_MODE: 'true',
+    });
     emitConfigWarnings([...config.warnings, null]);
     emitConfigWarnings(config.warnings);
     const handed: string[] = [];
     emitConfigWarnings(config.warnings, (w) => handed.push(w.code)); // an onWarning of the app's own instead
-    expect(handed).toEqual(['PGPOOL_UNKNOWN_PORT']);
+    expect(handed).toEqual(['PGPOOL_NO_POOLER']);
     await flush();
     expect(seen).toHaveLength(config.warnings.length);
-    expect(seen[0]).toMatchObject({ name: WARNING_TYPE, code: 'PGPOOL_UNKNOWN_PORT' });
+    expect(seen[0]).toMatchObject({ name: WARNING_TYPE, code: 'PGPOOL_NO_POOLER' });
     expect(seen.map((w) => w.message).join('\n')).not.toContain('Sup3rS3cret');
   });
 });

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { IncompatibleDependencyError } from '~/errors/errors.ts';
-import { acceptPlainAnswer, clientStream, destroyClientSocket, disableClientTls } from '~/pool/pg-internals.ts';
+import { acceptPlainAnswer, clientStream, destroyClientSocket, disableClientTls, pgSupportsPipeline } from '~/pool/pg-internals.ts';
 
 describe('the installed pg has what we rely on', () => {
   it('ssl lives on the Client and on its Connection, and is what the connection reads', () => {
@@ -174,5 +174,21 @@ describe('server version and pool clients (the transaction-id statement, the los
     }
     expect(caught).toBeInstanceOf(IncompatibleDependencyError);
     expect(classifyError(caught).kind).toBe('dependency');
+  });
+});
+
+describe('the pipeline option', () => {
+  it('the installed pg keeps it (pg ≥ 8.23.0)', () => {
+    expect(pgSupportsPipeline(pg.Client)).toBe(true);
+  });
+
+  it('a pg that ignores it is told apart', () => {
+    class OldClient extends pg.Client {
+      constructor(config: pg.ClientConfig) {
+        super(config);
+        delete (this as { pipeline?: unknown }).pipeline;
+      }
+    }
+    expect(pgSupportsPipeline(OldClient)).toBe(false);
   });
 });

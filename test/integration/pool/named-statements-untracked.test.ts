@@ -1,0 +1,62 @@
+/**
+ * Named prepared statements (`poolerTracksPreparedStatements: true`) through the stack's PgBouncer in
+ * transaction mode: a PgBouncer that tracks them (≥ 1.21 with max_prepared_statements > 0) runs
+ * every call; one that does not (1.18, or max_prepared_statements = 0) fails with a
+ * PreparedStatementsNotTrackedError that names the option, not a raw 42P05 / 26000. The stack's
+ * PgBouncer decides which (PGPOOL_PGBOUNCER_BIN picks it; .ci/run runs both).
+ */
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { classifyError } from '~/errors/classify-error.ts';
+import { PreparedStatementsNotTrackedError } from '~/errors/errors.ts';
+import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
+import { type TestManager, testManager } from '../../support/managers.ts';
+
+const stack = inject('stack');
+const managers: TestManager[] = [];
+afterAll(() => Promise.all(managers.map((m) => m.disconnect())));
+
+/** max_prepared_statements of the stack's PgBouncer; 0 where the setting does not exist (< 1.21). */
+async function trackedStatements(): Promise<number> {
+  const { rows } = await adminCommand<{ key: string; value: string }>(stack.adminUrl, 'SHOW CONFIG');
+  return Number(rows.find((row) => row.key === 'max_prepared_statements')?.value ?? 0);
+}
+
+describe('named prepared statements through a transaction-mode PgBouncer', () => {
+  it('run where the pooler tracks them, and fail naming poolerTracksPreparedStatements where it does not', async () => {
+    const tracked = await trackedStatements();
+    const manager = testManager(stack, { INSTANCE_COUNT: '1', MAX_POOL_SIZE: '3' }, { pool: { poolerTracksPreparedStatements: true } });
+    managers.push(manager);
+    expect(manager.config.statementCache).toBe(true);
+    // Three pool connections share PgBouncer's server connections: each client caches the names it
+    // prepared, and the next transaction may land on a server connection that has (42P05) or lacks
+    // (26000) them.
+    const failures: unknown[] = [];
+    let done = 0;
+    for (let round = 0; round < 40 && failures.length === 0; round++) {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          manager.withPooling(async (tx) => {
+            await tx.$queryRawUnsafe(`SELECT ${i % 3}::int AS n`);
+            return tx.$queryRawUnsafe(`SELECT ${(i + 1) % 3}::int AS m`);
+          }),
+        ),
+      );
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') failures.push(outcome.reason);
+        else done++;
+      }
+    }
+    if (tracked > 0) {
+      expect(failures).toEqual([]);
+      expect(done).toBe(240);
+    } else {
+      expect(failures.length).toBeGreaterThan(0);
+      const error = failures[0];
+      expect(error).toBeInstanceOf(PreparedStatementsNotTrackedError);
+      expect((error as Error).message).toMatch(
+        /^poolerTracksPreparedStatements: named prepared statements are on, and the pooler does not track them \((42P05|26000) /,
+      );
+      expect(classifyError(error)).toMatchObject({ kind: 'config', retryable: false });
+    }
+  });
+});
