@@ -5,24 +5,37 @@
  * Arms, each against the bare client on the same pool:
  * - `manager.prisma`: the package's whole per-call path (extension, runner, retry loop, metrics);
  * - a no-op `$extends({ query: { $allOperations } })`: what any query extension costs in Prisma
- *   itself — the floor the package's path cannot go below.
+ *   itself — the floor the package's path cannot go below;
+ * - for `create`, the same path with `plainWriteCommit: 'one-flight'` and with settling off
+ *   (`settleTimeoutMs: 0`): the default (`'confirmed'`) pays a round trip and three statements more
+ *   so that a lost COMMIT can be settled (docs/reliability.md); settling off is the package's own
+ *   per-call work alone.
  *
  * `npx tsx tools/bench/plain-cost.ts [--quick] [--no-docs]` runs it alone on its own stack;
  * `npm run bench -- --sections=plain-cost` runs it within the bench.
  */
 import { randomUUID } from 'node:crypto';
-import { createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
+import { type ConnectionPoolManagerOptions, createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
 import { updateGeneratedBlocks } from '../lib/markers.ts';
 import { type LocalStack, startStack } from '../stack/start-stack.ts';
 import { type InterleavedResult, interleaved } from './interleaved.ts';
-import { createAppClient, seed } from './workload.ts';
+import { type AppClient, createAppClient, seed } from './workload.ts';
+
+type Arm = 'prisma' | 'noop-extends' | 'prisma-one-flight' | 'prisma-settling-off';
+
+const ARM_NAMES: Record<Arm, string> = {
+  prisma: 'through `manager.prisma` (defaults)',
+  'noop-extends': 'through a no-op `$extends` (the floor)',
+  'prisma-one-flight': "through `manager.prisma`, `plainWriteCommit: 'one-flight'`",
+  'prisma-settling-off': 'through `manager.prisma`, settling off (`settleTimeoutMs: 0`)',
+};
 
 export interface PlainCostResults {
   generatedAt: string;
   command: string;
   options: { pairs: number; callsPerBlock: number; concurrency: number };
   /** Each row: A = the arm, B = the bare client. */
-  rows: { name: string; operation: 'findFirst' | 'create'; arm: 'prisma' | 'noop-extends'; result: InterleavedResult }[];
+  rows: { name: string; operation: 'findFirst' | 'create'; arm: Arm; result: InterleavedResult }[];
 }
 
 export async function measurePlainCost(
@@ -33,12 +46,17 @@ export async function measurePlainCost(
   command = `npx tsx tools/bench/plain-cost.ts${quick ? ' --quick' : ''}`,
 ): Promise<PlainCostResults> {
   const options = quick ? { pairs: 5, callsPerBlock: 500, concurrency: 6 } : { pairs: 11, callsPerBlock: 2000, concurrency: 6 };
-  const manager = createConnectionPoolManager({
-    createClient: createAppClient,
-    env: { DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true' },
-    pool: { connectionLimit: options.concurrency },
-    globalKey: null,
-  });
+  const managerWith = (extra: Partial<ConnectionPoolManagerOptions<AppClient>> = {}) =>
+    createConnectionPoolManager({
+      createClient: createAppClient,
+      env: { DATABASE_URL: stack.poolerUrl, USE_TRANSACTION_MODE: 'true' },
+      pool: { connectionLimit: options.concurrency },
+      globalKey: null,
+      ...extra,
+    });
+  const manager = managerWith();
+  const oneFlight = managerWith({ plainWriteCommit: 'one-flight' });
+  const settlingOff = managerWith({ settleTimeoutMs: 0 });
   try {
     const bare = manager.client;
     const noop = bare.$extends({ query: { $allOperations: ({ args, query }) => query(args) } }) as unknown as typeof bare;
@@ -49,18 +67,19 @@ export async function measurePlainCost(
     const write = (client: Pick<typeof bare, 'activityLog'>) => (i: number) =>
       client.activityLog.create({ data: { userId: userId(i), action: `${run}:${i}` } });
     const rows: PlainCostResults['rows'] = [];
-    const arms = [
+    const arms: [Arm, typeof bare][] = [
       ['prisma', prisma],
       ['noop-extends', noop],
-    ] as const;
+    ];
+    const writeArms: [Arm, typeof bare][] = [...arms, ['prisma-one-flight', oneFlight.prisma], ['prisma-settling-off', settlingOff.prisma]];
     for (const operation of ['findFirst', 'create'] as const) {
-      for (const [arm, client] of arms) {
+      for (const [arm, client] of operation === 'create' ? writeArms : arms) {
         log(`plain-cost: ${operation} through ${arm} vs the bare client, ${options.pairs} pairs of ${options.callsPerBlock} calls`);
         const result =
           operation === 'findFirst'
             ? await interleaved(read(client), read(bare), options)
             : await interleaved(write(client), write(bare), options);
-        const name = `\`${operation}\` ${arm === 'prisma' ? 'through `manager.prisma`' : 'through a no-op `$extends` (the floor)'}`;
+        const name = `\`${operation}\` ${ARM_NAMES[arm]}`;
         rows.push({ name, operation, arm, result });
       }
     }
@@ -71,7 +90,7 @@ export async function measurePlainCost(
       rows,
     };
   } finally {
-    await manager.disconnect();
+    await Promise.all([manager.disconnect(), oneFlight.disconnect(), settlingOff.disconnect()]);
   }
 }
 
