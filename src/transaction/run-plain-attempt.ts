@@ -68,8 +68,15 @@ export function plainWriteFailure(
     return new AttemptFailure(lost, classifyError(lost));
   }
   if (record?.settled === 'aborted' || (record?.began === true && !record.commitSent && classification.kind === 'connection')) {
-    // Nothing was committed: the database said so, or the transaction's COMMIT never left.
-    return new AttemptFailure(error, { ...classification, retryable: true });
+    // Nothing was committed: the database said so, or the transaction's COMMIT never left. A lost
+    // connection that committed nothing is how a pooler losing its server (a switchover, a restart)
+    // shows itself to a plain write: retried inside the failover window, like a refused connect,
+    // not within the 3 ordinary attempts that a pooler's few seconds without a server outlast.
+    return new AttemptFailure(error, {
+      ...classification,
+      retryable: true,
+      failover: classification.failover || classification.kind === 'connection',
+    });
   }
   if (classification.kind === 'connection' && classification.sent) {
     const unknown = new TransactionOutcomeUnknownError({ cause: error, during });

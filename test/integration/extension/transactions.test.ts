@@ -161,9 +161,9 @@ describe('prisma.$transaction through manager.prisma', () => {
     const unknown: string[] = [];
     const otherFailures: unknown[] = [];
     let calls = 0;
-    // Until the pooler has dropped every connection 5 times (bounded: 200 transactions a writer).
+    // Until the pooler has dropped every connection 5 times (bounded: 5,000 transactions a writer).
     const writer = async (w: number) => {
-      for (let i = 0; i < 200 && killer.kills < 5; i++) {
+      for (let i = 0; i < 5000 && killer.kills < 5; i++) {
         calls++;
         const action = `${run}:${w}:${i}`;
         try {

@@ -111,9 +111,10 @@ describe('three PgBouncers in one URL: one killed, one frozen, under load from s
     expect(failed.filter((c) => c.errorKind !== 'outcome-unknown')).toEqual([]);
     // No call hung on the frozen pooler: the bound plus a retry elsewhere (connect_timeout 1 s).
     expect(longest).toBeLessThan(2 * BOUND_MS + 1_000);
-    // The monitors saw the faults: the killed and the frozen pooler were marked down in some instance.
+    // The monitors saw the frozen pooler (its logins never answer) and marked it down. The killed one
+    // is marked down only if a new connection picked it (random) in the seconds before it returned:
+    // its open connections just drop, which every call rides through on another pooler.
     const downs = (i: number) => hosts.reduce((sum, h) => sum + (h[i]?.downs ?? 0), 0);
-    expect(downs(0)).toBeGreaterThan(0);
     expect(downs(1)).toBeGreaterThan(0);
     // Nothing lost, nothing written twice.
     const rows = await sql<{ action: string; n: number }>(
