@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { generateAndCompile } from '../lib/consumer-build.ts';
 import { REPO_ROOT } from '../lib/markers.ts';
 
 const run = promisify(execFile);
@@ -113,31 +114,7 @@ export async function createConsumerApp(log: (line: string) => void): Promise<Co
       { cwd: dir, maxBuffer: 1 << 26 },
     );
     // This repository's schema, generated into the app and compiled to plain JavaScript with its own tsconfig.
-    const schema = readFileSync(path.join(REPO_ROOT, 'prisma/schema.prisma'), 'utf8').replace(
-      /output\s*=\s*"[^"]*"/,
-      'output = "./src/generated/prisma"\n  importFileExtension = "js"',
-    );
-    writeFileSync(path.join(dir, 'schema.prisma'), schema);
-    await run(path.join(dir, 'node_modules/.bin/prisma'), ['generate', '--schema', 'schema.prisma'], {
-      cwd: dir,
-      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', DATABASE_URL: 'postgresql://localhost/unused' },
-    });
-    writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'es2022',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          outDir: 'build',
-          rootDir: 'src',
-          skipLibCheck: true,
-          types: [],
-        },
-        include: ['src'],
-      }),
-    );
-    await run(path.join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: dir });
+    await generateAndCompile(dir);
     const child = path.join(dir, 'child.mjs');
     writeFileSync(child, CHILD);
     writeFileSync(path.join(dir, 'empty.mjs'), 'export {};\n');

@@ -16,13 +16,14 @@
  * Exit code 1 when any leg fails. Prints one line per leg and the total time.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { intArg } from '../lib/args.ts';
+import { generateAndCompile } from '../lib/consumer-build.ts';
 import { REPO_ROOT } from '../lib/markers.ts';
 import { adminCommand } from '../stack/faults/pgbouncer-admin.ts';
 import { startStack } from '../stack/start-stack.ts';
@@ -118,31 +119,7 @@ async function scratchApp(root: string, tarball: string, v: Versions, refused: b
   // An unsupported client is outside the peer range: npm refuses it, as pnpm and yarn would not.
   if (refused) args.push('--legacy-peer-deps');
   await run('npm', args, { cwd: dir, maxBuffer: 1 << 26 });
-  const schema = readFileSync(path.join(REPO_ROOT, 'prisma/schema.prisma'), 'utf8').replace(
-    /output\s*=\s*"[^"]*"/,
-    'output = "./src/generated/prisma"\n  importFileExtension = "js"',
-  );
-  writeFileSync(path.join(dir, 'schema.prisma'), schema);
-  await run(path.join(dir, 'node_modules/.bin/prisma'), ['generate', '--schema', 'schema.prisma'], {
-    cwd: dir,
-    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true', DATABASE_URL: 'postgresql://localhost/unused' },
-  });
-  writeFileSync(
-    path.join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'es2022',
-        module: 'nodenext',
-        moduleResolution: 'nodenext',
-        outDir: 'build',
-        rootDir: 'src',
-        skipLibCheck: true,
-        types: [],
-      },
-      include: ['src'],
-    }),
-  );
-  await run(path.join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: dir });
+  await generateAndCompile(dir);
   writeFileSync(path.join(dir, 'child.mjs'), CHILD);
   return dir;
 }
