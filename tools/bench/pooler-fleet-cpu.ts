@@ -8,10 +8,10 @@
  * With --update-docs the table goes into docs/pooler-fleets.md between the `fleet-cpu` markers.
  */
 import os from 'node:os';
-import pg from 'pg';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { createConnectionPoolManager } from '../../src/manager/connection-pool-manager.ts';
 import { updateGeneratedBlocks } from '../lib/markers.ts';
+import { transactionsServed } from '../stack/faults/pgbouncer-admin.ts';
 import { startPoolerFleet } from '../stack/pooler-fleet.ts';
 import { startStack } from '../stack/start-stack.ts';
 import { cpuSeconds } from './proc-cpu.ts';
@@ -37,17 +37,6 @@ interface Row {
   readonly perPooler: { cpuPercent: number; transactions: number; cpuUsPerTransaction: number }[];
 }
 
-async function served(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url.replace(/\/app(\?|$)/, '/pgbouncer$1') });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ database: string; total_xact_count: string }>('SHOW STATS');
-    return Number(rows.find((r) => r.database === 'app')?.total_xact_count ?? 0);
-  } finally {
-    await client.end();
-  }
-}
-
 async function measure(directUrl: string, poolers: number): Promise<Row> {
   const fleet = await startPoolerFleet({ directUrl, count: poolers, port: 6543, log });
   const managers = Array.from({ length: instances }, () =>
@@ -62,7 +51,7 @@ async function measure(directUrl: string, poolers: number): Promise<Row> {
     await Promise.all(managers.map((m) => Promise.all(Array.from({ length: 3 }, () => m.readWithPooling((tx) => tx.user.count())))));
     const indexes = Array.from({ length: poolers }, (_, i) => i);
     const cpuBefore = indexes.map((i) => cpuSeconds(fleet.pid(i) as number) ?? 0);
-    const xactBefore = await Promise.all(indexes.map((i) => served(fleet.urlOf(i))));
+    const xactBefore = await Promise.all(indexes.map((i) => transactionsServed(fleet.urlOf(i))));
     const started = performance.now();
     await Promise.all(
       managers.flatMap((m) =>
@@ -73,7 +62,7 @@ async function measure(directUrl: string, poolers: number): Promise<Row> {
     );
     const seconds = (performance.now() - started) / 1000;
     const cpu = indexes.map((i, k) => (cpuSeconds(fleet.pid(i) as number) ?? 0) - (cpuBefore[k] ?? 0));
-    const xacts = (await Promise.all(indexes.map((i) => served(fleet.urlOf(i))))).map((n, k) => n - (xactBefore[k] ?? 0));
+    const xacts = (await Promise.all(indexes.map((i) => transactionsServed(fleet.urlOf(i))))).map((n, k) => n - (xactBefore[k] ?? 0));
     const total = xacts.reduce((a, b) => a + b, 0);
     return {
       poolers,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { TransactionOutcomeUnknownError } from '~/errors/errors.ts';
 import { startKillLoop } from '../../support/kill-loop.ts';
+import { activityLogCounts } from '../../support/ledger.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -93,12 +94,7 @@ describe('under connection drops (PgBouncer KILL every 300 ms)', () => {
     }
     expect(reads).toBe(80);
     expect(otherFailures).toEqual([]);
-    const rows = await sql<{ action: string; n: number }>(
-      stack.directUrl,
-      'SELECT action, count(*)::int AS n FROM "ActivityLog" WHERE action LIKE $1 GROUP BY action',
-      [`${run}:%`],
-    );
-    const counts = new Map(rows.map((r) => [r.action, r.n]));
+    const counts = await activityLogCounts(stack.directUrl, { actionPrefix: `${run}:` });
     expect([...counts.values()].filter((n) => n > 1)).toEqual([]); // nothing written twice
     expect(acknowledged.filter((a) => counts.get(a) !== 1)).toEqual([]); // nothing acknowledged lost
     expect(acknowledged.length + unknown.length).toBe(75);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, TransactionOutcomeUnknownError } from '~/errors/errors.ts';
 import { startKillLoop } from '../../support/kill-loop.ts';
+import { activityLogCounts } from '../../support/ledger.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -186,12 +187,7 @@ describe('prisma.$transaction through manager.prisma', () => {
       await killer.stop();
     }
     expect(otherFailures).toEqual([]);
-    const rows = await sql<{ action: string; n: number }>(
-      stack.directUrl,
-      'SELECT action, count(*)::int AS n FROM "ActivityLog" WHERE action LIKE $1 GROUP BY action',
-      [`${run}:%`],
-    );
-    const counts = new Map(rows.map((r) => [r.action, r.n]));
+    const counts = await activityLogCounts(stack.directUrl, { actionPrefix: `${run}:` });
     expect([...counts.values()].filter((n) => n > 1)).toEqual([]); // nothing written twice
     expect(acknowledged.filter((a) => counts.get(a) !== 1)).toEqual([]); // nothing acknowledged lost
     expect(killer.kills).toBeGreaterThanOrEqual(5);

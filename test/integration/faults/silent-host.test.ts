@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { startProxy, type TcpProxy } from '../../../tools/stack/faults/tcp-proxy.ts';
+import { activityLogCounts } from '../../support/ledger.ts';
 import { sql, testManager } from '../../support/managers.ts';
 import { managerTracker } from '../../support/track.ts';
 
@@ -94,12 +95,7 @@ describe('silent pooler connections (gray failure) under the silence bound', () 
     expect(longest).toBeLessThan(2 * BOUND_MS + 1_000);
 
     // Nothing lost, nothing written twice.
-    const rows = await sql<{ action: string; n: number }>(
-      stack.directUrl,
-      'SELECT action, count(*)::int AS n FROM "ActivityLog" WHERE "userId" = $1 GROUP BY action',
-      [userId],
-    );
-    const written = new Map(rows.map((r) => [r.action, r.n]));
+    const written = await activityLogCounts(stack.directUrl, { userId });
     for (const call of calls.filter((c) => c.kind === 'write')) {
       const n = written.get(call.action as string) ?? 0;
       expect(n, call.action as string).toBeLessThanOrEqual(1);

@@ -7,11 +7,12 @@
  * one, and come back to them.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import type { ConfigWarning } from '~/logging/config-warnings.ts';
+import { transactionsServed } from '../../../tools/stack/faults/pgbouncer-admin.ts';
 import { type PoolerFleet, startPoolerFleet } from '../../../tools/stack/pooler-fleet.ts';
+import { activityLogCounts } from '../../support/ledger.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 import { managerTracker } from '../../support/track.ts';
 
@@ -35,17 +36,8 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-/** Transactions each pooler has served so far (its own SHOW STATS, as the app user: stats_users). */
-async function servedBy(i: number): Promise<number> {
-  const client = new pg.Client({ connectionString: fleet.urlOf(i).replace(/\/app$/, '/pgbouncer') });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ database: string; total_xact_count: string }>('SHOW STATS');
-    return Number(rows.find((r) => r.database === 'app')?.total_xact_count ?? 0);
-  } finally {
-    await client.end();
-  }
-}
+/** Transactions each pooler has served so far. */
+const servedBy = (i: number): Promise<number> => transactionsServed(fleet.urlOf(i));
 
 interface Call {
   readonly kind: 'read' | 'plain-read' | 'write';
@@ -117,12 +109,7 @@ describe('three PgBouncers in one URL: one killed, one frozen, under load from s
     const downs = (i: number) => hosts.reduce((sum, h) => sum + (h[i]?.downs ?? 0), 0);
     expect(downs(1)).toBeGreaterThan(0);
     // Nothing lost, nothing written twice.
-    const rows = await sql<{ action: string; n: number }>(
-      stack.directUrl,
-      'SELECT action, count(*)::int AS n FROM "ActivityLog" WHERE "userId" = $1 GROUP BY action',
-      [userId],
-    );
-    const written = new Map(rows.map((r) => [r.action, r.n]));
+    const written = await activityLogCounts(stack.directUrl, { userId });
     for (const call of calls.filter((c) => c.kind === 'write')) {
       const n = written.get(call.action as string) ?? 0;
       expect(n, call.action as string).toBeLessThanOrEqual(1);

@@ -213,3 +213,14 @@ export async function showConfig(adminUrl: string, options?: AdminOptions): Prom
   const { rows } = await adminCommand<{ key: string; value: string }>(adminUrl, 'SHOW CONFIG', options);
   return Object.fromEntries(rows.map((row) => [row.key, row.value]));
 }
+
+/**
+ * Transactions PgBouncer has served for `database` so far (`total_xact_count` of its own SHOW STATS),
+ * asked on the admin console of the pooler `url` points at (as the app user: `stats_users`).
+ */
+export async function transactionsServed(url: string, database = 'app'): Promise<number> {
+  const parsed = new URL(url);
+  parsed.pathname = '/pgbouncer';
+  const rows = await showStats(parsed.toString());
+  return Number(rows.find((r) => r.database === database)?.total_xact_count ?? 0);
+}
