@@ -51,12 +51,13 @@ export interface ResolveOptions {
   /** What the JavaScript runtime shows of itself (Workers, Bun, Deno). Defaults to this runtime's globals (`currentHost()`). */
   host?: RuntimeHost;
   /**
-   * How long a connection with a query outstanding may go without a byte from the server before it
-   * is destroyed (a silent host: an IP that moved, a deleted pod, a dropped NAT mapping); null turns
-   * the bound off. Defaults to the URL's `tcp_user_timeout` (ms), else, in a serverless runtime or
-   * transaction mode, min(15 000, pool timeout) (see SERVERLESS_SILENCE_TIMEOUT_MS), else none.
-   * A query that legitimately runs longer without sending a row is cut too: keep the server's
-   * `statement_timeout` below it (docs/failover.md, "Silent hosts").
+   * The longest a call may take because a host stopped answering (an IP that moved, a deleted pod,
+   * a dropped NAT mapping): a connection with a query outstanding that gets no byte from the server
+   * for half of it is destroyed, and the call finishes on a fresh connection within the other half;
+   * null turns the bound off. Defaults to the URL's `tcp_user_timeout` (ms), else, in a serverless
+   * runtime or transaction mode, min(15 000, pool timeout) (see SERVERLESS_SILENCE_TIMEOUT_MS), else
+   * none. A query that legitimately runs longer than half of it without sending a row is cut too:
+   * keep the server's `statement_timeout` below that (docs/failover.md, "Silent hosts").
    */
   silenceTimeoutMs?: number | null;
 }

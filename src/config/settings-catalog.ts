@@ -179,7 +179,7 @@ export const URL_PARAMETERS: readonly SettingDoc[] = Object.freeze([
   {
     name: 'tcp_user_timeout',
     meaning:
-      "libpq's, in ms: here the silence bound (`silenceTimeoutMs`) — a connection with a query outstanding and no byte from the server for that long is destroyed (ConnectionSilentError).",
+      "libpq's, in ms: here the silence bound (`silenceTimeoutMs`) — no call takes longer because a host went silent: a connection with a query outstanding and no byte from the server for half of it is destroyed (ConnectionSilentError), and the call finishes on a fresh connection.",
     default: 'serverless / transaction mode: min(15 s, pool timeout); otherwise none',
   },
 ]);

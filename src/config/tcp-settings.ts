@@ -100,6 +100,17 @@ export function parseTcpSettings(parsed: ParsedDatabaseUrl, variable = 'DATABASE
  */
 export const SERVERLESS_SILENCE_TIMEOUT_MS = 15_000;
 
+/**
+ * How long a connection with a query outstanding may go without a byte before it is declared
+ * silent, for a bound of `boundMs`: half of it. The bound is on the whole call — no call spends
+ * longer than `silenceTimeoutMs` because a host stopped answering — so the cut leaves the other
+ * half for what the call then does on a fresh connection: a read's retry, a write's settle
+ * (docs/failover.md, "Silent hosts").
+ */
+export function silenceCutAfterMs(boundMs: number): number {
+  return Math.max(1, Math.floor(boundMs / 2));
+}
+
 export interface SilenceInputs {
   /** The `silenceTimeoutMs` option: a number, or null to turn the bound off. */
   readonly option: number | null | undefined;

@@ -265,22 +265,27 @@ export class PreparedStatementsNotTrackedError extends ConfigError {
 }
 
 /**
- * A connection with a query outstanding received no byte from the server for `silenceTimeoutMs`
- * (a host that stopped answering without closing: an IP that moved, a deleted pod, a dropped NAT
- * mapping). The connection was destroyed, never returned to the pool. Classified `connection`: a
- * read is retried on a fresh connection; a write follows the outcome rules (a COMMIT cut this way
- * has an unknown outcome).
+ * A connection with a query outstanding received no byte from the server for half of
+ * `silenceTimeoutMs` (a host that stopped answering without closing: an IP that moved, a deleted
+ * pod, a dropped NAT mapping); the other half of the bound is the call's to finish on a fresh
+ * connection. The connection was destroyed, never returned to the pool. Classified `connection`: a
+ * read is retried on a fresh connection; a write follows the outcome rules (a lost COMMIT is
+ * settled by the database where it can tell).
  */
 export class ConnectionSilentError extends PoolingError {
   override name = 'ConnectionSilentError';
+  /** How long the connection went without a byte: half the bound (see `boundMs`). */
   readonly silenceMs: number;
+  /** `silenceTimeoutMs`: the bound on the whole call, of which the cut took half. */
+  readonly boundMs: number;
   /** `host:port` the silent connection was open to (no user, no password). */
   readonly host: string;
-  constructor(silenceMs: number, host: string) {
+  constructor(silenceMs: number, host: string, boundMs: number = silenceMs) {
     super(
-      `the connection to ${host} went silent: no byte for ${silenceMs} ms while a query was outstanding (silenceTimeoutMs); it was destroyed`,
+      `the connection to ${host} went silent: no byte for ${silenceMs} ms while a query was outstanding (half of silenceTimeoutMs ${boundMs} ms); it was destroyed`,
     );
     this.silenceMs = silenceMs;
+    this.boundMs = boundMs;
     this.host = host;
   }
 }

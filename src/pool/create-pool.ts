@@ -31,7 +31,7 @@ import { timersCanUnref } from '../runtime/unref-timer.ts';
 import { buildClientSettings, pgClientConfig, tlsAwareClient } from './client-settings.ts';
 import { type HostFleet, registerHostFleet } from './host-fleet.ts';
 import { multiHostSetup } from './multi-host.ts';
-import { PG_NO_PIPELINE_WARNING, pgSupportsPipeline, watchServerVersion } from './pg-internals.ts';
+import { destroyClientSocket, PG_NO_PIPELINE_WARNING, pgSupportsPipeline, watchServerVersion } from './pg-internals.ts';
 import { rewrittenPortAware } from './rewritten-port.ts';
 import { SilenceWatch, watchedQuery } from './silence-watch.ts';
 
@@ -76,6 +76,28 @@ export function connectionCreatedAt(client: object): number | undefined {
   return (client as { [CREATED_AT]?: number })[CREATED_AT];
 }
 
+interface WatchedClient {
+  readonly host: string;
+  readonly port: number;
+  readonly silence: Pick<SilenceWatch, 'idle' | 'lastActivityAt'> | null;
+}
+
+/**
+ * After `silent` was cut: the pool's other clients to the same host that sit idle and have not sent
+ * or heard anything since `quietSince` (when `silent` last heard from the host). A client used
+ * since then has proven its path alive; a busy one has its own watch; a never-used one is new.
+ * Exported for unit tests: pure over its inputs.
+ */
+export function idleSuspects<T extends WatchedClient>(clients: Iterable<T>, silent: WatchedClient, quietSince: number): T[] {
+  const suspects: T[] = [];
+  for (const client of clients) {
+    const watch = client.silence;
+    if (client === silent || !watch?.idle || watch.lastActivityAt === 0) continue;
+    if (client.host === silent.host && client.port === silent.port && watch.lastActivityAt <= quietSince) suspects.push(client);
+  }
+  return suspects;
+}
+
 export function buildPgPoolConfig(target: PoolTarget, config: PoolConfig, hooks: CreatePoolHooks = {}): pg.PoolConfig {
   const { fleet, ...pgConfig } = buildPoolSetup(target, config, hooks);
   // A pool built from these options is not tracked: it does not hold the shared fleet.
@@ -93,6 +115,8 @@ function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoo
   // connect timeout while the pool keeps `connectionTimeoutMillis` for the acquire wait, and turns
   // a TLS failure at connect into a TlsError that names the URL parameter to change.
   const silenceMs = config.silenceTimeoutMs;
+  // This pool's clients, for the sweep after a silent connection (see `idleSuspects`).
+  const live = new Set<TimedClient>();
   class TimedClient extends hosts.wrap(rewrittenPortAware(target.portRewrite, tlsAwareClient(settings, pg.Client))) {
     readonly [CREATED_AT] = performance.now();
     // The bound on a silent connection (src/pool/silence-watch.ts): the client is destroyed, never reused.
@@ -103,9 +127,19 @@ function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoo
             this,
             silenceMs,
             () => `${this.host}:${this.port}`,
-            // A silent host in a fleet is down for every new connection until its monitor finds it back.
-            () => hosts.fleet?.hostOf(this)?.markDown('silent'),
+            (quietSince) => {
+              // A silent host in a fleet is down for every new connection until its monitor finds it back.
+              hosts.fleet?.hostOf(this)?.markDown('silent');
+              // What cuts one path (a moved IP, a dropped NAT mapping, a frozen pooler) cuts the others opened
+              // before it: idle ones that have not heard from the host since are ended now, so that the
+              // retry gets a fresh connection instead of another half bound on a dead one.
+              for (const client of idleSuspects(live, this, quietSince)) destroyClientSocket(client);
+            },
           );
+    /** Silence watch state, for the sweep. */
+    get silence(): SilenceWatch | null {
+      return this.#silence;
+    }
     constructor(options: pg.ClientConfig) {
       // pipeline: our adapter writes a transaction's BEGIN together with its first statement
       // (src/adapter/pipelined-transaction.ts); a lone query behaves exactly as without it.
@@ -116,6 +150,10 @@ function buildPoolSetup(target: PoolTarget, config: PoolConfig, hooks: CreatePoo
       // falls in between and, unheard, would crash the process. The error still reaches the
       // client's next query and the pool drops the client, so nothing is lost by ignoring it here.
       this.on('error', ignoreClientError);
+      if (silenceMs !== null) {
+        live.add(this);
+        this.once('end', () => live.delete(this));
+      }
       // Which statement asks for a transaction's id depends on the server's version (src/adapter/pipelined-transaction.ts).
       watchServerVersion(this);
     }

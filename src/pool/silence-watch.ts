@@ -1,6 +1,8 @@
 /**
  * The bound on silence: a connection with a query outstanding that receives no byte from the server
- * for `silenceTimeoutMs` is destroyed with a ConnectionSilentError (src/errors/errors.ts).
+ * for half of `silenceTimeoutMs` is destroyed with a ConnectionSilentError (src/errors/errors.ts).
+ * The bound is on the call: the other half is left for the retry or the settle on a fresh
+ * connection (src/config/tcp-settings.ts, `silenceCutAfterMs`).
  *
  * Why it is needed: a host that stops answering without closing (an IP that moved in a failover, a
  * deleted pod, a dropped NAT mapping: no RST, no FIN) leaves every query on its open connections
@@ -23,6 +25,7 @@
  * period, unref'd; a 'data' listener on the client's socket.
  */
 import type pg from 'pg';
+import { silenceCutAfterMs } from '../config/tcp-settings.ts';
 import { ConnectionSilentError } from '../errors/errors.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
 import { clientStream, type WatchableStream } from './pg-internals.ts';
@@ -30,8 +33,10 @@ import { clientStream, type WatchableStream } from './pg-internals.ts';
 export class SilenceWatch {
   readonly #client: pg.ClientBase;
   readonly #boundMs: number;
+  /** Silence longer than this cuts the connection: half the bound. */
+  readonly #cutMs: number;
   readonly #host: () => string;
-  readonly #onSilent: (() => void) | undefined;
+  readonly #onSilent: ((quietSince: number) => void) | undefined;
   #outstanding = 0;
   #lastByteAt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -40,10 +45,15 @@ export class SilenceWatch {
     this.#lastByteAt = performance.now();
   };
 
-  /** `host`: `host:port` for the error message (no credentials), asked when the bound fires (a multi-host client is aimed late). */
-  constructor(client: pg.ClientBase, boundMs: number, host: () => string, onSilent?: () => void) {
+  /**
+   * `host`: `host:port` for the error message (no credentials), asked when the cut fires (a
+   * multi-host client is aimed late). `onSilent(quietSince)`: the connection was cut; it last heard
+   * from its host at `quietSince` (`performance.now()`).
+   */
+  constructor(client: pg.ClientBase, boundMs: number, host: () => string, onSilent?: (quietSince: number) => void) {
     this.#client = client;
     this.#boundMs = boundMs;
+    this.#cutMs = silenceCutAfterMs(boundMs);
     this.#host = host;
     this.#onSilent = onSilent;
   }
@@ -62,7 +72,7 @@ export class SilenceWatch {
     }
     if (this.#outstanding++ === 0) {
       this.#lastByteAt = performance.now();
-      this.#arm(this.#boundMs);
+      this.#arm(this.#cutMs);
     }
     let settled = false;
     return () => {
@@ -75,6 +85,16 @@ export class SilenceWatch {
     };
   }
 
+  /** No query outstanding: the connection sits idle in the pool (or was never used). */
+  get idle(): boolean {
+    return this.#outstanding === 0;
+  }
+
+  /** When the connection last sent a query or heard a byte (`performance.now()`); 0: never used. */
+  get lastActivityAt(): number {
+    return this.#lastByteAt;
+  }
+
   #arm(ms: number): void {
     this.#timer = setTimeout(() => this.#check(), Math.max(1, Math.ceil(ms)));
     unrefTimer(this.#timer);
@@ -84,18 +104,20 @@ export class SilenceWatch {
     this.#timer = null;
     if (this.#outstanding === 0) return;
     const quiet = performance.now() - this.#lastByteAt;
-    if (quiet < this.#boundMs) {
-      this.#arm(this.#boundMs - quiet);
+    if (quiet < this.#cutMs) {
+      this.#arm(this.#cutMs - quiet);
       return;
     }
     // Never throws from the timer: destroy() on a Node socket only schedules 'error' and 'close'.
     try {
-      this.#stream?.destroy(new ConnectionSilentError(this.#boundMs, this.#host()));
+      this.#stream?.destroy(new ConnectionSilentError(this.#cutMs, this.#host(), this.#boundMs));
     } catch {
       // a stream whose destroy throws has nothing left to end
     }
     try {
-      this.#onSilent?.(); // a multi-host pool marks the host down (src/pool/host-fleet.ts)
+      // The pool ends its idle connections that have not heard from this host since (src/pool/create-pool.ts);
+      // a multi-host pool also marks the host down (src/pool/host-fleet.ts).
+      this.#onSilent?.(this.#lastByteAt);
     } catch {
       // never from a timer
     }

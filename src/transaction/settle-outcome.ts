@@ -8,7 +8,13 @@
  * Asked on a fresh connection (after a failover that is the server that is primary now; through
  * PgBouncer any server connection answers for the whole cluster). While the answer is
  * `in progress` (the old backend has not yet noticed its client is gone, or is still writing the
- * commit) it asks again, within a bound. The answer:
+ * commit) it asks again, within a bound. A transaction still `in progress` after `endStuckAfterMs`
+ * whose backend sits `idle in transaction` waits for a COMMIT that is not coming: the path to it
+ * is dead (a frozen pooler, a dropped NAT mapping: the pooler keeps its server connection, and
+ * the transaction open, as long as it is stuck). Its backend is ended (`pg_terminate_backend`, which
+ * PostgreSQL allows a role on its own backends), so the database decides — aborted, or committed
+ * if the COMMIT got there first — instead of the caller waiting for the pooler or hearing "unknown".
+ * The answer:
  * - `committed` / `aborted`: what happened;
  * - `unknown`: what the database cannot tell — the id is too old to look up (NULL), it is "in the
  *   future" of the server that answers (a failover lost the transaction with the rest of the old
@@ -40,6 +46,13 @@ export interface SettleOptions {
    * still restarting). Defaults to 50.
    */
   readonly intervalMs?: number;
+  /**
+   * How long a transaction may stay `in progress`, idle, before its backend is ended (see above).
+   * Defaults to 100: a backend that is writing its commit is `active`, never ended; a live pooler
+   * rolls back a transaction whose client is gone as soon as it reads the EOF (milliseconds), so one
+   * still idle in it that long after the client's connection was lost is waiting for nobody.
+   */
+  readonly endStuckAfterMs?: number;
 }
 
 /**
@@ -50,12 +63,19 @@ export interface SettleOptions {
  */
 export const DEFAULT_SETTLE_TIMEOUT_MS = 15_000;
 export const DEFAULT_SETTLE_INTERVAL_MS = 50;
+export const DEFAULT_END_STUCK_AFTER_MS = 100;
 
 const XACT_STATUS = 'SELECT pg_xact_status($1::xid8) AS status';
 /** PostgreSQL 10–12: same answers, 64-bit id as bigint. */
 const TXID_STATUS = 'SELECT txid_status($1::bigint) AS status';
 /** undefined_function / undefined_object (no xid8 type): a server older than 13. */
 const NO_XACT_STATUS = new Set(['42883', '42704']);
+/**
+ * Ends the backend idle in that transaction (PostgreSQL 13+: xid8 → xid). Only `idle in
+ * transaction`: a backend running a statement or its COMMIT is left to finish.
+ */
+const END_STUCK = `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+  WHERE backend_xid = ($1::xid8)::xid AND state = 'idle in transaction' AND pid <> pg_backend_pid()`;
 /** invalid_parameter_value: "transaction ID … is in the future" — not a transaction this server ever had. */
 const NOT_THIS_SERVERS = '22023';
 
@@ -70,10 +90,23 @@ async function askStatus(conn: SettleConnection, xid: string, legacy: boolean): 
   return (rows[0] as { status?: unknown } | undefined)?.status ?? null;
 }
 
+/** Ends the backend stuck idle in transaction `xid`, if any; a role not allowed to (42501) just waits on. */
+async function endStuck(conn: SettleConnection, xid: string): Promise<void> {
+  try {
+    const ended = (await conn.query(END_STUCK, [xid])).rows.length;
+    poolingLog('lost COMMIT of transaction %s: still in progress, idle; %d backend(s) holding it ended', xid, ended);
+  } catch (error) {
+    if (sqlState(error) !== '42501') throw error;
+    poolingLog('lost COMMIT of transaction %s: still in progress; not allowed to end its backend', xid);
+  }
+}
+
 /** The resolver behind `OutcomeRecord.settle`. Never rejects. */
 export function createSettleOutcome(options: SettleOptions): SettleOutcome {
   const timeoutMs = checkMilliseconds('settle.timeoutMs', options.timeoutMs) ?? DEFAULT_SETTLE_TIMEOUT_MS;
   const intervalMs = checkMilliseconds('settle.intervalMs', options.intervalMs, { zero: true }) ?? DEFAULT_SETTLE_INTERVAL_MS;
+  const endStuckAfterMs =
+    checkMilliseconds('settle.endStuckAfterMs', options.endStuckAfterMs, { zero: true }) ?? DEFAULT_END_STUCK_AFTER_MS;
   /** Learned once per resolver: the server answers only txid_status. */
   let legacy = false;
 
@@ -88,6 +121,9 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
     let waitMs = intervalMs;
     /** Why the last question got no answer, for the debug log. */
     let last = 'none';
+    /** When the answer was first `in progress` (performance.now()); null until then. */
+    let inProgressSince: number | null = null;
+    let endTried = false;
     try {
       for (;;) {
         if (held.abandoned) return 'unknown';
@@ -102,6 +138,11 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
             return 'unknown';
           }
           last = 'in progress';
+          inProgressSince ??= performance.now();
+          if (!endTried && !legacy && performance.now() - inProgressSince >= endStuckAfterMs) {
+            endTried = true;
+            await endStuck(conn, xid);
+          }
           // 'in progress': ask again.
           waitMs = intervalMs;
         } catch (error) {

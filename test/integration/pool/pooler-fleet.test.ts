@@ -18,7 +18,7 @@ import { managerTracker } from '../../support/track.ts';
 
 const stack = inject('stack');
 const track = managerTracker();
-const BOUND_MS = 2_000;
+const BOUND_MS = 3_000;
 const MANAGERS = 3;
 const WORKERS = 3;
 const KILL_AT_MS = 1_500;
@@ -101,8 +101,8 @@ describe('three PgBouncers in one URL: one killed, one frozen, under load from s
     // Reads never fail; writes fail only as outcome-unknown (a COMMIT sent to the frozen pooler).
     expect(failed.filter((c) => c.kind !== 'write')).toEqual([]);
     expect(failed.filter((c) => c.errorKind !== 'outcome-unknown')).toEqual([]);
-    // No call hung on the frozen pooler: the bound plus a retry elsewhere (connect_timeout 1 s).
-    expect(longest).toBeLessThan(2 * BOUND_MS + 1_000);
+    // No call past the bound: a call on the frozen pooler is cut at half of it and retried on another pooler.
+    expect(longest).toBeLessThanOrEqual(BOUND_MS);
     // The monitors saw the frozen pooler (its logins never answer) and marked it down. The killed one
     // is marked down only if a new connection picked it (random) in the seconds before it returned:
     // its open connections just drop, which every call rides through on another pooler.

@@ -5,6 +5,7 @@ import {
   parseTcpSettings,
   resolveSilenceTimeout,
   SERVERLESS_SILENCE_TIMEOUT_MS,
+  silenceCutAfterMs,
   type TcpSettings,
 } from '../../../src/config/tcp-settings.ts';
 import { ConfigError } from '../../../src/errors/errors.ts';
@@ -121,5 +122,16 @@ describe('the silence bound', () => {
     expect(() =>
       resolvePoolConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/app', DATABASE_URL_READ: 'postgresql://u:p@r:5432/app?keepalives=on' }),
     ).toThrow('DATABASE_URL_READ (keepalives)');
+  });
+});
+
+describe('silenceCutAfterMs: the cut is half the bound, the rest is the call’s', () => {
+  it.each([
+    [15_000, 7_500],
+    [3_000, 1_500],
+    [1_001, 500],
+    [1, 1],
+  ])('bound %i ms → cut after %i ms', (bound, cut) => {
+    expect(silenceCutAfterMs(bound)).toBe(cut);
   });
 });

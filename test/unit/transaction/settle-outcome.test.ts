@@ -58,6 +58,26 @@ describe('createSettleOutcome', () => {
     expect(log.connects).toBe(1);
   });
 
+  it('in progress past endStuckAfterMs: the backend idle in it is ended once, and the database then decides', async () => {
+    // Answers: in progress, (the END_STUCK statement's rows), in progress, aborted.
+    const { connect, log } = server(['in progress', 'ended', 'in progress', 'aborted']);
+    expect(await createSettleOutcome({ connect, intervalMs: 1, endStuckAfterMs: 0 })('77')).toBe('aborted');
+    expect(log.statements.map((s) => s.split(' ')[1])).toEqual([
+      'pg_xact_status($1::xid8)',
+      'pg_terminate_backend(pid)',
+      'pg_xact_status($1::xid8)',
+      'pg_xact_status($1::xid8)',
+    ]);
+    expect(log.statements[1]).toContain("state = 'idle in transaction'");
+    expect(log.values[1]).toBe('77');
+  });
+
+  it('a role not allowed to end the backend (42501) waits on for the answer', async () => {
+    const { connect, log } = server(['in progress', pgError('42501'), 'committed']);
+    expect(await createSettleOutcome({ connect, intervalMs: 1, endStuckAfterMs: 0 })('78')).toBe('committed');
+    expect(log.connects).toBe(1);
+  });
+
   it('still in progress at the bound: unknown', async () => {
     const { connect } = server(new Array(1000).fill('in progress'));
     expect(await createSettleOutcome({ connect, intervalMs: 5, timeoutMs: 30 })('9')).toBe('unknown');
