@@ -29,6 +29,7 @@ for (let run = 1; run <= runs; run++) {
       process.stdout.write(
         `run ${run} ${scenario} / ${r.path} / ${style}: ${r.acknowledged} acknowledged, ${r.lost} lost, ${r.duplicated} written twice, ${r.failed} failed, ${r.outcomeUnknown} outcome-unknown (${r.outcomeUnknownApplied} committed); fault ${r.faultWindowMs} ms, longest stall ${r.longestStallMs} ms, resumed ${r.resumeAfterMs} ms after the fault\n`,
       );
+      for (const kind of r.failedKinds) process.stdout.write(`  failed: ${kind}\n`);
     }
   }
 }
