@@ -260,7 +260,7 @@ describe.each(APPS)('a Prisma 6 $name app moved by the page, step by step', (app
     console.error(`[walkthrough ${app.name}]\n${timings.join('\n')}`);
   });
 
-  walk('the starting point: the singleton module the page starts from', 30_000, async () => {
+  walk('the starting point: the singleton module the page starts from; Prisma 7 rejects its schema', 60_000, async () => {
     const intro = sections[0] as DocSection;
     if (next) {
       // The page's own lib/prisma.ts is the fixture's.
@@ -275,6 +275,13 @@ describe.each(APPS)('a Prisma 6 $name app moved by the page, step by step', (app
     }
     expect(read('prisma/schema.prisma')).toMatch(/provider = "prisma-client-js"[\s\S]*url\s+= env\("DATABASE_URL"\)/);
     expect(pkg().prisma).toEqual({ seed: 'tsx prisma/seed.ts' });
+    // Why the page changes the schema before installing: Prisma 7's generate rejects this one (P1012).
+    const intro6 = intro.prose.replace(/\s+/g, ' ');
+    expect(intro6).toContain('(`P1012`: "The datasource property `url` is no longer supported in schema files")');
+    const prisma7 = await sh(root, `${path.join(repoRoot, 'node_modules/.bin/prisma')} generate`, buildEnv());
+    expect(prisma7.code).not.toBe(0);
+    expect(prisma7.output).toContain('P1012');
+    expect(prisma7.output).toContain('The datasource property `url` is no longer supported in schema files');
   });
 
   walk('1. The schema: the diff applied, the output folder ignored', 30_000, async () => {
