@@ -1,9 +1,13 @@
 /**
- * The dashboard and the alert rules against a real Prometheus (Debian's `prometheus` package):
- * it scrapes the health server's /api/metrics with the documented scrape config (bearer token in
- * the `authorization` block) while the app does work on the shared stack, then every panel query
- * and every alert rule's query runs through the HTTP API and must return data; `promtool check
- * rules` must pass and Prometheus must have loaded the rules.
+ * The dashboard and the alert rules against a real Prometheus (Debian's `prometheus` package)
+ * scraping the example React Router app (examples/remix-app, built and started as its browser test
+ * does: one build shared by both) with the documented scrape config. The app runs as on a serverless
+ * platform (Cloud Run's K_SERVICE) with PGPOOL_ENDPOINT_TOKEN set, against the shared stack's
+ * PgBouncer in transaction mode with a read URL: its /api/metrics answers 401 without the token and
+ * 200 with it, and Prometheus scrapes it through the config's `authorization` block. Traffic is the
+ * app's own pages and actions over HTTP (page loads, logins, a page created, one created with a title
+ * Postgres refuses, one login while the app's INSERT grant on ActivityLog is revoked); then every panel query and every alert rule's query runs through the HTTP API
+ * and must return data, `promtool check rules` must pass and Prometheus must have loaded the rules.
  *
  * Prometheus runs on a free loopback port with its data under a `pgpool-stack-*` temp dir, so the
  * CI script's leftover check sees it if it were ever left behind; both go in afterAll.
@@ -13,10 +17,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type HealthServer, startHealthServer } from '../../../tools/health-server/health-server.ts';
+import { ensureBuild } from '../../../tools/example/build.ts';
 import { findFreePort } from '../../../tools/stack/start-stack.ts';
-import { type TestManager, testManager } from '../../support/managers.ts';
+import { type RunningApp, startApp, stopApp } from '../../support/example-app.ts';
 
 const stack = inject('stack');
 const DASHBOARDS = fileURLToPath(new URL('../../../docs/dashboards/', import.meta.url));
@@ -25,8 +30,7 @@ const TOKEN = 'dashboard-test-token-0123456789abcdef';
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p)) ?? 'prometheus';
 const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p)) ?? 'promtool';
 
-let manager: TestManager;
-let server: HealthServer;
+let app: RunningApp | undefined;
 let prometheus: ChildProcess | null = null;
 let prometheusUrl = '';
 let dir = '';
@@ -76,22 +80,56 @@ function run(file: string, args: string[]): Promise<{ code: number; output: stri
   });
 }
 
-/** Work of every kind, plus one failing call, so every family has series. */
-async function work(): Promise<void> {
-  await manager.withPooling((tx) => tx.$queryRaw`SELECT 1`);
-  await manager.readWithPooling((tx) => tx.$queryRaw`SELECT 2`);
-  await manager.writeWithPooling((tx) => tx.$queryRaw`SELECT 3`);
-  await manager.batchWithPooling([(tx) => tx.$queryRaw`SELECT 4`]);
-  await manager.prisma.$queryRaw`SELECT 5`;
+const withToken = { authorization: `Bearer ${TOKEN}` };
+
+/** A form post to the example's workspace action (`/?index`), as its page's form sends it. */
+const createPage = (title: string) =>
+  fetch(`${app?.baseUrl}/?index`, {
+    method: 'POST',
+    body: new URLSearchParams({ title, blocks: 'Dashboard block' }),
+    redirect: 'manual',
+  });
+
+/** What a visitor does: the workspace page (reads through readWithPooling) and a login (a write). */
+async function visit(): Promise<void> {
+  await fetch(`${app?.baseUrl}/`).then((r) => r.arrayBuffer());
+  await fetch(`${app?.baseUrl}/login`, { method: 'POST', redirect: 'manual' }).then((r) => r.arrayBuffer());
 }
 
 beforeAll(async () => {
-  // A replica URL (the primary itself: the monitor reads its WAL position as lag 0) gives the replica families series.
-  manager = testManager(stack, { DATABASE_URL_READ: stack.directUrl });
-  await work();
-  await manager.withPooling((tx) => tx.$queryRaw`SELECT * FROM pgpool_dashboard_no_such_table`).catch(() => {});
-  server = await startHealthServer({ port: 0, host: '127.0.0.1', manager, endpoint: { env: { PGPOOL_ENDPOINT_TOKEN: TOKEN } } });
-  traffic = setInterval(() => void work().catch(() => {}), 200);
+  const started = Date.now();
+  const built = await ensureBuild();
+  console.error(`[dashboard] example ${built ? 'built' : 'build reused'} in ${Date.now() - started} ms`);
+  app = await startApp(
+    'tools/example/run-example.ts',
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: stack.poolerUrl,
+      // A read URL (the primary itself: the monitor reads its WAL position as lag 0) gives the replica families series.
+      DATABASE_URL_READ: stack.directUrl,
+      PGBOUNCER_ADMIN_URL: stack.adminUrl,
+      // A serverless platform (Cloud Run runs a container like this one): the endpoints need the token.
+      K_SERVICE: 'pgpool-dashboard-example',
+      PGPOOL_ENDPOINT_TOKEN: TOKEN,
+    },
+    { name: 'example app', readyTimeoutMs: 30_000 },
+  );
+  await visit();
+  expect((await createPage(`Dashboard page ${Date.now()}`)).status).toBeLessThan(400);
+  // Postgres refuses a NUL byte in text: a failed write the app's caller caused (error_kind "data")…
+  expect((await createPage('refused\u0000title')).status).toBe(500);
+  // …and one the database caused, as a deploy that dropped a grant would (42501, error_kind "query"):
+  // the PgpoolOperationsFailing alert leaves out the kinds a caller causes. The grant is back at once.
+  const admin = new pg.Client({ connectionString: stack.superuserUrl });
+  await admin.connect();
+  try {
+    await admin.query('REVOKE INSERT ON "ActivityLog" FROM app');
+    expect((await fetch(`${app.baseUrl}/login`, { method: 'POST', redirect: 'manual' })).status).toBe(500);
+  } finally {
+    await admin.query('GRANT INSERT ON "ActivityLog" TO app');
+    await admin.end();
+  }
+  traffic = setInterval(() => void visit().catch(() => {}), 200);
 
   dir = mkdtempSync(path.join(tmpdir(), 'pgpool-stack-prometheus-'));
   writeFileSync(path.join(dir, 'token'), TOKEN);
@@ -101,9 +139,9 @@ beforeAll(async () => {
     .replace(/evaluation_interval: \S+/, 'evaluation_interval: 1s')
     .replace('scheme: https', 'scheme: http')
     .replace('/etc/prometheus/pgpool-endpoint-token', path.join(dir, 'token'))
-    .replace('your-app.example.com', `127.0.0.1:${server.port}`)
+    .replace('your-app.example.com', new URL(app.baseUrl).host)
     .replace('- alerts.yml', `- ${path.join(DASHBOARDS, 'alerts.yml')}`);
-  expect(config).toContain(`127.0.0.1:${server.port}`);
+  expect(config).toContain(new URL(app.baseUrl).host);
   writeFileSync(path.join(dir, 'prometheus.yml'), config);
   expect(await run(PROMTOOL, ['check', 'config', path.join(dir, 'prometheus.yml')])).toMatchObject({ code: 0 });
 
@@ -142,13 +180,29 @@ afterAll(async () => {
     if (prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGKILL');
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
-  await server?.close();
-  await manager?.disconnect();
+  if (app) {
+    const code = await stopApp(app);
+    expect(code, `example app did not shut down cleanly:\n${app.output()}`).toBe(0);
+  }
 });
 
-describe('the dashboard against a real Prometheus scraping the app', () => {
-  it('the scrape succeeds through the authorization block (the app answers 401 without it)', async () => {
-    expect((await fetch(`${server.url}/api/metrics`)).status).toBe(401);
+describe('the dashboard against a real Prometheus scraping the example app', () => {
+  it('on a serverless platform the metrics endpoint answers 401 without the token and 200 with it; health details only with it', async () => {
+    const anonymous = await fetch(`${app?.baseUrl}/api/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toContain('pgpool_');
+    expect((await fetch(`${app?.baseUrl}/api/metrics`, { headers: { authorization: `Bearer ${TOKEN}-wrong` } })).status).toBe(401);
+    const metrics = await fetch(`${app?.baseUrl}/api/metrics`, { headers: withToken });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('pgpool_operations_total{kind="read"}');
+    expect(await (await fetch(`${app?.baseUrl}/api/health`)).json()).toEqual({ status: expect.any(String) });
+    const detailed = (await (await fetch(`${app?.baseUrl}/api/health`, { headers: withToken })).json()) as {
+      checks: { connectionPool: { mode: string; port: number } };
+    };
+    expect(detailed.checks.connectionPool).toMatchObject({ mode: 'transaction', port: stack.poolerPort });
+  });
+
+  it('the scrape succeeds through the authorization block', async () => {
     const up = await query(`up{job="${JOB}"}`);
     expect(up.data.result.map((r) => r.value[1])).toEqual(['1']);
   });
