@@ -100,11 +100,9 @@ function main(): number {
     step(`vitest --project integration on PgBouncer ${process.env.PGPOOL_PGBOUNCER_BIN ?? '(the system one)'}`);
     const excludes = EXCLUDED.flatMap((e) => ['--exclude', e.file]);
     const skipTests = ['-t', `^(?!.*${EXCLUDED_TESTS.pattern})`];
-    const status = sh(
-      'npx',
-      ['vitest', 'run', '--project', 'integration', '--reporter=dot', ...excludes, ...skipTests, ...vitestArgs],
-      dir,
-    );
+    // A reporter on the command line replaces the config's: json again, so the report below is written.
+    const reporters = ['--reporter=dot', '--reporter=json'];
+    const status = sh('npx', ['vitest', 'run', '--project', 'integration', ...reporters, ...excludes, ...skipTests, ...vitestArgs], dir);
     const report = path.join(dir, 'artifacts', 'vitest-results.json');
     if (existsSync(report)) {
       mkdirSync(path.join(REPO_ROOT, 'artifacts'), { recursive: true });
