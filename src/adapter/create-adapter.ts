@@ -32,16 +32,25 @@ export interface AdapterOptions {
    * primary in time. Defaults to no deadline.
    */
   readonly beginTimeoutMs?: number;
+  /**
+   * Called once per adapter factory when `statementName` is set and the installed adapter-pg does not
+   * name statements (`statementNameGenerator` exists from @prisma/adapter-pg 7.6.0; an older one
+   * ignores it and every statement stays unnamed).
+   */
+  readonly onStatementNamesIgnored?: () => void;
 }
 
 /** A Prisma driver adapter over `pool`, whose clients must run in pipeline mode. We own the pool's lifecycle. */
 export function createAdapter(pool: pg.Pool, options: AdapterOptions): SqlDriverAdapterFactory {
   const { statementName } = options;
-  const inner = new PrismaPg(pool, {
+  // Not an object literal at the call: adapter-pg < 7.6 types have no statementNameGenerator, and the
+  // package must compile against the oldest adapter it supports too (it then ignores the option).
+  const pgOptions = {
     schema: options.schema ?? undefined,
-    statementNameGenerator: statementName ? (query) => statementName(query.sql) : undefined,
+    statementNameGenerator: statementName ? (query: { sql: string }) => statementName(query.sql) : undefined,
     disposeExternalPool: false,
-  });
+  };
+  const inner = new PrismaPg(pool, pgOptions);
   return new PipelinedAdapterFactory(
     inner,
     Object.freeze({
@@ -50,7 +59,25 @@ export function createAdapter(pool: pg.Pool, options: AdapterOptions): SqlDriver
       beginTimeoutMs: options.beginTimeoutMs,
       namedStatements: statementName !== undefined,
     }),
+    statementName !== undefined ? options.onStatementNamesIgnored : undefined,
   );
+}
+
+/**
+ * Whether adapter-pg hands the statement names to pg: its own `performIO` runs over a stand-in client
+ * that records the query config and sends nothing. adapter-pg < 7.6.0 passes no `name`.
+ */
+async function adapterNamesStatements(path: PgQueryPath): Promise<boolean> {
+  let named = false;
+  const recorder = {
+    query(config: { name?: unknown }) {
+      named = typeof config?.name === 'string' && config.name.length > 0;
+      return Promise.resolve({ command: 'SELECT', rowCount: 0, fields: [], rows: [] });
+    },
+  };
+  const probe = Object.create(path, { client: { value: recorder } }) as PgQueryPath;
+  await probe.performIO({ sql: 'SELECT 1', args: [], argTypes: [] }).catch(() => {});
+  return named;
 }
 
 /** 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name. */
@@ -90,12 +117,15 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
   readonly adapterName: string;
   readonly #inner: SqlDriverAdapterFactory;
   readonly #settings: TransactionSettings;
+  /** Told once when named statements are asked for and the adapter does not name them. */
+  #onStatementNamesIgnored: (() => void) | undefined;
 
-  constructor(inner: SqlDriverAdapterFactory, settings: TransactionSettings) {
+  constructor(inner: SqlDriverAdapterFactory, settings: TransactionSettings, onStatementNamesIgnored: (() => void) | undefined) {
     this.provider = inner.provider;
     this.adapterName = inner.adapterName;
     this.#inner = inner;
     this.#settings = settings;
+    this.#onStatementNamesIgnored = onStatementNamesIgnored;
   }
 
   async connect(): Promise<SqlDriverAdapter> {
@@ -104,6 +134,9 @@ class PipelinedAdapterFactory implements SqlDriverAdapterFactory {
       await adapter.dispose();
       throw new IncompatibleDependencyError('@prisma/adapter-pg', 'a connected adapter with client, performIO and onError');
     }
+    const tell = this.#onStatementNamesIgnored;
+    this.#onStatementNamesIgnored = undefined;
+    if (tell && !(await adapterNamesStatements(adapter))) tell();
     return new PipelinedAdapter(this.#settings.namedStatements ? withStatementNameErrors(adapter) : adapter, this.#settings);
   }
 }

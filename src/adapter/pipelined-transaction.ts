@@ -35,7 +35,7 @@ import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transact
 import type pg from 'pg';
 import { classifyError, DEFINITE_ROLLBACK_KINDS } from '../errors/classify-error.ts';
 import { TransactionRolledBackError } from '../errors/errors.ts';
-import { destroyClientSocket, serverMajorVersion } from '../pool/pg-internals.ts';
+import { destroyClientSocket, serverMajorVersion, trackTransactionStatus, transactionStatus } from '../pool/pg-internals.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
 import { beginTransaction, type OutcomeRecord, type SettledOutcome } from './outcome-record.ts';
 
@@ -181,6 +181,7 @@ export class PipelinedTransaction implements Transaction {
     this.#beginTimeoutMs = beginTimeoutMs;
     this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
     conn.on('error', ignoreConnectionError);
+    trackTransactionStatus(conn);
   }
 
   queryRaw(query: SqlQuery): Promise<SqlResultSet> {
@@ -328,7 +329,7 @@ export class PipelinedTransaction implements Transaction {
     if (pending) return settled(pending).then(() => this.#release(null, error));
     this.#released = true;
     this.#conn.removeListener('error', ignoreConnectionError);
-    const idle = error === undefined && this.#conn.getTransactionStatus?.() === 'I';
+    const idle = error === undefined && transactionStatus(this.#conn) === 'I';
     this.#conn.release(idle ? undefined : error instanceof Error ? error : new Error('connection not idle after the transaction'));
     return undefined;
   }

@@ -45,6 +45,11 @@ const CODES: readonly (readonly [RegExp, string, string])[] = [
     "The installed pg (< 8.23.0) has no `pipeline` option: each transaction's BEGIN costs a round trip of its own.",
   ],
   [
+    /does not name prepared statements/,
+    'PGPOOL_ADAPTER_NO_STATEMENT_NAMES',
+    'Named prepared statements are asked for (`poolerTracksPreparedStatements`, `statement_cache_size`) and the installed @prisma/adapter-pg (< 7.6.0) has no `statementNameGenerator`: every statement stays unnamed.',
+  ],
+  [
     /does not verify the server certificate/,
     'PGPOOL_TLS_UNVERIFIED',
     "TLS encrypts but does not verify the server certificate (`sslmode=require`, Prisma 6's default): the message says how to verify.",

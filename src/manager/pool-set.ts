@@ -78,6 +78,21 @@ function warnAboutPipeline(onWarning: ResolvedManagerOptions<PrismaClientLike>['
   onWarning({ code: configWarningCode(message), message });
 }
 
+/** The warning for an adapter-pg that ignores statementNameGenerator (PGPOOL_ADAPTER_NO_STATEMENT_NAMES). */
+export const ADAPTER_NO_STATEMENT_NAMES_WARNING =
+  'the installed @prisma/adapter-pg does not name prepared statements (statementNameGenerator needs @prisma/adapter-pg ≥ 7.6.0): poolerTracksPreparedStatements (or statement_cache_size) is ignored and every statement stays unnamed, parsed again on each call; install @prisma/adapter-pg ≥ 7.6.0';
+
+let statementNamesWarned = false;
+
+/** Once per process, when the first adapter that should name statements turns out not to. */
+function warnStatementNamesIgnored(onWarning: ResolvedManagerOptions<PrismaClientLike>['onWarning']): () => void {
+  return () => {
+    if (statementNamesWarned) return;
+    statementNamesWarned = true;
+    onWarning({ code: configWarningCode(ADAPTER_NO_STATEMENT_NAMES_WARNING), message: ADAPTER_NO_STATEMENT_NAMES_WARNING });
+  };
+}
+
 /** Builds every pool of `config`, or none: on a throw, what was built is closed before rethrowing. */
 export function openPoolSet<C extends PrismaClientLike>(
   config: PoolConfig,
@@ -154,6 +169,7 @@ function openHandle<C extends PrismaClientLike>(
       // A replica behind PgBouncer that lost its server hangs a connected client instead of refusing
       // it: bound the wait so the read can still fall back to the primary within the pool timeout.
       beginTimeoutMs: role === 'read' ? replicaStartTimeoutMs(config) : undefined,
+      onStatementNamesIgnored: warnStatementNamesIgnored(options.onWarning),
     };
     // What createClient is told: which server, so an app can give replicas options of their own.
     const server = (readOnly: boolean): DatabaseServer =>

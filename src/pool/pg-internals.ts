@@ -238,3 +238,33 @@ export function clientStream(client: pg.ClientBase): WatchableStream {
   }
   throw new IncompatibleDependencyError('pg', 'Client#connection.stream with on(), off() and destroy()');
 }
+
+const trackedStatus = new WeakMap<object, string | null>();
+
+/**
+ * Makes `transactionStatus(client)` answer on a pg without `Client#getTransactionStatus()` (added in
+ * pg 8.21.0; pg 8.16.3 is the oldest supported): the status is then read from the connection's
+ * ReadyForQuery messages, which pg's connection emits as `readyForQuery` with the status byte. Call it
+ * before the client's first statement of a transaction; once per client is enough.
+ */
+export function trackTransactionStatus(client: pg.ClientBase): void {
+  if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus === 'function' || trackedStatus.has(client)) return;
+  const connection = (client as { connection?: { on?: unknown } }).connection;
+  if (!connection || typeof connection.on !== 'function')
+    throw new IncompatibleDependencyError('pg', 'Client#getTransactionStatus() or Client#connection with on()');
+  trackedStatus.set(client, null);
+  (connection as { on(event: 'readyForQuery', listener: (message: { status?: unknown }) => void): unknown }).on(
+    'readyForQuery',
+    (message) => trackedStatus.set(client, typeof message?.status === 'string' ? message.status : null),
+  );
+}
+
+/** The status of the client's last ReadyForQuery: 'I' idle, 'T' in a transaction, 'E' in a failed one; null when unknown. */
+export function transactionStatus(client: pg.ClientBase): string | null {
+  const own = (client as { getTransactionStatus?: () => unknown }).getTransactionStatus;
+  if (typeof own === 'function') {
+    const status = own.call(client);
+    return typeof status === 'string' ? status : null;
+  }
+  return trackedStatus.get(client) ?? null;
+}

@@ -1,5 +1,9 @@
-/** PgBouncer `KILL` (then `RESUME`) of a database every `everyMs` until stopped: every client connection drops at once. */
-import { kill } from '../../tools/stack/faults/pgbouncer-admin.ts';
+/**
+ * PgBouncer `KILL` (then `RESUME`) of a database every `everyMs` until stopped: every client connection
+ * drops at once. Each KILL waits until no client is mid-login (killWhenNoLogins): PgBouncer 1.24.1
+ * segfaulted under this suite's KILLs (pgbouncer/pgbouncer#1401), and a client mid-login is the suspect.
+ */
+import { killWhenNoLogins } from '../../tools/stack/faults/pgbouncer-admin.ts';
 
 export interface KillLoop {
   /** KILLs that succeeded so far. */
@@ -15,7 +19,7 @@ export function startKillLoop(adminUrl: string, database: string, everyMs = 300)
     while (!stopped) {
       await new Promise((resolve) => setTimeout(resolve, everyMs));
       if (!stopped)
-        await kill(adminUrl, database, { resume: true }).then(
+        await killWhenNoLogins(adminUrl, database).then(
           () => kills++,
           () => {},
         );

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { PoolTimeoutError } from '~/errors/errors.ts';
+import { adapterNamesStatements } from '../../support/installed-versions.ts';
 import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
@@ -92,13 +93,20 @@ describe('statement caching follows the mode', () => {
     expect(await preparedCount(manager)).toBe(0);
   });
 
-  it('session mode with statement_cache_size > 0: adapter-pg uses named (cached) prepared statements', async () => {
+  it('session mode with statement_cache_size > 0: adapter-pg uses named (cached) prepared statements (adapter-pg < 7.6: none, and one warning)', async () => {
     const url = new URL(stack.directUrl);
     url.searchParams.set('statement_cache_size', '100');
-    const manager = testManager(stack, { DATABASE_URL: url.toString(), USE_TRANSACTION_MODE: 'false' });
+    const warnings: string[] = [];
+    const manager = testManager(
+      stack,
+      { DATABASE_URL: url.toString(), USE_TRANSACTION_MODE: 'false' },
+      { onWarning: (w) => warnings.push(w.code) },
+    );
     managers.push(manager);
     expect(manager.config.statementCache).toBe(true);
-    expect(await preparedCount(manager)).toBeGreaterThan(0);
+    if (adapterNamesStatements) expect(await preparedCount(manager)).toBeGreaterThan(0);
+    else expect(await preparedCount(manager)).toBe(0);
+    expect(warnings.includes('PGPOOL_ADAPTER_NO_STATEMENT_NAMES')).toBe(!adapterNamesStatements);
   });
 
   it('transaction mode: unnamed statements only (what PgBouncer 1.18 needs)', async () => {

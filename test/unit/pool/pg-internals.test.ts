@@ -8,7 +8,15 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { IncompatibleDependencyError } from '~/errors/errors.ts';
-import { acceptPlainAnswer, clientStream, destroyClientSocket, disableClientTls, pgSupportsPipeline } from '~/pool/pg-internals.ts';
+import {
+  acceptPlainAnswer,
+  clientStream,
+  destroyClientSocket,
+  disableClientTls,
+  pgSupportsPipeline,
+  trackTransactionStatus,
+  transactionStatus,
+} from '~/pool/pg-internals.ts';
 
 describe('the installed pg has what we rely on', () => {
   it('ssl lives on the Client and on its Connection, and is what the connection reads', () => {
@@ -190,5 +198,31 @@ describe('the pipeline option', () => {
       }
     }
     expect(pgSupportsPipeline(OldClient)).toBe(false);
+  });
+});
+
+describe('transactionStatus', () => {
+  it("is pg's own getTransactionStatus() where pg has it (pg ≥ 8.21.0)", () => {
+    const client = { getTransactionStatus: () => 'T' } as unknown as pg.ClientBase;
+    trackTransactionStatus(client);
+    expect(transactionStatus(client)).toBe('T');
+  });
+
+  it("on an older pg, follows the connection's readyForQuery messages once tracked (null before any)", () => {
+    const connection = new EventEmitter();
+    const client = { connection } as unknown as pg.ClientBase;
+    expect(transactionStatus(client)).toBeNull();
+    trackTransactionStatus(client);
+    trackTransactionStatus(client); // once per client: a second call adds no listener
+    expect(connection.listenerCount('readyForQuery')).toBe(1);
+    expect(transactionStatus(client)).toBeNull();
+    connection.emit('readyForQuery', { name: 'readyForQuery', status: 'T' });
+    expect(transactionStatus(client)).toBe('T');
+    connection.emit('readyForQuery', { name: 'readyForQuery', status: 'I' });
+    expect(transactionStatus(client)).toBe('I');
+  });
+
+  it('an older pg without a connection to listen on is an IncompatibleDependencyError', () => {
+    expect(() => trackTransactionStatus({} as unknown as pg.ClientBase)).toThrow(IncompatibleDependencyError);
   });
 });

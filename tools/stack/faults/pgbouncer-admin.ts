@@ -153,6 +153,36 @@ export async function kill(adminUrl: string, database: string, options: AdminOpt
   if (options.resume) await resume(adminUrl, database, options);
 }
 
+/**
+ * `KILL db` then `RESUME db` on one console connection, sent once `SHOW LISTS` counts no client in
+ * login (polled every 2 ms, up to 200 times). Repeated KILLs while clients reconnect made PgBouncer
+ * 1.18 and 1.24.1 segfault here (in memmove; pgbouncer/pgbouncer#1401 reports the same on 1.24.1).
+ * Reading 1.24.1's source, KILL frees the pool while a client still logging in keeps a pointer to
+ * it; waiting for logins to finish made the crash rarer (docs/supported-versions.md has the counts),
+ * not impossible.
+ */
+export async function killWhenNoLogins(adminUrl: string, database: string, options: AdminOptions = {}): Promise<void> {
+  const db = assertIdentifier('database', database);
+  const client = new pg.Client({
+    connectionString: adminUrl,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    query_timeout: options.queryTimeoutMs ?? 30_000,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await client.query<{ list: string; items: number | string }>('SHOW LISTS');
+      if (Number(rows.find((row) => row.list === 'login_clients')?.items ?? 0) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await client.query(`KILL ${db}`);
+    await client.query(`RESUME ${db}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** `RELOAD`: rereads the ini file (and auth file). */
 export async function reload(adminUrl: string, options?: AdminOptions): Promise<void> {
   await adminCommand(adminUrl, 'RELOAD', options);
