@@ -137,6 +137,14 @@ const FAILOVER_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08001', '08006']
 const FAILOVER_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'P1001', 'P1017']);
 
 /**
+ * @prisma/adapter-pg's kind for ECONNRESET (its `mapSocketError`): the socket code is gone once the
+ * adapter mapped it, and Prisma words it "Server has closed the connection." (P2010 for raw queries).
+ * Without this, a PgBouncer whose server stopped in a switchover failed a write after the ordinary 3
+ * attempts (test/integration/failover/switchover.test.ts, 1 run in 4).
+ */
+const FAILOVER_ADAPTER_KINDS = new Set(['ConnectionClosed']);
+
+/**
  * Texts that carry no useful code, each a primary on the move seen through a driver or a pooler:
  * - pg: a socket that died under it. Not its connect timeout: a host that does not answer is
  *   retried within the ordinary budget (a multi-host URL moves on to the next host by itself);
@@ -519,6 +527,7 @@ function isFailover(c: ErrorClassification, s: Signals, context: ClassifyContext
   if (s.sqlState !== null && FAILOVER_SQLSTATES.has(s.sqlState)) return true;
   if ((s.socketCode !== null && FAILOVER_CODES.has(s.socketCode)) || (s.prismaCode !== null && FAILOVER_CODES.has(s.prismaCode)))
     return true;
+  if (s.adapterKind !== null && FAILOVER_ADAPTER_KINDS.has(s.adapterKind)) return true;
   return s.messages.some((m) => FAILOVER_MESSAGES.some((pattern) => pattern.test(m)));
 }
 

@@ -302,6 +302,8 @@ describe('classifyError: failover', () => {
       plain('no host in the host list matched target_session_attrs=read-write (2 tried)'),
     ],
     ['25006 on a transaction that did not ask for READ ONLY', 'read-only', read25006],
+    // adapter-pg maps ECONNRESET to ConnectionClosed; Prisma words it so (a PgBouncer whose server stopped).
+    ['adapter-pg ConnectionClosed (ECONNRESET), with its kind', 'connection', prismaError('P2010', { kind: 'ConnectionClosed' })],
   ])('%s → %s, failover', (_, kind, error) => {
     expect(classifyError(error, { readOnly: false })).toMatchObject({ kind, retryable: true, failover: true });
   });
