@@ -47,6 +47,14 @@ export const EXCLUDED: readonly { readonly file: string; readonly why: string }[
     file: 'test/integration/remix/browser.test.ts',
     why: 'runs examples/remix-app (its own lock file and node_modules) in Chromium: not the oldest versions',
   },
+  {
+    file: 'test/integration/observability/dashboard.test.ts',
+    why: 'runs examples/remix-app (its own lock file and node_modules) for Prometheus to scrape: not the oldest versions',
+  },
+  {
+    file: 'test/integration/walkthrough/migrating-from-prisma-6.test.ts',
+    why: "installs Prisma 7 and the packed package into Prisma 6 apps from the registry, as the migration page says: the apps' versions, not the oldest",
+  },
   ...['url-forms', 'classify-tls-errors', 'client-identity', 'default-encryption', 'no-security-warning'].map((name) => ({
     file: `test/integration/tls/${name}.test.ts`,
     why: TLS_STACK_WHY,

@@ -34,11 +34,14 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function manager(readUrl = standby.poolerUrl, options: { maxReplicaLagMs?: number } = {}): TestManager {
+function manager(
+  readUrl = standby.poolerUrl,
+  { silenceTimeoutMs, ...options }: { maxReplicaLagMs?: number; silenceTimeoutMs?: number } = {},
+): TestManager {
   const created = createConnectionPoolManager({
     createClient: (adapter) => new PrismaClient({ adapter }),
     env: { DATABASE_URL: stack.poolerUrl, DATABASE_URL_READ: readUrl, USE_TRANSACTION_MODE: 'true' },
-    pool: { poolTimeoutMs: POOL_TIMEOUT_MS },
+    pool: { poolTimeoutMs: POOL_TIMEOUT_MS, ...(silenceTimeoutMs === undefined ? {} : { silenceTimeoutMs }) },
     replicaPollIntervalMs: 200,
     ...options,
   });
@@ -282,7 +285,9 @@ describe('several replicas, health and failure', () => {
 
   it('a busy replica (its pool full) sends the read to the primary without marking the replica down', async () => {
     const busyUrl = `${standby.poolerUrl}${standby.poolerUrl.includes('?') ? '&' : '?'}connection_limit=1`;
-    const m = manager(busyUrl);
+    // The hold below is a quiet query longer than half the default silence bound (min(15 s, pool
+    // timeout)), which would cut it: this test is about a busy pool, so its bound is larger.
+    const m = manager(busyUrl, { silenceTimeoutMs: 20_000 });
     expect((await m.readWithPooling((tx) => probe(tx as unknown as RawTx, 'none'))).onStandby).toBe(true);
     // Hold the replica pool's one connection longer than a read may wait to start there.
     const holding = m.readWithPooling((tx) => tx.$queryRaw`SELECT pg_sleep(4)::text`);

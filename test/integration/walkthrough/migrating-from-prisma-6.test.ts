@@ -19,7 +19,7 @@
  * npm (`--prefer-offline`: from the cache when it has them).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -230,7 +230,11 @@ describe.each(APPS)('a Prisma 6 $name app moved by the page, step by step', (app
       timeoutMs,
     );
   const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
-  const write = (file: string, text: string) => writeFileSync(path.join(root, file), text);
+  const write = (file: string, text: string) => {
+    // The page's files may live in folders the fixture does not have yet (lib/ in a fresh clone).
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+  };
   const run = async (command: string, env: Record<string, string>) => {
     const started = Date.now();
     const ran = await sh(root, command, env);
