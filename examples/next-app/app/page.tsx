@@ -2,14 +2,14 @@
  * `/`: the demo workspace, a Server Component. The workspace and its pages are read in one
  * `readWithPooling` transaction, so the list belongs to the workspace as read (one snapshot); the
  * owner is a single read, a plain `prisma` call (retried and counted like a wrapper call). The
- * form's Server Action (app/actions.ts) writes, then revalidates this page.
+ * forms' Server Actions (app/actions.ts) write, then revalidate this page.
  */
 import type { Metadata } from 'next';
 import { prisma, readWithPooling } from '@/lib/db';
 import { ensureDemo } from '@/lib/demo';
 import { poolStatus } from '@/lib/pool-status';
 import { logIn } from './actions';
-import { CreatePageForm } from './create-page-form';
+import { CreatePageForm, QuickPageForm } from './create-page-form';
 import { StatusPanel } from './status-panel';
 
 // Read per request: the page shows live data (and `next build` must not query the database).
@@ -46,6 +46,8 @@ export default async function WorkspacePage() {
 
         <h2>New page</h2>
         <CreatePageForm />
+        <h2>Quick page</h2>
+        <QuickPageForm />
 
         <h2>
           Pages (<span data-testid="page-count">{pages.length}</span>)
