@@ -18,8 +18,12 @@ import { nodeBuiltin } from '../runtime/node-builtins.ts';
 /** What PostgreSQL answered about a transaction whose COMMIT answer was lost (`pg_xact_status`). */
 export type SettledOutcome = 'committed' | 'aborted' | 'unknown';
 
-/** Asks the database, on a fresh connection, what became of transaction `xid` (src/transaction/settle-outcome.ts). */
-export type SettleOutcome = (xid: string) => Promise<SettledOutcome>;
+/**
+ * Asks the database, on a fresh connection, what became of transaction `xid`, which the server
+ * started at `serverStartedAt` (`pg_postmaster_start_time()`, when known) gave out
+ * (src/transaction/settle-outcome.ts).
+ */
+export type SettleOutcome = (xid: string, serverStartedAt?: string | null) => Promise<SettledOutcome>;
 
 /**
  * How a plain write (a lone statement Prisma sends without a transaction) is committed (the
@@ -43,6 +47,8 @@ export interface OutcomeRecord {
   began: boolean;
   /** The id of that transaction (xid8, as text), once its answer arrived; null before. */
   xid: string | null;
+  /** `pg_postmaster_start_time()` of the server that gave the id, with it; null before. */
+  serverStartedAt: string | null;
   /** COMMIT was handed to the connection. */
   commitSent: boolean;
   /** COMMIT's answer arrived, and it committed (not a COMMIT answered with ROLLBACK). */
@@ -70,6 +76,7 @@ export function createOutcomeRecord(options: OutcomeRecordOptions = {}): Outcome
     settle: options.settle,
     began: false,
     xid: null,
+    serverStartedAt: null,
     commitSent: false,
     commitAnswered: false,
     resultReceived: false,
@@ -84,6 +91,7 @@ export function beginTransaction(record: OutcomeRecord): void {
     record.earlierCommitted = true;
   record.began = true;
   record.xid = null;
+  record.serverStartedAt = null;
   record.commitSent = false;
   record.commitAnswered = false;
   record.resultReceived = false;

@@ -79,7 +79,10 @@ export function runsPerStatement(isolationLevel: IsolationLevel | undefined, rea
  * values that `pg_xact_status` / `txid_status` take (PostgreSQL docs, System Information Functions).
  */
 export function transactionIdStatement(serverMajor: number | undefined): string {
-  return serverMajor !== undefined && serverMajor < 13 ? 'SELECT txid_current()::text AS id' : 'SELECT pg_current_xact_id()::text AS id';
+  const id = serverMajor !== undefined && serverMajor < 13 ? 'txid_current()' : 'pg_current_xact_id()';
+  // The server's start time rides along: an id is only that transaction's on the server that
+  // gave it (src/transaction/settle-outcome.ts, "a server that restarted").
+  return `SELECT ${id}::text AS id, pg_postmaster_start_time()::text AS started`;
 }
 
 /** What a write transaction reports to its attempt (./outcome-record.ts). */
@@ -105,7 +108,7 @@ export async function settleLostCommit(record: OutcomeRecord, error: unknown): P
     return record.settled;
   }
   try {
-    record.settled = await record.settle(record.xid);
+    record.settled = await record.settle(record.xid, record.serverStartedAt);
   } catch {
     record.settled = 'unknown';
   }
@@ -226,8 +229,9 @@ export class PipelinedTransaction implements Transaction {
     const id = this.#conn.query(transactionIdStatement(serverMajorVersion(this.#conn)));
     id.then(
       (answer) => {
-        const value = (answer.rows[0] as { id?: unknown } | undefined)?.id;
-        if (typeof value === 'string') record.xid = value;
+        const row = answer.rows[0] as { id?: unknown; started?: unknown } | undefined;
+        if (typeof row?.id === 'string') record.xid = row.id;
+        if (typeof row?.started === 'string') record.serverStartedAt = row.started;
       },
       () => {},
     );

@@ -14,6 +14,16 @@
  * the transaction open, as long as it is stuck). Its backend is ended (`pg_terminate_backend`, which
  * PostgreSQL allows a role on its own backends), so the database decides — aborted, or committed
  * if the COMMIT got there first — instead of the caller waiting for the pooler or hearing "unknown".
+ *
+ * A server that restarted (a crash, an immediate shutdown) or is another server (a promoted
+ * standby) since the id was given may have given the same id again: ids handed out but not yet in
+ * WAL that reached the disk are handed out anew after recovery, and the transaction asked about is
+ * then someone else's. Seen on the local stack: a lost COMMIT "settled committed" after a
+ * `pg_ctl stop -m immediate`, and the write was not there (test/integration/reliability/
+ * ledger-soak.test.ts). So the id is asked together with `pg_postmaster_start_time()`, and when the
+ * server that answers started at another time than the one that gave the id, `committed` is
+ * `unknown` (ours or the reuser's), and a backend in the transaction is never ended (it may be
+ * the reuser's). `aborted` still holds: had our transaction committed, its id could not be reused.
  * The answer:
  * - `committed` / `aborted`: what happened;
  * - `unknown`: what the database cannot tell — the id is too old to look up (NULL), it is "in the
@@ -65,9 +75,9 @@ export const DEFAULT_SETTLE_TIMEOUT_MS = 15_000;
 export const DEFAULT_SETTLE_INTERVAL_MS = 50;
 export const DEFAULT_END_STUCK_AFTER_MS = 100;
 
-const XACT_STATUS = 'SELECT pg_xact_status($1::xid8) AS status';
+const XACT_STATUS = 'SELECT pg_xact_status($1::xid8) AS status, pg_postmaster_start_time()::text AS started';
 /** PostgreSQL 10–12: same answers, 64-bit id as bigint. */
-const TXID_STATUS = 'SELECT txid_status($1::bigint) AS status';
+const TXID_STATUS = 'SELECT txid_status($1::bigint) AS status, pg_postmaster_start_time()::text AS started';
 /** undefined_function / undefined_object (no xid8 type): a server older than 13. */
 const NO_XACT_STATUS = new Set(['42883', '42704']);
 /**
@@ -84,10 +94,11 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** One question: the status text, null (too old to tell), or throws. */
-async function askStatus(conn: SettleConnection, xid: string, legacy: boolean): Promise<unknown> {
+/** One question: the status text (null: too old to tell) and when the answering server started, or throws. */
+async function askStatus(conn: SettleConnection, xid: string, legacy: boolean): Promise<{ status: unknown; started: unknown }> {
   const rows = (await conn.query(legacy ? TXID_STATUS : XACT_STATUS, [xid])).rows;
-  return (rows[0] as { status?: unknown } | undefined)?.status ?? null;
+  const row = rows[0] as { status?: unknown; started?: unknown } | undefined;
+  return { status: row?.status ?? null, started: row?.started ?? null };
 }
 
 /** Ends the backend stuck idle in transaction `xid`, if any; a role not allowed to (42501) just waits on. */
@@ -116,7 +127,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
     abandoned: boolean;
   }
 
-  async function settle(xid: string, deadline: number, held: Held): Promise<SettledOutcome> {
+  async function settle(xid: string, startedAt: string | null, deadline: number, held: Held): Promise<SettledOutcome> {
     let conn: SettleConnection | null = null;
     let waitMs = intervalMs;
     /** Why the last question got no answer, for the debug log. */
@@ -131,7 +142,16 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           conn ??= await options.connect();
           held.conn = conn;
           if (held.abandoned) return 'unknown';
-          const status = await askStatus(conn, xid, legacy);
+          const { status, started } = await askStatus(conn, xid, legacy);
+          // Another server, or this one restarted: the id may be someone else's now (see above).
+          const sameServer = startedAt === null || started === startedAt;
+          if (status === 'committed' && !sameServer) {
+            poolingLog(
+              'lost COMMIT of transaction %s: committed says a server that restarted since (or another one): the id may have been reused',
+              xid,
+            );
+            return 'unknown';
+          }
           if (status === 'committed' || status === 'aborted') return status;
           if (status === null) {
             poolingLog('lost COMMIT of transaction %s: too old to look up', xid);
@@ -139,7 +159,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           }
           last = 'in progress';
           inProgressSince ??= performance.now();
-          if (!endTried && !legacy && performance.now() - inProgressSince >= endStuckAfterMs) {
+          if (!endTried && !legacy && sameServer && performance.now() - inProgressSince >= endStuckAfterMs) {
             endTried = true;
             await endStuck(conn, xid);
           }
@@ -174,7 +194,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
     }
   }
 
-  return (xid) => {
+  return (xid, serverStartedAt = null) => {
     const deadline = performance.now() + timeoutMs;
     const held: Held = { conn: null, abandoned: false };
     return new Promise<SettledOutcome>((resolve) => {
@@ -185,7 +205,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
         resolve('unknown');
       }, timeoutMs);
       unrefTimer(timer);
-      settle(xid, deadline, held).then(
+      settle(xid, serverStartedAt, deadline, held).then(
         (outcome) => {
           clearTimeout(timer);
           resolve(outcome);

@@ -9,6 +9,7 @@ describe('outcome record', () => {
       settle,
       began: false,
       xid: null,
+      serverStartedAt: null,
       commitSent: false,
       commitAnswered: false,
       resultReceived: false,
@@ -25,6 +26,7 @@ describe('outcome record', () => {
     expect(record).toMatchObject({
       began: true,
       xid: null,
+      serverStartedAt: null,
       commitSent: false,
       commitAnswered: false,
       resultReceived: false,

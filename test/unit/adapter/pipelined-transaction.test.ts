@@ -35,11 +35,11 @@ describe('runsPerStatement', () => {
 
 describe('transactionIdStatement', () => {
   it.each([
-    [undefined, 'SELECT pg_current_xact_id()::text AS id'],
-    [13, 'SELECT pg_current_xact_id()::text AS id'],
-    [17, 'SELECT pg_current_xact_id()::text AS id'],
-    [12, 'SELECT txid_current()::text AS id'],
-    [10, 'SELECT txid_current()::text AS id'],
+    [undefined, 'SELECT pg_current_xact_id()::text AS id, pg_postmaster_start_time()::text AS started'],
+    [13, 'SELECT pg_current_xact_id()::text AS id, pg_postmaster_start_time()::text AS started'],
+    [17, 'SELECT pg_current_xact_id()::text AS id, pg_postmaster_start_time()::text AS started'],
+    [12, 'SELECT txid_current()::text AS id, pg_postmaster_start_time()::text AS started'],
+    [10, 'SELECT txid_current()::text AS id, pg_postmaster_start_time()::text AS started'],
   ] as const)('server major %s → %s', (major, statement) => {
     expect(transactionIdStatement(major)).toBe(statement);
   });

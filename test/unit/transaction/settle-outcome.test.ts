@@ -11,7 +11,7 @@ import { createSettleOutcome, type SettleConnection } from '~/transaction/settle
 type Answer = string | null | Error;
 
 /** Connections that give `answers` in order (one per question, over all connections); counts opens, ends, statements. */
-function server(answers: Answer[], options: { failConnects?: number; hang?: boolean } = {}) {
+function server(answers: Answer[], options: { failConnects?: number; hang?: boolean; started?: string } = {}) {
   const log = { connects: 0, ends: 0, statements: [] as string[], values: [] as unknown[] };
   let failConnects = options.failConnects ?? 0;
   const connect = async (): Promise<SettleConnection> => {
@@ -27,7 +27,7 @@ function server(answers: Answer[], options: { failConnects?: number; hang?: bool
         if (options.hang) return new Promise(() => {});
         const answer = answers.shift();
         if (answer instanceof Error) throw answer;
-        return { rows: [{ status: answer ?? null }] };
+        return { rows: [{ status: answer ?? null, started: options.started ?? 'T0' }] };
       },
       async end() {
         log.ends++;
@@ -46,7 +46,11 @@ describe('createSettleOutcome', () => {
   ] as const)('answers %s at once, on one connection it then closes', async (status, expected) => {
     const { connect, log } = server([status]);
     expect(await createSettleOutcome({ connect })('1234')).toBe(expected);
-    expect(log).toMatchObject({ connects: 1, statements: ['SELECT pg_xact_status($1::xid8) AS status'], values: ['1234'] });
+    expect(log).toMatchObject({
+      connects: 1,
+      statements: ['SELECT pg_xact_status($1::xid8) AS status, pg_postmaster_start_time()::text AS started'],
+      values: ['1234'],
+    });
     await new Promise((resolve) => setImmediate(resolve));
     expect(log.ends).toBe(1);
   });
@@ -70,6 +74,28 @@ describe('createSettleOutcome', () => {
     ]);
     expect(log.statements[1]).toContain("state = 'idle in transaction'");
     expect(log.values[1]).toBe('77');
+  });
+
+  describe('a server that restarted (or another one) since the id was given: the id may be reused', () => {
+    it.each([
+      ['committed on the same server', 'T0', 'committed', 'committed'],
+      ["committed on a server started since: unknown (ours or the reuser's)", 'T1', 'committed', 'unknown'],
+      ['aborted on a server started since: still aborted (a committed id is never reused)', 'T1', 'aborted', 'aborted'],
+    ] as const)('%s', async (_name, started, status, expected) => {
+      const { connect } = server([status], { started });
+      expect(await createSettleOutcome({ connect })('9', 'T0')).toBe(expected);
+    });
+
+    it("in progress there: the backend is never ended (it may be the reuser's)", async () => {
+      const { connect, log } = server(['in progress', 'in progress', 'aborted'], { started: 'T1' });
+      expect(await createSettleOutcome({ connect, intervalMs: 1, endStuckAfterMs: 0 })('9', 'T0')).toBe('aborted');
+      expect(log.statements.some((statement) => statement.includes('pg_terminate_backend'))).toBe(false);
+    });
+
+    it('without a known start time (an older record) the answer stands', async () => {
+      const { connect } = server(['committed'], { started: 'T1' });
+      expect(await createSettleOutcome({ connect })('9')).toBe('committed');
+    });
   });
 
   it('a role not allowed to end the backend (42501) waits on for the answer', async () => {
@@ -100,9 +126,9 @@ describe('createSettleOutcome', () => {
     expect(await settle('9')).toBe('aborted');
     expect(await settle('10')).toBe('committed');
     expect(log.statements).toEqual([
-      'SELECT pg_xact_status($1::xid8) AS status',
-      'SELECT txid_status($1::bigint) AS status',
-      'SELECT txid_status($1::bigint) AS status',
+      'SELECT pg_xact_status($1::xid8) AS status, pg_postmaster_start_time()::text AS started',
+      'SELECT txid_status($1::bigint) AS status, pg_postmaster_start_time()::text AS started',
+      'SELECT txid_status($1::bigint) AS status, pg_postmaster_start_time()::text AS started',
     ]);
   });
 
