@@ -114,6 +114,17 @@ export class CallRunner<H extends PoolHandleLike> {
     let plan = first;
     const state: AttemptState = { served: null, replicaBusy: false, pin: first.pin };
     let wrote = first.writes;
+    /** The call's one record: its outcome, duration and the pool of its last attempt. */
+    const finished = (error: ErrorClassification | null): void =>
+      this.#sink.operationFinished({
+        kind,
+        scope,
+        durationNs: process.hrtime.bigint() - startedAt,
+        error,
+        pool: state.served,
+        trace,
+        name,
+      });
     this.inFlight.enter();
     try {
       const pools = this.#deps.pools();
@@ -130,28 +141,12 @@ export class CallRunner<H extends PoolHandleLike> {
         result = await this.#attempts(plan, pools, state, trace);
       }
       this.#reached = true;
-      this.#sink.operationFinished({
-        kind,
-        scope,
-        durationNs: process.hrtime.bigint() - startedAt,
-        error: null,
-        pool: state.served,
-        trace,
-        name,
-      });
+      finished(null);
       return result;
     } catch (caught) {
       const { error, classification } = toAttemptFailure(caught);
       if (ANSWERED_KINDS.has(classification.kind)) this.#reached = true;
-      this.#sink.operationFinished({
-        kind,
-        scope,
-        durationNs: process.hrtime.bigint() - startedAt,
-        error: classification,
-        pool: state.served,
-        trace,
-        name,
-      });
+      finished(classification);
       logFailure(plan, error, classification);
       throw error;
     } finally {

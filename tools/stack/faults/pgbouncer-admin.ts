@@ -108,6 +108,14 @@ export async function adminCommand<Row = Record<string, unknown>>(
   sql: string,
   options: AdminOptions = {},
 ): Promise<AdminResult<Row>> {
+  return withAdminClient(adminUrl, options, async (client) => {
+    const result = await client.query(sql);
+    return { command: result.command, rows: result.rows as Row[] };
+  });
+}
+
+/** One admin console connection for `use`, always closed after. */
+async function withAdminClient<T>(adminUrl: string, options: AdminOptions, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({
     connectionString: adminUrl,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
@@ -118,8 +126,7 @@ export async function adminCommand<Row = Record<string, unknown>>(
   client.on('error', () => {});
   try {
     await client.connect();
-    const result = await client.query(sql);
-    return { command: result.command, rows: result.rows as Row[] };
+    return await use(client);
   } finally {
     await client.end().catch(() => {});
   }
@@ -163,14 +170,7 @@ export async function kill(adminUrl: string, database: string, options: AdminOpt
  */
 export async function killWhenNoLogins(adminUrl: string, database: string, options: AdminOptions = {}): Promise<void> {
   const db = assertIdentifier('database', database);
-  const client = new pg.Client({
-    connectionString: adminUrl,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    query_timeout: options.queryTimeoutMs ?? 30_000,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
+  await withAdminClient(adminUrl, options, async (client) => {
     for (let i = 0; i < 200; i++) {
       const { rows } = await client.query<{ list: string; items: number | string }>('SHOW LISTS');
       if (Number(rows.find((row) => row.list === 'login_clients')?.items ?? 0) === 0) break;
@@ -178,9 +178,7 @@ export async function killWhenNoLogins(adminUrl: string, database: string, optio
     }
     await client.query(`KILL ${db}`);
     await client.query(`RESUME ${db}`);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  });
 }
 
 /** `RELOAD`: rereads the ini file (and auth file). */
