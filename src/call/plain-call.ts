@@ -21,10 +21,12 @@ import type { AttemptTarget, CallPlan, ClientHandle } from './call-plan.ts';
 import type { Pin } from './pin.ts';
 import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from './prisma-operations.ts';
 
-/** One top-level operation, as the client extension hands it over. */
+/** One top-level operation, as `manager.prisma` hands it over (src/extension/call-proxy.ts). */
 export interface PlainOperation {
+  /** Prisma's model name (`ActivityLog`); undefined for raw queries. */
   readonly model: string | undefined;
   readonly operation: string;
+  /** A model operation's args object; a raw query's whole argument list. */
   readonly args: unknown;
   /** Runs it on the client it was called on (the primary's); calling again runs it again. */
   readonly query: (args: unknown) => Promise<unknown>;

@@ -30,16 +30,14 @@ export const clientProperty = (model: string): string => model.charAt(0).toLower
 type Callable = (...args: unknown[]) => Promise<unknown>;
 
 /**
- * Runs the same operation on `client`. The extension hands raw `…Unsafe` calls their arguments as
- * an array (`[sql, ...values]`) and `$queryRaw` / `$queryRawTyped` one object (a Sql / TypedSql
- * value); model operations one args object.
+ * Runs the same operation on `client`: a model operation with its one args object, a raw query
+ * (`model` undefined) with its whole argument list (`[strings, ...values]` of a tagged template,
+ * `[sql, ...values]` of an `…Unsafe` call, `[sqlOrTyped]`), as `manager.prisma` hands them over.
  */
 export function replay(client: object, model: string | undefined, operation: string, args: unknown): Promise<unknown> {
   const target = model === undefined ? client : (client as Record<string, unknown>)[clientProperty(model)];
   const method = (target as Record<string, unknown> | undefined)?.[operation];
   if (typeof method !== 'function')
     throw new TypeError(`prisma-pgbouncer-pooling: the client has no ${model ? `${clientProperty(model)}.` : ''}${operation}`);
-  return operation.endsWith('Unsafe') && Array.isArray(args)
-    ? (method as Callable).apply(target, args)
-    : (method as Callable).call(target, args);
+  return model === undefined ? (method as Callable).apply(target, args as unknown[]) : (method as Callable).call(target, args);
 }

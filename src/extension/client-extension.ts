@@ -1,21 +1,21 @@
 /**
- * `manager.prisma`: the app's own client, extended (Prisma's `$extends`, the way
- * `@prisma/extension-read-replicas` and Accelerate hook in) so that every call reaches the call
- * runner (src/call/): each top-level operation — model operations and `$queryRaw` / `$executeRaw`
- * and their Unsafe and Typed forms — and `$transaction` itself, array and interactive form.
+ * `manager.prisma`: the app's own client with the pinning methods and `$transaction` added as a
+ * client-only `$extends`, wrapped by src/extension/call-proxy.ts so that every call reaches the
+ * call runner (src/call/): each top-level operation — model operations and `$queryRaw` /
+ * `$executeRaw` and their Unsafe and Typed forms — and `$transaction` itself, array and interactive.
  *
  * Inside a transaction nothing is routed or retried on its own: the transaction is one unit, and the
- * runner retries it as a whole. Prisma tells an extension so only through its private
- * `__internalParams.transaction` (`itx` | `batch`), and marks an interactive transaction's client
- * with `Symbol.for('prisma.client.transaction.scope_context')` (nested transactions, Prisma 7.10);
- * test/integration/extension/plain-calls.test.ts pins both: a Prisma release without them fails
- * that test before a transaction's reads could be routed away from it or a pin could escape it.
+ * runner retries it as a whole. Prisma builds an interactive transaction's `tx` from the wrapped
+ * client, not the Proxy, so its statements never reach the runner; Prisma marks that client with
+ * `Symbol.for('prisma.client.transaction.scope_context')` (nested transactions, Prisma 7.10), which
+ * is how a pin used on it is refused. test/integration/extension/transactions.test.ts pins both.
  */
 
 import { AUTO_PIN, type Pin, withAfter, withTarget } from '../call/pin.ts';
 import type { PlainOperation } from '../call/plain-call.ts';
 import { ConfigError } from '../errors/errors.ts';
 import { parseTokenPosition } from '../routing/consistency-token.ts';
+import { interceptCalls } from './call-proxy.ts';
 
 /** What the extension needs of the manager. */
 export interface ExtensionHost {
@@ -66,15 +66,6 @@ type TransactionClient<C> = C extends { $transaction(fn: (tx: infer Tx) => any, 
 /** The type of `manager.prisma`: the app's client type (results keep their precise types) plus the pinning methods. */
 export type PoolingClient<C> = C & PoolingClientMethods<C>;
 
-/** Prisma's `$allOperations` parameters (runtime 7.x). */
-interface AllOperationsParams {
-  model?: string;
-  operation: string;
-  args: unknown;
-  query: (args: unknown) => Promise<unknown>;
-  __internalParams?: { transaction?: unknown };
-}
-
 interface Extendable {
   $extends(extension: object): unknown;
   $transaction: PrismaTransaction;
@@ -105,36 +96,32 @@ export function createPoolingClient<C extends object>(base: C, host: ExtensionHo
     return client;
   };
   const build = (pin: Pin): PoolingClient<C> =>
-    (base as unknown as Extendable).$extends({
-      name: 'prisma-pgbouncer-pooling',
-      query: {
-        $allOperations(params: AllOperationsParams) {
-          // Inside a transaction: one unit, run as Prisma runs it.
-          if (params.__internalParams?.transaction) return params.query(params.args);
-          return host.run({ model: params.model, operation: params.operation, args: params.args, query: params.query }, pin);
+    interceptCalls(
+      (base as unknown as Extendable).$extends({
+        name: 'prisma-pgbouncer-pooling',
+        client: {
+          $primary(this: object) {
+            outsideTransaction(this, '$primary');
+            return clientFor(withTarget(pin, 'primary'));
+          },
+          $replica(this: object) {
+            outsideTransaction(this, '$replica');
+            return clientFor(withTarget(pin, 'replica'));
+          },
+          $after(this: object, token: string | null | undefined) {
+            outsideTransaction(this, '$after');
+            return clientFor(withAfter(pin, parseTokenPosition(token, '$after')));
+          },
+          // Replaces the client's own; Prisma's, called on the receiver, still runs each attempt.
+          $transaction(this: object, ...args: unknown[]) {
+            // Inside an interactive transaction: Prisma's nested transaction (a savepoint), part of the outer one.
+            if (inTransaction(this)) return prismaTransaction.apply(this, args);
+            return host.transaction(prismaTransaction, this, args);
+          },
         },
-      },
-      client: {
-        $primary(this: object) {
-          outsideTransaction(this, '$primary');
-          return clientFor(withTarget(pin, 'primary'));
-        },
-        $replica(this: object) {
-          outsideTransaction(this, '$replica');
-          return clientFor(withTarget(pin, 'replica'));
-        },
-        $after(this: object, token: string | null | undefined) {
-          outsideTransaction(this, '$after');
-          return clientFor(withAfter(pin, parseTokenPosition(token, '$after')));
-        },
-        // Replaces the client's own; Prisma's, called on the receiver, still runs each attempt.
-        $transaction(this: object, ...args: unknown[]) {
-          // Inside an interactive transaction: Prisma's nested transaction (a savepoint), part of the outer one.
-          if (inTransaction(this)) return prismaTransaction.apply(this, args);
-          return host.transaction(prismaTransaction, this, args);
-        },
-      },
-    }) as PoolingClient<C>;
+      }) as PoolingClient<C>,
+      (operation) => host.run(operation, pin),
+    );
   return clientFor(AUTO_PIN);
 }
 

@@ -46,6 +46,36 @@ describe('plain calls through manager.prisma', () => {
     );
   });
 
+  it("keeps Prisma's promise semantics: lazy until awaited, the fluent API, and an app's own $extends on top", async () => {
+    const m = manager();
+    const prisma = m.prisma;
+    const user = await prisma.user.create({ data: { email: `fluent-${randomUUID()}@example.com` } });
+    await prisma.activityLog.create({ data: { userId: user.id, action: 'fluent' } });
+    const before = m.getMetrics().totalQueries;
+    // Never awaited: Prisma sends nothing for it, and neither does manager.prisma.
+    const marker = randomUUID();
+    void prisma.activityLog.create({ data: { userId: user.id, action: marker } });
+    const logs = await prisma.user.findUnique({ where: { id: user.id } }).activityLogs();
+    expect(logs?.map((l) => l.action)).toEqual(['fluent']);
+    // The fluent step is a call of its own through the runner (a read, counted).
+    expect(m.getMetrics().totalQueries - before).toBe(1);
+    const [count] = await sql<{ n: number }>(stack.directUrl, 'SELECT count(*)::int AS n FROM "ActivityLog" WHERE action = $1', [marker]);
+    expect(count?.n).toBe(0);
+    // An app's own query extension on top still reaches the runner (counted), its hook run once per attempt.
+    let hooked = 0;
+    const audited = prisma.$extends({
+      query: {
+        $allOperations({ args, query }) {
+          hooked += 1;
+          return query(args);
+        },
+      },
+    }) as unknown as typeof prisma;
+    expect(await audited.user.count({ where: { id: user.id } })).toBe(1);
+    expect(hooked).toBe(1);
+    expect(m.getMetrics().totalQueries - before).toBe(2);
+  });
+
   it('a $queryRaw that writes runs once, on the primary, as a write', async () => {
     const m = manager();
     const user = await m.prisma.user.create({ data: { email: `raw-${randomUUID()}@example.com` } });

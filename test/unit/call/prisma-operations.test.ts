@@ -54,14 +54,17 @@ describe('replay on another client', () => {
     expect(calls).toEqual([['activityLog.findMany', { take: 1 }]]);
   });
 
-  it('Unsafe forms get their array spread; $queryRaw its Sql object as is', async () => {
+  it('raw queries get their whole argument list spread: a tagged template, an Unsafe call, a Sql object', async () => {
     calls.length = 0;
     const sqlObject = { strings: ['SELECT 1'], values: [] };
+    const strings = Object.assign(['SELECT ', ''], { raw: ['SELECT ', ''] });
     await replay(client, undefined, '$queryRawUnsafe', ['SELECT $1', 2]);
-    await replay(client, undefined, '$queryRaw', sqlObject);
+    await replay(client, undefined, '$queryRaw', [sqlObject]);
+    await replay(client, undefined, '$queryRaw', [strings, 3]);
     expect(calls).toEqual([
       ['$queryRawUnsafe', 'SELECT $1', 2],
       ['$queryRaw', sqlObject],
+      ['$queryRaw', strings, 3],
     ]);
   });
 
