@@ -47,6 +47,11 @@ export interface KillLoopReport {
   unknown: number;
   unknownWritten: number;
   failedByKind: Record<string, number>;
+  /**
+   * Each TransactionOutcomeUnknownError by what it reports (`during`) and how the error under it
+   * classifies: where to look first when unknowns are too many (DEBUG=DatabasePooling says more).
+   */
+  unknownCauses: Record<string, number>;
   lostCommits: MetricsSnapshot['lostCommits'];
 }
 
@@ -56,9 +61,16 @@ function countBy(values: readonly string[]): Record<string, number> {
   return counts;
 }
 
+/** `during` of an unknown outcome and how the error under it classifies (kind, code): no values, no key. */
+function unknownCause(error: unknown): string {
+  const during = (error as { during?: unknown }).during;
+  const { kind, code } = classifyError((error as { cause?: unknown }).cause);
+  return `${String(during)}: ${kind}${code === null ? '' : ` ${code}`}`;
+}
+
 export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopReport> {
   const { stack, write } = options;
-  const outcomes: { key: string; ok: boolean; kind: string | null }[] = [];
+  const outcomes: { key: string; ok: boolean; kind: string | null; cause?: string }[] = [];
   let done = false;
   const killLoop = async (): Promise<number> => {
     let faults = 0;
@@ -86,7 +98,8 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
         await write(key);
         outcomes.push({ key, ok: true, kind: null });
       } catch (error) {
-        outcomes.push({ key, ok: false, kind: classifyError(error).kind });
+        const kind = classifyError(error).kind;
+        outcomes.push({ key, ok: false, kind, ...(kind === 'outcome-unknown' ? { cause: unknownCause(error) } : {}) });
       }
     }
   });
@@ -113,6 +126,7 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
     unknown: failed.filter((o) => o.kind === 'outcome-unknown').length,
     unknownWritten: failed.filter((o) => o.kind === 'outcome-unknown' && written.has(o.key)).length,
     failedByKind: countBy(failed.map((o) => o.kind ?? 'none')),
+    unknownCauses: countBy(failed.flatMap((o) => (o.cause === undefined ? [] : [o.cause]))),
     lostCommits: options.metrics().lostCommits,
   };
 }
