@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError } from '../../src/errors/classify-error.ts';
 import type { MetricsSnapshot } from '../../src/metrics/metrics.ts';
 import { queryOnce } from '../lib/pg.ts';
-import { kill, resume } from '../stack/faults/index.ts';
+import { killAndResume, resume } from '../stack/faults/index.ts';
 import type { LocalStack } from '../stack/start-stack.ts';
 
 export interface KillLoopOptions {
@@ -78,11 +78,13 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
       await sleep(options.killEveryMs ?? 300);
       if (done) break;
       try {
-        await kill(stack.adminUrl, 'app');
+        // One console connection for both (see killAndResume): a pause as long as a second
+        // console login left PgBouncer 1.18 refusing the database until the next KILL.
+        await killAndResume(stack.adminUrl, 'app');
         faults++;
       } catch {
-        // The admin console refused (it was busy): no fault this round.
-      } finally {
+        // The admin console refused (it was busy): no fault this round. A KILL whose RESUME
+        // failed leaves the database paused: resume it.
         await resume(stack.adminUrl, 'app').catch(() => {});
       }
     }
