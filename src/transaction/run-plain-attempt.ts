@@ -28,6 +28,7 @@ import {
 } from '../adapter/outcome-record.ts';
 import { classifyError, type ErrorClassification } from '../errors/classify-error.ts';
 import { type OutcomeUnknownDuring, TransactionOutcomeUnknownError, WriteCommittedResultLostError } from '../errors/errors.ts';
+import { poolingLog } from '../logging/loggers.ts';
 import type { OperationKind } from '../metrics/metrics.ts';
 import type { OperationSink, TraceHandle } from '../metrics/sink.ts';
 import { AttemptFailure } from './retry.ts';
@@ -108,9 +109,25 @@ export async function runPlainAttempt<R>(
     reportSettled(record, settling);
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
     const classification = classifyError(error, { readOnly: write ? false : undefined });
-    if (write) throw plainWriteFailure(error, classification, record, during);
+    if (write) {
+      const failure = plainWriteFailure(error, classification, record, during);
+      if (failure.error instanceof TransactionOutcomeUnknownError) logUnknown(record, classification);
+      throw failure;
+    }
     throw new AttemptFailure(error, classification);
   }
+}
+
+/** What the record held when a write's outcome stayed unknown: where the answer was lost, and why. */
+function logUnknown(record: OutcomeRecord | undefined, classification: ErrorClassification): void {
+  poolingLog(
+    'plain write outcome unknown (%s%s): %s',
+    classification.kind,
+    classification.code === null ? '' : ` ${classification.code}`,
+    record === undefined
+      ? 'no outcome record'
+      : `began=${record.began} xid=${record.xid !== null} serverStartedAt=${record.serverStartedAt !== null} commitSent=${record.commitSent} resultReceived=${record.resultReceived} settled=${record.settled}`,
+  );
 }
 
 /**

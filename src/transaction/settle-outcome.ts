@@ -51,9 +51,10 @@ export interface SettleOptions {
   /** How long one settlement may take in all (connects, `in progress` waits), ms. Defaults to 15000. */
   readonly timeoutMs?: number;
   /**
-   * Wait between two questions while the answer is `in progress`, ms; after a failed connection it
-   * doubles, up to 10 times this (a pooler that kills its clients again and again, a primary
-   * still restarting). Defaults to 50.
+   * Wait between two questions while the answer is `in progress`, and after a connection cut
+   * once it had waited (a pooler that kills its clients again and again), ms; after connections
+   * refused at once it doubles, up to 10 times this (a primary still restarting; see
+   * waitAfterFailedQuestion). Defaults to 50.
    */
   readonly intervalMs?: number;
   /**
@@ -112,6 +113,26 @@ async function endStuck(conn: SettleConnection, xid: string): Promise<void> {
   }
 }
 
+/**
+ * The wait before the next question, after one that got no answer in `tookMs`, and the backoff
+ * after that. Refused at once (a primary still restarting, a pooler without a server): wait
+ * `backoffMs`, doubling up to 10 × `intervalMs`. Cut after it had waited at least that long (a
+ * pooler that KILLs its clients, a connect timeout): it waited already, so the next question comes
+ * after `intervalMs` and the backoff starts over — each window between two cuts gets a question.
+ * Doubling on top of that wait (up to 500 ms) left every other window of a PgBouncer KILL every
+ * 300 ms without one. Not at once either: a KILLed PgBouncer database stays paused until RESUME,
+ * and on PgBouncer 1.18 a login in that pause leaves the pool without a server connection for
+ * `server_login_retry` (docs/reliability.md). Exported for unit tests: pure.
+ */
+export function waitAfterFailedQuestion(
+  tookMs: number,
+  backoffMs: number,
+  intervalMs: number,
+): { readonly waitMs: number; readonly backoffMs: number } {
+  if (tookMs >= Math.max(backoffMs, 1)) return { waitMs: intervalMs, backoffMs: intervalMs };
+  return { waitMs: backoffMs, backoffMs: Math.min(Math.max(backoffMs, 1) * 2, intervalMs * 10) };
+}
+
 /** The resolver behind `OutcomeRecord.settle`. Never rejects. */
 export function createSettleOutcome(options: SettleOptions): SettleOutcome {
   const timeoutMs = checkMilliseconds('settle.timeoutMs', options.timeoutMs) ?? DEFAULT_SETTLE_TIMEOUT_MS;
@@ -130,14 +151,19 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
   async function settle(xid: string, startedAt: string | null, deadline: number, held: Held): Promise<SettledOutcome> {
     let conn: SettleConnection | null = null;
     let waitMs = intervalMs;
+    /** The wait after a question refused at once; doubles with each refusal in a row. */
+    let backoffMs = intervalMs;
     /** Why the last question got no answer, for the debug log. */
     let last = 'none';
     /** When the answer was first `in progress` (performance.now()); null until then. */
     let inProgressSince: number | null = null;
     let endTried = false;
+    /** Questions that got no answer (the connection failed), for the debug log. */
+    let tries = 0;
     try {
       for (;;) {
         if (held.abandoned) return 'unknown';
+        const askedAt = performance.now();
         try {
           conn ??= await options.connect();
           held.conn = conn;
@@ -165,6 +191,7 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           }
           // 'in progress': ask again.
           waitMs = intervalMs;
+          backoffMs = intervalMs;
         } catch (error) {
           const state = sqlState(error);
           if (state === NOT_THIS_SERVERS) {
@@ -179,8 +206,17 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
           const failed = conn;
           conn = null;
           void failed?.end().catch(() => {});
-          waitMs = Math.min(Math.max(waitMs, 1) * 2, intervalMs * 10);
-          last = classifyError(error).kind;
+          ({ waitMs, backoffMs } = waitAfterFailedQuestion(performance.now() - askedAt, backoffMs, intervalMs));
+          const { kind, code } = classifyError(error);
+          last = code === null ? kind : `${kind} ${code}`;
+          tries++;
+          poolingLog(
+            'lost COMMIT of transaction %s: question %d got no answer (%s, %s)',
+            xid,
+            tries,
+            last,
+            failed ? 'asking' : 'connecting',
+          );
         }
         if (performance.now() + waitMs > deadline) {
           poolingLog('lost COMMIT of transaction %s: no answer within the bound (last: %s)', xid, last);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError } from '../../src/errors/classify-error.ts';
 import type { MetricsSnapshot } from '../../src/metrics/metrics.ts';
 import { queryOnce } from '../lib/pg.ts';
-import { kill, resume } from '../stack/faults/index.ts';
+import { killAndResume, resume } from '../stack/faults/index.ts';
 import type { LocalStack } from '../stack/start-stack.ts';
 
 export interface KillLoopOptions {
@@ -47,6 +47,11 @@ export interface KillLoopReport {
   unknown: number;
   unknownWritten: number;
   failedByKind: Record<string, number>;
+  /**
+   * Each TransactionOutcomeUnknownError by what it reports (`during`) and how the error under it
+   * classifies: where to look first when unknowns are too many (DEBUG=DatabasePooling says more).
+   */
+  unknownCauses: Record<string, number>;
   lostCommits: MetricsSnapshot['lostCommits'];
 }
 
@@ -56,9 +61,16 @@ function countBy(values: readonly string[]): Record<string, number> {
   return counts;
 }
 
+/** `during` of an unknown outcome and how the error under it classifies (kind, code): no values, no key. */
+function unknownCause(error: unknown): string {
+  const during = (error as { during?: unknown }).during;
+  const { kind, code } = classifyError((error as { cause?: unknown }).cause);
+  return `${String(during)}: ${kind}${code === null ? '' : ` ${code}`}`;
+}
+
 export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopReport> {
   const { stack, write } = options;
-  const outcomes: { key: string; ok: boolean; kind: string | null }[] = [];
+  const outcomes: { key: string; ok: boolean; kind: string | null; cause?: string }[] = [];
   let done = false;
   const killLoop = async (): Promise<number> => {
     let faults = 0;
@@ -66,11 +78,13 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
       await sleep(options.killEveryMs ?? 300);
       if (done) break;
       try {
-        await kill(stack.adminUrl, 'app');
+        // One console connection for both (see killAndResume): a pause as long as a second
+        // console login left PgBouncer 1.18 refusing the database until the next KILL.
+        await killAndResume(stack.adminUrl, 'app');
         faults++;
       } catch {
-        // The admin console refused (it was busy): no fault this round.
-      } finally {
+        // The admin console refused (it was busy): no fault this round. A KILL whose RESUME
+        // failed leaves the database paused: resume it.
         await resume(stack.adminUrl, 'app').catch(() => {});
       }
     }
@@ -86,7 +100,8 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
         await write(key);
         outcomes.push({ key, ok: true, kind: null });
       } catch (error) {
-        outcomes.push({ key, ok: false, kind: classifyError(error).kind });
+        const kind = classifyError(error).kind;
+        outcomes.push({ key, ok: false, kind, ...(kind === 'outcome-unknown' ? { cause: unknownCause(error) } : {}) });
       }
     }
   });
@@ -113,6 +128,7 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
     unknown: failed.filter((o) => o.kind === 'outcome-unknown').length,
     unknownWritten: failed.filter((o) => o.kind === 'outcome-unknown' && written.has(o.key)).length,
     failedByKind: countBy(failed.map((o) => o.kind ?? 'none')),
+    unknownCauses: countBy(failed.flatMap((o) => (o.cause === undefined ? [] : [o.cause]))),
     lostCommits: options.metrics().lostCommits,
   };
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '~/errors/errors.ts';
-import { createSettleOutcome, type SettleConnection } from '~/transaction/settle-outcome.ts';
+import { createSettleOutcome, type SettleConnection, waitAfterFailedQuestion } from '~/transaction/settle-outcome.ts';
 
 type Answer = string | null | Error;
 
@@ -155,5 +155,34 @@ describe('createSettleOutcome', () => {
     expect(() => createSettleOutcome({ connect, timeoutMs: -1 })).toThrow(ConfigError);
     expect(() => createSettleOutcome({ connect, timeoutMs: -1 })).toThrow(/settle\.timeoutMs/);
     expect(() => createSettleOutcome({ connect, intervalMs: Number.NaN })).toThrow(/settle\.intervalMs/);
+  });
+});
+
+describe('waitAfterFailedQuestion (the wait before the next question, after one without an answer)', () => {
+  it('refused at once: waits the backoff, which doubles up to 10 × the interval', () => {
+    let backoffMs = 50;
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const next = waitAfterFailedQuestion(0, backoffMs, 50);
+      waits.push(next.waitMs);
+      backoffMs = next.backoffMs;
+    }
+    expect(waits).toEqual([50, 100, 200, 400, 500, 500]);
+  });
+
+  it('cut after waiting at least the backoff (a pooler KILLing its clients): the next question after the interval, backoff reset', () => {
+    // The old rule waited 100, 200, 400, 500 … on top of each cut login: under KILL every 300 ms,
+    // every other window between two KILLs went without a question.
+    expect(waitAfterFailedQuestion(330, 50, 50)).toEqual({ waitMs: 50, backoffMs: 50 });
+    expect(waitAfterFailedQuestion(600, 500, 50)).toEqual({ waitMs: 50, backoffMs: 50 });
+  });
+
+  it('cut sooner than the backoff counts as refused', () => {
+    expect(waitAfterFailedQuestion(300, 400, 50)).toEqual({ waitMs: 400, backoffMs: 500 });
+  });
+
+  it('an interval of 0 never waits, refused or cut (the cap is 10 × 0)', () => {
+    expect(waitAfterFailedQuestion(0, 0, 0)).toEqual({ waitMs: 0, backoffMs: 0 });
+    expect(waitAfterFailedQuestion(5, 0, 0)).toEqual({ waitMs: 0, backoffMs: 0 });
   });
 });

@@ -5,6 +5,7 @@ export {
   adminCommand,
   assertIdentifier,
   kill,
+  killAndResume,
   type PoolRow,
   pause,
   reconnect,

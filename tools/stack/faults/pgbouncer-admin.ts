@@ -161,6 +161,25 @@ export async function kill(adminUrl: string, database: string, options: AdminOpt
 }
 
 /**
+ * `KILL db` then `RESUME db` on one console connection, back to back: the database is paused for
+ * one round trip on the console instead of a second console login. Why it matters on PgBouncer
+ * 1.18: a client that finishes its login while the database is paused makes PgBouncer launch a
+ * server connection (finish_client_login checks only the global pause), the pause closes it
+ * mid-login ("closing because: pause mode"), and the pool then launches none for
+ * `server_login_retry`: every client waits until the next KILL frees the pool. With KILL and
+ * RESUME on two console logins (~15 ms apart), clients reconnecting at once hit that window after
+ * nearly every KILL of a 300 ms loop (61 of 61 in one 20 s run): the loop then measured a pooler
+ * that refused the database, not KILLs.
+ */
+export async function killAndResume(adminUrl: string, database: string, options: AdminOptions = {}): Promise<void> {
+  const db = assertIdentifier('database', database);
+  await withAdminClient(adminUrl, options, async (client) => {
+    await client.query(`KILL ${db}`);
+    await client.query(`RESUME ${db}`);
+  });
+}
+
+/**
  * `KILL db` then `RESUME db` on one console connection, sent once `SHOW LISTS` counts no client in
  * login (polled every 2 ms, up to 200 times). Repeated KILLs while clients reconnect made PgBouncer
  * 1.18 and 1.24.1 segfault here (in memmove; pgbouncer/pgbouncer#1401 reports the same on 1.24.1).
