@@ -26,6 +26,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNextBuild } from '../../../tools/example/next-build.ts';
+import { updateGeneratedBlocks } from '../../../tools/lib/markers.ts';
 import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
 import { openPage, type RunningApp, repoRoot, startApp, stopApp } from '../../support/example-app.ts';
@@ -309,5 +310,13 @@ describe('examples/next-app Server Actions under PgBouncer KILL every 300 ms', (
     // The faults bit: PgBouncer dropped connections, and calls met them (retried, or a lost COMMIT settled).
     expect(report.kills).toBeGreaterThan(10);
     expect(report.writeRetries + report.lostCommits.committed + report.lostCommits.aborted).toBeGreaterThan(0);
+
+    // A passing run's report is the figure docs/nextjs.md shows (no figure is typed by hand).
+    if (process.env.PGPOOL_UPDATE_DOCS === '1') {
+      const version = (await adminCommand<{ version: string }>(stack.adminUrl, 'SHOW VERSION')).rows[0]?.version ?? 'PgBouncer';
+      const command = 'PGPOOL_UPDATE_DOCS=1 npx vitest run --project integration test/integration/next/server-action-kills.test.ts';
+      const block = `\`\`\`text\n[next kills] ${JSON.stringify(report)}\n\`\`\`\n\nOne run against ${version}, \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`;
+      console.error(`[next kills] written: ${updateGeneratedBlocks('docs/nextjs.md', { 'next-kills': block })}`);
+    }
   });
 });
