@@ -150,6 +150,11 @@ const FAILOVER_ADAPTER_KINDS = new Set(['ConnectionClosed']);
  *   retried within the ordinary budget (a multi-host URL moves on to the next host by itself);
  * - PgBouncer (src/server.c, src/client.c): its server went away (`server conn crashed?`), or it
  *   cannot log in to the (old) primary and refuses new clients for `server_login_retry`;
+ * - PgBouncer's `KILL db` (`database removed`, 08P01): every connection of the database dropped on
+ *   purpose, the step a switchover takes to move clients off the old server, and new clients held
+ *   until `RESUME`. Within the ordinary 3 attempts a page's read under KILLs every 300 ms failed
+ *   with 08P01 three times in a row (each attempt cut by the next KILL) after its action had saved
+ *   (test/integration/next/server-action-kills.test.ts);
  * - Neon's proxy while a compute restarts (`Couldn't connect to compute node`);
  * - Supavisor when its database connection closes under a client (`DbHandler exited`,
  *   `(EDBHANDLEREXITED)`, supabase/supavisor#459).
@@ -162,6 +167,7 @@ const FAILOVER_MESSAGES: readonly RegExp[] = [
   /Connection terminated unexpectedly/i,
   /Client has encountered a connection error and is not queryable/i,
   /server conn crashed\?/i,
+  /database removed/i,
   /server login has been failing/i,
   /pgbouncer cannot connect to server/i,
   /Couldn't connect to compute node/i,

@@ -44,6 +44,10 @@ export const EXCLUDED: readonly { readonly file: string; readonly why: string }[
     why: 'runs examples/next-app (its own lock file and node_modules) in Chromium: not the oldest versions',
   },
   {
+    file: 'test/integration/next/server-action-kills.test.ts',
+    why: 'runs examples/next-app (its own lock file and node_modules) in Chromium under PgBouncer KILLs: not the oldest versions',
+  },
+  {
     file: 'test/integration/remix/browser.test.ts',
     why: 'runs examples/remix-app (its own lock file and node_modules) in Chromium: not the oldest versions',
   },

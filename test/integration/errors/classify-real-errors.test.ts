@@ -177,7 +177,7 @@ describe('classifyError on real failures through the shared stack (PgBouncer, tr
     expectKind(error, { kind: 'connection', retryable: true });
   });
 
-  it('08P01 from a PgBouncer KILL → connection', async () => {
+  it('08P01 from a PgBouncer KILL → connection, a failover (retried until failoverTimeoutMs)', async () => {
     const victim = prismaOn(stack.poolerUrl);
     await victim.$queryRaw`SELECT 1`;
     const pending = failure(() => victim.$executeRawUnsafe('SELECT pg_sleep(5)'));
@@ -185,7 +185,7 @@ describe('classifyError on real failures through the shared stack (PgBouncer, tr
     await adminCommand(stack.adminUrl, 'KILL app');
     await adminCommand(stack.adminUrl, 'RESUME app');
     const error = await pending;
-    expectKind(error, { kind: 'connection', retryable: true, code: '08P01' });
+    expectKind(error, { kind: 'connection', retryable: true, code: '08P01', failover: true });
   });
 
   it('pg-pool acquire timeout ("timeout exceeded when trying to connect") → pool-timeout', async () => {

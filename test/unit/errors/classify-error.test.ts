@@ -39,6 +39,7 @@ const FAILOVER_ROWS = new Set([
   'not queryable',
   'Connection terminated',
   'PgBouncer server conn crashed',
+  'P2010 08P01 PgBouncer KILL',
   'P1001',
   'P1017',
   'ECONNRESET',
@@ -304,6 +305,18 @@ describe('classifyError: failover', () => {
     ['25006 on a transaction that did not ask for READ ONLY', 'read-only', read25006],
     // adapter-pg maps ECONNRESET to ConnectionClosed; Prisma words it so (a PgBouncer whose server stopped).
     ['adapter-pg ConnectionClosed (ECONNRESET), with its kind', 'connection', prismaError('P2010', { kind: 'ConnectionClosed' })],
+    // PgBouncer KILL: through Prisma (a model or raw query), unwrapped at COMMIT, and from pg itself.
+    [
+      'PgBouncer KILL: database removed (P2010 08P01)',
+      'connection',
+      prismaError('P2010', { kind: 'postgres', code: '08P01', message: 'database removed' }),
+    ],
+    [
+      'PgBouncer KILL at COMMIT (DriverAdapterError 08P01)',
+      'connection',
+      adapterError({ kind: 'postgres', code: '08P01', message: 'database removed' }),
+    ],
+    ['PgBouncer KILL: database removed (pg FATAL 08P01)', 'connection', pgFatal('08P01', 'database removed')],
   ])('%s → %s, failover', (_, kind, error) => {
     expect(classifyError(error, { readOnly: false })).toMatchObject({ kind, retryable: true, failover: true });
   });
@@ -331,7 +344,8 @@ describe('classifyError: failover', () => {
     ['a connect that timed out at the socket', socketError('ETIMEDOUT')],
     ["pg's own connect timeout", plain('timeout expired')],
     ["pg's connect timeout, other wording", plain('Connection terminated due to connection timeout')],
-    ['PgBouncer KILL (database removed)', prismaError('P2010', { kind: 'postgres', code: '08P01', message: 'database removed' })],
+    // Only a lost connection is read for the words: the app's own error that says them is its own.
+    ["the app's own error with the words 'database removed'", new Error('database removed')],
     ['too many connections', pgError('53300', 'sorry, too many clients already')],
     ['a serialization failure', pgError('40001', 'could not serialize access')],
     ['a wrong password', pgFatal('28P01', 'password authentication failed for user "app"')],

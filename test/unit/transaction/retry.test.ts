@@ -16,8 +16,8 @@ const retry = <T>(fn: () => Promise<T>, policy: ResolvedRetryOptions, hooks: Ret
 
 const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
 const lost = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
-/** A connection error that is not a failover (PgBouncer KILL): the ordinary budget. */
-const killed = () => Object.assign(new Error('database removed'), { code: '08P01', severity: 'FATAL' });
+/** A connection error that is not a failover (a socket that timed out mid-read): the ordinary budget. */
+const timedOut = () => Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT', errno: -110, syscall: 'read' });
 /** A refused connection: the primary is moving. */
 const refused = () =>
   Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
@@ -72,10 +72,10 @@ describe('retry', () => {
   });
 
   it('keeps a separate, smaller budget for connection errors', async () => {
-    const fn = failing([killed, killed, killed]);
-    await expect(retry(fn, fast)).rejects.toMatchObject({ error: { code: '08P01' } });
+    const fn = failing([timedOut, timedOut, timedOut]);
+    await expect(retry(fn, fast)).rejects.toMatchObject({ error: { code: 'ETIMEDOUT' } });
     expect(fn).toHaveBeenCalledTimes(3);
-    const mixed = failing([killed, conflict, conflict, killed]);
+    const mixed = failing([timedOut, conflict, conflict, timedOut]);
     await expect(retry(mixed, fast)).resolves.toBe('ok');
   });
 
@@ -87,7 +87,7 @@ describe('retry', () => {
 
   it('reports each retry with its kind and delay', async () => {
     const events: string[] = [];
-    await retry(failing([conflict, killed]), fast, { onRetry: (e) => events.push(`${e.attempt}:${e.classification.kind}:${e.delayMs}`) });
+    await retry(failing([conflict, timedOut]), fast, { onRetry: (e) => events.push(`${e.attempt}:${e.classification.kind}:${e.delayMs}`) });
     expect(events).toEqual(['1:serialization:0', '2:connection:0']);
   });
 
@@ -138,7 +138,7 @@ describe('retry', () => {
 
   it('once a retried attempt had an unknown COMMIT outcome, the final error says so', async () => {
     const unknown = () => new TransactionOutcomeUnknownError({ cause: lost() });
-    const fn = failing([unknown, killed, killed, killed]);
+    const fn = failing([unknown, timedOut, timedOut, timedOut]);
     const failure = await retry(fn, fast, { isRetryable: (c) => c.retryable || c.kind === 'outcome-unknown' }).catch((e: unknown) => e);
     expect(failure).toMatchObject({ classification: { kind: 'outcome-unknown' } });
     expect((failure as { error: unknown }).error).toBeInstanceOf(TransactionOutcomeUnknownError);
