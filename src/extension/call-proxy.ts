@@ -63,7 +63,8 @@ interface OperationName {
 /**
  * A PrismaPromise whose `then` runs the call through the runner (once). What Prisma itself needs
  * of it — `requestTransaction` for `$transaction([...])`, `spec`, `Symbol.toStringTag` — is
- * forwarded to Prisma's own promise, made when the call was. The fluent API
+ * forwarded to Prisma's own promise, made when the call was (so argument errors and
+ * `$transaction([...])` behave as Prisma's). The fluent API
  * (`findUnique(…).posts()`) is a call of its own through the runner (see `callClass`).
  *
  * The first attempt runs that promise; a retry makes it again (`remake`): a PrismaPromise outside
@@ -158,23 +159,6 @@ function callClass(sample: object): typeof DeferredCall {
   return Call;
 }
 
-/**
- * One operation: Prisma's own lazy promise, made now (so argument errors and `$transaction([...])`
- * behave as Prisma's), run through `run` when awaited.
- */
-function operationCall(
-  Call: typeof DeferredCall,
-  target: object,
-  method: AnyFunction,
-  model: string | undefined,
-  operation: string,
-  callArgs: unknown[],
-  run: RunOperation,
-): DeferredCall {
-  const remake = () => method.apply(target, callArgs) as PrismaPromiseLike;
-  return new Call(remake(), remake, { model, operation, args: model === undefined ? callArgs : callArgs[0] }, run);
-}
-
 /** A model delegate (`prisma.user`) whose operations go to `run`; its other members are Prisma's. */
 function delegateProxy(delegate: object, model: string, run: RunOperation): object {
   const operations = new Map<PropertyKey, AnyFunction>();
@@ -186,11 +170,13 @@ function delegateProxy(delegate: object, model: string, run: RunOperation): obje
       if (typeof property !== 'string' || !MODEL_OPERATIONS.has(property) || typeof value !== 'function') return value;
       const method = value as AnyFunction;
       let Call: typeof DeferredCall | undefined;
+      // Prisma's own promise is made here, one frame below the app's call: Prisma records the
+      // call site (`new Error()`) for its error messages, and each frame of ours made that dearer.
       wrapped = (...callArgs: unknown[]) => {
-        if (Call) return operationCall(Call, target, method, model, property, callArgs, run);
-        const call = operationCall(DeferredCall, target, method, model, property, callArgs, run);
-        Call = callClass(call.prismaPromise);
-        return Call === DeferredCall ? call : operationCall(Call, target, method, model, property, callArgs, run);
+        const first = method.apply(target, callArgs) as PrismaPromiseLike;
+        Call ??= callClass(first);
+        const remake = () => method.apply(target, callArgs) as PrismaPromiseLike;
+        return new Call(first, remake, { model, operation: property, args: callArgs[0] }, run);
       };
       operations.set(property, wrapped);
       return wrapped;
@@ -220,7 +206,10 @@ export function interceptCalls<C extends object>(client: C, run: RunOperation): 
       let member: unknown = value;
       if (typeof property === 'string' && RAW_OPERATIONS.has(property) && typeof value === 'function') {
         const method = value as AnyFunction;
-        member = (...callArgs: unknown[]) => operationCall(DeferredCall, target, method, undefined, property, callArgs, run);
+        member = (...callArgs: unknown[]) => {
+          const remake = () => method.apply(target, callArgs) as PrismaPromiseLike;
+          return new DeferredCall(remake(), remake, { model: undefined, operation: property, args: callArgs }, run);
+        };
       } else if (property === '$extends' && typeof value === 'function') {
         const extend = value as AnyFunction;
         member = (...extension: unknown[]) => interceptCalls(extend.apply(target, extension) as object, run);

@@ -3,9 +3,9 @@
  * `plain-cost` block): throughput at RTT 0 through PgBouncer, A B A B interleaved
  * (tools/bench/interleaved.ts), for a read (`user.findFirst`) and a write (`activityLog.create`).
  * Arms, each against the bare client on the same pool:
- * - `manager.prisma`: the package's whole per-call path (extension, runner, retry loop, metrics);
+ * - `manager.prisma`: the package's whole per-call path (call proxy, runner, retry loop, metrics);
  * - a no-op `$extends({ query: { $allOperations } })`: what any query extension costs in Prisma
- *   itself — the floor the package's path cannot go below;
+ *   itself, for comparison (it was the floor while `manager.prisma` was one; it no longer is);
  * - for `create`, the same path with `plainWriteCommit: 'one-flight'` and with settling off
  *   (`settleTimeoutMs: 0`): the default (`'confirmed'`) pays a round trip and three statements more
  *   so that a lost COMMIT can be settled (docs/reliability.md); settling off is the package's own
@@ -25,7 +25,7 @@ type Arm = 'prisma' | 'noop-extends' | 'prisma-one-flight' | 'prisma-settling-of
 
 const ARM_NAMES: Record<Arm, string> = {
   prisma: 'through `manager.prisma` (defaults)',
-  'noop-extends': 'through a no-op `$extends` (the floor)',
+  'noop-extends': 'through a no-op query `$extends` (for comparison)',
   'prisma-one-flight': "through `manager.prisma`, `plainWriteCommit: 'one-flight'`",
   'prisma-settling-off': 'through `manager.prisma`, settling off (`settleTimeoutMs: 0`)',
 };

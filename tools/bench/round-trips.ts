@@ -355,7 +355,7 @@ export function renderRoundTrips(results: RoundTripResults): string {
     ab('`withPooling` vs raw `$transaction` (stock adapter-pg), same maxWait/timeout', o.vsStockRaw),
     ab('`withPooling` vs raw `$transaction` on the same client (our adapter): the call path alone', o.vsSameClientRaw),
     ab('`readWithPooling` vs raw ReadCommitted `$transaction` (stock adapter-pg)', o.readVsStockRaw),
-    ab('`prisma.user.findUnique` through `manager.prisma` vs the bare client (same pool): the extension alone', o.plainVsBare),
+    ab('`prisma.user.findUnique` through `manager.prisma` vs the bare client (same pool): the plain-call path alone', o.plainVsBare),
     ab('session mode: named statements vs unnamed (`readWithPooling` read mix, direct)', results.statementCache.namedVsUnnamed),
   );
   return lines.join('\n');
