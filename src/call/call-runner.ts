@@ -17,9 +17,18 @@ import { parseTokenPosition } from '../routing/consistency-token.ts';
 import type { ReadDecision } from '../routing/read-router.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { logFailoverRetry } from '../transaction/failover-log.ts';
-import { AttemptFailure, type RetryEvent, type RetryHooks, resolveRetryOptions, retry, toAttemptFailure } from '../transaction/retry.ts';
+import {
+  AttemptFailure,
+  type RetryEvent,
+  type RetryHooks,
+  type RetryRun,
+  resolveRetryOptions,
+  retry,
+  retryAfter,
+  toAttemptFailure,
+} from '../transaction/retry.ts';
 import { WriteInDisguise } from '../transaction/run-plain-attempt.ts';
-import type { AttemptTarget, CallPlan, CallPools, PoolHandleLike } from './call-plan.ts';
+import type { CallPlan, CallPools, PoolHandleLike } from './call-plan.ts';
 import { InFlight } from './in-flight.ts';
 import { type Pin, withAfter } from './pin.ts';
 
@@ -107,7 +116,12 @@ export class CallRunner<H extends PoolHandleLike> {
     return this.#trace;
   }
 
-  async #run<R>(first: CallPlan<H, R>, trace: TraceHandle | undefined): Promise<R> {
+  /**
+   * One call: its attempts, then its one record. Not async, like #attempt and retry(): a call that
+   * succeeds at once passes through one `then` per layer, no async frame (each cost a few µs a call
+   * at RTT 0 here: docs/round-trips.md, "A plain call's own cost").
+   */
+  #run<R>(first: CallPlan<H, R>, trace: TraceHandle | undefined): Promise<R> {
     const startedAt = process.hrtime.bigint();
     const { kind, name } = first;
     const scope = first.scope ?? 'call';
@@ -125,70 +139,134 @@ export class CallRunner<H extends PoolHandleLike> {
         trace,
         name,
       });
-    this.inFlight.enter();
-    try {
-      const pools = this.#deps.pools();
-      // A wrapper's `after` option: checked on every read, with or without replicas (a bad token is the caller's bug either way).
-      if (first.after !== undefined) state.pin = withAfter(first.pin, parseTokenPosition(first.after, 'after'));
-      let result: R;
-      try {
-        result = await this.#attempts(plan, pools, state, trace);
-      } catch (caught) {
-        // A raw read refused by READ ONLY (25006) did not run: it is a write, run once as one.
-        if (!(plan.asWrite && caught instanceof AttemptFailure && caught.error instanceof WriteInDisguise)) throw caught;
-        plan = plan.asWrite;
-        wrote = true;
-        result = await this.#attempts(plan, pools, state, trace);
-      }
-      this.#reached = true;
-      finished(null);
-      return result;
-    } catch (caught) {
-      const { error, classification } = toAttemptFailure(caught);
-      if (ANSWERED_KINDS.has(classification.kind)) this.#reached = true;
-      finished(classification);
-      logFailure(plan, error, classification);
-      throw error;
-    } finally {
+    const leave = (): void => {
       // Whatever the outcome, a write on the primary may have committed: reads catch up with it.
       if (wrote) this.#deps.current()?.router?.noteWrite();
       this.inFlight.leave();
+    };
+    const succeeded = (result: R): R => {
+      try {
+        this.#reached = true;
+        finished(null);
+        return result;
+      } finally {
+        leave();
+      }
+    };
+    const failed = (caught: unknown): never => {
+      try {
+        const { error, classification } = toAttemptFailure(caught);
+        if (ANSWERED_KINDS.has(classification.kind)) this.#reached = true;
+        finished(classification);
+        logFailure(plan, error, classification);
+        throw error;
+      } finally {
+        leave();
+      }
+    };
+    this.inFlight.enter();
+    let pools: CallPools<H>;
+    try {
+      pools = this.#deps.pools();
+      // A wrapper's `after` option: checked on every read, with or without replicas (a bad token is the caller's bug either way).
+      if (first.after !== undefined) state.pin = withAfter(first.pin, parseTokenPosition(first.after, 'after'));
+    } catch (caught) {
+      return rejected(() => failed(caught));
     }
+    const afterAll = (caught: unknown): R | Promise<R> => {
+      // A raw read refused by READ ONLY (25006) did not run: it is a write, run once as one.
+      if (!(plan.asWrite && caught instanceof AttemptFailure && caught.error instanceof WriteInDisguise)) return failed(caught);
+      plan = plan.asWrite;
+      wrote = true;
+      let again: Promise<R>;
+      try {
+        again = this.#attempts(plan, pools, state, trace);
+      } catch (error) {
+        return failed(error);
+      }
+      return again.then(succeeded, failed);
+    };
+    // The first attempt runs here, outside the retry loop, so that a call that succeeds at once
+    // passes through one `then` of the runner's; a failure goes on in the loop (retryAfter).
+    const startedAtMs = performance.now();
+    const retryAfterFirst = (failure: unknown): Promise<R> => {
+      let loop: Promise<R>;
+      try {
+        loop = retryAfter(failure, (n) => this.#attempt(plan, pools, state, n, trace), this.#retryRun(plan, trace), startedAtMs);
+      } catch (error) {
+        loop = Promise.reject(error);
+      }
+      return loop.then(succeeded, afterAll);
+    };
+    let attempt: StartedAttempt<R>;
+    try {
+      plan.signal?.throwIfAborted();
+      attempt = this.#start(plan, pools, state, 1, trace);
+    } catch (caught) {
+      return retryAfterFirst(caught);
+    }
+    return attempt.running.then(
+      (value) => {
+        attempt.settle();
+        return succeeded(value);
+      },
+      (caught: unknown) => retryAfterFirst(failureOf(attempt, caught)),
+    );
+  }
+
+  #retryRun(plan: CallPlan<H, unknown>, trace: TraceHandle | undefined): RetryRun<TraceHandle | undefined> {
+    const policy = plan.retry ? resolveRetryOptions(plan.retry, plan.retryDefaults) : plan.retryDefaults;
+    const hooks = (plan.idempotent ? this.#hooks.idempotent : this.#hooks.strict)[plan.kind];
+    return { policy, hooks, signal: plan.signal, trace };
   }
 
   /** The retry loop over one plan's attempts; each attempt routed and admitted afresh. */
   #attempts<R>(plan: CallPlan<H, R>, pools: CallPools<H>, state: AttemptState, trace: TraceHandle | undefined): Promise<R> {
-    const policy = plan.retry ? resolveRetryOptions(plan.retry, plan.retryDefaults) : plan.retryDefaults;
-    const hooks = (plan.idempotent ? this.#hooks.idempotent : this.#hooks.strict)[plan.kind];
-    return retry((attempt) => this.#attempt(plan, pools, state, attempt, trace), { policy, hooks, signal: plan.signal, trace });
+    return retry((attempt) => this.#attempt(plan, pools, state, attempt, trace), this.#retryRun(plan, trace));
   }
 
-  async #attempt<R>(
+  /** One attempt of the retry loop (the second on): started, then settled whatever its outcome. */
+  #attempt<R>(plan: CallPlan<H, R>, pools: CallPools<H>, state: AttemptState, attempt: number, trace: TraceHandle | undefined): Promise<R> {
+    const started = this.#start(plan, pools, state, attempt, trace);
+    return started.running.then((value) => {
+      started.settle();
+      return value;
+    }, started.failed);
+  }
+
+  /** Routes and admits one attempt and starts it. Throws what admission refuses (PoolSaturatedError). */
+  #start<R>(
     plan: CallPlan<H, R>,
     pools: CallPools<H>,
     state: AttemptState,
     attempt: number,
     trace: TraceHandle | undefined,
-  ): Promise<R> {
+  ): StartedAttempt<R> {
     const { router, primary } = pools;
     const decision = plan.read && router && state.pin.target !== 'primary' ? route(router, state.pin, state.replicaBusy) : null;
     const handle = decision?.handle ?? primary;
     state.served = handle.target;
     const waited = handle.admission.admit();
     if (waited) this.#sink.poolWaited(plan.kind, trace);
+    const failed = (caught: unknown): never => {
+      try {
+        if (!decision?.handle || !router) throw caught;
+        const failure = toAttemptFailure(caught);
+        // The replica could not serve: the next attempt goes to the primary (or another replica).
+        if (!router.replicaFailed(decision, failure.classification, { busy: waited })) throw failure;
+        state.replicaBusy = waited;
+        throw new AttemptFailure(failure.error, { ...failure.classification, retryable: true });
+      } finally {
+        handle.admission.settle();
+      }
+    };
+    let running: Promise<R>;
     try {
-      const target: AttemptTarget<H> = { handle, pools, onReplica: decision?.handle != null, attempt, sink: this.#sink, trace };
-      return await plan.attempt(target);
+      running = plan.attempt({ handle, pools, onReplica: decision?.handle != null, attempt, sink: this.#sink, trace });
     } catch (caught) {
-      if (!decision?.handle || !router) throw caught;
-      const failure = toAttemptFailure(caught);
-      // The replica could not serve: the next attempt goes to the primary (or another replica).
-      if (!router.replicaFailed(decision, failure.classification, { busy: waited })) throw failure;
-      state.replicaBusy = waited;
-      throw new AttemptFailure(failure.error, { ...failure.classification, retryable: true });
-    } finally {
-      handle.admission.settle();
+      running = Promise.reject(caught);
     }
+    return { running, settle: handle.admission.settle, failed };
   }
 
   #onRetry(kind: OperationKind, { attempt, classification, delayMs, failoverStarted }: RetryEvent, trace: TraceHandle | undefined): void {
@@ -196,6 +274,31 @@ export class CallRunner<H extends PoolHandleLike> {
     // One line per call that rides through a failover, not one per retry (src/transaction/failover-log.ts).
     if (failoverStarted !== undefined) logFailoverRetry(poolingLog, kind, classification, failoverStarted);
     else poolingLog('%s attempt %d failed (%s%s); retrying in %d ms', kind, attempt, classification.kind, codeOf(classification), delayMs);
+  }
+}
+
+/** An attempt under way: `settle` after its success, `failed` (settles too) turns its failure into the one to throw. */
+interface StartedAttempt<R> {
+  readonly running: Promise<R>;
+  readonly settle: () => void;
+  readonly failed: (caught: unknown) => never;
+}
+
+/** What `attempt.failed` makes of `caught`: the failure the retry loop goes on with. */
+function failureOf(attempt: StartedAttempt<unknown>, caught: unknown): unknown {
+  try {
+    return attempt.failed(caught);
+  } catch (failure) {
+    return failure;
+  }
+}
+
+/** A rejected promise with what `fail` throws. */
+function rejected(fail: () => never): Promise<never> {
+  try {
+    return fail();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

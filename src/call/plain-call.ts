@@ -16,7 +16,7 @@
 import type { PlainWriteCommit } from '../adapter/outcome-record.ts';
 import type { OperationKind, OperationName } from '../metrics/metrics.ts';
 import type { ResolvedRetryOptions } from '../transaction/retry.ts';
-import { type PlainWriteSettling, runPlainAttempt, WriteInDisguise } from '../transaction/run-plain-attempt.ts';
+import { type PlainWriteSettling, runPlainAttempt, runPlainRead, WriteInDisguise } from '../transaction/run-plain-attempt.ts';
 import type { AttemptTarget, CallPlan, ClientHandle } from './call-plan.ts';
 import type { Pin } from './pin.ts';
 import { isReadOperation, RAW_QUERY_OPERATIONS, replay } from './prisma-operations.ts';
@@ -81,14 +81,19 @@ export class PlainCall<C> implements CallPlan<ClientHandle<C>, unknown> {
     return { settle: handle.settle, plainWriteCommit: this.plainWriteCommit, sink, kind: this.kind, trace };
   }
 
-  async attempt(target: AttemptTarget<ClientHandle<C>>): Promise<unknown> {
-    const { handle, onReplica } = target;
+  /** Not async: a model read on the primary, most calls, passes through one `then` of ours. */
+  attempt(target: AttemptTarget<ClientHandle<C>>): Promise<unknown> {
     const { model, operation, args, query } = this.#operation;
     if (!this.read) return runPlainAttempt(true, () => query(args), 'write', this.#settling(target));
-    if (!this.#raw && !onReplica) return runPlainAttempt(false, () => query(args));
+    if (!this.#raw && !target.onReplica) return runPlainRead(() => query(args));
+    return this.#replayRead(target.handle, model, operation, args);
+  }
+
+  /** A read on a replica, or a raw read on the read-only client. */
+  async #replayRead(handle: ClientHandle<C>, model: string | undefined, operation: string, args: unknown): Promise<unknown> {
     const client = this.#raw ? handle.readOnlyClient : handle.client;
     try {
-      return await runPlainAttempt(false, () => replay(client as object, model, operation, args));
+      return await runPlainRead(() => replay(client as object, model, operation, args));
     } catch (failure) {
       if (this.#raw && (failure as { classification?: { kind?: string } }).classification?.kind === 'read-only')
         throw new WriteInDisguise();

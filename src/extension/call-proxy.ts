@@ -1,8 +1,8 @@
 /**
- * How a call on `manager.prisma` reaches the call runner: a Proxy over the app's client (already
- * carrying the pinning methods as a client-only `$extends`) that hands every top-level operation —
- * a model operation (`prisma.user.findFirst(…)`), `$queryRaw…` / `$executeRaw…` — to the runner,
- * and passes everything else through.
+ * How a call on `manager.prisma` reaches the call runner: a Proxy over the app's client (carrying
+ * the pinning methods as a client-only `$extends`) that hands every top-level operation — a model
+ * operation (`prisma.user.findFirst(…)`), `$queryRaw…` / `$executeRaw…` — to the runner, to be run
+ * on the client as the app built it, and passes everything else through.
  *
  * Why not `$extends({ query: { $allOperations } })`, the way `@prisma/extension-read-replicas`
  * hooks in: any query extension, even one that only calls `query(args)`, sends every call through
@@ -192,11 +192,15 @@ function modelName(value: unknown): string | undefined {
 }
 
 /**
- * `client` with every top-level operation handed to `run`. `$extends` returns the extended client
- * wrapped the same way, so an app's own extensions keep the package's guarantees. Methods are bound
- * to `client`: Prisma builds `tx` and runs `$transaction` from the real client, never this Proxy.
+ * `client` with every top-level operation handed to `run`. The operations themselves are taken from
+ * `operations` (default: `client`): `manager.prisma` passes the app's client as it was built, without
+ * the client-only `$extends` that adds the pins — an extended client, even with no query extension,
+ * sends each call through Prisma's extension path, about 10 µs a call here. `$extends` returns the
+ * extended client wrapped the same way (its operations its own, so the app's extensions run), so an
+ * app's own extensions keep the package's guarantees. Methods are bound to `client`: Prisma builds
+ * `tx` and runs `$transaction` from the real client, never this Proxy.
  */
-export function interceptCalls<C extends object>(client: C, run: RunOperation): C {
+export function interceptCalls<C extends object>(client: C, run: RunOperation, operations: object = client): C {
   const members = new Map<PropertyKey, unknown>();
   return new Proxy(client, {
     get(target, property) {
@@ -205,9 +209,9 @@ export function interceptCalls<C extends object>(client: C, run: RunOperation): 
       const value = Reflect.get(target, property, target);
       let member: unknown = value;
       if (typeof property === 'string' && RAW_OPERATIONS.has(property) && typeof value === 'function') {
-        const method = value as AnyFunction;
+        const method = Reflect.get(operations, property, operations) as AnyFunction;
         member = (...callArgs: unknown[]) => {
-          const remake = () => method.apply(target, callArgs) as PrismaPromiseLike;
+          const remake = () => method.apply(operations, callArgs) as PrismaPromiseLike;
           return new DeferredCall(remake(), remake, { model: undefined, operation: property, args: callArgs }, run);
         };
       } else if (property === '$extends' && typeof value === 'function') {
@@ -218,7 +222,8 @@ export function interceptCalls<C extends object>(client: C, run: RunOperation): 
       } else {
         const model = modelName(value);
         if (model === undefined) return value;
-        member = delegateProxy(value as object, model, run);
+        const delegate = operations === target ? value : Reflect.get(operations, property, operations);
+        member = delegateProxy(delegate as object, model, run);
       }
       members.set(property, member);
       return member;

@@ -121,6 +121,7 @@ export function createPoolingClient<C extends object>(base: C, host: ExtensionHo
         },
       }) as PoolingClient<C>,
       (operation) => host.run(operation, pin),
+      base,
     );
   return clientFor(AUTO_PIN);
 }

@@ -34,7 +34,9 @@ const SUB_BUCKET_BITS = 11;
 /** Values below 2^11 are exact; above, the low bits below the 11 most significant are dropped. */
 function bucketUpperBound(value: number): number {
   const v = Math.max(1, Math.floor(value));
-  const shift = Math.max(0, Math.floor(Math.log2(v)) + 1 - SUB_BUCKET_BITS);
+  // The bit length of v: clz32 for the µs of any call under 71 minutes, log2 beyond.
+  const bits = v < 2 ** 32 ? 32 - Math.clz32(v) : Math.floor(Math.log2(v)) + 1;
+  const shift = Math.max(0, bits - SUB_BUCKET_BITS);
   if (shift === 0) return v;
   const unit = 2 ** shift;
   return Math.floor(v / unit) * unit + unit - 1;

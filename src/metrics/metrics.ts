@@ -269,10 +269,21 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
     for (const kind of WRAPPER_KINDS) addDurations(kind, wrapperNames.get(kind) as OperationName);
   };
   addWrapperDurations();
+  /** The same entries by kind, operation and collection: a call finds its own without building a key string. */
+  const byName = new Map<OperationKind, Map<string, Map<string | null, NamedDurations>>>();
   function durationsOf(kind: OperationKind, name: OperationName | undefined): NamedDurations {
     const resolved = name ?? (wrapperNames.get(kind) as OperationName);
+    const known = byName.get(kind)?.get(resolved.operation)?.get(resolved.collection);
+    if (known) return known;
     const found = durations.get(durationsKey(kind, resolved));
-    if (found) return found;
+    if (found) {
+      const operations = byName.get(kind) ?? new Map<string, Map<string | null, NamedDurations>>();
+      byName.set(kind, operations);
+      const collections = operations.get(resolved.operation) ?? new Map<string | null, NamedDurations>();
+      operations.set(resolved.operation, collections);
+      collections.set(resolved.collection, found);
+      return found;
+    }
     // Past the cap a new name is folded into the kind's own (bounded memory whatever the caller passes).
     if (durations.size >= MAX_OPERATION_NAMES)
       return (
@@ -376,6 +387,7 @@ export function createMetrics(now: () => number = () => performance.now()): Metr
       resetSeries(overall);
       for (const series of byKind.values()) resetSeries(series);
       durations.clear();
+      byName.clear();
       addWrapperDurations();
       errorsByKind.clear();
       retriesByKind.clear();

@@ -145,62 +145,91 @@ export interface RetryRun<Trace = undefined> {
  * the final error is a TransactionOutcomeUnknownError whatever the last attempt did: that earlier
  * attempt may have committed.
  */
-export async function retry<T, Trace = undefined>(attempt: (attemptNumber: number) => Promise<T>, run: RetryRun<Trace>): Promise<T> {
+export function retry<T, Trace = undefined>(attempt: (attemptNumber: number) => Promise<T>, run: RetryRun<Trace>): Promise<T> {
+  const startedAt = performance.now();
+  let first: Promise<T>;
+  try {
+    run.signal?.throwIfAborted();
+    first = attempt(1);
+  } catch (caught) {
+    return retryAfter(caught, attempt, run, startedAt);
+  }
+  // Most calls end with their first attempt: its success passes through one `then`, not an async
+  // frame of the loop (each frame of a call's path cost a few µs per call at RTT 0 here,
+  // docs/round-trips.md, "A plain call's own cost").
+  return first.then(undefined, (caught: unknown) => retryAfter(caught, attempt, run, startedAt));
+}
+
+/**
+ * The loop after a first attempt failed with `firstFailure` (thrown or rejected), the call having
+ * started at `startedAt` (`performance.now()`): for a caller that runs its first attempt itself
+ * (src/call/call-runner.ts). `attempt` is called from the second attempt on.
+ */
+export async function retryAfter<T, Trace>(
+  firstFailure: unknown,
+  attempt: (attemptNumber: number) => Promise<T>,
+  run: RetryRun<Trace>,
+  startedAt: number,
+): Promise<T> {
   const { policy: options, hooks = {}, signal, trace } = run;
-  const deadline = performance.now() + options.deadlineMs;
+  const deadline = startedAt + options.deadlineMs;
   let conflictRetries = 0;
   let otherRetries = 0;
   let failoverRetries = 0;
   /** When this call's failover window closes; null until its first failover error. */
   let failoverDeadline: number | null = null;
   let ambiguous = false;
+  let caught = firstFailure;
   for (let attemptNumber = 1; ; attemptNumber++) {
-    try {
-      signal?.throwIfAborted();
-      return await attempt(attemptNumber);
-    } catch (caught) {
-      const failure = toAttemptFailure(caught);
-      const { classification } = failure;
-      const retryable = hooks.isRetryable?.(classification) ?? classification.retryable;
-      const now = performance.now();
-      let delayMs: number;
-      let limit = deadline;
-      const failover =
-        retryable &&
-        classification.failover &&
-        options.failoverTimeoutMs > 0 &&
-        (failoverDeadline !== null || (hooks.failoverArmed?.() ?? true));
-      if (failover) {
-        // The primary is moving: retry on a fresh connection until the window closes, whatever the attempt count.
-        failoverDeadline ??= now + options.failoverTimeoutMs;
-        limit = failoverDeadline;
-        delayMs = backoffDelay(++failoverRetries, { ...options, maxDelayMs: Math.min(options.maxDelayMs, FAILOVER_MAX_DELAY_MS) });
-      } else {
-        const conflict = CONFLICT_KINDS.has(classification.kind);
-        const used = retryable ? (conflict ? ++conflictRetries : ++otherRetries) : 0;
-        const budget = conflict ? options.maxConflictAttempts : options.maxAttempts;
-        delayMs = retryable && used < budget ? backoffDelay(used, options) : -1;
+    if (attemptNumber > 1) {
+      try {
+        signal?.throwIfAborted();
+        return await attempt(attemptNumber);
+      } catch (failed) {
+        caught = failed;
       }
-      if (delayMs < 0 || now + delayMs > limit) {
-        if (!ambiguous || failure.error instanceof TransactionOutcomeUnknownError) throw failure;
-        throw toAttemptFailure(new TransactionOutcomeUnknownError({ cause: failure.error }));
-      }
-      if (classification.kind === 'outcome-unknown') ambiguous = true;
-      hooks.onRetry?.(
-        { attempt: attemptNumber, classification, delayMs, failoverStarted: failover ? failoverRetries === 1 : undefined },
-        trace as Trace,
-      );
-      // This timer stays referenced on purpose: it is part of an operation the caller is awaiting
-      // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
-      // maxDelayMs and the deadline, and the signal clears it at once.
-      if (delayMs > 0)
-        await nodeBuiltin('node:timers/promises')
-          .setTimeout(delayMs, undefined, { signal })
-          .catch(() => {}); // an abort: the loop's check throws it
-      // Even with no delay, let the event loop poll once: connections that died together (a
-      // thawed instance, a pooler restart) are then noticed and dropped by the pool, instead of
-      // being handed to the next attempts one by one until the budget is gone.
-      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    const failure = toAttemptFailure(caught);
+    const { classification } = failure;
+    const retryable = hooks.isRetryable?.(classification) ?? classification.retryable;
+    const now = performance.now();
+    let delayMs: number;
+    let limit = deadline;
+    const failover =
+      retryable &&
+      classification.failover &&
+      options.failoverTimeoutMs > 0 &&
+      (failoverDeadline !== null || (hooks.failoverArmed?.() ?? true));
+    if (failover) {
+      // The primary is moving: retry on a fresh connection until the window closes, whatever the attempt count.
+      failoverDeadline ??= now + options.failoverTimeoutMs;
+      limit = failoverDeadline;
+      delayMs = backoffDelay(++failoverRetries, { ...options, maxDelayMs: Math.min(options.maxDelayMs, FAILOVER_MAX_DELAY_MS) });
+    } else {
+      const conflict = CONFLICT_KINDS.has(classification.kind);
+      const used = retryable ? (conflict ? ++conflictRetries : ++otherRetries) : 0;
+      const budget = conflict ? options.maxConflictAttempts : options.maxAttempts;
+      delayMs = retryable && used < budget ? backoffDelay(used, options) : -1;
+    }
+    if (delayMs < 0 || now + delayMs > limit) {
+      if (!ambiguous || failure.error instanceof TransactionOutcomeUnknownError) throw failure;
+      throw toAttemptFailure(new TransactionOutcomeUnknownError({ cause: failure.error }));
+    }
+    if (classification.kind === 'outcome-unknown') ambiguous = true;
+    hooks.onRetry?.(
+      { attempt: attemptNumber, classification, delayMs, failoverStarted: failover ? failoverRetries === 1 : undefined },
+      trace as Trace,
+    );
+    // This timer stays referenced on purpose: it is part of an operation the caller is awaiting
+    // (unref'd, a script awaiting a retried call could exit mid-backoff). It is bounded by
+    // maxDelayMs and the deadline, and the signal clears it at once.
+    if (delayMs > 0)
+      await nodeBuiltin('node:timers/promises')
+        .setTimeout(delayMs, undefined, { signal })
+        .catch(() => {}); // an abort: the loop's check throws it
+    // Even with no delay, let the event loop poll once: connections that died together (a
+    // thawed instance, a pooler restart) are then noticed and dropped by the pool, instead of
+    // being handed to the next attempts one by one until the budget is gone.
+    else await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

@@ -87,6 +87,24 @@ export function plainWriteFailure(
 }
 
 /**
+ * Runs one plain read attempt. Rejects with an AttemptFailure (the error, classified once). Not
+ * async: `run()`'s promise (Prisma's) passes through one `then` of ours, the fewest a classified
+ * failure allows.
+ */
+export function runPlainRead<R>(run: () => PromiseLike<R>): Promise<R> {
+  let started: PromiseLike<R>;
+  try {
+    started = run();
+  } catch (error) {
+    return Promise.reject(new AttemptFailure(error, classifyError(error)));
+  }
+  // Prisma's promise's own `then` (a native promise back): no thenable job of `Promise.resolve` in between.
+  return started.then(undefined, (error: unknown) => {
+    throw new AttemptFailure(error, classifyError(error));
+  }) as Promise<R>;
+}
+
+/**
  * Runs one plain call (`write`: it may change data). Rejects with an AttemptFailure (the error,
  * classified once).
  */

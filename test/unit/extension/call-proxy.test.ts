@@ -133,6 +133,17 @@ describe('interceptCalls', () => {
     expect(prisma.user).toBe(prisma.user);
   });
 
+  it('runs operations on the client it is given for them, everything else on the wrapped one', async () => {
+    const calls: string[] = [];
+    const { seen, run } = recorder();
+    const prisma = interceptCalls(fakeClient(calls, 'pins'), run, fakeClient(calls, 'plain'));
+    await prisma.user.findFirst({});
+    await prisma.$queryRaw`SELECT 1`;
+    expect(prisma.tag).toBe('pins');
+    expect(seen.map((o) => o.operation)).toEqual(['findFirst', '$queryRaw']);
+    expect(calls).toEqual(['plain:user.findFirst', 'plain:$queryRaw']);
+  });
+
   it('keeps intercepting a client the app extends further', async () => {
     const calls: string[] = [];
     const { seen, run } = recorder();
