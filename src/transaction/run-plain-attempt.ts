@@ -108,9 +108,9 @@ export function runPlainRead<R>(run: () => PromiseLike<R>): Promise<R> {
  * Runs one plain call (`write`: it may change data). Rejects with an AttemptFailure (the error,
  * classified once).
  */
-export async function runPlainAttempt<R>(
+export function runPlainAttempt<R>(
   write: boolean,
-  run: () => Promise<R>,
+  run: () => PromiseLike<R>,
   during: OutcomeUnknownDuring = 'write',
   settling: PlainWriteSettling = {},
 ): Promise<R> {
@@ -118,12 +118,7 @@ export async function runPlainAttempt<R>(
     write && settling.settle
       ? createOutcomeRecord({ settle: settling.settle, plainWriteCommit: settling.plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT })
       : undefined;
-  try {
-    // Started inside the record's async context, so the adapter sees it (see runWithOutcomeRecord).
-    const result = await (record ? runWithOutcomeRecord(record, async () => await run()) : run());
-    reportSettled(record, settling);
-    return result;
-  } catch (error) {
+  const failed = (error: unknown): never => {
     reportSettled(record, settling);
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
     const classification = classifyError(error, { readOnly: write ? false : undefined });
@@ -133,6 +128,27 @@ export async function runPlainAttempt<R>(
       throw failure;
     }
     throw new AttemptFailure(error, classification);
+  };
+  let started: PromiseLike<R>;
+  try {
+    // Started inside the record's async context, so the adapter sees it (see runWithOutcomeRecord).
+    started = record ? runWithOutcomeRecord(record, async () => await run()) : run();
+  } catch (error) {
+    return Promise.reject(failureOf(failed, error));
+  }
+  // Not async, like runPlainRead: one `then` of ours on the way back.
+  return started.then((result) => {
+    reportSettled(record, settling);
+    return result;
+  }, failed) as Promise<R>;
+}
+
+/** What `fail` throws for `error`. */
+function failureOf(fail: (error: unknown) => never, error: unknown): unknown {
+  try {
+    return fail(error);
+  } catch (failure) {
+    return failure;
   }
 }
 
