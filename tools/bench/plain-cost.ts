@@ -89,7 +89,7 @@ export async function measurePlainCost(
 /** The measurement itself, in this process. */
 async function measureHere(poolerUrl: string, users: number, quick: boolean, log: (line: string) => void): Promise<PlainCostResults> {
   const command = '';
-  const options = quick ? { pairs: 5, callsPerBlock: 500, concurrency: 6 } : { pairs: 11, callsPerBlock: 2000, concurrency: 6 };
+  const options = quick ? { pairs: 5, callsPerBlock: 500, concurrency: 6 } : { pairs: 21, callsPerBlock: 2000, concurrency: 6 };
   const managerWith = (extra: Partial<ConnectionPoolManagerOptions<AppClient>> = {}) =>
     createConnectionPoolManager({
       createClient: createAppClient,
