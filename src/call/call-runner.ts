@@ -166,10 +166,13 @@ export class CallRunner<H extends PoolHandleLike> {
     };
     this.inFlight.enter();
     let pools: CallPools<H>;
+    let retryRun: RetryRun<TraceHandle | undefined>;
     try {
       pools = this.#deps.pools();
       // A wrapper's `after` option: checked on every read, with or without replicas (a bad token is the caller's bug either way).
       if (first.after !== undefined) state.pin = withAfter(first.pin, parseTokenPosition(first.after, 'after'));
+      // Its `retry` options too, before any attempt: checked whether or not an attempt fails.
+      retryRun = this.#retryRun(first, trace);
     } catch (caught) {
       return rejected(() => failed(caught));
     }
@@ -189,15 +192,8 @@ export class CallRunner<H extends PoolHandleLike> {
     // The first attempt runs here, outside the retry loop, so that a call that succeeds at once
     // passes through one `then` of the runner's; a failure goes on in the loop (retryAfter).
     const startedAtMs = performance.now();
-    const retryAfterFirst = (failure: unknown): Promise<R> => {
-      let loop: Promise<R>;
-      try {
-        loop = retryAfter(failure, (n) => this.#attempt(plan, pools, state, n, trace), this.#retryRun(plan, trace), startedAtMs);
-      } catch (error) {
-        loop = Promise.reject(error);
-      }
-      return loop.then(succeeded, afterAll);
-    };
+    const retryAfterFirst = (failure: unknown): Promise<R> =>
+      retryAfter(failure, (n) => this.#attempt(plan, pools, state, n, trace), retryRun, startedAtMs).then(succeeded, afterAll);
     let attempt: StartedAttempt<R>;
     try {
       plan.signal?.throwIfAborted();
