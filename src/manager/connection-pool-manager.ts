@@ -112,7 +112,7 @@ export class ConnectionPoolManager<C extends PrismaClientLike> {
   }
 
   /**
-   * The app's client, extended so that every call through it — `prisma.user.findMany()`,
+   * The app's client, wrapped so that every call through it — `prisma.user.findMany()`,
    * `$queryRaw`, `$transaction(...)` — gets the wrappers' guarantees: classified retries, metrics
    * and spans, replica routing with read-your-writes. `$primary()` / `$replica()` / `$after()` pin a
    * client. Built at its first use, so `export const prisma = manager.prisma` opens nothing.

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { findFreePort } from '../../tools/stack/start-stack.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -73,6 +74,13 @@ export async function stopApp(app: RunningApp): Promise<number | null> {
   const code = await exited;
   clearTimeout(timer);
   return code;
+}
+
+/** Stops `app` (when it was started) and expects a clean exit: an example that cannot shut down fails its test. */
+export async function expectCleanStop(app: RunningApp | undefined, name: string): Promise<void> {
+  if (!app) return;
+  const code = await stopApp(app);
+  expect(code, `${name} did not shut down cleanly:\n${app.output()}`).toBe(0);
 }
 
 /** A page in headless Chromium; `errors` collects its page errors and console errors. */

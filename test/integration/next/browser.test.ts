@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureNextBuild, nextAppRoot } from '../../../tools/example/next-build.ts';
-import { openPage, type RunningApp, repoRoot, startApp, stopApp } from '../../support/example-app.ts';
+import { expectCleanStop, openPage, type RunningApp, repoRoot, startApp } from '../../support/example-app.ts';
 
 const SCREENSHOT = path.join(repoRoot, 'artifacts/next-e2e.png');
 
@@ -51,10 +51,7 @@ describe('examples/next-app in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await db?.end();
-    if (app) {
-      const code = await stopApp(app);
-      expect(code, `next-app did not shut down cleanly:\n${app.output()}`).toBe(0);
-    }
+    await expectCleanStop(app, 'next-app');
   });
 
   it('the Server Component renders the workspace; warmup and OpenTelemetry ran in instrumentation.ts', async () => {

@@ -29,7 +29,7 @@ import { ensureNextBuild } from '../../../tools/example/next-build.ts';
 import { updateGeneratedBlocks } from '../../../tools/lib/markers.ts';
 import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
-import { openPage, type RunningApp, repoRoot, startApp, stopApp } from '../../support/example-app.ts';
+import { expectCleanStop, openPage, type RunningApp, repoRoot, startApp } from '../../support/example-app.ts';
 import { startKillLoop } from '../../support/kill-loop.ts';
 
 /** Submissions per form; the two forms run side by side in two tabs. */
@@ -128,10 +128,7 @@ describe('examples/next-app Server Actions under PgBouncer KILL every 300 ms', (
   afterAll(async () => {
     await browser?.close();
     await db?.end();
-    if (app) {
-      const code = await stopApp(app);
-      expect(code, `next-app did not shut down cleanly:\n${app.output()}`).toBe(0);
-    }
+    await expectCleanStop(app, 'next-app');
     await stack?.stop();
   });
 

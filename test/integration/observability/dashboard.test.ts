@@ -21,7 +21,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureBuild } from '../../../tools/example/build.ts';
 import { findFreePort } from '../../../tools/stack/start-stack.ts';
-import { type RunningApp, startApp, stopApp } from '../../support/example-app.ts';
+import { expectCleanStop, type RunningApp, startApp } from '../../support/example-app.ts';
 
 const stack = inject('stack');
 const DASHBOARDS = fileURLToPath(new URL('../../../docs/dashboards/', import.meta.url));
@@ -180,10 +180,7 @@ afterAll(async () => {
     if (prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGKILL');
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
-  if (app) {
-    const code = await stopApp(app);
-    expect(code, `example app did not shut down cleanly:\n${app.output()}`).toBe(0);
-  }
+  await expectCleanStop(app, 'example app');
 });
 
 describe('the dashboard against a real Prometheus scraping the example app', () => {

@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { assertDependencies, ensureBuild } from '../../../tools/example/build.ts';
-import { openPage, type RunningApp, repoRoot, startApp, stopApp } from '../../support/example-app.ts';
+import { expectCleanStop, openPage, type RunningApp, repoRoot, startApp } from '../../support/example-app.ts';
 
 const SCREENSHOT = path.join(repoRoot, 'artifacts/remix-e2e.png');
 
@@ -67,10 +67,7 @@ describe('examples/remix-app in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await db?.end();
-    if (app) {
-      const code = await stopApp(app);
-      expect(code, `example app did not shut down cleanly:\n${app.output()}`).toBe(0);
-    }
+    await expectCleanStop(app, 'example app');
   });
 
   it('serves /api/health and /api/metrics from the library handlers, in transaction mode through PgBouncer', async () => {
