@@ -25,6 +25,7 @@ import {
   resolveRetryOptions,
   retry,
   retryAfter,
+  thrownBy,
   toAttemptFailure,
 } from '../transaction/retry.ts';
 import { WriteInDisguise } from '../transaction/run-plain-attempt.ts';
@@ -174,7 +175,7 @@ export class CallRunner<H extends PoolHandleLike> {
       // Its `retry` options too, before any attempt: checked whether or not an attempt fails.
       retryRun = this.#retryRun(first, trace);
     } catch (caught) {
-      return rejected(() => failed(caught));
+      return Promise.reject(thrownBy(failed, caught));
     }
     const afterAll = (caught: unknown): R | Promise<R> => {
       // A raw read refused by READ ONLY (25006) did not run: it is a write, run once as one.
@@ -206,7 +207,7 @@ export class CallRunner<H extends PoolHandleLike> {
         attempt.settle();
         return succeeded(value);
       },
-      (caught: unknown) => retryAfterFirst(failureOf(attempt, caught)),
+      (caught: unknown) => retryAfterFirst(thrownBy(attempt.failed, caught)),
     );
   }
 
@@ -278,24 +279,6 @@ interface StartedAttempt<R> {
   readonly running: Promise<R>;
   readonly settle: () => void;
   readonly failed: (caught: unknown) => never;
-}
-
-/** What `attempt.failed` makes of `caught`: the failure the retry loop goes on with. */
-function failureOf(attempt: StartedAttempt<unknown>, caught: unknown): unknown {
-  try {
-    return attempt.failed(caught);
-  } catch (failure) {
-    return failure;
-  }
-}
-
-/** A rejected promise with what `fail` throws. */
-function rejected(fail: () => never): Promise<never> {
-  try {
-    return fail();
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 /** What one call's attempts share. */

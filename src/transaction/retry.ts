@@ -161,6 +161,18 @@ export function retry<T, Trace = undefined>(attempt: (attemptNumber: number) => 
 }
 
 /**
+ * What `fail` throws for `value`: a failure handler (which only throws) used where its error is
+ * wanted as a value — to reject with, or to hand the retry loop — outside a `then`.
+ */
+export function thrownBy<A>(fail: (value: A) => never, value: A): unknown {
+  try {
+    return fail(value);
+  } catch (thrown) {
+    return thrown;
+  }
+}
+
+/**
  * The loop after a first attempt failed with `firstFailure` (thrown or rejected), the call having
  * started at `startedAt` (`performance.now()`): for a caller that runs its first attempt itself
  * (src/call/call-runner.ts). `attempt` is called from the second attempt on.

@@ -31,7 +31,7 @@ import { type OutcomeUnknownDuring, TransactionOutcomeUnknownError, WriteCommitt
 import { poolingLog } from '../logging/loggers.ts';
 import type { OperationKind } from '../metrics/metrics.ts';
 import type { OperationSink, TraceHandle } from '../metrics/sink.ts';
-import { AttemptFailure } from './retry.ts';
+import { AttemptFailure, thrownBy } from './retry.ts';
 import { reportSettled } from './run-transaction.ts';
 
 /** How a write attempt settles a lost COMMIT; every field optional (none: writes run as Prisma sends them). */
@@ -114,42 +114,30 @@ export function runPlainAttempt<R>(
   during: OutcomeUnknownDuring = 'write',
   settling: PlainWriteSettling = {},
 ): Promise<R> {
-  const record =
-    write && settling.settle
-      ? createOutcomeRecord({ settle: settling.settle, plainWriteCommit: settling.plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT })
-      : undefined;
+  if (!write) return runPlainRead(run);
+  const record = settling.settle
+    ? createOutcomeRecord({ settle: settling.settle, plainWriteCommit: settling.plainWriteCommit ?? DEFAULT_PLAIN_WRITE_COMMIT })
+    : undefined;
   const failed = (error: unknown): never => {
     reportSettled(record, settling);
     // A write asked for no READ ONLY: a 25006 means the server is read-only (a fenced primary), a failover.
-    const classification = classifyError(error, { readOnly: write ? false : undefined });
-    if (write) {
-      const failure = plainWriteFailure(error, classification, record, during);
-      if (failure.error instanceof TransactionOutcomeUnknownError) logUnknown(record, classification);
-      throw failure;
-    }
-    throw new AttemptFailure(error, classification);
+    const classification = classifyError(error, { readOnly: false });
+    const failure = plainWriteFailure(error, classification, record, during);
+    if (failure.error instanceof TransactionOutcomeUnknownError) logUnknown(record, classification);
+    throw failure;
   };
   let started: PromiseLike<R>;
   try {
     // Started inside the record's async context, so the adapter sees it (see runWithOutcomeRecord).
     started = record ? runWithOutcomeRecord(record, async () => await run()) : run();
   } catch (error) {
-    return Promise.reject(failureOf(failed, error));
+    return Promise.reject(thrownBy(failed, error));
   }
   // Not async, like runPlainRead: one `then` of ours on the way back.
   return started.then((result) => {
     reportSettled(record, settling);
     return result;
   }, failed) as Promise<R>;
-}
-
-/** What `fail` throws for `error`. */
-function failureOf(fail: (error: unknown) => never, error: unknown): unknown {
-  try {
-    return fail(error);
-  } catch (failure) {
-    return failure;
-  }
 }
 
 /** What the record held when a write's outcome stayed unknown: where the answer was lost, and why. */

@@ -255,19 +255,21 @@ export function createSettleOutcome(options: SettleOptions): SettleOutcome {
   };
 }
 
+/** `client`, connected; a client whose connect failed is ended, so its socket is not left behind. */
+export async function connected<T extends { connect(): Promise<unknown>; end(): Promise<unknown> }>(client: T): Promise<T> {
+  try {
+    await client.connect();
+  } catch (error) {
+    void client.end().catch(() => {});
+    throw error;
+  }
+  return client;
+}
+
 /** A resolver on fresh connections built as `pool` builds its own (same URL, TLS, timeouts). */
 export function settleOnPool(pool: pg.Pool, options: Omit<SettleOptions, 'connect'> = {}): SettleOutcome {
   return createSettleOutcome({
     ...options,
-    connect: async () => {
-      const client = newPoolClient(pool);
-      try {
-        await client.connect();
-      } catch (error) {
-        void client.end().catch(() => {});
-        throw error;
-      }
-      return client;
-    },
+    connect: () => connected(newPoolClient(pool)),
   });
 }

@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSettleOutcome, type SettleConnection } from '~/transaction/settle-outcome.ts';
+import { connected, createSettleOutcome, type SettleConnection } from '~/transaction/settle-outcome.ts';
 import { withClient } from '../../../tools/lib/pg.ts';
 import { kill, resume, showClients } from '../../../tools/stack/faults/index.ts';
 import { type LocalStack, startStack } from '../../../tools/stack/start-stack.ts';
@@ -57,13 +57,7 @@ it.each([
       connects++;
       const client = new pg.Client({ connectionString: own.poolerUrl });
       client.on('error', () => {});
-      try {
-        await client.connect();
-      } catch (error) {
-        void client.end().catch(() => {});
-        throw error;
-      }
-      return client;
+      return connected(client);
     },
     timeoutMs: 30_000,
   });
