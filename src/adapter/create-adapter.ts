@@ -10,8 +10,9 @@
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
-import type pg from 'pg';
+import pg from 'pg';
 import { IncompatibleDependencyError, PreparedStatementsNotTrackedError } from '../errors/errors.ts';
+import { ImplicitWrite, implicitWriteSupported } from './implicit-write.ts';
 import { raiseNotSent } from './not-sent.ts';
 import { currentOutcomeRecord, type OutcomeRecord } from './outcome-record.ts';
 import { beginStatement, isPgQueryPath, type PgQueryPath, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
@@ -102,6 +103,9 @@ function withStatementNameErrors(path: PgQueryPath): PgQueryPath {
     },
   }) as PgQueryPath;
 }
+
+/** Checked once: the installed pg's Query has what an implicit-transaction write builds on. */
+const IMPLICIT_WRITE = implicitWriteSupported(pg.Query);
 
 /** What every transaction of one adapter factory is opened with. */
 interface TransactionSettings {
@@ -195,17 +199,22 @@ class PipelinedAdapter implements SqlDriverAdapter {
   }
 
   /**
-   * One lone statement of a plain write as its own transaction with its id: `BEGIN; SELECT
-   * pg_current_xact_id(); statement` in one flight and COMMIT either with them (`'one-flight'`) or
-   * once the statement answered (`'confirmed'`). A lost COMMIT answer is settled by the database
-   * (PipelinedTransaction): committed returns the statement's result as if nothing happened.
+   * One lone statement of a plain write as its own transaction with its id. `'confirmed'`: the id
+   * question and the statement in PostgreSQL's implicit transaction, its Sync (the COMMIT) once the
+   * statement answered (./implicit-write.ts); on a pg whose Query internals differ, `BEGIN; SELECT
+   * pg_current_xact_id(); statement`, then COMMIT. `'one-flight'`: those four written together. A
+   * lost COMMIT answer is settled by the database: committed returns the statement's result as if
+   * nothing happened.
    */
-  async #plainWrite<T>(record: OutcomeRecord, run: (tx: Transaction) => Promise<T>): Promise<T> {
+  async #plainWrite<T>(record: OutcomeRecord, run: (tx: Pick<Transaction, 'queryRaw' | 'executeRaw'>) => Promise<T>): Promise<T> {
     const conn = await this.#connect();
-    const tx = new PipelinedTransaction(conn, this.#path, 'BEGIN', false, this.#settings.beginTimeoutMs, {
-      record,
-      commitWithFirst: record.plainWriteCommit === 'one-flight',
-    });
+    const tx =
+      record.plainWriteCommit === 'confirmed' && IMPLICIT_WRITE
+        ? new ImplicitWrite(conn, this.#path, record, this.#settings.beginTimeoutMs)
+        : new PipelinedTransaction(conn, this.#path, 'BEGIN', false, this.#settings.beginTimeoutMs, {
+            record,
+            commitWithFirst: record.plainWriteCommit === 'one-flight',
+          });
     let result: T;
     try {
       result = await run(tx);

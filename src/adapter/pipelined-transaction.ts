@@ -124,14 +124,14 @@ const ROLLBACK = 'ROLLBACK';
  * between statements would then be an unhandled 'error' event (a crash). adapter-pg listens for
  * the transaction's lifetime; so do we. The error itself reaches the next query or COMMIT.
  */
-function ignoreConnectionError(): void {}
+export function ignoreConnectionError(): void {}
 
 /**
  * Closes `conn` when `begin` has no answer within `ms`: every query sent on it then fails as a lost
  * connection (classified `connection`). BEGIN travels with the first statement but is answered
  * before it, so this bounds the wait for a server, not the statement's own run time.
  */
-function armBeginDeadline(conn: pg.PoolClient, begin: Promise<unknown>, ms: number): void {
+export function armBeginDeadline(conn: pg.PoolClient, begin: Promise<unknown>, ms: number): void {
   // destroyClientSocket never throws: this timer fires exactly when a replica hangs, and must not crash the process then.
   const timer = setTimeout(() => destroyClientSocket(conn), ms);
   unrefTimer(timer);

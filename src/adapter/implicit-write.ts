@@ -1,0 +1,288 @@
+/**
+ * A lone plain write committed the `'confirmed'` way (./outcome-record.ts) in PostgreSQL's implicit
+ * transaction instead of BEGIN … COMMIT statements: fewer statements for the server and the pooler to
+ * run, with the same guarantee — COMMIT leaves only once the transaction's id is known, so a lost
+ * answer can always be settled with `pg_xact_status`.
+ *
+ * The extended query protocol runs every Execute up to the next Sync as one implicit transaction,
+ * committed by that Sync (PostgreSQL docs, "Pipelining" in Frontend/Backend Protocol, Message Flow):
+ * - flight 1: Parse/Bind/Describe/Execute of the id question, the same four of the statement, Flush
+ *   (no Sync): the server answers both and waits, the transaction open;
+ * - flight 2, once the statement answered: Sync, which commits; ReadyForQuery is COMMIT's answer.
+ * A failed statement aborts the transaction; the Sync sent then only ends it. A statement that
+ * answered but must not commit (its rows failed to parse) is rolled back by closing the connection
+ * without a Sync: the server aborts an open transaction whose client is gone.
+ *
+ * Measured against BEGIN; id; statement | COMMIT on the same PgBouncer (tools/bench/plain-cost.ts,
+ * docs/round-trips.md "plain-cost"): two statements and two ReadyForQuery messages fewer per write.
+ *
+ * Leans on node-postgres' Query internals (pinned by test/unit/adapter/implicit-write.test.ts): a
+ * subclass of `pg.Query` (pipeline mode refuses other submittables), its `prepare(connection)`
+ * writing the statement's Parse/Bind/Describe/Execute followed by `connection.sync()`, which a
+ * stand-in connection swallows here, and `_result` holding the result being built. When the installed
+ * pg lacks them, `implicitWriteSupported()` is false and plain writes keep BEGIN … COMMIT.
+ */
+
+import type { SqlQuery, SqlResultSet } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { destroyClientSocket, serverMajorVersion, trackTransactionStatus, transactionStatus } from '../pool/pg-internals.ts';
+import { beginTransaction, type OutcomeRecord } from './outcome-record.ts';
+import {
+  armBeginDeadline,
+  ignoreConnectionError,
+  type PgQueryPath,
+  settleLostCommit,
+  transactionIdStatement,
+} from './pipelined-transaction.ts';
+
+/** The parts of pg's Query this file builds on (node-postgres lib/query.js, 8.16 – 8.23). */
+interface QueryInternals {
+  prepare(connection: unknown): void;
+  handleCommandComplete(message: unknown, connection: unknown): void;
+  handleDataRow(message: unknown): void;
+  _result: pg.QueryResult;
+  _canceledDueToError: unknown;
+}
+
+/** The protocol writes of pg's Connection used here (lib/connection.js). */
+interface ProtocolConnection {
+  parse(message: { text: string; name?: string; types?: unknown[] }): void;
+  bind(message: { values: unknown[] }): void;
+  describe(message: { type: 'P'; name: string }): void;
+  execute(message: { portal: string; rows: number }): void;
+  flush(): void;
+  sync(): void;
+}
+
+/** Whether the installed pg has what ImplicitWriteQuery overrides and reads. */
+export function implicitWriteSupported(Query: unknown): boolean {
+  const proto = (Query as { prototype?: Partial<Record<keyof QueryInternals, unknown>> } | undefined)?.prototype;
+  if (!proto) return false;
+  for (const method of ['prepare', 'handleCommandComplete', 'handleDataRow', 'handleError', 'handleReadyForQuery', 'submit'] as const)
+    if (typeof (proto as Record<string, unknown>)[method] !== 'function') return false;
+  // `_result` is an own field set by the constructor: checked on an instance that sends nothing.
+  const probe = new (Query as typeof pg.Query)({ text: 'SELECT 1' }) as unknown as Partial<QueryInternals>;
+  return typeof probe._result === 'object' && probe._result !== null && Array.isArray(probe._result.rows);
+}
+
+/**
+ * The id question and one statement, no Sync (see the file comment). `statement` settles when the
+ * statement answered (or failed); `ended` when ReadyForQuery arrived after `sync()` (or the
+ * connection failed). Exported for the unit test that pins pg's Query internals.
+ */
+export class ImplicitWriteQuery extends pg.Query {
+  readonly statement: Promise<pg.QueryResult>;
+  readonly ended: Promise<void>;
+  /** The id question's answer: `[id, serverStartedAt]` as text; null until it arrived. */
+  idRow: readonly unknown[] | null = null;
+  /** Settles (never rejects) when the id question answered or the write failed first. */
+  readonly idAnswered: Promise<void>;
+  readonly #idText: string;
+  readonly #flushId: boolean;
+  #idArrived!: () => void;
+  #preparing = false;
+  #answers = 0;
+  #synced = false;
+  #failure: unknown = undefined;
+  #settleStatement!: { resolve(result: pg.QueryResult): void; reject(error: unknown): void };
+  #settleEnd!: { resolve(): void; reject(error: unknown): void };
+  #connection: ProtocolConnection | null = null;
+
+  /**
+   * `flushId`: a Flush right after the id question, so that its answer arrives before the statement
+   * has run (a deadline on it then bounds the wait for a server, not the statement's run time).
+   */
+  constructor(config: pg.QueryConfig, idText: string, flushId = false) {
+    // 'extended' even for a statement without values: the id and the statement must be Executes
+    // of one implicit transaction, which a simple Query message would commit on its own.
+    super({ ...config, queryMode: 'extended' } as pg.QueryConfig);
+    this.#idText = idText;
+    this.#flushId = flushId;
+    this.idAnswered = new Promise((resolve) => {
+      this.#idArrived = resolve;
+    });
+    this.statement = new Promise((resolve, reject) => {
+      this.#settleStatement = { resolve, reject };
+    });
+    this.ended = new Promise((resolve, reject) => {
+      this.#settleEnd = { resolve, reject };
+    });
+    // Read by whoever awaits them; a failure nobody awaits (the statement's, after ended) is not unhandled.
+    this.statement.catch(() => {});
+    this.ended.catch(() => {});
+  }
+
+  /** Called by pg's `submit` with the stream corked: both statements and a Flush, in one write. */
+  prepare(connection: ProtocolConnection): void {
+    this.#connection = connection;
+    this.#preparing = true;
+    connection.parse({ text: this.#idText, types: [] });
+    connection.bind({ values: [] });
+    connection.describe({ type: 'P', name: '' });
+    connection.execute({ portal: '', rows: 0 });
+    if (this.#flushId) connection.flush();
+    // pg's own prepare writes the statement (named or not, values mapped as pg maps them) and a Sync,
+    // which this stand-in swallows; if binding throws, pg reports it through handleError below.
+    const withoutSync = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
+    try {
+      (pg.Query.prototype as unknown as QueryInternals).prepare.call(this, withoutSync);
+    } finally {
+      this.#preparing = false;
+    }
+    connection.flush();
+  }
+
+  handleCommandComplete(message: unknown, connection: unknown): void {
+    (pg.Query.prototype as unknown as QueryInternals).handleCommandComplete.call(this, message, connection);
+    const internals = this as unknown as QueryInternals;
+    this.#answers++;
+    if (this.#answers === 1) {
+      // `[id, started]` whatever the row mode (adapter-pg asks for arrays).
+      const row = internals._result.rows[0] as unknown[] | { id?: unknown; started?: unknown } | undefined;
+      this.idRow = row === undefined ? null : Array.isArray(row) ? row : [row.id, row.started];
+      this.#idArrived();
+      return;
+    }
+    // A row pg could not parse: the statement ran, but its result cannot be returned.
+    if (internals._canceledDueToError) this.#settleStatement.reject(internals._canceledDueToError);
+    else this.#settleStatement.resolve(internals._result);
+  }
+
+  /** Sends the Sync that commits (or ends an aborted transaction); once. */
+  sync(): void {
+    if (this.#synced || this.#connection === null) return;
+    this.#synced = true;
+    this.#connection.sync();
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /**
+   * An ErrorResponse (the server then skips to the Sync, sent here), a bind error, pg's query
+   * timeout, or the connection's end: the statement fails if it had not answered, and so does the end.
+   */
+  handleError(error: unknown, _connection?: unknown): void {
+    if (this.#failure === undefined) this.#failure = error;
+    this.#idArrived();
+    this.#settleStatement.reject(error);
+    // The server skips to a Sync after an ErrorResponse (a DatabaseError) and after a Bind that was
+    // never written; a lost connection or pg's query timeout (which destroys the socket) needs none.
+    if (!this.#synced && (this.#preparing || error instanceof pg.DatabaseError)) this.sync();
+    this.#settleEnd.reject(this.#failure);
+    this.#finish(error);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.#failure === undefined) this.#settleEnd.resolve();
+    this.#finish(undefined);
+  }
+
+  /** What pg's own Query does at its end: pg's query-timeout callback, and 'error' / 'end' for watchers. */
+  #finish(error: unknown): void {
+    const callback = (this as { callback?: (error: unknown, result?: unknown) => void }).callback;
+    callback?.(error, undefined);
+    if (error !== undefined) {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    } else this.emit('end');
+  }
+}
+
+/**
+ * One lone plain write on its own connection, run through adapter-pg's query path (argument mapping,
+ * type parsers, error conversion) as ImplicitWriteQuery. `commit()` sends the Sync and settles a lost
+ * answer with the database; `rollback()` ends the transaction without committing it.
+ */
+export class ImplicitWrite {
+  readonly #conn: pg.PoolClient;
+  readonly #path: PgQueryPath;
+  readonly #queryable: PgQueryPath;
+  readonly #record: OutcomeRecord;
+  readonly #beginTimeoutMs: number | undefined;
+  #query: ImplicitWriteQuery | null = null;
+  #released = false;
+
+  constructor(conn: pg.PoolClient, path: PgQueryPath, record: OutcomeRecord, beginTimeoutMs?: number) {
+    this.#conn = conn;
+    this.#path = path;
+    this.#record = record;
+    this.#beginTimeoutMs = beginTimeoutMs;
+    this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
+    conn.on('error', ignoreConnectionError);
+    trackTransactionStatus(conn);
+  }
+
+  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+    return this.#queryable.queryRaw(query);
+  }
+
+  executeRaw(query: SqlQuery): Promise<number> {
+    return this.#queryable.executeRaw(query);
+  }
+
+  /** Called by adapter-pg's `performIO` (as `this.client.query`): the id question and the statement. */
+  query(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    if (this.#query !== null) return Promise.reject(new Error('an implicit-transaction write runs one statement'));
+    const record = this.#record;
+    beginTransaction(record);
+    const deadline = this.#beginTimeoutMs;
+    const query = new ImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.#conn)), deadline !== undefined);
+    this.#query = query;
+    this.#conn.query(query);
+    // As BEGIN's deadline in a pipelined transaction: bounds the wait for a server, not the statement.
+    if (deadline !== undefined) armBeginDeadline(this.#conn, query.idAnswered, deadline);
+    // The id is in hand before the statement's answer (answers come in order); the record gets it
+    // before the statement's result goes back to adapter-pg, so before COMMIT can leave.
+    return query.statement.then((result) => {
+      const [id, started] = query.idRow ?? [];
+      if (typeof id === 'string') record.xid = id;
+      if (typeof started === 'string') record.serverStartedAt = started;
+      return result;
+    });
+  }
+
+  /** Sends the Sync (COMMIT) and waits for ReadyForQuery; a lost answer is settled by the database. */
+  async commit(): Promise<void> {
+    const query = this.#query;
+    if (query === null) return this.#release();
+    this.#record.commitSent = true;
+    query.sync();
+    try {
+      await query.ended;
+    } catch (error) {
+      this.#release(error);
+      if ((await settleLostCommit(this.#record, error)) === 'committed') return;
+      return this.#path.onError(error);
+    }
+    this.#record.commitAnswered = true;
+    this.#release();
+  }
+
+  /**
+   * Ends the transaction without committing it: after a failed statement the server has aborted it
+   * and the Sync sent then ends it; a statement that answered is still open, and closing the
+   * connection without a Sync aborts it.
+   */
+  async rollback(): Promise<void> {
+    const query = this.#query;
+    if (query === null) return this.#release();
+    if (!query.synced) {
+      destroyClientSocket(this.#conn);
+      return this.#release(new Error('implicit-transaction write rolled back by closing its connection'));
+    }
+    await query.ended.then(
+      () => this.#release(),
+      (error: unknown) => this.#release(error),
+    );
+  }
+
+  /** Returns the connection; one that failed or is not idle is destroyed, never handed on. */
+  #release(error?: unknown): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#conn.removeListener('error', ignoreConnectionError);
+    const idle = error === undefined && transactionStatus(this.#conn) === 'I';
+    this.#conn.release(idle ? undefined : error instanceof Error ? error : new Error('connection not idle after the write'));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * A plain write's `'confirmed'` commit in PostgreSQL's implicit transaction
+ * (src/adapter/implicit-write.ts), through PgBouncer in transaction mode: the id asked for is the
+ * id of the transaction that wrote the row, a failed statement leaves its connection idle, and a
+ * statement whose answer the adapter cannot return is rolled back rather than committed. Each case
+ * runs on one pool connection, so a connection left inside a transaction would fail the next call.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { createOutcomeRecord, runWithOutcomeRecord } from '~/adapter/outcome-record.ts';
+import { sql, type TestManager, testManager } from '../../support/managers.ts';
+
+const stack = inject('stack');
+let m: TestManager;
+const userId = `iw-${randomUUID()}`;
+
+beforeAll(async () => {
+  m = testManager(stack, {}, { pool: { connectionLimit: 1 } });
+  await sql(stack.directUrl, `INSERT INTO "User" ("id", "email", "name") VALUES ($1, $1 || '@iw.test', 'iw')`, [userId]);
+});
+afterAll(async () => {
+  await m?.disconnect();
+});
+
+async function postsTitled(title: string): Promise<number> {
+  const [row] = await sql<{ n: number }>(stack.directUrl, `SELECT count(*)::int AS n FROM "Post" WHERE title = $1`, [title]);
+  return row?.n ?? -1;
+}
+
+it('the id the write asked for is the id of the transaction that wrote the row (xmin), and COMMIT was answered', async () => {
+  const record = createOutcomeRecord({ settle: async () => 'unknown', plainWriteCommit: 'confirmed' });
+  const title = `xmin-${randomUUID()}`;
+  await runWithOutcomeRecord(record, async () => await m.client.post.create({ data: { userId, title } }));
+  const [row] = await sql<{ xmin: string; epoch: string }>(
+    stack.directUrl,
+    `SELECT xmin::text AS xmin, (pg_current_xact_id()::text::numeric / 4294967296)::bigint::text AS epoch FROM "Post" WHERE title = $1`,
+    [title],
+  );
+  // xmin is the 32-bit xid; pg_current_xact_id() the 64-bit one (epoch · 2^32 + xid).
+  expect(BigInt(record.xid ?? '-1')).toBe(BigInt(row?.epoch ?? '0') * 4294967296n + BigInt(row?.xmin ?? '-2'));
+  expect(record).toMatchObject({ began: true, commitSent: true, commitAnswered: true, resultReceived: true, settled: null });
+});
+
+it('a failed statement (unique violation) is the error Prisma gives; the connection comes back idle', async () => {
+  const email = `dup-${randomUUID()}@iw.test`;
+  await m.prisma.user.create({ data: { email } });
+  await expect(m.prisma.user.create({ data: { email } })).rejects.toMatchObject({ code: 'P2002' });
+  // The next write on the same (only) connection commits: nothing was left open on it.
+  const title = `after-dup-${randomUUID()}`;
+  await m.prisma.post.create({ data: { userId, title } });
+  expect(await postsTitled(title)).toBe(1);
+});
+
+it('a write whose answer adapter-pg cannot convert fails, and is rolled back rather than committed', async () => {
+  // $queryRaw runs as a read first, meets READ ONLY (25006) and runs once as a write: the INSERT
+  // succeeds, then adapter-pg refuses the `point` column (UnsupportedNativeDataType) before COMMIT.
+  const title = `unconvertible-${randomUUID()}`;
+  const id = randomUUID();
+  await expect(
+    m.prisma.$queryRaw`INSERT INTO "Post" ("id", "userId", "title") VALUES (${id}, ${userId}, ${title}) RETURNING point(1, 2) AS p`,
+  ).rejects.toThrow();
+  expect(await postsTitled(title)).toBe(0);
+  const next = `after-rollback-${randomUUID()}`;
+  await m.prisma.post.create({ data: { userId, title: next } });
+  expect(await postsTitled(next)).toBe(1);
+});

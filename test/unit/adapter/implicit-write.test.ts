@@ -1,0 +1,181 @@
+/**
+ * Pins what src/adapter/implicit-write.ts assumes of node-postgres' Query (lib/query.js): pg's own
+ * `prepare` writes Parse/Bind/Describe/Execute then `sync()`, answers accumulate in `_result`, and a
+ * second CommandComplete starts a second result. Driven by a connection that records the protocol
+ * writes and by the messages pg's parser hands a query (no database: the integration side is
+ * test/integration/extension/implicit-write.test.ts).
+ */
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { ImplicitWriteQuery, implicitWriteSupported } from '~/adapter/implicit-write.ts';
+
+function recordingConnection() {
+  const sent: string[] = [];
+  const connection = {
+    parsedStatements: {} as Record<string, string>,
+    submittedNamedStatements: {} as Record<string, string>,
+    stream: { cork() {}, uncork() {} },
+    parse: (m: { text: string; name?: string }) => sent.push(`parse ${m.name ?? ''}:${m.text}`),
+    bind: (m: { values: unknown[]; valueMapper?: (v: unknown) => unknown }) =>
+      sent.push(`bind ${JSON.stringify(m.values.map((v) => (m.valueMapper ? m.valueMapper(v) : v)))}`),
+    describe: () => sent.push('describe'),
+    execute: () => sent.push('execute'),
+    close: () => sent.push('close'),
+    flush: () => sent.push('flush'),
+    sync: () => sent.push('sync'),
+  };
+  return { sent, connection };
+}
+
+/** The handlers pg's client calls on the active query, which pg's typings leave out. */
+const fed = (query: ImplicitWriteQuery) =>
+  query as unknown as { handleRowDescription(message: unknown): void; handleDataRow(message: unknown): void };
+
+const field = (name: string, dataTypeID: number) => ({ name, dataTypeID, format: 'text' });
+const ID = 'SELECT pg_current_xact_id()::text AS id';
+const INSERT = { text: 'INSERT INTO t (v) VALUES ($1) RETURNING v', values: ['x'], rowMode: 'array' as const };
+
+/** What pg's client does with a query's answers, in order. */
+function answer(query: ImplicitWriteQuery, connection: unknown, statementRows: unknown[][]): void {
+  fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
+  fed(query).handleDataRow({ fields: ['771', '2026-12-06 20:00:00+00'] });
+  query.handleCommandComplete({ text: 'SELECT 1' }, connection);
+  fed(query).handleRowDescription({ fields: [field('v', 25)] });
+  for (const row of statementRows) fed(query).handleDataRow({ fields: row });
+  query.handleCommandComplete({ text: `INSERT 0 ${statementRows.length}` }, connection);
+}
+
+describe("pg's Query, as an implicit-transaction write uses it", () => {
+  it('the installed pg has what the write overrides and reads', () => {
+    expect(implicitWriteSupported(pg.Query)).toBe(true);
+    expect(implicitWriteSupported(class {})).toBe(false);
+    expect(implicitWriteSupported(undefined)).toBe(false);
+  });
+
+  it('is a pg Query (pipeline mode refuses any other submittable)', () => {
+    expect(new ImplicitWriteQuery(INSERT, ID)).toBeInstanceOf(pg.Query);
+  });
+
+  it('writes the id question and the statement, then Flush, and no Sync until asked', () => {
+    const { sent, connection } = recordingConnection();
+    const query = new ImplicitWriteQuery(INSERT, ID);
+    expect(query.submit(connection as never)).toBeNull();
+    expect(sent).toEqual([
+      `parse :${ID}`,
+      'bind []',
+      'describe',
+      'execute',
+      `parse :${INSERT.text}`,
+      'bind ["x"]',
+      'describe',
+      'execute',
+      'flush',
+    ]);
+    query.sync();
+    query.sync();
+    expect(sent.filter((m) => m === 'sync')).toHaveLength(1);
+  });
+
+  it('a named statement already parsed on the connection is bound, not parsed again (pg decides, as for its own queries)', () => {
+    const { sent, connection } = recordingConnection();
+    connection.parsedStatements.s1 = INSERT.text;
+    new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID).submit(connection as never);
+    expect(sent.filter((m) => m.startsWith('parse'))).toEqual([`parse :${ID}`]);
+  });
+
+  it('a Flush after the id question too when its answer must come first (a deadline on it)', () => {
+    const { sent, connection } = recordingConnection();
+    new ImplicitWriteQuery(INSERT, ID, true).submit(connection as never);
+    expect(sent.indexOf('flush')).toBe(4);
+  });
+
+  it('the statement settles with its own result, the id row apart; the end waits for ReadyForQuery', async () => {
+    const { connection } = recordingConnection();
+    const query = new ImplicitWriteQuery(INSERT, ID);
+    query.submit(connection as never);
+    let ended = false;
+    void query.ended.then(() => {
+      ended = true;
+    });
+    answer(query, connection, [['x']]);
+    const result = await query.statement;
+    expect(result.rows).toEqual([['x']]);
+    expect(result.command).toBe('INSERT');
+    expect(query.idRow).toEqual(['771', '2026-12-06 20:00:00+00']);
+    await Promise.resolve();
+    expect(ended).toBe(false);
+    query.handleReadyForQuery();
+    await expect(query.ended).resolves.toBeUndefined();
+  });
+
+  it('a statement without rows (no RowDescription) still settles with its own result', async () => {
+    const { connection } = recordingConnection();
+    const query = new ImplicitWriteQuery({ text: 'DELETE FROM t', values: [] }, ID);
+    query.submit(connection as never);
+    fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
+    fed(query).handleDataRow({ fields: ['5', 's'] });
+    query.handleCommandComplete({ text: 'SELECT 1' }, connection);
+    query.handleCommandComplete({ text: 'DELETE 3' }, connection);
+    const result = await query.statement;
+    expect(result.rowCount).toBe(3);
+    expect(query.idRow).toEqual(['5', 's']);
+  });
+
+  it("a server error fails the statement and the end, and sends the Sync the server now waits for; 'error' and 'end' reach watchers", async () => {
+    const { sent, connection } = recordingConnection();
+    const query = new ImplicitWriteQuery(INSERT, ID);
+    const events: string[] = [];
+    query.on('error', () => events.push('error'));
+    query.on('end', () => events.push('end'));
+    query.submit(connection as never);
+    const error = new pg.DatabaseError('duplicate key', 0, 'error');
+    query.handleError(error, connection);
+    await expect(query.statement).rejects.toBe(error);
+    await expect(query.ended).rejects.toBe(error);
+    expect(sent.at(-1)).toBe('sync');
+    query.handleReadyForQuery();
+    expect(events).toEqual(['error', 'end']);
+  });
+
+  it('a lost connection sends no Sync on it, and fails both', async () => {
+    const { sent, connection } = recordingConnection();
+    const query = new ImplicitWriteQuery(INSERT, ID);
+    query.submit(connection as never);
+    query.handleError(new Error('Connection terminated unexpectedly'), connection);
+    await expect(query.statement).rejects.toThrow('terminated');
+    await expect(query.ended).rejects.toThrow('terminated');
+    expect(sent).not.toContain('sync');
+  });
+
+  it('a value pg cannot bind fails the statement at once; the Sync ends what was sent', async () => {
+    const { sent, connection } = recordingConnection();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const query = new ImplicitWriteQuery({ text: 'INSERT INTO t (v) VALUES ($1)', values: [cyclic] }, ID);
+    query.submit(connection as never);
+    await expect(query.statement).rejects.toThrow();
+    expect(sent).toContain('sync');
+    expect(sent).toContain('close');
+  });
+
+  it('a row pg cannot parse fails the statement (the write is then rolled back, not committed)', async () => {
+    const { connection } = recordingConnection();
+    const broken = {
+      ...INSERT,
+      types: {
+        getTypeParser: () => () => {
+          throw new Error('unparsable');
+        },
+      },
+    };
+    const query = new ImplicitWriteQuery(broken, ID);
+    query.submit(connection as never);
+    fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
+    query.handleCommandComplete({ text: 'SELECT 0' }, connection);
+    fed(query).handleRowDescription({ fields: [field('v', 25)] });
+    fed(query).handleDataRow({ fields: ['x'] });
+    query.handleCommandComplete({ text: 'INSERT 0 1' }, connection);
+    await expect(query.statement).rejects.toThrow('unparsable');
+    expect(query.synced).toBe(false);
+  });
+});
