@@ -199,22 +199,19 @@ class PipelinedAdapter implements SqlDriverAdapter {
   }
 
   /**
-   * One lone statement of a plain write as its own transaction with its id. `'confirmed'`: the id
-   * question and the statement in PostgreSQL's implicit transaction, its Sync (the COMMIT) once the
-   * statement answered (./implicit-write.ts); on a pg whose Query internals differ, `BEGIN; SELECT
-   * pg_current_xact_id(); statement`, then COMMIT. `'one-flight'`: those four written together. A
+   * One lone statement of a plain write as its own transaction with its id: the id question and the
+   * statement in PostgreSQL's implicit transaction, and its Sync (the COMMIT) once the statement
+   * answered (`'confirmed'`) or with it (`'one-flight'`) (./implicit-write.ts). On a pg whose Query
+   * internals differ: `BEGIN; SELECT pg_current_xact_id(); statement` and COMMIT, the same way. A
    * lost COMMIT answer is settled by the database: committed returns the statement's result as if
    * nothing happened.
    */
   async #plainWrite<T>(record: OutcomeRecord, run: (tx: Pick<Transaction, 'queryRaw' | 'executeRaw'>) => Promise<T>): Promise<T> {
     const conn = await this.#connect();
-    const tx =
-      record.plainWriteCommit === 'confirmed' && IMPLICIT_WRITE
-        ? new ImplicitWrite(conn, this.#path, record, this.#settings.beginTimeoutMs)
-        : new PipelinedTransaction(conn, this.#path, 'BEGIN', false, this.#settings.beginTimeoutMs, {
-            record,
-            commitWithFirst: record.plainWriteCommit === 'one-flight',
-          });
+    const oneFlight = record.plainWriteCommit === 'one-flight';
+    const tx = IMPLICIT_WRITE
+      ? new ImplicitWrite(conn, this.#path, record, oneFlight, this.#settings.beginTimeoutMs)
+      : new PipelinedTransaction(conn, this.#path, 'BEGIN', false, this.#settings.beginTimeoutMs, { record, commitWithFirst: oneFlight });
     let result: T;
     try {
       result = await run(tx);

@@ -65,10 +65,24 @@ export function implicitWriteSupported(Query: unknown): boolean {
   return typeof probe._result === 'object' && probe._result !== null && Array.isArray(probe._result.rows);
 }
 
+/** How an ImplicitWriteQuery writes its flight. */
+export interface ImplicitWriteOptions {
+  /**
+   * A Flush right after the id question, so that its answer arrives before the statement has run: a
+   * deadline on it then bounds the wait for a server, and a one-flight write has its id even when
+   * the statement's answer is lost.
+   */
+  readonly flushId?: boolean;
+  /** The Sync (COMMIT) in the same flight as the statement (`plainWriteCommit: 'one-flight'`). */
+  readonly syncWithStatement?: boolean;
+  /** Told the id question's answer, `[id, serverStartedAt]` as text, as soon as it arrives. */
+  readonly onId?: (row: readonly unknown[]) => void;
+}
+
 /**
- * The id question and one statement, no Sync (see the file comment). `statement` settles when the
- * statement answered (or failed); `ended` when ReadyForQuery arrived after `sync()` (or the
- * connection failed). Exported for the unit test that pins pg's Query internals.
+ * The id question and one statement, and a Sync only when asked (see the file comment). `statement`
+ * settles when the statement answered (or failed); `ended` when ReadyForQuery arrived after the Sync
+ * (or the connection failed). Exported for the unit test that pins pg's Query internals.
  */
 export class ImplicitWriteQuery extends pg.Query {
   readonly statement: Promise<pg.QueryResult>;
@@ -78,7 +92,7 @@ export class ImplicitWriteQuery extends pg.Query {
   /** Settles (never rejects) when the id question answered or the write failed first. */
   readonly idAnswered: Promise<void>;
   readonly #idText: string;
-  readonly #flushId: boolean;
+  readonly #options: ImplicitWriteOptions;
   #idArrived!: () => void;
   #preparing = false;
   #answers = 0;
@@ -88,16 +102,12 @@ export class ImplicitWriteQuery extends pg.Query {
   #settleEnd!: { resolve(): void; reject(error: unknown): void };
   #connection: ProtocolConnection | null = null;
 
-  /**
-   * `flushId`: a Flush right after the id question, so that its answer arrives before the statement
-   * has run (a deadline on it then bounds the wait for a server, not the statement's run time).
-   */
-  constructor(config: pg.QueryConfig, idText: string, flushId = false) {
+  constructor(config: pg.QueryConfig, idText: string, options: ImplicitWriteOptions = {}) {
     // 'extended' even for a statement without values: the id and the statement must be Executes
     // of one implicit transaction, which a simple Query message would commit on its own.
     super({ ...config, queryMode: 'extended' } as pg.QueryConfig);
     this.#idText = idText;
-    this.#flushId = flushId;
+    this.#options = options;
     this.idAnswered = new Promise((resolve) => {
       this.#idArrived = resolve;
     });
@@ -112,7 +122,7 @@ export class ImplicitWriteQuery extends pg.Query {
     this.ended.catch(() => {});
   }
 
-  /** Called by pg's `submit` with the stream corked: both statements and a Flush, in one write. */
+  /** Called by pg's `submit` with the stream corked: both statements and a Flush (or the Sync), in one write. */
   prepare(connection: ProtocolConnection): void {
     this.#connection = connection;
     this.#preparing = true;
@@ -120,7 +130,7 @@ export class ImplicitWriteQuery extends pg.Query {
     connection.bind({ values: [] });
     connection.describe({ type: 'P', name: '' });
     connection.execute({ portal: '', rows: 0 });
-    if (this.#flushId) connection.flush();
+    if (this.#options.flushId) connection.flush();
     // pg's own prepare writes the statement (named or not, values mapped as pg maps them) and a Sync,
     // which this stand-in swallows; if binding throws, pg reports it through handleError below.
     const withoutSync = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
@@ -129,7 +139,8 @@ export class ImplicitWriteQuery extends pg.Query {
     } finally {
       this.#preparing = false;
     }
-    connection.flush();
+    if (this.#options.syncWithStatement) this.sync();
+    else connection.flush();
   }
 
   handleCommandComplete(message: unknown, connection: unknown): void {
@@ -140,6 +151,7 @@ export class ImplicitWriteQuery extends pg.Query {
       // `[id, started]` whatever the row mode (adapter-pg asks for arrays).
       const row = internals._result.rows[0] as unknown[] | { id?: unknown; started?: unknown } | undefined;
       this.idRow = row === undefined ? null : Array.isArray(row) ? row : [row.id, row.started];
+      if (this.idRow !== null) this.#options.onId?.(this.idRow);
       this.#idArrived();
       return;
     }
@@ -200,10 +212,13 @@ export class ImplicitWrite {
   readonly #queryable: PgQueryPath;
   readonly #record: OutcomeRecord;
   readonly #beginTimeoutMs: number | undefined;
+  readonly #oneFlight: boolean;
   #query: ImplicitWriteQuery | null = null;
   #released = false;
 
-  constructor(conn: pg.PoolClient, path: PgQueryPath, record: OutcomeRecord, beginTimeoutMs?: number) {
+  /** `oneFlight`: the Sync goes with the statement (`plainWriteCommit: 'one-flight'`). */
+  constructor(conn: pg.PoolClient, path: PgQueryPath, record: OutcomeRecord, oneFlight: boolean, beginTimeoutMs?: number) {
+    this.#oneFlight = oneFlight;
     this.#conn = conn;
     this.#path = path;
     this.#record = record;
@@ -227,19 +242,21 @@ export class ImplicitWrite {
     const record = this.#record;
     beginTransaction(record);
     const deadline = this.#beginTimeoutMs;
-    const query = new ImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.#conn)), deadline !== undefined);
+    const query = new ImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.#conn)), {
+      flushId: this.#oneFlight || deadline !== undefined,
+      syncWithStatement: this.#oneFlight,
+      // Answers come in order: with 'confirmed' the record has the id before COMMIT can leave.
+      onId: ([id, started]) => {
+        if (typeof id === 'string') record.xid = id;
+        if (typeof started === 'string') record.serverStartedAt = started;
+      },
+    });
     this.#query = query;
+    if (this.#oneFlight) record.commitSent = true;
     this.#conn.query(query);
     // As BEGIN's deadline in a pipelined transaction: bounds the wait for a server, not the statement.
     if (deadline !== undefined) armBeginDeadline(this.#conn, query.idAnswered, deadline);
-    // The id is in hand before the statement's answer (answers come in order); the record gets it
-    // before the statement's result goes back to adapter-pg, so before COMMIT can leave.
-    return query.statement.then((result) => {
-      const [id, started] = query.idRow ?? [];
-      if (typeof id === 'string') record.xid = id;
-      if (typeof started === 'string') record.serverStartedAt = started;
-      return result;
-    });
+    return query.statement;
   }
 
   /** Sends the Sync (COMMIT) and waits for ReadyForQuery; a lost answer is settled by the database. */
@@ -262,7 +279,9 @@ export class ImplicitWrite {
   /**
    * Ends the transaction without committing it: after a failed statement the server has aborted it
    * and the Sync sent then ends it; a statement that answered is still open, and closing the
-   * connection without a Sync aborts it.
+   * connection without a Sync aborts it. A one-flight write's Sync left with the statement: the
+   * server already ended the transaction, and a lost answer is settled into the record for the
+   * attempt to read (never thrown from here).
    */
   async rollback(): Promise<void> {
     const query = this.#query;
@@ -271,10 +290,14 @@ export class ImplicitWrite {
       destroyClientSocket(this.#conn);
       return this.#release(new Error('implicit-transaction write rolled back by closing its connection'));
     }
-    await query.ended.then(
-      () => this.#release(),
-      (error: unknown) => this.#release(error),
-    );
+    try {
+      await query.ended;
+    } catch (error) {
+      this.#release(error);
+      if (this.#record.commitSent) await settleLostCommit(this.#record, error);
+      return;
+    }
+    this.#release();
   }
 
   /** Returns the connection; one that failed or is not idle is destroyed, never handed on. */

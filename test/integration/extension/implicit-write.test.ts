@@ -1,6 +1,6 @@
 /**
- * A plain write's `'confirmed'` commit in PostgreSQL's implicit transaction
- * (src/adapter/implicit-write.ts), through PgBouncer in transaction mode: the id asked for is the
+ * A plain write committed in PostgreSQL's implicit transaction (src/adapter/implicit-write.ts),
+ * through PgBouncer in transaction mode: the id asked for is the
  * id of the transaction that wrote the row, a failed statement leaves its connection idle, and a
  * statement whose answer the adapter cannot return is rolled back rather than committed. Each case
  * runs on one pool connection, so a connection left inside a transaction would fail the next call.
@@ -27,19 +27,22 @@ async function postsTitled(title: string): Promise<number> {
   return row?.n ?? -1;
 }
 
-it('the id the write asked for is the id of the transaction that wrote the row (xmin), and COMMIT was answered', async () => {
-  const record = createOutcomeRecord({ settle: async () => 'unknown', plainWriteCommit: 'confirmed' });
-  const title = `xmin-${randomUUID()}`;
-  await runWithOutcomeRecord(record, async () => await m.client.post.create({ data: { userId, title } }));
-  const [row] = await sql<{ xmin: string; epoch: string }>(
-    stack.directUrl,
-    `SELECT xmin::text AS xmin, (pg_current_xact_id()::text::numeric / 4294967296)::bigint::text AS epoch FROM "Post" WHERE title = $1`,
-    [title],
-  );
-  // xmin is the 32-bit xid; pg_current_xact_id() the 64-bit one (epoch · 2^32 + xid).
-  expect(BigInt(record.xid ?? '-1')).toBe(BigInt(row?.epoch ?? '0') * 4294967296n + BigInt(row?.xmin ?? '-2'));
-  expect(record).toMatchObject({ began: true, commitSent: true, commitAnswered: true, resultReceived: true, settled: null });
-});
+it.each(['confirmed', 'one-flight'] as const)(
+  '%s: the id the write asked for is the id of the transaction that wrote the row (xmin), and COMMIT was answered',
+  async (plainWriteCommit) => {
+    const record = createOutcomeRecord({ settle: async () => 'unknown', plainWriteCommit });
+    const title = `xmin-${plainWriteCommit}-${randomUUID()}`;
+    await runWithOutcomeRecord(record, async () => await m.client.post.create({ data: { userId, title } }));
+    const [row] = await sql<{ xmin: string; epoch: string }>(
+      stack.directUrl,
+      `SELECT xmin::text AS xmin, (pg_current_xact_id()::text::numeric / 4294967296)::bigint::text AS epoch FROM "Post" WHERE title = $1`,
+      [title],
+    );
+    // xmin is the 32-bit xid; pg_current_xact_id() the 64-bit one (epoch · 2^32 + xid).
+    expect(BigInt(record.xid ?? '-1')).toBe(BigInt(row?.epoch ?? '0') * 4294967296n + BigInt(row?.xmin ?? '-2'));
+    expect(record).toMatchObject({ began: true, commitSent: true, commitAnswered: true, resultReceived: true, settled: null });
+  },
+);
 
 it('a failed statement (unique violation) is the error Prisma gives; the connection comes back idle', async () => {
   const email = `dup-${randomUUID()}@iw.test`;

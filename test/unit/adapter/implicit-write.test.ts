@@ -85,8 +85,40 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
   it('a Flush after the id question too when its answer must come first (a deadline on it)', () => {
     const { sent, connection } = recordingConnection();
-    new ImplicitWriteQuery(INSERT, ID, true).submit(connection as never);
+    new ImplicitWriteQuery(INSERT, ID, { flushId: true }).submit(connection as never);
     expect(sent.indexOf('flush')).toBe(4);
+  });
+
+  it("one flight ('one-flight'): the id question flushed, then the statement and its Sync, nothing after", () => {
+    const { sent, connection } = recordingConnection();
+    const query = new ImplicitWriteQuery(INSERT, ID, { flushId: true, syncWithStatement: true });
+    query.submit(connection as never);
+    expect(sent).toEqual([
+      `parse :${ID}`,
+      'bind []',
+      'describe',
+      'execute',
+      'flush',
+      `parse :${INSERT.text}`,
+      'bind ["x"]',
+      'describe',
+      'execute',
+      'sync',
+    ]);
+    expect(query.synced).toBe(true);
+    query.sync();
+    expect(sent.filter((m) => m === 'sync')).toHaveLength(1);
+  });
+
+  it('the id is told as soon as its answer arrives, before the statement answers', () => {
+    const { connection } = recordingConnection();
+    const ids: (readonly unknown[])[] = [];
+    const query = new ImplicitWriteQuery(INSERT, ID, { onId: (row) => ids.push(row) });
+    query.submit(connection as never);
+    fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
+    fed(query).handleDataRow({ fields: ['9', 'then'] });
+    query.handleCommandComplete({ text: 'SELECT 1' }, connection);
+    expect(ids).toEqual([['9', 'then']]);
   });
 
   it('the statement settles with its own result, the id row apart; the end waits for ReadyForQuery', async () => {
