@@ -12,10 +12,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { IncompatibleDependencyError, PreparedStatementsNotTrackedError } from '../errors/errors.ts';
+import { isPgQueryPath, type PgQueryPath } from './held-connection.ts';
 import { ImplicitWrite, implicitWriteSupported } from './implicit-write.ts';
 import { raiseNotSent } from './not-sent.ts';
 import { currentOutcomeRecord, type OutcomeRecord } from './outcome-record.ts';
-import { beginStatement, isPgQueryPath, type PgQueryPath, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
+import { beginStatement, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
 
 export type { SqlDriverAdapterFactory };
 

@@ -23,17 +23,11 @@
  * pg lacks them, `implicitWriteSupported()` is false and plain writes keep BEGIN … COMMIT.
  */
 
-import type { SqlQuery, SqlResultSet } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
-import { destroyClientSocket, serverMajorVersion, trackTransactionStatus, transactionStatus } from '../pool/pg-internals.ts';
+import { destroyClientSocket, serverMajorVersion } from '../pool/pg-internals.ts';
+import { HeldConnection, type PgQueryPath } from './held-connection.ts';
 import { beginTransaction, type OutcomeRecord } from './outcome-record.ts';
-import {
-  armBeginDeadline,
-  ignoreConnectionError,
-  type PgQueryPath,
-  settleLostCommit,
-  transactionIdStatement,
-} from './pipelined-transaction.ts';
+import { armBeginDeadline, settleLostCommit, transactionIdStatement } from './pipelined-transaction.ts';
 
 /** The parts of pg's Query this file builds on (node-postgres lib/query.js, 8.16 – 8.23). */
 interface QueryInternals {
@@ -206,34 +200,18 @@ export class ImplicitWriteQuery extends pg.Query {
  * type parsers, error conversion) as ImplicitWriteQuery. `commit()` sends the Sync and settles a lost
  * answer with the database; `rollback()` ends the transaction without committing it.
  */
-export class ImplicitWrite {
-  readonly #conn: pg.PoolClient;
-  readonly #path: PgQueryPath;
-  readonly #queryable: PgQueryPath;
+export class ImplicitWrite extends HeldConnection {
   readonly #record: OutcomeRecord;
   readonly #beginTimeoutMs: number | undefined;
   readonly #oneFlight: boolean;
   #query: ImplicitWriteQuery | null = null;
-  #released = false;
 
   /** `oneFlight`: the Sync goes with the statement (`plainWriteCommit: 'one-flight'`). */
   constructor(conn: pg.PoolClient, path: PgQueryPath, record: OutcomeRecord, oneFlight: boolean, beginTimeoutMs?: number) {
+    super(conn, path);
     this.#oneFlight = oneFlight;
-    this.#conn = conn;
-    this.#path = path;
     this.#record = record;
     this.#beginTimeoutMs = beginTimeoutMs;
-    this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
-    conn.on('error', ignoreConnectionError);
-    trackTransactionStatus(conn);
-  }
-
-  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
-    return this.#queryable.queryRaw(query);
-  }
-
-  executeRaw(query: SqlQuery): Promise<number> {
-    return this.#queryable.executeRaw(query);
   }
 
   /** Called by adapter-pg's `performIO` (as `this.client.query`): the id question and the statement. */
@@ -242,7 +220,7 @@ export class ImplicitWrite {
     const record = this.#record;
     beginTransaction(record);
     const deadline = this.#beginTimeoutMs;
-    const query = new ImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.#conn)), {
+    const query = new ImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.conn)), {
       flushId: this.#oneFlight || deadline !== undefined,
       syncWithStatement: this.#oneFlight,
       // Answers come in order: with 'confirmed' the record has the id before COMMIT can leave.
@@ -253,27 +231,27 @@ export class ImplicitWrite {
     });
     this.#query = query;
     if (this.#oneFlight) record.commitSent = true;
-    this.#conn.query(query);
+    this.conn.query(query);
     // As BEGIN's deadline in a pipelined transaction: bounds the wait for a server, not the statement.
-    if (deadline !== undefined) armBeginDeadline(this.#conn, query.idAnswered, deadline);
+    if (deadline !== undefined) armBeginDeadline(this.conn, query.idAnswered, deadline);
     return query.statement;
   }
 
   /** Sends the Sync (COMMIT) and waits for ReadyForQuery; a lost answer is settled by the database. */
   async commit(): Promise<void> {
     const query = this.#query;
-    if (query === null) return this.#release();
+    if (query === null) return this.releaseConnection();
     this.#record.commitSent = true;
     query.sync();
     try {
       await query.ended;
     } catch (error) {
-      this.#release(error);
+      this.releaseConnection(error);
       if ((await settleLostCommit(this.#record, error)) === 'committed') return;
-      return this.#path.onError(error);
+      return this.path.onError(error);
     }
     this.#record.commitAnswered = true;
-    this.#release();
+    this.releaseConnection();
   }
 
   /**
@@ -285,27 +263,18 @@ export class ImplicitWrite {
    */
   async rollback(): Promise<void> {
     const query = this.#query;
-    if (query === null) return this.#release();
+    if (query === null) return this.releaseConnection();
     if (!query.synced) {
-      destroyClientSocket(this.#conn);
-      return this.#release(new Error('implicit-transaction write rolled back by closing its connection'));
+      destroyClientSocket(this.conn);
+      return this.releaseConnection(new Error('implicit-transaction write rolled back by closing its connection'));
     }
     try {
       await query.ended;
     } catch (error) {
-      this.#release(error);
+      this.releaseConnection(error);
       if (this.#record.commitSent) await settleLostCommit(this.#record, error);
       return;
     }
-    this.#release();
-  }
-
-  /** Returns the connection; one that failed or is not idle is destroyed, never handed on. */
-  #release(error?: unknown): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#conn.removeListener('error', ignoreConnectionError);
-    const idle = error === undefined && transactionStatus(this.#conn) === 'I';
-    this.#conn.release(idle ? undefined : error instanceof Error ? error : new Error('connection not idle after the write'));
+    this.releaseConnection();
   }
 }

@@ -27,11 +27,12 @@ export type SettleOutcome = (xid: string, serverStartedAt?: string | null) => Pr
 
 /**
  * How a plain write (a lone statement Prisma sends without a transaction) is committed (the
- * default, `'confirmed'`, is chosen in src/transaction/run-plain-attempt.ts):
- * - `'one-flight'`: `BEGIN; SELECT pg_current_xact_id(); statement; COMMIT` written together, one
- *   round trip, as many as the bare statement. A lost answer is resolved when the id's answer
- *   arrived before the connection died.
- * - `'confirmed'`: the id and the statement in one flight, COMMIT in a second once the statement
+ * default, `'confirmed'`, is chosen in src/transaction/run-plain-attempt.ts), both in PostgreSQL's
+ * implicit transaction (src/adapter/implicit-write.ts):
+ * - `'one-flight'`: `SELECT pg_current_xact_id()`, the statement and the Sync that commits written
+ *   together, one round trip, as many as the bare statement. A lost answer is resolved when the
+ *   id's answer arrived before the connection died.
+ * - `'confirmed'`: the id and the statement in one flight, the Sync in a second once the statement
  *   answered: one round trip more, and every lost COMMIT is resolvable (its id is always known).
  */
 export type PlainWriteCommit = 'one-flight' | 'confirmed';

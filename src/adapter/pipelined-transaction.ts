@@ -26,32 +26,18 @@
  * is the one asked for, and a COMMIT whose answer is lost is still reported as a failure at commit
  * (TransactionOutcomeUnknownError upstream).
  *
- * The statements themselves go through adapter-pg's own query path (argument mapping, type
- * parsers, error conversion to DriverAdapterError): an object whose prototype is adapter-pg's
- * connected adapter, with `client` pointing at this transaction, whose `query` adds the pipelining.
+ * The statements themselves go through adapter-pg's own query path (./held-connection.ts); this
+ * transaction's `query` adds the pipelining.
  */
 
-import type { IsolationLevel, SqlDriverAdapter, SqlQuery, SqlResultSet, Transaction } from '@prisma/driver-adapter-utils';
+import type { IsolationLevel, Transaction } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
 import { classifyError, DEFINITE_ROLLBACK_KINDS } from '../errors/classify-error.ts';
 import { TransactionRolledBackError } from '../errors/errors.ts';
-import { destroyClientSocket, serverMajorVersion, trackTransactionStatus, transactionStatus } from '../pool/pg-internals.ts';
+import { destroyClientSocket, serverMajorVersion } from '../pool/pg-internals.ts';
 import { unrefTimer } from '../runtime/unref-timer.ts';
+import { HeldConnection, type PgQueryPath } from './held-connection.ts';
 import { beginTransaction, type OutcomeRecord, type SettledOutcome } from './outcome-record.ts';
-
-/** The part of adapter-pg's connected adapter (its `PgQueryable`) this layer builds on. */
-export interface PgQueryPath extends SqlDriverAdapter {
-  /** The pg Pool (or Client) its `performIO` calls `query` on. */
-  readonly client: unknown;
-  /** Throws the DriverAdapterError adapter-pg makes of a pg error. */
-  onError(error: unknown): never;
-  performIO(query: SqlQuery): Promise<unknown>;
-}
-
-export function isPgQueryPath(adapter: SqlDriverAdapter): adapter is PgQueryPath {
-  const candidate = adapter as Partial<PgQueryPath>;
-  return 'client' in adapter && typeof candidate.performIO === 'function' && typeof candidate.onError === 'function';
-}
 
 const LEVELS: ReadonlySet<string> = new Set(['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE']);
 
@@ -120,13 +106,6 @@ const COMMIT = 'COMMIT';
 const ROLLBACK = 'ROLLBACK';
 
 /**
- * pg-pool removes its idle 'error' listener while a client is checked out; a connection error
- * between statements would then be an unhandled 'error' event (a crash). adapter-pg listens for
- * the transaction's lifetime; so do we. The error itself reaches the next query or COMMIT.
- */
-export function ignoreConnectionError(): void {}
-
-/**
  * Closes `conn` when `begin` has no answer within `ms`: every query sent on it then fails as a lost
  * connection (classified `connection`). BEGIN travels with the first statement but is answered
  * before it, so this bounds the wait for a server, not the statement's own run time.
@@ -145,14 +124,10 @@ function settled(promise: Promise<unknown>): Promise<void> {
   );
 }
 
-export class PipelinedTransaction implements Transaction {
+export class PipelinedTransaction extends HeldConnection implements Transaction {
   readonly options = TRANSACTION_OPTIONS;
   readonly provider: Transaction['provider'];
   readonly adapterName: string;
-  readonly #conn: pg.PoolClient;
-  readonly #path: PgQueryPath;
-  /** adapter-pg's query path, bound to this transaction's connection. */
-  readonly #queryable: PgQueryPath;
   readonly #begin: string;
   readonly #perStatement: boolean;
   readonly #beginTimeoutMs: number | undefined;
@@ -160,7 +135,6 @@ export class PipelinedTransaction implements Transaction {
   #open = false;
   /** The last statement sent (per-statement mode), so the connection goes back to the pool idle. */
   #last: Promise<unknown> | null = null;
-  #released = false;
   readonly #outcome: TransactionOutcome | undefined;
   /** COMMIT written with the first statement (`commitWithFirst`), awaiting its answer. */
   #committing: Promise<pg.QueryResult> | null = null;
@@ -173,31 +147,19 @@ export class PipelinedTransaction implements Transaction {
     beginTimeoutMs?: number,
     outcome?: TransactionOutcome,
   ) {
+    super(conn, path);
     // A read-only per-statement transaction writes nothing: it has no outcome to settle.
     this.#outcome = perStatement ? undefined : outcome;
-    this.#conn = conn;
-    this.#path = path;
     this.provider = path.provider;
     this.adapterName = path.adapterName;
     this.#begin = begin;
     this.#perStatement = perStatement;
     this.#beginTimeoutMs = beginTimeoutMs;
-    this.#queryable = Object.create(path, { client: { value: this } }) as PgQueryPath;
-    conn.on('error', ignoreConnectionError);
-    trackTransactionStatus(conn);
-  }
-
-  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
-    return this.#queryable.queryRaw(query);
-  }
-
-  executeRaw(query: SqlQuery): Promise<number> {
-    return this.#queryable.executeRaw(query);
   }
 
   /** Called by adapter-pg's `performIO` (as `this.client.query`): the statement, with BEGIN in front when due. */
   query(config: pg.QueryConfig): Promise<pg.QueryResult> {
-    const conn = this.#conn;
+    const conn = this.conn;
     if (this.#perStatement) {
       const begin = this.#sendBegin();
       const result = conn.query(config);
@@ -226,7 +188,7 @@ export class PipelinedTransaction implements Transaction {
 
   /** Asks for the transaction's id; the answer goes into the record as soon as it arrives. */
   #sendId(record: OutcomeRecord): Promise<pg.QueryResult> {
-    const id = this.#conn.query(transactionIdStatement(serverMajorVersion(this.#conn)));
+    const id = this.conn.query(transactionIdStatement(serverMajorVersion(this.conn)));
     id.then(
       (answer) => {
         const row = answer.rows[0] as { id?: unknown; started?: unknown } | undefined;
@@ -241,7 +203,7 @@ export class PipelinedTransaction implements Transaction {
   #sendCommit(): Promise<pg.QueryResult> {
     const record = this.#outcome?.record;
     if (record) record.commitSent = true;
-    const answer = this.#conn.query(COMMIT);
+    const answer = this.conn.query(COMMIT);
     if (record)
       answer.then(
         (result) => {
@@ -254,8 +216,8 @@ export class PipelinedTransaction implements Transaction {
   }
 
   #sendBegin(): Promise<pg.QueryResult> {
-    const begin = this.#conn.query(this.#begin);
-    if (this.#beginTimeoutMs !== undefined) armBeginDeadline(this.#conn, begin, this.#beginTimeoutMs);
+    const begin = this.conn.query(this.#begin);
+    if (this.#beginTimeoutMs !== undefined) armBeginDeadline(this.conn, begin, this.#beginTimeoutMs);
     return begin;
   }
 
@@ -278,12 +240,12 @@ export class PipelinedTransaction implements Transaction {
     this.#open = false;
     let answer: pg.QueryResult;
     try {
-      answer = await (statement === COMMIT ? this.#sendCommit() : this.#conn.query(statement));
+      answer = await (statement === COMMIT ? this.#sendCommit() : this.conn.query(statement));
     } catch (error) {
       this.#release(null, error);
       // COMMIT's answer was lost: the database says whether it committed; if it did, so does this call.
       if (statement === COMMIT && this.#outcome && (await settleLostCommit(this.#outcome.record, error)) === 'committed') return;
-      return this.#path.onError(error);
+      return this.path.onError(error);
     }
     this.#release(null);
     if (statement === COMMIT && answer.command === 'ROLLBACK') throw new TransactionRolledBackError();
@@ -304,7 +266,7 @@ export class PipelinedTransaction implements Transaction {
       this.#release(null, error);
       const settled = this.#outcome ? await settleLostCommit(this.#outcome.record, error) : null;
       if (statement === ROLLBACK || settled === 'committed') return;
-      return this.#path.onError(error);
+      return this.path.onError(error);
     }
     this.#release(null);
     if (statement === COMMIT && answer.command === 'ROLLBACK') throw new TransactionRolledBackError();
@@ -329,12 +291,9 @@ export class PipelinedTransaction implements Transaction {
    * (`I` in the last ReadyForQuery) or that failed is destroyed, never handed to the next caller.
    */
   #release(pending: Promise<unknown> | null, error?: unknown): Promise<void> | undefined {
-    if (this.#released) return undefined;
+    if (this.released) return undefined;
     if (pending) return settled(pending).then(() => this.#release(null, error));
-    this.#released = true;
-    this.#conn.removeListener('error', ignoreConnectionError);
-    const idle = error === undefined && transactionStatus(this.#conn) === 'I';
-    this.#conn.release(idle ? undefined : error instanceof Error ? error : new Error('connection not idle after the transaction'));
+    this.releaseConnection(error);
     return undefined;
   }
 }

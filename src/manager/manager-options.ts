@@ -104,9 +104,10 @@ export interface ConnectionPoolManagerOptions<C extends PrismaClientLike> extend
    * (docs/reliability.md, "Plain writes: confirmed or one flight"): `'confirmed'` (default) sends
    * the transaction-id query and the statement in one flight and COMMIT once they answered — one
    * round trip more than the bare statement, and every lost COMMIT answer can be settled.
-   * `'one-flight'` writes `BEGIN`, the id query, the statement and `COMMIT` together — as many
-   * round trips as the bare statement, but when the connection dies before any answer arrives the
-   * outcome stays unknown.
+   * `'one-flight'` writes the id query, the statement and the COMMIT together — as many round
+   * trips as the bare statement, but when the connection dies before any answer arrives the
+   * outcome stays unknown. Both run in PostgreSQL's implicit transaction: no BEGIN or COMMIT
+   * statement is sent (the Sync message commits).
    */
   plainWriteCommit?: PlainWriteCommit;
   /**

@@ -7,12 +7,13 @@
  * 7.6.0 (no `statementNameGenerator`; .ci/run's oldest-versions suite) names nothing: every call runs
  * on unnamed statements, and the manager says so once (PGPOOL_ADAPTER_NO_STATEMENT_NAMES).
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { classifyError } from '~/errors/classify-error.ts';
 import { PreparedStatementsNotTrackedError } from '~/errors/errors.ts';
 import { adminCommand } from '../../../tools/stack/faults/pgbouncer-admin.ts';
 import { adapterNamesStatements } from '../../support/installed-versions.ts';
-import { type TestManager, testManager } from '../../support/managers.ts';
+import { sql, type TestManager, testManager } from '../../support/managers.ts';
 
 const stack = inject('stack');
 const managers: TestManager[] = [];
@@ -67,5 +68,42 @@ describe('named prepared statements through a transaction-mode PgBouncer', () =>
       );
       expect(classifyError(error)).toMatchObject({ kind: 'config', retryable: false });
     }
+  });
+});
+
+describe('plain writes through manager.prisma on named statements (their implicit transaction: Parse, Flush, then Sync)', () => {
+  it('each write commits once where the pooler tracks the names; where it does not, a failed write names the option and wrote nothing', async () => {
+    const tracked = await trackedStatements();
+    const manager = testManager(stack, { INSTANCE_COUNT: '1', MAX_POOL_SIZE: '3' }, { pool: { poolerTracksPreparedStatements: true } });
+    managers.push(manager);
+    const run = `named-plain-${randomUUID()}`;
+    await sql(stack.directUrl, `INSERT INTO "User" ("id", "email", "name") VALUES ($1, $1 || '@named.test', 'named')`, [run]);
+    const outcomes: { action: string; ok: boolean; error?: unknown }[] = [];
+    for (let round = 0; round < 10; round++) {
+      const settled = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => manager.prisma.activityLog.create({ data: { userId: run, action: `${run}:${round}:${i}` } })),
+      );
+      for (const [i, outcome] of settled.entries()) {
+        outcomes.push({
+          action: `${run}:${round}:${i}`,
+          ok: outcome.status === 'fulfilled',
+          error: outcome.status === 'rejected' ? outcome.reason : undefined,
+        });
+      }
+    }
+    const written = new Map(
+      (
+        await sql<{ action: string; n: number }>(
+          stack.directUrl,
+          `SELECT action, count(*)::int AS n FROM "ActivityLog" WHERE action LIKE $1 GROUP BY action`,
+          [`${run}:%`],
+        )
+      ).map((row) => [row.action, row.n]),
+    );
+    for (const outcome of outcomes) {
+      expect(written.get(outcome.action) ?? 0).toBe(outcome.ok ? 1 : 0);
+      if (!outcome.ok) expect(outcome.error).toBeInstanceOf(PreparedStatementsNotTrackedError);
+    }
+    if (tracked > 0 || !adapterNamesStatements) expect(outcomes.filter((o) => !o.ok)).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { ColumnTypeEnum, type SqlQuery } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdapter } from '~/adapter/create-adapter.ts';
-import { isPgQueryPath, type PgQueryPath } from '~/adapter/pipelined-transaction.ts';
+import { isPgQueryPath, type PgQueryPath } from '~/adapter/held-connection.ts';
 import { classifyError } from '~/errors/classify-error.ts';
 import { IncompatibleDependencyError } from '~/errors/errors.ts';
 
