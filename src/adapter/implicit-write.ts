@@ -38,8 +38,13 @@ interface QueryInternals {
   _canceledDueToError: unknown;
 }
 
-/** The protocol writes of pg's Connection used here (lib/connection.js). */
+/** The protocol writes of pg's Connection used here (lib/connection.js), and its statement bookkeeping. */
 interface ProtocolConnection {
+  /** Names pg believes parsed on this connection; pg's client sets one at any ParseComplete of a named query. */
+  parsedStatements: Record<string, string | undefined>;
+  submittedNamedStatements?: Record<string, string | undefined>;
+  on?(event: 'parseComplete', listener: () => void): unknown;
+  removeListener?(event: 'parseComplete', listener: () => void): unknown;
   parse(message: { text: string; name?: string; types?: unknown[] }): void;
   bind(message: { values: unknown[] }): void;
   describe(message: { type: 'P'; name: string }): void;
@@ -91,10 +96,14 @@ export class ImplicitWriteQuery extends pg.Query {
   #preparing = false;
   #answers = 0;
   #synced = false;
+  #serverAnswered = false;
   #failure: unknown = undefined;
   #settleStatement!: { resolve(result: pg.QueryResult): void; reject(error: unknown): void };
   #settleEnd!: { resolve(): void; reject(error: unknown): void };
   #connection: ProtocolConnection | null = null;
+  /** Counts ParseCompletes while a named statement's Parse is outstanding (see #watchNamedParse). */
+  #parseCompletes = 0;
+  #onParseComplete: (() => void) | null = null;
 
   constructor(config: pg.QueryConfig, idText: string, options: ImplicitWriteOptions = {}) {
     // 'extended' even for a statement without values: the id and the statement must be Executes
@@ -125,6 +134,7 @@ export class ImplicitWriteQuery extends pg.Query {
     connection.describe({ type: 'P', name: '' });
     connection.execute({ portal: '', rows: 0 });
     if (this.#options.flushId) connection.flush();
+    this.#watchNamedParse(connection);
     // pg's own prepare writes the statement (named or not, values mapped as pg maps them) and a Sync,
     // which this stand-in swallows; if binding throws, pg reports it through handleError below.
     const withoutSync = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
@@ -166,16 +176,22 @@ export class ImplicitWriteQuery extends pg.Query {
   }
 
   /**
-   * An ErrorResponse (the server then skips to the Sync, sent here), a bind error, pg's query
-   * timeout, or the connection's end: the statement fails if it had not answered, and so does the end.
+   * An ErrorResponse, a bind error, pg's query timeout, or the connection's end: the statement fails
+   * if it had not answered, and so does the end.
    */
   handleError(error: unknown, _connection?: unknown): void {
     if (this.#failure === undefined) this.#failure = error;
     this.#idArrived();
     this.#settleStatement.reject(error);
-    // The server skips to a Sync after an ErrorResponse (a DatabaseError) and after a Bind that was
-    // never written; a lost connection or pg's query timeout (which destroys the socket) needs none.
-    if (!this.#synced && (this.#preparing || error instanceof pg.DatabaseError)) this.sync();
+    // After an ErrorResponse (a DatabaseError) the server skips to a Sync, and after a Bind pg never
+    // wrote nothing is pending: the Sync sent here ends the transaction and is answered, and the
+    // connection stays fit for the pool, as after any failed pg query (pg's client routes that
+    // ReadyForQuery itself: lib/client.js `_handleErrorMessage` clears the active query first). A lost
+    // connection, or pg's query timeout (which destroys the socket in pipeline mode), gets no answer.
+    if (this.#preparing || error instanceof pg.DatabaseError) {
+      if (!this.#synced) this.sync();
+      this.#serverAnswered = true;
+    } else this.#serverAnswered = false;
     this.#settleEnd.reject(this.#failure);
     this.#finish(error);
   }
@@ -185,8 +201,41 @@ export class ImplicitWriteQuery extends pg.Query {
     this.#finish(undefined);
   }
 
+  /** The last failure came from the server, which then answered (or will answer) the Sync: the connection is usable. */
+  get serverAnswered(): boolean {
+    return this.#serverAnswered;
+  }
+
+  /**
+   * pg's client records a named query's statement as parsed at the first ParseComplete it sees for
+   * the query (lib/client.js `_handleParseComplete`): here that is the id question's, before the
+   * statement's own Parse was answered. Should that Parse fail, pg would bind the name next time
+   * without parsing it (26000). So the ParseCompletes are counted, and a name whose own (second)
+   * ParseComplete never came is forgotten at the end.
+   */
+  #watchNamedParse(connection: ProtocolConnection): void {
+    const name = (this as { name?: string }).name;
+    if (!name || connection.parsedStatements[name] !== undefined || connection.submittedNamedStatements?.[name] !== undefined) return;
+    if (typeof connection.on !== 'function') return;
+    this.#onParseComplete = () => {
+      this.#parseCompletes++;
+      if (this.#parseCompletes === 2) this.#unwatchNamedParse();
+    };
+    connection.on('parseComplete', this.#onParseComplete);
+  }
+
+  #unwatchNamedParse(): void {
+    const listener = this.#onParseComplete;
+    if (listener === null) return;
+    this.#onParseComplete = null;
+    this.#connection?.removeListener?.('parseComplete', listener);
+    const name = (this as { name?: string }).name;
+    if (this.#parseCompletes < 2 && name && this.#connection) delete this.#connection.parsedStatements[name];
+  }
+
   /** What pg's own Query does at its end: pg's query-timeout callback, and 'error' / 'end' for watchers. */
   #finish(error: unknown): void {
+    this.#unwatchNamedParse();
     const callback = (this as { callback?: (error: unknown, result?: unknown) => void }).callback;
     callback?.(error, undefined);
     if (error !== undefined) {
@@ -246,7 +295,7 @@ export class ImplicitWrite extends HeldConnection {
     try {
       await query.ended;
     } catch (error) {
-      this.releaseConnection(error);
+      this.#releaseAfter(query, error);
       if ((await settleLostCommit(this.#record, error)) === 'committed') return;
       return this.path.onError(error);
     }
@@ -271,10 +320,19 @@ export class ImplicitWrite extends HeldConnection {
     try {
       await query.ended;
     } catch (error) {
-      this.releaseConnection(error);
+      this.#releaseAfter(query, error);
       if (this.#record.commitSent) await settleLostCommit(this.#record, error);
       return;
     }
     this.releaseConnection();
+  }
+
+  /**
+   * A failure the server answered (a statement's error) leaves the connection reusable, as pg-pool
+   * keeps a client whose query failed; its ReadyForQuery may still be on the way, and pg holds the
+   * next query until it arrives. Any other failure closes the connection.
+   */
+  #releaseAfter(query: ImplicitWriteQuery, error: unknown): void {
+    this.releaseConnection(query.serverAnswered ? undefined : error);
   }
 }

@@ -67,3 +67,39 @@ it('a write whose answer adapter-pg cannot convert fails, and is rolled back rat
   await m.prisma.post.create({ data: { userId, title: next } });
   expect(await postsTitled(next)).toBe(1);
 });
+
+it('session mode, named statements: a write whose statement failed to parse (its table did not exist yet) parses it again next time', async () => {
+  const table = `iw_later_${randomUUID().replaceAll('-', '')}`;
+  const session = testManager(
+    stack,
+    { DATABASE_URL: `${stack.directUrl}?statement_cache_size=100`, USE_TRANSACTION_MODE: 'false' },
+    { pool: { connectionLimit: 1 } },
+  );
+  try {
+    const insert = () => session.prisma.$executeRawUnsafe(`INSERT INTO ${table} (v) VALUES ($1)`, 'v');
+    await expect(insert()).rejects.toThrow(/does not exist/);
+    await sql(stack.superuserUrl, `CREATE TABLE ${table} (v text); GRANT ALL ON ${table} TO app`);
+    // On the same (only) connection: had the failed Parse left the name recorded as parsed, this
+    // would bind a statement the server never prepared (26000).
+    expect(await insert()).toBe(1);
+    const [row] = await sql<{ n: number }>(stack.directUrl, `SELECT count(*)::int AS n FROM ${table}`);
+    expect(row?.n).toBe(1);
+  } finally {
+    await session.disconnect();
+    await sql(stack.superuserUrl, `DROP TABLE IF EXISTS ${table}`);
+  }
+});
+
+it('a statement that fails (unique violation) leaves its connection in the pool: the next call runs on the same backend', async () => {
+  const session = testManager(stack, { DATABASE_URL: stack.directUrl, USE_TRANSACTION_MODE: 'false' }, { pool: { connectionLimit: 1 } });
+  try {
+    const backend = async () => (await session.prisma.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`)[0]?.pid;
+    const email = `same-backend-${randomUUID()}@iw.test`;
+    await session.prisma.user.create({ data: { email } });
+    const before = await backend();
+    await expect(session.prisma.user.create({ data: { email } })).rejects.toMatchObject({ code: 'P2002' });
+    expect(await backend()).toBe(before);
+  } finally {
+    await session.disconnect();
+  }
+});

@@ -5,6 +5,7 @@
  * writes and by the messages pg's parser hands a query (no database: the integration side is
  * test/integration/extension/implicit-write.test.ts).
  */
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ImplicitWriteQuery, implicitWriteSupported } from '~/adapter/implicit-write.ts';
@@ -81,6 +82,46 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
     connection.parsedStatements.s1 = INSERT.text;
     new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID).submit(connection as never);
     expect(sent.filter((m) => m.startsWith('parse'))).toEqual([`parse :${ID}`]);
+  });
+
+  describe("a named statement parsed by this write (pg records the name at the first ParseComplete: the id question's)", () => {
+    /** A connection that emits parseComplete as pg's does, and marks the name as pg's client does on it. */
+    function namedConnection(name: string, text: string) {
+      const recorded = recordingConnection();
+      const events = new EventEmitter();
+      const connection = Object.assign(recorded.connection, {
+        on: (event: string, listener: () => void) => events.on(event, listener),
+        removeListener: (event: string, listener: () => void) => events.removeListener(event, listener),
+      });
+      events.on('parseComplete', () => {
+        connection.parsedStatements[name] = text;
+      });
+      return { connection, parseComplete: () => events.emit('parseComplete'), listeners: () => events.listenerCount('parseComplete') };
+    }
+
+    it('its own Parse failed: the name is forgotten, so pg parses it again next time', async () => {
+      const { connection, parseComplete, listeners } = namedConnection('s1', INSERT.text);
+      const query = new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID);
+      query.submit(connection as never);
+      expect(listeners()).toBe(2);
+      parseComplete(); // the id question's
+      query.handleError(new pg.DatabaseError('relation "t" does not exist', 0, 'error'), connection);
+      await expect(query.statement).rejects.toThrow('does not exist');
+      expect(connection.parsedStatements.s1).toBeUndefined();
+      expect(listeners()).toBe(1);
+    });
+
+    it('its own Parse was answered: the name stays parsed, even when the statement then fails', async () => {
+      const { connection, parseComplete, listeners } = namedConnection('s1', INSERT.text);
+      const query = new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID);
+      query.submit(connection as never);
+      parseComplete();
+      parseComplete();
+      expect(listeners()).toBe(1);
+      query.handleError(new pg.DatabaseError('duplicate key', 0, 'error'), connection);
+      await expect(query.statement).rejects.toThrow('duplicate key');
+      expect(connection.parsedStatements.s1).toBe(INSERT.text);
+    });
   });
 
   it('a Flush after the id question too when its answer must come first (a deadline on it)', () => {
@@ -163,8 +204,10 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
     const error = new pg.DatabaseError('duplicate key', 0, 'error');
     query.handleError(error, connection);
     await expect(query.statement).rejects.toBe(error);
-    await expect(query.ended).rejects.toBe(error);
     expect(sent.at(-1)).toBe('sync');
+    await expect(query.ended).rejects.toBe(error);
+    // The server answers that Sync: the connection stays fit for the pool.
+    expect(query.serverAnswered).toBe(true);
     query.handleReadyForQuery();
     expect(events).toEqual(['error', 'end']);
   });
@@ -177,6 +220,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
     await expect(query.statement).rejects.toThrow('terminated');
     await expect(query.ended).rejects.toThrow('terminated');
     expect(sent).not.toContain('sync');
+    expect(query.serverAnswered).toBe(false);
   });
 
   it('a value pg cannot bind fails the statement at once; the Sync ends what was sent', async () => {
