@@ -1,20 +1,23 @@
 /**
- * A lone plain write committed the `'confirmed'` way (./outcome-record.ts) in PostgreSQL's implicit
- * transaction instead of BEGIN … COMMIT statements: fewer statements for the server and the pooler to
- * run, with the same guarantee — COMMIT leaves only once the transaction's id is known, so a lost
- * answer can always be settled with `pg_xact_status`.
+ * A lone plain write (./outcome-record.ts, `plainWriteCommit`) committed in PostgreSQL's implicit
+ * transaction instead of between BEGIN and COMMIT statements: fewer statements for the server and
+ * the pooler to run, with the same guarantees.
  *
  * The extended query protocol runs every Execute up to the next Sync as one implicit transaction,
  * committed by that Sync (PostgreSQL docs, "Pipelining" in Frontend/Backend Protocol, Message Flow):
- * - flight 1: Parse/Bind/Describe/Execute of the id question, the same four of the statement, Flush
- *   (no Sync): the server answers both and waits, the transaction open;
- * - flight 2, once the statement answered: Sync, which commits; ReadyForQuery is COMMIT's answer.
- * A failed statement aborts the transaction; the Sync sent then only ends it. A statement that
- * answered but must not commit (its rows failed to parse) is rolled back by closing the connection
- * without a Sync: the server aborts an open transaction whose client is gone.
+ * - `'confirmed'`, flight 1: Parse/Bind/Describe/Execute of the id question, the same four of the
+ *   statement, Flush (no Sync): the server answers both and waits, the transaction open; flight 2,
+ *   once the statement answered: Sync, which commits; ReadyForQuery is COMMIT's answer. COMMIT
+ *   leaves only once the id is known, so a lost answer can always be settled with `pg_xact_status`.
+ * - `'one-flight'`: the id question, a Flush (its answer comes back before the statement runs),
+ *   the statement and the Sync, written together.
+ * A failed statement aborts the transaction; the Sync then only ends it, and the connection goes
+ * back to the pool. A statement that answered but must not commit (adapter-pg could not convert its
+ * answer) is rolled back by closing the connection without a Sync: the server aborts an open
+ * transaction whose client is gone.
  *
- * Measured against BEGIN; id; statement | COMMIT on the same PgBouncer (tools/bench/plain-cost.ts,
- * docs/round-trips.md "plain-cost"): two statements and two ReadyForQuery messages fewer per write.
+ * Two statements and two ReadyForQuery messages fewer per write than BEGIN; id; statement | COMMIT;
+ * what that buys is in docs/round-trips.md, "A plain call's own cost" (tools/bench/plain-cost.ts).
  *
  * Leans on node-postgres' Query internals (pinned by test/unit/adapter/implicit-write.test.ts): a
  * subclass of `pg.Query` (pipeline mode refuses other submittables), its `prepare(connection)`
