@@ -58,13 +58,18 @@ interface ProtocolConnection {
 
 /** Whether the installed pg has what ImplicitWriteQuery overrides and reads. */
 export function implicitWriteSupported(Query: unknown): boolean {
-  const proto = (Query as { prototype?: Partial<Record<keyof QueryInternals, unknown>> } | undefined)?.prototype;
+  if (typeof Query !== 'function') return false;
+  const proto = (Query as { prototype?: Partial<Record<keyof QueryInternals, unknown>> }).prototype;
   if (!proto) return false;
   for (const method of ['prepare', 'handleCommandComplete', 'handleDataRow', 'handleError', 'handleReadyForQuery', 'submit'] as const)
     if (typeof (proto as Record<string, unknown>)[method] !== 'function') return false;
-  // `_result` is an own field set by the constructor: checked on an instance that sends nothing.
-  const probe = new (Query as typeof pg.Query)({ text: 'SELECT 1' }) as unknown as Partial<QueryInternals>;
-  return typeof probe._result === 'object' && probe._result !== null && Array.isArray(probe._result.rows);
+  try {
+    // `_result` is an own field set by the constructor: checked on an instance that sends nothing.
+    const probe = new (Query as typeof pg.Query)({ text: 'SELECT 1' }) as unknown as Partial<QueryInternals>;
+    return typeof probe._result === 'object' && probe._result !== null && Array.isArray(probe._result.rows);
+  } catch {
+    return false;
+  }
 }
 
 /** How an ImplicitWriteQuery writes its flight. */
@@ -84,167 +89,200 @@ export interface ImplicitWriteOptions {
 /**
  * The id question and one statement, and a Sync only when asked (see the file comment). `statement`
  * settles when the statement answered (or failed); `ended` when ReadyForQuery arrived after the Sync
- * (or the connection failed). Exported for the unit test that pins pg's Query internals.
+ * (or the connection failed). A pg Query, with pg's handlers.
  */
-export class ImplicitWriteQuery extends pg.Query {
+export interface ImplicitWriteQuery extends pg.Query {
   readonly statement: Promise<pg.QueryResult>;
   readonly ended: Promise<void>;
-  /** The id question's answer: `[id, serverStartedAt]` as text; null until it arrived. */
-  idRow: readonly unknown[] | null = null;
   /** Settles (never rejects) when the id question answered or the write failed first. */
   readonly idAnswered: Promise<void>;
-  readonly #idText: string;
-  readonly #options: ImplicitWriteOptions;
-  #idArrived!: () => void;
-  #preparing = false;
-  #answers = 0;
-  #synced = false;
-  #serverAnswered = false;
-  #failure: unknown = undefined;
-  #settleStatement!: { resolve(result: pg.QueryResult): void; reject(error: unknown): void };
-  #settleEnd!: { resolve(): void; reject(error: unknown): void };
-  #connection: ProtocolConnection | null = null;
-  /** Counts ParseCompletes while a named statement's Parse is outstanding (see #watchNamedParse). */
-  #parseCompletes = 0;
-  #onParseComplete: (() => void) | null = null;
-
-  constructor(config: pg.QueryConfig, idText: string, options: ImplicitWriteOptions = {}) {
-    // 'extended' even for a statement without values: the id and the statement must be Executes
-    // of one implicit transaction, which a simple Query message would commit on its own.
-    super({ ...config, queryMode: 'extended' } as pg.QueryConfig);
-    this.#idText = idText;
-    this.#options = options;
-    this.idAnswered = new Promise((resolve) => {
-      this.#idArrived = resolve;
-    });
-    this.statement = new Promise((resolve, reject) => {
-      this.#settleStatement = { resolve, reject };
-    });
-    this.ended = new Promise((resolve, reject) => {
-      this.#settleEnd = { resolve, reject };
-    });
-    // Read by whoever awaits them; a failure nobody awaits (the statement's, after ended) is not unhandled.
-    this.statement.catch(() => {});
-    this.ended.catch(() => {});
-  }
-
-  /** Called by pg's `submit` with the stream corked: both statements and a Flush (or the Sync), in one write. */
-  prepare(connection: ProtocolConnection): void {
-    this.#connection = connection;
-    this.#preparing = true;
-    connection.parse({ text: this.#idText, types: [] });
-    connection.bind({ values: [] });
-    connection.describe({ type: 'P', name: '' });
-    connection.execute({ portal: '', rows: 0 });
-    if (this.#options.flushId) connection.flush();
-    this.#watchNamedParse(connection);
-    // pg's own prepare writes the statement (named or not, values mapped as pg maps them) and a Sync,
-    // which this stand-in swallows; if binding throws, pg reports it through handleError below.
-    const withoutSync = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
-    try {
-      (pg.Query.prototype as unknown as QueryInternals).prepare.call(this, withoutSync);
-    } finally {
-      this.#preparing = false;
-    }
-    if (this.#options.syncWithStatement) this.sync();
-    else connection.flush();
-  }
-
-  handleCommandComplete(message: unknown, connection: unknown): void {
-    (pg.Query.prototype as unknown as QueryInternals).handleCommandComplete.call(this, message, connection);
-    const internals = this as unknown as QueryInternals;
-    this.#answers++;
-    if (this.#answers === 1) {
-      // `[id, started]` whatever the row mode (adapter-pg asks for arrays).
-      const row = internals._result.rows[0] as unknown[] | { id?: unknown; started?: unknown } | undefined;
-      this.idRow = row === undefined ? null : Array.isArray(row) ? row : [row.id, row.started];
-      if (this.idRow !== null) this.#options.onId?.(this.idRow);
-      this.#idArrived();
-      return;
-    }
-    // A row pg could not parse: the statement ran, but its result cannot be returned.
-    if (internals._canceledDueToError) this.#settleStatement.reject(internals._canceledDueToError);
-    else this.#settleStatement.resolve(internals._result);
-  }
-
+  /** The id question's answer: `[id, serverStartedAt]` as text; null until it arrived. */
+  readonly idRow: readonly unknown[] | null;
   /** Sends the Sync that commits (or ends an aborted transaction); once. */
-  sync(): void {
-    if (this.#synced || this.#connection === null) return;
-    this.#synced = true;
-    this.#connection.sync();
-  }
-
-  get synced(): boolean {
-    return this.#synced;
-  }
-
-  /**
-   * An ErrorResponse, a bind error, pg's query timeout, or the connection's end: the statement fails
-   * if it had not answered, and so does the end.
-   */
-  handleError(error: unknown, _connection?: unknown): void {
-    if (this.#failure === undefined) this.#failure = error;
-    this.#idArrived();
-    this.#settleStatement.reject(error);
-    // After an ErrorResponse (a DatabaseError) the server skips to a Sync, and after a Bind pg never
-    // wrote nothing is pending: the Sync sent here ends the transaction and is answered, and the
-    // connection stays fit for the pool, as after any failed pg query (pg's client routes that
-    // ReadyForQuery itself: lib/client.js `_handleErrorMessage` clears the active query first). A lost
-    // connection, or pg's query timeout (which destroys the socket in pipeline mode), gets no answer.
-    if (this.#preparing || error instanceof pg.DatabaseError) {
-      if (!this.#synced) this.sync();
-      this.#serverAnswered = true;
-    } else this.#serverAnswered = false;
-    this.#settleEnd.reject(this.#failure);
-    this.#finish(error);
-  }
-
-  handleReadyForQuery(): void {
-    if (this.#failure === undefined) this.#settleEnd.resolve();
-    this.#finish(undefined);
-  }
-
+  sync(): void;
+  readonly synced: boolean;
   /** The last failure came from the server, which then answered (or will answer) the Sync: the connection is usable. */
-  get serverAnswered(): boolean {
-    return this.#serverAnswered;
-  }
+  readonly serverAnswered: boolean;
+  handleCommandComplete(message: unknown, connection: unknown): void;
+  handleError(error: unknown, connection?: unknown): void;
+  handleReadyForQuery(): void;
+}
 
-  /**
-   * pg's client records a named query's statement as parsed at the first ParseComplete it sees for
-   * the query (lib/client.js `_handleParseComplete`): here that is the id question's, before the
-   * statement's own Parse was answered. Should that Parse fail, pg would bind the name next time
-   * without parsing it (26000). So the ParseCompletes are counted, and a name whose own (second)
-   * ParseComplete never came is forgotten at the end.
-   */
-  #watchNamedParse(connection: ProtocolConnection): void {
-    const name = (this as { name?: string }).name;
-    if (!name || connection.parsedStatements[name] !== undefined || connection.submittedNamedStatements?.[name] !== undefined) return;
-    if (typeof connection.on !== 'function') return;
-    this.#onParseComplete = () => {
-      this.#parseCompletes++;
-      if (this.#parseCompletes === 2) this.#unwatchNamedParse();
-    };
-    connection.on('parseComplete', this.#onParseComplete);
-  }
+type ImplicitWriteQueryClass = new (config: pg.QueryConfig, idText: string, options?: ImplicitWriteOptions) => ImplicitWriteQuery;
+let implicitWriteQueryClass: ImplicitWriteQueryClass | undefined;
 
-  #unwatchNamedParse(): void {
-    const listener = this.#onParseComplete;
-    if (listener === null) return;
-    this.#onParseComplete = null;
-    this.#connection?.removeListener?.('parseComplete', listener);
-    const name = (this as { name?: string }).name;
-    if (this.#parseCompletes < 2 && name && this.#connection) delete this.#connection.parsedStatements[name];
-  }
+/**
+ * A new ImplicitWriteQuery. The class is made at the first call, not when this module loads: a pg
+ * whose exports differ (a stub where pg cannot run, an unexpected version) must not fail the
+ * package's import; `implicitWriteSupported` has said whether to come here at all.
+ */
+export function newImplicitWriteQuery(config: pg.QueryConfig, idText: string, options: ImplicitWriteOptions = {}): ImplicitWriteQuery {
+  implicitWriteQueryClass ??= defineImplicitWriteQuery(pg.Query);
+  return new implicitWriteQueryClass(config, idText, options);
+}
 
-  /** What pg's own Query does at its end: pg's query-timeout callback, and 'error' / 'end' for watchers. */
-  #finish(error: unknown): void {
-    this.#unwatchNamedParse();
-    const callback = (this as { callback?: (error: unknown, result?: unknown) => void }).callback;
-    callback?.(error, undefined);
-    if (error !== undefined) {
-      if (this.listenerCount('error') > 0) this.emit('error', error);
-    } else this.emit('end');
-  }
+function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryClass {
+  const base = Query.prototype as unknown as QueryInternals;
+  return class extends Query implements ImplicitWriteQuery {
+    readonly statement: Promise<pg.QueryResult>;
+    readonly ended: Promise<void>;
+    /** The id question's answer: `[id, serverStartedAt]` as text; null until it arrived. */
+    idRow: readonly unknown[] | null = null;
+    /** Settles (never rejects) when the id question answered or the write failed first. */
+    readonly idAnswered: Promise<void>;
+    readonly #idText: string;
+    readonly #options: ImplicitWriteOptions;
+    #idArrived!: () => void;
+    #preparing = false;
+    #answers = 0;
+    #synced = false;
+    #serverAnswered = false;
+    #failure: unknown = undefined;
+    #settleStatement!: { resolve(result: pg.QueryResult): void; reject(error: unknown): void };
+    #settleEnd!: { resolve(): void; reject(error: unknown): void };
+    #connection: ProtocolConnection | null = null;
+    /** Counts ParseCompletes while a named statement's Parse is outstanding (see #watchNamedParse). */
+    #parseCompletes = 0;
+    #onParseComplete: (() => void) | null = null;
+
+    constructor(config: pg.QueryConfig, idText: string, options: ImplicitWriteOptions = {}) {
+      // 'extended' even for a statement without values: the id and the statement must be Executes
+      // of one implicit transaction, which a simple Query message would commit on its own.
+      super({ ...config, queryMode: 'extended' } as pg.QueryConfig);
+      this.#idText = idText;
+      this.#options = options;
+      this.idAnswered = new Promise((resolve) => {
+        this.#idArrived = resolve;
+      });
+      this.statement = new Promise((resolve, reject) => {
+        this.#settleStatement = { resolve, reject };
+      });
+      this.ended = new Promise((resolve, reject) => {
+        this.#settleEnd = { resolve, reject };
+      });
+      // Read by whoever awaits them; a failure nobody awaits (the statement's, after ended) is not unhandled.
+      this.statement.catch(() => {});
+      this.ended.catch(() => {});
+    }
+
+    /** Called by pg's `submit` with the stream corked: both statements and a Flush (or the Sync), in one write. */
+    prepare(connection: ProtocolConnection): void {
+      this.#connection = connection;
+      this.#preparing = true;
+      connection.parse({ text: this.#idText, types: [] });
+      connection.bind({ values: [] });
+      connection.describe({ type: 'P', name: '' });
+      connection.execute({ portal: '', rows: 0 });
+      if (this.#options.flushId) connection.flush();
+      this.#watchNamedParse(connection);
+      // pg's own prepare writes the statement (named or not, values mapped as pg maps them) and a Sync,
+      // which this stand-in swallows; if binding throws, pg reports it through handleError below.
+      const withoutSync = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
+      try {
+        base.prepare.call(this, withoutSync);
+      } finally {
+        this.#preparing = false;
+      }
+      if (this.#options.syncWithStatement) this.sync();
+      else connection.flush();
+    }
+
+    handleCommandComplete(message: unknown, connection: unknown): void {
+      base.handleCommandComplete.call(this, message, connection);
+      const internals = this as unknown as QueryInternals;
+      this.#answers++;
+      if (this.#answers === 1) {
+        // `[id, started]` whatever the row mode (adapter-pg asks for arrays).
+        const row = internals._result.rows[0] as unknown[] | { id?: unknown; started?: unknown } | undefined;
+        this.idRow = row === undefined ? null : Array.isArray(row) ? row : [row.id, row.started];
+        if (this.idRow !== null) this.#options.onId?.(this.idRow);
+        this.#idArrived();
+        return;
+      }
+      // A row pg could not parse: the statement ran, but its result cannot be returned.
+      if (internals._canceledDueToError) this.#settleStatement.reject(internals._canceledDueToError);
+      else this.#settleStatement.resolve(internals._result);
+    }
+
+    /** Sends the Sync that commits (or ends an aborted transaction); once. */
+    sync(): void {
+      if (this.#synced || this.#connection === null) return;
+      this.#synced = true;
+      this.#connection.sync();
+    }
+
+    get synced(): boolean {
+      return this.#synced;
+    }
+
+    /**
+     * An ErrorResponse, a bind error, pg's query timeout, or the connection's end: the statement fails
+     * if it had not answered, and so does the end.
+     */
+    handleError(error: unknown, _connection?: unknown): void {
+      if (this.#failure === undefined) this.#failure = error;
+      this.#idArrived();
+      this.#settleStatement.reject(error);
+      // After an ErrorResponse (a DatabaseError) the server skips to a Sync, and after a Bind pg never
+      // wrote nothing is pending: the Sync sent here ends the transaction and is answered, and the
+      // connection stays fit for the pool, as after any failed pg query (pg's client routes that
+      // ReadyForQuery itself: lib/client.js `_handleErrorMessage` clears the active query first). A lost
+      // connection, or pg's query timeout (which destroys the socket in pipeline mode), gets no answer.
+      if (this.#preparing || error instanceof pg.DatabaseError) {
+        if (!this.#synced) this.sync();
+        this.#serverAnswered = true;
+      } else this.#serverAnswered = false;
+      this.#settleEnd.reject(this.#failure);
+      this.#finish(error);
+    }
+
+    handleReadyForQuery(): void {
+      if (this.#failure === undefined) this.#settleEnd.resolve();
+      this.#finish(undefined);
+    }
+
+    /** The last failure came from the server, which then answered (or will answer) the Sync: the connection is usable. */
+    get serverAnswered(): boolean {
+      return this.#serverAnswered;
+    }
+
+    /**
+     * pg's client records a named query's statement as parsed at the first ParseComplete it sees for
+     * the query (lib/client.js `_handleParseComplete`): here that is the id question's, before the
+     * statement's own Parse was answered. Should that Parse fail, pg would bind the name next time
+     * without parsing it (26000). So the ParseCompletes are counted, and a name whose own (second)
+     * ParseComplete never came is forgotten at the end.
+     */
+    #watchNamedParse(connection: ProtocolConnection): void {
+      const name = (this as { name?: string }).name;
+      if (!name || connection.parsedStatements[name] !== undefined || connection.submittedNamedStatements?.[name] !== undefined) return;
+      if (typeof connection.on !== 'function') return;
+      this.#onParseComplete = () => {
+        this.#parseCompletes++;
+        if (this.#parseCompletes === 2) this.#unwatchNamedParse();
+      };
+      connection.on('parseComplete', this.#onParseComplete);
+    }
+
+    #unwatchNamedParse(): void {
+      const listener = this.#onParseComplete;
+      if (listener === null) return;
+      this.#onParseComplete = null;
+      this.#connection?.removeListener?.('parseComplete', listener);
+      const name = (this as { name?: string }).name;
+      if (this.#parseCompletes < 2 && name && this.#connection) delete this.#connection.parsedStatements[name];
+    }
+
+    /** What pg's own Query does at its end: pg's query-timeout callback, and 'error' / 'end' for watchers. */
+    #finish(error: unknown): void {
+      this.#unwatchNamedParse();
+      const callback = (this as { callback?: (error: unknown, result?: unknown) => void }).callback;
+      callback?.(error, undefined);
+      if (error !== undefined) {
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+      } else this.emit('end');
+    }
+  };
 }
 
 /**
@@ -272,7 +310,7 @@ export class ImplicitWrite extends HeldConnection {
     const record = this.#record;
     beginTransaction(record);
     const deadline = this.#beginTimeoutMs;
-    const query = new ImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.conn)), {
+    const query = newImplicitWriteQuery(config, transactionIdStatement(serverMajorVersion(this.conn)), {
       flushId: this.#oneFlight || deadline !== undefined,
       syncWithStatement: this.#oneFlight,
       // Answers come in order: with 'confirmed' the record has the id before COMMIT can leave.

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { ImplicitWriteQuery, implicitWriteSupported } from '~/adapter/implicit-write.ts';
+import { type ImplicitWriteQuery, implicitWriteSupported, newImplicitWriteQuery } from '~/adapter/implicit-write.ts';
 
 function recordingConnection() {
   const sent: string[] = [];
@@ -54,12 +54,12 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
   });
 
   it('is a pg Query (pipeline mode refuses any other submittable)', () => {
-    expect(new ImplicitWriteQuery(INSERT, ID)).toBeInstanceOf(pg.Query);
+    expect(newImplicitWriteQuery(INSERT, ID)).toBeInstanceOf(pg.Query);
   });
 
   it('writes the id question and the statement, then Flush, and no Sync until asked', () => {
     const { sent, connection } = recordingConnection();
-    const query = new ImplicitWriteQuery(INSERT, ID);
+    const query = newImplicitWriteQuery(INSERT, ID);
     expect(query.submit(connection as never)).toBeNull();
     expect(sent).toEqual([
       `parse :${ID}`,
@@ -80,7 +80,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
   it('a named statement already parsed on the connection is bound, not parsed again (pg decides, as for its own queries)', () => {
     const { sent, connection } = recordingConnection();
     connection.parsedStatements.s1 = INSERT.text;
-    new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID).submit(connection as never);
+    newImplicitWriteQuery({ ...INSERT, name: 's1' }, ID).submit(connection as never);
     expect(sent.filter((m) => m.startsWith('parse'))).toEqual([`parse :${ID}`]);
   });
 
@@ -101,7 +101,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
     it('its own Parse failed: the name is forgotten, so pg parses it again next time', async () => {
       const { connection, parseComplete, listeners } = namedConnection('s1', INSERT.text);
-      const query = new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID);
+      const query = newImplicitWriteQuery({ ...INSERT, name: 's1' }, ID);
       query.submit(connection as never);
       expect(listeners()).toBe(2);
       parseComplete(); // the id question's
@@ -113,7 +113,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
     it('its own Parse was answered: the name stays parsed, even when the statement then fails', async () => {
       const { connection, parseComplete, listeners } = namedConnection('s1', INSERT.text);
-      const query = new ImplicitWriteQuery({ ...INSERT, name: 's1' }, ID);
+      const query = newImplicitWriteQuery({ ...INSERT, name: 's1' }, ID);
       query.submit(connection as never);
       parseComplete();
       parseComplete();
@@ -126,13 +126,13 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
   it('a Flush after the id question too when its answer must come first (a deadline on it)', () => {
     const { sent, connection } = recordingConnection();
-    new ImplicitWriteQuery(INSERT, ID, { flushId: true }).submit(connection as never);
+    newImplicitWriteQuery(INSERT, ID, { flushId: true }).submit(connection as never);
     expect(sent.indexOf('flush')).toBe(4);
   });
 
   it("one flight ('one-flight'): the id question flushed, then the statement and its Sync, nothing after", () => {
     const { sent, connection } = recordingConnection();
-    const query = new ImplicitWriteQuery(INSERT, ID, { flushId: true, syncWithStatement: true });
+    const query = newImplicitWriteQuery(INSERT, ID, { flushId: true, syncWithStatement: true });
     query.submit(connection as never);
     expect(sent).toEqual([
       `parse :${ID}`,
@@ -154,7 +154,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
   it('the id is told as soon as its answer arrives, before the statement answers', () => {
     const { connection } = recordingConnection();
     const ids: (readonly unknown[])[] = [];
-    const query = new ImplicitWriteQuery(INSERT, ID, { onId: (row) => ids.push(row) });
+    const query = newImplicitWriteQuery(INSERT, ID, { onId: (row) => ids.push(row) });
     query.submit(connection as never);
     fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
     fed(query).handleDataRow({ fields: ['9', 'then'] });
@@ -164,7 +164,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
   it('the statement settles with its own result, the id row apart; the end waits for ReadyForQuery', async () => {
     const { connection } = recordingConnection();
-    const query = new ImplicitWriteQuery(INSERT, ID);
+    const query = newImplicitWriteQuery(INSERT, ID);
     query.submit(connection as never);
     let ended = false;
     void query.ended.then(() => {
@@ -183,7 +183,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
   it('a statement without rows (no RowDescription) still settles with its own result', async () => {
     const { connection } = recordingConnection();
-    const query = new ImplicitWriteQuery({ text: 'DELETE FROM t', values: [] }, ID);
+    const query = newImplicitWriteQuery({ text: 'DELETE FROM t', values: [] }, ID);
     query.submit(connection as never);
     fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
     fed(query).handleDataRow({ fields: ['5', 's'] });
@@ -196,7 +196,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
   it("a server error fails the statement and the end, and sends the Sync the server now waits for; 'error' and 'end' reach watchers", async () => {
     const { sent, connection } = recordingConnection();
-    const query = new ImplicitWriteQuery(INSERT, ID);
+    const query = newImplicitWriteQuery(INSERT, ID);
     const events: string[] = [];
     query.on('error', () => events.push('error'));
     query.on('end', () => events.push('end'));
@@ -214,7 +214,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
 
   it('a lost connection sends no Sync on it, and fails both', async () => {
     const { sent, connection } = recordingConnection();
-    const query = new ImplicitWriteQuery(INSERT, ID);
+    const query = newImplicitWriteQuery(INSERT, ID);
     query.submit(connection as never);
     query.handleError(new Error('Connection terminated unexpectedly'), connection);
     await expect(query.statement).rejects.toThrow('terminated');
@@ -227,7 +227,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
     const { sent, connection } = recordingConnection();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const query = new ImplicitWriteQuery({ text: 'INSERT INTO t (v) VALUES ($1)', values: [cyclic] }, ID);
+    const query = newImplicitWriteQuery({ text: 'INSERT INTO t (v) VALUES ($1)', values: [cyclic] }, ID);
     query.submit(connection as never);
     await expect(query.statement).rejects.toThrow();
     expect(sent).toContain('sync');
@@ -244,7 +244,7 @@ describe("pg's Query, as an implicit-transaction write uses it", () => {
         },
       },
     };
-    const query = new ImplicitWriteQuery(broken, ID);
+    const query = newImplicitWriteQuery(broken, ID);
     query.submit(connection as never);
     fed(query).handleRowDescription({ fields: [field('id', 25), field('started', 25)] });
     query.handleCommandComplete({ text: 'SELECT 0' }, connection);
