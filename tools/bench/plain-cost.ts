@@ -3,6 +3,7 @@
  * `plain-cost` block): throughput at RTT 0 through PgBouncer, A B A B interleaved
  * (tools/bench/interleaved.ts), for a read (`user.findFirst`) and a write (`activityLog.create`).
  * Arms, each against the bare client on the same pool:
+ * - the bare client itself (A against A): the method's own spread, what a ratio can be by chance;
  * - `manager.prisma`: the package's whole per-call path (call proxy, runner, retry loop, metrics);
  * - a no-op `$extends({ query: { $allOperations } })`: what any query extension costs in Prisma
  *   itself, for comparison (it was the floor while `manager.prisma` was one; it no longer is);
@@ -31,7 +32,7 @@ import { type LocalStack, startStack } from '../stack/start-stack.ts';
 import { type InterleavedResult, interleaved } from './interleaved.ts';
 import { type AppClient, createAppClient, seed } from './workload.ts';
 
-type Arm = 'prisma' | 'noop-extends' | 'prisma-one-flight' | 'prisma-settling-off';
+type Arm = 'bare' | 'prisma' | 'noop-extends' | 'prisma-one-flight' | 'prisma-settling-off';
 
 /** What an arm is compared with: the bare client as an app calls it, or doing the same confirmed commit. */
 type Baseline = 'bare' | 'bare-confirmed';
@@ -42,6 +43,7 @@ const BASELINE_NAMES: Record<Baseline, string> = {
 };
 
 const ARM_NAMES: Record<Arm, string> = {
+  bare: 'through the bare client itself (A against A: the spread of the method alone)',
   prisma: 'through `manager.prisma` (defaults)',
   'noop-extends': 'through a no-op query `$extends` (for comparison)',
   'prisma-one-flight': "through `manager.prisma`, `plainWriteCommit: 'one-flight'`",
@@ -146,6 +148,8 @@ async function measureHere(poolerUrl: string, users: number, quick: boolean, log
       );
       rows.push({ name: `\`${operation}\` ${ARM_NAMES[arm]}`, operation, arm, baseline, result: await interleaved(a, b, options) });
     };
+    // A against A first: how far from 1 the same code lands here, by chance alone.
+    await measure('findFirst', 'bare', 'bare', read(bare), read(bare));
     for (const [arm, client] of arms) await measure('findFirst', arm, 'bare', read(client), read(bare));
     for (const [arm, client] of writeArms) await measure('create', arm, 'bare', write(client), write(bare));
     await measure('create', 'prisma', 'bare-confirmed', write(prisma), bareConfirmed);

@@ -66,6 +66,8 @@ export interface ScenarioResult {
   readonly failovers: number;
   readonly failoverCalls: number;
   readonly failoverRetries: number;
+  /** COMMITs whose answer the fault cut, settled by the database (committed + aborted + unknown). */
+  readonly lostCommits: number;
 }
 
 const DDL = 'CREATE TABLE IF NOT EXISTS failover_ledger (key text NOT NULL, at timestamptz NOT NULL DEFAULT now())';
@@ -201,6 +203,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions &
           failovers: metrics.failovers,
           failoverCalls: metrics.failoverCalls,
           failoverRetries: metrics.failoverRetries,
+          lostCommits: metrics.lostCommits.committed + metrics.lostCommits.aborted + metrics.lostCommits.unknown,
         };
       });
     } finally {
