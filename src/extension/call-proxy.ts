@@ -24,6 +24,7 @@
  */
 
 import type { PlainOperation } from '../call/plain-call.ts';
+import { forwardingProxy } from './forwarding-proxy.ts';
 
 export type RunOperation = (operation: PlainOperation) => Promise<unknown>;
 
@@ -162,11 +163,13 @@ function callClass(sample: object): typeof DeferredCall {
 /** A model delegate (`prisma.user`) whose operations go to `run`; its other members are Prisma's. */
 function delegateProxy(delegate: object, model: string, run: RunOperation): object {
   const operations = new Map<PropertyKey, AnyFunction>();
-  return new Proxy(delegate, {
-    get(target, property, receiver) {
+  // Not a Proxy over Prisma's delegate, itself a Proxy: see ./forwarding-proxy.ts.
+  return forwardingProxy(
+    () => delegate,
+    (target, property) => {
       let wrapped = operations.get(property);
       if (wrapped) return wrapped;
-      const value = Reflect.get(target, property, receiver);
+      const value = Reflect.get(target, property, target);
       if (typeof property !== 'string' || !MODEL_OPERATIONS.has(property) || typeof value !== 'function') return value;
       const method = value as AnyFunction;
       let Call: typeof DeferredCall | undefined;
@@ -181,7 +184,7 @@ function delegateProxy(delegate: object, model: string, run: RunOperation): obje
       operations.set(property, wrapped);
       return wrapped;
     },
-  });
+  );
 }
 
 /** Prisma's model delegates carry their model's name (`$name`); nothing else on a client does. */
@@ -202,8 +205,10 @@ function modelName(value: unknown): string | undefined {
  */
 export function interceptCalls<C extends object>(client: C, run: RunOperation, operations: object = client): C {
   const members = new Map<PropertyKey, unknown>();
-  return new Proxy(client, {
-    get(target, property) {
+  // Not a Proxy over Prisma's client, itself a Proxy: see ./forwarding-proxy.ts.
+  return forwardingProxy<C>(
+    () => client,
+    (target, property) => {
       const cached = members.get(property);
       if (cached !== undefined) return cached;
       const value = Reflect.get(target, property, target);
@@ -228,5 +233,5 @@ export function interceptCalls<C extends object>(client: C, run: RunOperation, o
       members.set(property, member);
       return member;
     },
-  });
+  );
 }

@@ -16,6 +16,7 @@ import type { PlainOperation } from '../call/plain-call.ts';
 import { ConfigError } from '../errors/errors.ts';
 import { parseTokenPosition } from '../routing/consistency-token.ts';
 import { interceptCalls } from './call-proxy.ts';
+import { forwardingProxy } from './forwarding-proxy.ts';
 
 /** What the extension needs of the manager. */
 export interface ExtensionHost {
@@ -156,19 +157,8 @@ export function lazyClient<T extends object>(resolve: () => T): T {
  * the service file took `manager.prisma` once, at module scope.
  */
 export function proxyClient<T extends object>(get: () => T): T {
-  return new Proxy({} as T, {
-    get(_target, property) {
-      const client = get();
-      const value = Reflect.get(client, property, client);
-      return typeof value === 'function' ? value.bind(client) : value;
-    },
-    has: (_target, property) => Reflect.has(get(), property),
-    set: (_target, property, value) => Reflect.set(get(), property, value),
-    ownKeys: () => Reflect.ownKeys(get()),
-    getOwnPropertyDescriptor: (_target, property) => {
-      const descriptor = Reflect.getOwnPropertyDescriptor(get(), property);
-      // A proxy may not report a non-configurable property its target lacks.
-      return descriptor ? { ...descriptor, configurable: true } : undefined;
-    },
+  return forwardingProxy<T>(get, (client, property) => {
+    const value = Reflect.get(client, property, client);
+    return typeof value === 'function' ? value.bind(client) : value;
   });
 }
