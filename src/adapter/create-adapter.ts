@@ -152,6 +152,7 @@ class PipelinedAdapter implements SqlDriverAdapter {
   readonly adapterName: string;
   readonly #path: PgQueryPath;
   readonly #settings: TransactionSettings;
+  readonly #paths = new WeakMap<pg.PoolClient, PgQueryPath>();
 
   constructor(path: PgQueryPath, settings: TransactionSettings) {
     this.provider = path.provider;
@@ -238,13 +239,23 @@ class PipelinedAdapter implements SqlDriverAdapter {
   async #onConnection<T>(run: (path: PgQueryPath) => Promise<T>): Promise<T> {
     const conn = await this.#connect();
     try {
-      const result = await run(Object.create(this.#path, { client: { value: conn } }) as PgQueryPath);
+      const result = await run(this.#pathOn(conn));
       conn.release();
       return result;
     } catch (error) {
       conn.release(error instanceof Error ? error : new Error('query failed'));
       throw error;
     }
+  }
+
+  /** adapter-pg's query path with `client` set to `conn`: made once per connection, not per statement. */
+  #pathOn(conn: pg.PoolClient): PgQueryPath {
+    let path = this.#paths.get(conn);
+    if (path === undefined) {
+      path = Object.create(this.#path, { client: { value: conn } }) as PgQueryPath;
+      this.#paths.set(conn, path);
+    }
+    return path;
   }
 
   /** One statement as its own read-only transaction (per-statement mode: one round trip). */

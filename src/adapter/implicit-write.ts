@@ -121,25 +121,45 @@ export function newImplicitWriteQuery(config: pg.QueryConfig, idText: string, op
   return new implicitWriteQueryClass(config, idText, options);
 }
 
+/**
+ * The connection as pg's `prepare` sees it here: its Sync swallowed. One per connection, not per
+ * write: pg's `prepare` only calls the connection's write methods and mutates its statement maps,
+ * never assigns to it (lib/query.js, lib/connection.js), so nothing lands on the view instead.
+ */
+const WITHOUT_SYNC = new WeakMap<ProtocolConnection, ProtocolConnection>();
+
+function withoutSyncOf(connection: ProtocolConnection): ProtocolConnection {
+  let view = WITHOUT_SYNC.get(connection);
+  if (view === undefined) {
+    view = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
+    WITHOUT_SYNC.set(connection, view);
+  }
+  return view;
+}
+
 function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryClass {
   const base = Query.prototype as unknown as QueryInternals;
   return class extends Query implements ImplicitWriteQuery {
     readonly statement: Promise<pg.QueryResult>;
-    readonly ended: Promise<void>;
     /** The id question's answer: `[id, serverStartedAt]` as text; null until it arrived. */
     idRow: readonly unknown[] | null = null;
-    /** Settles (never rejects) when the id question answered or the write failed first. */
-    readonly idAnswered: Promise<void>;
     readonly #idText: string;
     readonly #options: ImplicitWriteOptions;
-    #idArrived!: () => void;
+    // `idAnswered` and `ended` are made when first asked for (a deadline, commit or rollback), not
+    // with every write: a promise fewer each when nobody asks, and no guard against a rejection
+    // nobody awaits.
+    #idDone = false;
+    #idAnswered: Promise<void> | null = null;
+    #idArrivedNow: (() => void) | null = null;
+    #endState: 'open' | 'ended' | 'failed' = 'open';
+    #ended: Promise<void> | null = null;
+    #settleEnd: { resolve(): void; reject(error: unknown): void } | null = null;
     #preparing = false;
     #answers = 0;
     #synced = false;
     #serverAnswered = false;
     #failure: unknown = undefined;
     #settleStatement!: { resolve(result: pg.QueryResult): void; reject(error: unknown): void };
-    #settleEnd!: { resolve(): void; reject(error: unknown): void };
     #connection: ProtocolConnection | null = null;
     /** Counts ParseCompletes while a named statement's Parse is outstanding (see #watchNamedParse). */
     #parseCompletes = 0;
@@ -151,18 +171,45 @@ function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryCla
       super({ ...config, queryMode: 'extended' } as pg.QueryConfig);
       this.#idText = idText;
       this.#options = options;
-      this.idAnswered = new Promise((resolve) => {
-        this.#idArrived = resolve;
-      });
       this.statement = new Promise((resolve, reject) => {
         this.#settleStatement = { resolve, reject };
       });
-      this.ended = new Promise((resolve, reject) => {
-        this.#settleEnd = { resolve, reject };
-      });
-      // Read by whoever awaits them; a failure nobody awaits (the statement's, after ended) is not unhandled.
+      // adapter-pg awaits it; a failure that comes before it does (a bind error in `submit`) is not unhandled.
       this.statement.catch(() => {});
-      this.ended.catch(() => {});
+    }
+
+    get idAnswered(): Promise<void> {
+      if (this.#idAnswered === null)
+        this.#idAnswered = this.#idDone
+          ? Promise.resolve()
+          : new Promise((resolve) => {
+              this.#idArrivedNow = resolve;
+            });
+      return this.#idAnswered;
+    }
+
+    #idArrived(): void {
+      this.#idDone = true;
+      this.#idArrivedNow?.();
+    }
+
+    get ended(): Promise<void> {
+      if (this.#ended === null) {
+        if (this.#endState === 'ended') this.#ended = Promise.resolve();
+        else if (this.#endState === 'failed') this.#ended = Promise.reject(this.#failure);
+        else
+          this.#ended = new Promise((resolve, reject) => {
+            this.#settleEnd = { resolve, reject };
+          });
+      }
+      return this.#ended;
+    }
+
+    #end(failed: boolean): void {
+      if (this.#endState !== 'open') return;
+      this.#endState = failed ? 'failed' : 'ended';
+      if (failed) this.#settleEnd?.reject(this.#failure);
+      else this.#settleEnd?.resolve();
     }
 
     /** Called by pg's `submit` with the stream corked: both statements and a Flush (or the Sync), in one write. */
@@ -177,7 +224,7 @@ function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryCla
       this.#watchNamedParse(connection);
       // pg's own prepare writes the statement (named or not, values mapped as pg maps them) and a Sync,
       // which this stand-in swallows; if binding throws, pg reports it through handleError below.
-      const withoutSync = Object.create(connection, { sync: { value: () => {} } }) as ProtocolConnection;
+      const withoutSync = withoutSyncOf(connection);
       try {
         base.prepare.call(this, withoutSync);
       } finally {
@@ -232,12 +279,12 @@ function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryCla
         if (!this.#synced) this.sync();
         this.#serverAnswered = true;
       } else this.#serverAnswered = false;
-      this.#settleEnd.reject(this.#failure);
+      this.#end(true);
       this.#finish(error);
     }
 
     handleReadyForQuery(): void {
-      if (this.#failure === undefined) this.#settleEnd.resolve();
+      if (this.#failure === undefined) this.#end(false);
       this.#finish(undefined);
     }
 

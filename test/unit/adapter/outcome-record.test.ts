@@ -47,6 +47,43 @@ describe('outcome record', () => {
     expect(currentOutcomeRecord()).toBeUndefined();
   });
 
+  it('is gone once no attempt runs: a timer an attempt left behind does not see its record', async () => {
+    const record = createOutcomeRecord();
+    let fire: () => void = () => {};
+    const fired = new Promise<void>((resolve) => {
+      fire = resolve;
+    });
+    let leftBehind: unknown = 'not run';
+    await runWithOutcomeRecord(record, async () => {
+      setTimeout(() => {
+        leftBehind = currentOutcomeRecord();
+        fire();
+      }, 5);
+      return currentOutcomeRecord();
+    });
+    await fired;
+    expect(leftBehind).toBeUndefined();
+    // And a later attempt has its record again.
+    const later = createOutcomeRecord();
+    expect(await runWithOutcomeRecord(later, async () => currentOutcomeRecord())).toBe(later);
+  });
+
+  it('stays on while another attempt still runs', async () => {
+    const a = createOutcomeRecord();
+    const b = createOutcomeRecord();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = runWithOutcomeRecord(a, async () => {
+      await held;
+      return currentOutcomeRecord();
+    });
+    expect(await runWithOutcomeRecord(b, async () => currentOutcomeRecord())).toBe(b);
+    release();
+    expect(await slow).toBe(a);
+  });
+
   it('two attempts running at once each see their own record; a nested one wins inside', async () => {
     const a = createOutcomeRecord();
     const b = createOutcomeRecord();
