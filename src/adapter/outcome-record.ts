@@ -147,10 +147,19 @@ export function runWithOutcomeRecord<T>(record: OutcomeRecord, fn: () => Promise
   );
 }
 
+/** Whether `disable()` works here: workerd's AsyncLocalStorage throws "not implemented" (and has no hook to save). */
+let canDisable = true;
+
 function leave(store: AsyncLocalStorage<OutcomeRecord>): void {
   running--;
+  if (running !== 0 || !canDisable) return;
   // Also ends the record for whatever the attempt left behind (a timer, a socket's callbacks).
-  if (running === 0) store.disable();
+  // Never the attempt's failure: whatever disable() throws only stops us calling it.
+  try {
+    store.disable();
+  } catch {
+    canDisable = false;
+  }
 }
 
 /** The record of the attempt this code runs for, if any. Free when no attempt ever made one. */

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { describe, expect, it, vi } from 'vitest';
 import { beginTransaction, createOutcomeRecord, currentOutcomeRecord, runWithOutcomeRecord } from '~/adapter/outcome-record.ts';
 
 describe('outcome record', () => {
@@ -101,5 +102,24 @@ describe('outcome record', () => {
     ]);
     expect(seenA).toBe(a);
     expect(seenB).toBe(b);
+  });
+
+  // Last: the module then stops calling disable() for the rest of this file.
+  it("a runtime whose disable() throws (workerd's: not implemented) keeps every attempt's outcome and record", async () => {
+    const disable = vi.spyOn(AsyncLocalStorage.prototype, 'disable').mockImplementation(() => {
+      throw new Error('asyncLocalStorage.disable() is not implemented');
+    });
+    try {
+      const first = createOutcomeRecord();
+      expect(await runWithOutcomeRecord(first, async () => currentOutcomeRecord())).toBe(first);
+      const failing = runWithOutcomeRecord(createOutcomeRecord(), async () => {
+        throw new Error('the attempt failed');
+      });
+      await expect(failing).rejects.toThrow('the attempt failed');
+      const second = createOutcomeRecord();
+      expect(await runWithOutcomeRecord(second, async () => currentOutcomeRecord())).toBe(second);
+    } finally {
+      disable.mockRestore();
+    }
   });
 });
