@@ -11,11 +11,12 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, Transaction } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
+import { classifyError } from '../errors/classify-error.ts';
 import { IncompatibleDependencyError, PreparedStatementsNotTrackedError } from '../errors/errors.ts';
 import { isPgQueryPath, type PgQueryPath } from './held-connection.ts';
 import { ImplicitWrite, implicitWriteSupported } from './implicit-write.ts';
 import { raiseNotSent } from './not-sent.ts';
-import { currentOutcomeRecord, type OutcomeRecord } from './outcome-record.ts';
+import { currentOutcomeRecord, type OutcomeRecord, runsAlone } from './outcome-record.ts';
 import { beginStatement, PipelinedTransaction, runsPerStatement } from './pipelined-transaction.ts';
 
 export type { SqlDriverAdapterFactory };
@@ -81,6 +82,9 @@ async function adapterNamesStatements(path: PgQueryPath): Promise<boolean> {
   await probe.performIO({ sql: 'SELECT 1', args: [], argTypes: [] }).catch(() => {});
   return named;
 }
+
+/** active_sql_transaction: "VACUUM cannot be executed within a pipeline" (or "inside a transaction block"). */
+const OUTSIDE_TRANSACTIONS_ONLY = '25001';
 
 /** 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name. */
 const STATEMENT_NAME_STATES = new Set(['42P05', '26000']);
@@ -219,6 +223,14 @@ class PipelinedAdapter implements SqlDriverAdapter {
       result = await run(tx);
     } catch (error) {
       await tx.rollback().catch(() => {});
+      // A statement PostgreSQL runs only outside a transaction block (`VACUUM`, `CREATE INDEX
+      // CONCURRENTLY` … through `$executeRaw`) refuses the id question's transaction with 25001
+      // before it does anything; the failed transaction committed nothing. So it runs once more,
+      // alone, as the bare client runs it: with no id, a lost answer then stays unknown.
+      if (classifyError(error).code === OUTSIDE_TRANSACTIONS_ONLY) {
+        runsAlone(record);
+        return this.#onConnection((path) => run(path));
+      }
       throw error;
     }
     record.resultReceived = true;

@@ -99,6 +99,21 @@ export function beginTransaction(record: OutcomeRecord): void {
   record.settled = null;
 }
 
+/**
+ * The attempt's statement runs outside any transaction of ours after all (one PostgreSQL refuses
+ * inside a transaction block): it has no id, and nothing of its own to settle. What an earlier
+ * transaction of the attempt committed is kept.
+ */
+export function runsAlone(record: OutcomeRecord): void {
+  record.began = false;
+  record.xid = null;
+  record.serverStartedAt = null;
+  record.commitSent = false;
+  record.commitAnswered = false;
+  record.resultReceived = false;
+  record.settled = null;
+}
+
 /** undefined: not created yet; null: the runtime has no AsyncLocalStorage. */
 let storage: AsyncLocalStorage<OutcomeRecord> | null | undefined;
 /** Attempts running inside a record now; the storage is switched off when none is. */

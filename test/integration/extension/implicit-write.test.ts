@@ -103,3 +103,28 @@ it('a statement that fails (unique violation) leaves its connection in the pool:
     await session.disconnect();
   }
 });
+
+it.each(['confirmed', 'one-flight'] as const)(
+  '%s: a statement PostgreSQL runs only outside a transaction block ($executeRaw VACUUM) runs, alone, as the bare client runs it',
+  async (plainWriteCommit) => {
+    const table = `iw_vacuum_${randomUUID().replaceAll('-', '')}`;
+    const writes = testManager(stack, {}, { pool: { connectionLimit: 1 }, plainWriteCommit });
+    try {
+      await sql(stack.superuserUrl, `CREATE TABLE ${table} (v text); ALTER TABLE ${table} OWNER TO app`);
+      // In the id question's implicit transaction PostgreSQL refuses it (25001, nothing done).
+      expect(await writes.prisma.$executeRawUnsafe(`VACUUM ${table}`)).toBe(0);
+      const vacuumed = async () =>
+        (
+          await sql<{ n: number }>(stack.superuserUrl, `SELECT vacuum_count::int AS n FROM pg_stat_all_tables WHERE relname = $1`, [table])
+        )[0]?.n;
+      await expect.poll(vacuumed, { timeout: 5_000 }).toBe(1);
+      // The connection went back fit: the next plain write commits on it.
+      const title = `after-vacuum-${plainWriteCommit}-${randomUUID()}`;
+      await writes.prisma.post.create({ data: { userId, title } });
+      expect(await postsTitled(title)).toBe(1);
+    } finally {
+      await writes.disconnect();
+      await sql(stack.superuserUrl, `DROP TABLE IF EXISTS ${table}`);
+    }
+  },
+);
