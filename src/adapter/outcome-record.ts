@@ -90,13 +90,7 @@ export function createOutcomeRecord(options: OutcomeRecordOptions = {}): Outcome
 export function beginTransaction(record: OutcomeRecord): void {
   if (record.began && ((record.commitAnswered && record.settled === null) || record.settled === 'committed'))
     record.earlierCommitted = true;
-  record.began = true;
-  record.xid = null;
-  record.serverStartedAt = null;
-  record.commitSent = false;
-  record.commitAnswered = false;
-  record.resultReceived = false;
-  record.settled = null;
+  clearTransaction(record, true);
 }
 
 /**
@@ -105,7 +99,11 @@ export function beginTransaction(record: OutcomeRecord): void {
  * transaction of the attempt committed is kept.
  */
 export function runsAlone(record: OutcomeRecord): void {
-  record.began = false;
+  clearTransaction(record, false);
+}
+
+function clearTransaction(record: OutcomeRecord, began: boolean): void {
+  record.began = began;
   record.xid = null;
   record.serverStartedAt = null;
   record.commitSent = false;
