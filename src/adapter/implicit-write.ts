@@ -141,25 +141,21 @@ function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryCla
   const base = Query.prototype as unknown as QueryInternals;
   return class extends Query implements ImplicitWriteQuery {
     readonly statement: Promise<pg.QueryResult>;
+    readonly ended: Promise<void>;
     /** The id question's answer: `[id, serverStartedAt]` as text; null until it arrived. */
     idRow: readonly unknown[] | null = null;
+    /** Settles (never rejects) when the id question answered or the write failed first. */
+    readonly idAnswered: Promise<void>;
     readonly #idText: string;
     readonly #options: ImplicitWriteOptions;
-    // `idAnswered` and `ended` are made when first asked for (a deadline, commit or rollback), not
-    // with every write: a promise fewer each when nobody asks, and no guard against a rejection
-    // nobody awaits.
-    #idDone = false;
-    #idAnswered: Promise<void> | null = null;
-    #idArrivedNow: (() => void) | null = null;
-    #endState: 'open' | 'ended' | 'failed' = 'open';
-    #ended: Promise<void> | null = null;
-    #settleEnd: { resolve(): void; reject(error: unknown): void } | null = null;
+    #idArrived!: () => void;
     #preparing = false;
     #answers = 0;
     #synced = false;
     #serverAnswered = false;
     #failure: unknown = undefined;
     #settleStatement!: { resolve(result: pg.QueryResult): void; reject(error: unknown): void };
+    #settleEnd!: { resolve(): void; reject(error: unknown): void };
     #connection: ProtocolConnection | null = null;
     /** Counts ParseCompletes while a named statement's Parse is outstanding (see #watchNamedParse). */
     #parseCompletes = 0;
@@ -171,45 +167,18 @@ function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryCla
       super({ ...config, queryMode: 'extended' } as pg.QueryConfig);
       this.#idText = idText;
       this.#options = options;
+      this.idAnswered = new Promise((resolve) => {
+        this.#idArrived = resolve;
+      });
       this.statement = new Promise((resolve, reject) => {
         this.#settleStatement = { resolve, reject };
       });
-      // adapter-pg awaits it; a failure that comes before it does (a bind error in `submit`) is not unhandled.
+      this.ended = new Promise((resolve, reject) => {
+        this.#settleEnd = { resolve, reject };
+      });
+      // Read by whoever awaits them; a failure nobody awaits (the statement's, after ended) is not unhandled.
       this.statement.catch(() => {});
-    }
-
-    get idAnswered(): Promise<void> {
-      if (this.#idAnswered === null)
-        this.#idAnswered = this.#idDone
-          ? Promise.resolve()
-          : new Promise((resolve) => {
-              this.#idArrivedNow = resolve;
-            });
-      return this.#idAnswered;
-    }
-
-    #idArrived(): void {
-      this.#idDone = true;
-      this.#idArrivedNow?.();
-    }
-
-    get ended(): Promise<void> {
-      if (this.#ended === null) {
-        if (this.#endState === 'ended') this.#ended = Promise.resolve();
-        else if (this.#endState === 'failed') this.#ended = Promise.reject(this.#failure);
-        else
-          this.#ended = new Promise((resolve, reject) => {
-            this.#settleEnd = { resolve, reject };
-          });
-      }
-      return this.#ended;
-    }
-
-    #end(failed: boolean): void {
-      if (this.#endState !== 'open') return;
-      this.#endState = failed ? 'failed' : 'ended';
-      if (failed) this.#settleEnd?.reject(this.#failure);
-      else this.#settleEnd?.resolve();
+      this.ended.catch(() => {});
     }
 
     /** Called by pg's `submit` with the stream corked: both statements and a Flush (or the Sync), in one write. */
@@ -279,12 +248,12 @@ function defineImplicitWriteQuery(Query: typeof pg.Query): ImplicitWriteQueryCla
         if (!this.#synced) this.sync();
         this.#serverAnswered = true;
       } else this.#serverAnswered = false;
-      this.#end(true);
+      this.#settleEnd.reject(this.#failure);
       this.#finish(error);
     }
 
     handleReadyForQuery(): void {
-      if (this.#failure === undefined) this.#end(false);
+      if (this.#failure === undefined) this.#settleEnd.resolve();
       this.#finish(undefined);
     }
 
